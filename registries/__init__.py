@@ -1,0 +1,1 @@
+"""One ComponentResource per registry target, plus the settings and image build they share."""

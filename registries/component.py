@@ -1,0 +1,65 @@
+"""The public shape every target shares. Each target subclasses it and builds its own cloud's
+resources; only the output attributes and the final image push are common."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+from registries.image import RegistryLogin, push_image
+from registries.settings import Settings
+
+
+class RegistryComponent(pulumi.ComponentResource):
+    """A private registry with the app image pushed to it.
+
+    Attributes (the same on every target, exported under their camelCase names):
+    registry_server -- host (or host:port) to `docker login` to;
+    repo_endpoint   -- the repository URL, without a tag;
+    image_name      -- `repo_endpoint:tag`;
+    repo_digest     -- `repo_endpoint@sha256:...`, the immutable reference to deploy;
+    credentials     -- `{server, username, password}`, a Pulumi secret as a whole.
+    """
+
+    registry_server: pulumi.Output[str]
+    repo_endpoint: pulumi.Output[str]
+    image_name: pulumi.Output[str]
+    repo_digest: pulumi.Output[str]
+    credentials: pulumi.Output[dict[str, str]]
+
+    def _publish(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        registry_server: pulumi.Input[str],
+        repo_endpoint: pulumi.Input[str],
+        login: RegistryLogin,
+        depends_on: Sequence[pulumi.Resource] = (),
+    ) -> None:
+        """Push the app image, set the shared outputs and register them; call it last."""
+        image = push_image(
+            name,
+            parent=self,
+            settings=settings,
+            repo_endpoint=repo_endpoint,
+            login=login,
+            depends_on=depends_on,
+        )
+        self.registry_server = pulumi.Output.from_input(registry_server)
+        self.repo_endpoint = pulumi.Output.from_input(repo_endpoint)
+        self.image_name = image.image_name
+        self.repo_digest = image.repo_digest
+        self.credentials = pulumi.Output.secret(
+            {"server": login.server, "username": login.username, "password": login.password}
+        )
+        self.register_outputs(
+            {
+                "registryServer": self.registry_server,
+                "repoEndpoint": self.repo_endpoint,
+                "imageName": self.image_name,
+                "repoDigest": self.repo_digest,
+                "credentials": self.credentials,
+            }
+        )

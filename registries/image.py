@@ -1,0 +1,111 @@
+"""The image build and push that every target shares: one tag rule, one platform, one login shape."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+from docker.utils.build import exclude_paths
+
+from registries.settings import Settings
+
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+
+
+@dataclass(frozen=True)
+class RegistryLogin:
+    """What `docker login` needs; the password is wrapped as a secret wherever it goes."""
+
+    server: pulumi.Input[str]
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
+
+
+def dockerignore_patterns(context: Path) -> list[str]:
+    """The context's .dockerignore lines, read the way the Docker engine's client reads them."""
+    ignore_file = context / ".dockerignore"
+    if not ignore_file.is_file():
+        return []
+    lines = (line.strip() for line in ignore_file.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def context_files(context: Path) -> list[str]:
+    """Relative paths of the files Docker would send as the build context, sorted.
+
+    docker-py's `exclude_paths` applies Docker's own .dockerignore rules (negation, `**`, the
+    Dockerfile that is always sent), so the hash below sees exactly what a build would.
+    """
+    included = exclude_paths(str(context), dockerignore_patterns(context))
+    return sorted(
+        path
+        for path in included
+        if (context / path).is_symlink() or (context / path).is_file()
+    )
+
+
+def content_tag(context: Path, platform: str) -> str:
+    """First 12 hex digits of a SHA-256 over the build context and the target platform.
+
+    Each file adds its relative path, whether it is executable, and its content (a symlink adds
+    its target). Other mode bits differ between checkouts (umask) and are left out. The platform
+    is hashed too, so an image for another architecture never reuses an immutable tag.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"platform\0{platform}\0".encode())
+    for relative in context_files(context):
+        path = context / relative
+        if path.is_symlink():
+            kind, body = "link", os.readlink(path).encode()
+        else:
+            executable = bool(path.stat().st_mode & stat.S_IXUSR)
+            kind, body = ("exec" if executable else "file"), path.read_bytes()
+        digest.update(f"{kind}\0{relative}\0{len(body)}\0".encode())
+        digest.update(body)
+    return digest.hexdigest()[:12]
+
+
+def image_tag(settings: Settings, context: Path = APP_DIR) -> str:
+    """The configured `imageTag`, else the content tag; never `latest`."""
+    return settings.image_tag or content_tag(context, settings.platform)
+
+
+def push_image(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    settings: Settings,
+    repo_endpoint: pulumi.Input[str],
+    login: RegistryLogin,
+    depends_on: Sequence[pulumi.Resource] = (),
+    context: Path = APP_DIR,
+) -> docker.Image:
+    """Build app/ for the configured platform and push it to `repo_endpoint:<tag>`."""
+    tag = image_tag(settings, context)
+    # A relative context keeps the stored inputs identical on every machine that runs the stack.
+    build_context = os.path.relpath(context)
+    return docker.Image(
+        f"{name}-image",
+        docker.ImageArgs(
+            image_name=pulumi.Output.concat(repo_endpoint, ":", tag),
+            build=docker.DockerBuildArgs(
+                context=build_context,
+                dockerfile=os.path.join(build_context, "Dockerfile"),
+                platform=settings.platform,
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+            ),
+            registry=docker.RegistryArgs(
+                server=login.server,
+                username=login.username,
+                password=pulumi.Output.secret(login.password),
+            ),
+            skip_push=False,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )

@@ -1,0 +1,264 @@
+"""The one Pulumi mocks fixture, plus helpers to resolve Outputs and to look at what was registered.
+
+The mocks answer with the camelCase wire names a real provider returns (`repositoryUrl`,
+`userName`, ...). An invoke the mocks do not know fails the test instead of returning nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import runpy
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import bcrypt
+import pulumi
+import pytest
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.sync_await import _sync_await
+
+from registries.settings import PROVIDER_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "container-registry"
+STACK = "dev"
+
+ACCOUNT = "123456789012"
+AWS_REGION = "eu-west-1"
+ECR_PASSWORD = "mock-ecr-token-Zm9vYmFy"
+ACR_PASSWORDS = ("mock-acr-password-one", "mock-acr-password-two")
+GCP_TOKEN = "ya29.mock-gcp-access-token"
+RANDOM_PASSWORD = "mock-random-password-3f9c2a7b1e"
+# Every credential the mocks hand out: none may show up in a non-secret output.
+SECRET_VALUES: tuple[str, ...] = (ECR_PASSWORD, *ACR_PASSWORDS, GCP_TOKEN, RANDOM_PASSWORD)
+
+T = TypeVar("T")
+
+
+def _digest_of(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _image(inputs: dict[str, Any]) -> dict[str, Any]:
+    name: str = inputs["imageName"]
+    repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+    return {"repoDigest": f"{repository}@{_digest_of(name)}", "registryServer": name.split("/")[0]}
+
+
+def _ecr_repository(inputs: dict[str, Any]) -> dict[str, Any]:
+    name = inputs["name"]
+    return {
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/{name}",
+        "registryId": ACCOUNT,
+        "arn": f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{name}",
+    }
+
+
+def _acr_registry(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {"loginServer": f"{inputs['registryName'].lower()}.azurecr.io"}
+
+
+def _gar_repository(inputs: dict[str, Any]) -> dict[str, Any]:
+    project = inputs.get("project", "mock-project")
+    return {
+        "name": f"projects/{project}/locations/{inputs['location']}/repositories/"
+        f"{inputs['repositoryId']}",
+        "project": project,
+    }
+
+
+def _random_password(inputs: dict[str, Any]) -> dict[str, Any]:
+    hashed = bcrypt.hashpw(RANDOM_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    return {"result": RANDOM_PASSWORD, "bcryptHash": hashed}
+
+
+# Computed outputs per resource type, merged over the inputs the program sent.
+RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "docker:index/image:Image": _image,
+    "azure-native:containerregistry:Registry": _acr_registry,
+    "gcp:artifactregistry/repository:Repository": _gar_repository,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "docker:index/remoteImage:RemoteImage": lambda inputs: {
+        "imageId": _digest_of(inputs["name"]),
+        "repoDigest": f"{inputs['name'].split(':')[0]}@{_digest_of(inputs['name'])}",
+    },
+}
+
+INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/ci",
+        "userId": "AIDAMOCK",
+        "id": ACCOUNT,
+    },
+    "aws:index/getPartition:getPartition": lambda _: {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+    },
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda args: {
+        "userName": "AWS",
+        "password": ECR_PASSWORD,
+        "authorizationToken": base64.b64encode(f"AWS:{ECR_PASSWORD}".encode()).decode(),
+        "proxyEndpoint": f"https://{args.get('registryId', ACCOUNT)}.dkr.ecr.{AWS_REGION}"
+        ".amazonaws.com",
+        "expiresAt": "2026-11-27T16:00:00Z",
+        "id": AWS_REGION,
+    },
+    "azure-native:containerregistry:listRegistryCredentials": lambda args: {
+        "username": args["registryName"],
+        "passwords": [
+            {"name": "password", "value": ACR_PASSWORDS[0]},
+            {"name": "password2", "value": ACR_PASSWORDS[1]},
+        ],
+    },
+    "azure-native:resources:getResourceGroup": lambda args: {
+        "name": args["resourceGroupName"],
+        "location": "westeurope",
+        "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
+        f"{args['resourceGroupName']}",
+    },
+    "gcp:organizations/getClientConfig:getClientConfig": lambda _: {
+        "accessToken": GCP_TOKEN,
+        "project": "mock-project",
+        "region": "us-central1",
+        "zone": "us-central1-a",
+        "id": "mock",
+    },
+}
+
+
+@dataclass
+class Registered:
+    """One resource the program registered: what the provider got, and its resource options."""
+
+    typ: str
+    name: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+
+
+class RegistryMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        outputs = dict(args.inputs)
+        computed = RESOURCE_OUTPUTS.get(args.typ)
+        if computed is not None:
+            outputs.update(computed(args.inputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token not in INVOKES:
+            raise AssertionError(f"the mocks do not know the invoke {args.token}")
+        return INVOKES[args.token](args.args)
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that also keeps each registration's parent and resource options."""
+
+    def __init__(self, mocks: RegistryMocks) -> None:
+        super().__init__(mocks)
+        self.registry_mocks = mocks
+        self.requests: list[Any] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.requests.append((request, response.urn))
+        return response
+
+    def registered(self) -> list[Registered]:
+        return [
+            Registered(
+                typ=request.type,
+                name=request.name,
+                urn=urn,
+                parent=request.parent,
+                inputs=self.registry_mocks.inputs.get((request.type, request.name), {}),
+                custom=request.custom,
+                protect=request.HasField("protect") and request.protect,
+                retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
+                dependencies=list(request.dependencies),
+            )
+            for request, urn in self.requests
+        ]
+
+
+@dataclass
+class Harness:
+    """What a test drives: config in, registered resources and calls out."""
+
+    monitor: RecordingMonitor
+    config: dict[str, str] = field(default_factory=dict)
+
+    def configure(self, **values: str) -> None:
+        """Set config: project keys by bare name, provider keys as `gcp__project`."""
+        for key, value in values.items():
+            qualified = key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}"
+            self.config[qualified] = value
+        pulumi.runtime.set_all_config(dict(self.config))
+
+    @property
+    def resources(self) -> list[Registered]:
+        return self.monitor.registered()
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str) -> Registered:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, got {[r.name for r in found]}"
+        return found[0]
+
+    def run_program(self) -> dict[str, Any]:
+        """Run __main__.py as `pulumi up` would and return the stack's exported Outputs."""
+        sys.path.insert(0, str(ROOT))
+        try:
+            runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+        finally:
+            sys.path.remove(str(ROOT))
+        root = pulumi.runtime.get_root_resource()
+        assert root is not None
+        return dict(root.outputs)  # type: ignore[attr-defined]
+
+
+def resolve(output: pulumi.Input[T]) -> T:
+    """The value of an Output, after every registration it depends on has finished."""
+    return _sync_await(pulumi.Output.from_input(output).future())  # type: ignore[return-value]
+
+
+def is_secret(output: pulumi.Input[Any]) -> bool:
+    return _sync_await(pulumi.Output.from_input(output).is_secret())
+
+
+@pytest.fixture(autouse=True)
+def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """Fresh mocks, config and root stack for every test; provider env vars cleared."""
+    for env_vars in PROVIDER_KEYS.values():
+        for env_var in env_vars:
+            monkeypatch.delenv(env_var, raising=False)
+    monkeypatch.chdir(ROOT)
+    pulumi.runtime.set_all_config({})
+    set_root_resource(None)  # type: ignore[arg-type]
+    mocks = RegistryMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    yield Harness(monitor=monitor)
+    # Surface any registration that failed after the test's last await.
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
