@@ -371,8 +371,8 @@ def _render_conf(prefix: Path, port: int) -> str:
     for directive in TEMP_PATH_DIRECTIVES:
         text = _sub_once(
             text,
-            rf"^(\s*){directive}\s+/tmp/([\w.-]+)\s*;",
-            lambda m: f"{m[1]}{m[2].join(('', ''))}",  # placeholder
+            rf"^(\s*)({directive})\s+/tmp/([\w.-]+)\s*;",
+            lambda m: f"{m[1]}{m[2]} {prefix}/{m[3]};",
             directive,
         )
     remaining = re.findall(r"^\s*listen\s.*$", text, re.MULTILINE)
