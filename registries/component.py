@@ -52,7 +52,9 @@ class RegistryComponent(pulumi.ComponentResource):
         self.image_name = image.image_name
         self.repo_digest = image.repo_digest
         self.credentials = pulumi.Output.secret(
-            {"server": login.server, "username": login.username, "password": login.password}
+            pulumi.Output.all(login.server, login.username, login.password).apply(
+                lambda values: {"server": values[0], "username": values[1], "password": values[2]}
+            )
         )
         self.register_outputs(
             {

@@ -1,4 +1,4 @@
-"""The image build and push that every target shares: one tag rule, one platform, one login shape."""
+"""The image build and push every target shares: one tag rule, one platform, one login shape."""
 
 from __future__ import annotations
 
@@ -44,9 +44,7 @@ def context_files(context: Path) -> list[str]:
     """
     included = exclude_paths(str(context), dockerignore_patterns(context))
     return sorted(
-        path
-        for path in included
-        if (context / path).is_symlink() or (context / path).is_file()
+        path for path in included if (context / path).is_symlink() or (context / path).is_file()
     )
 
 

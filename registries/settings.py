@@ -51,7 +51,12 @@ PROJECT_KEYS: tuple[str, ...] = (
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
-    "gcp:project": ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"),
+    "gcp:project": (
+        "GOOGLE_PROJECT",
+        "GOOGLE_CLOUD_PROJECT",
+        "GCLOUD_PROJECT",
+        "CLOUDSDK_CORE_PROJECT",
+    ),
     "gcp:region": ("GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"),
     "azure-native:location": ("ARM_LOCATION",),
 }
@@ -276,8 +281,7 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
         raise SettingsError(
             "gcp:project",
             None,
-            "is not set: run `pulumi config set gcp:project <project-id>` "
-            "(or set GOOGLE_PROJECT)",
+            "is not set: run `pulumi config set gcp:project <project-id>` (or set GOOGLE_PROJECT)",
         )
     location = gcp_location or _text(raw, "gcp:region")
     if location is None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import bcrypt
 import pulumi
 import pytest
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
@@ -134,6 +135,19 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+def unwrap_secrets(value: Any, path: str = "", found: list[str] | None = None) -> Any:
+    """Inputs as the provider would read them, with the paths that arrived as secrets noted."""
+    found = [] if found is None else found
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:  # noqa: SLF001
+            found.append(path or ".")
+            return unwrap_secrets(value["value"], path, found)
+        return {k: unwrap_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    return value
+
+
 @dataclass
 class Registered:
     """One resource the program registered: what the provider got, and its resource options."""
@@ -147,26 +161,33 @@ class Registered:
     protect: bool
     retain_on_delete: bool
     dependencies: list[str]
+    secret_paths: list[str] = field(default_factory=list)
 
 
 class RegistryMocks(pulumi.runtime.Mocks):
     def __init__(self) -> None:
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.secret_paths: dict[tuple[str, str], list[str]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.inputs[(args.typ, args.name)] = dict(args.inputs)
-        outputs = dict(args.inputs)
+        secret_paths: list[str] = []
+        inputs = unwrap_secrets(dict(args.inputs), found=secret_paths)
+        self.inputs[(args.typ, args.name)] = inputs
+        self.secret_paths[(args.typ, args.name)] = secret_paths
+        outputs = dict(inputs)
         computed = RESOURCE_OUTPUTS.get(args.typ)
         if computed is not None:
-            outputs.update(computed(args.inputs))
+            outputs.update(computed(inputs))
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append((args.token, dict(args.args)))
         if args.token not in INVOKES:
             raise AssertionError(f"the mocks do not know the invoke {args.token}")
-        return INVOKES[args.token](args.args)
+        return INVOKES[args.token](args.args), []
 
 
 class RecordingMonitor(MockMonitor):
@@ -195,6 +216,7 @@ class RecordingMonitor(MockMonitor):
                 protect=request.HasField("protect") and request.protect,
                 retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
                 dependencies=list(request.dependencies),
+                secret_paths=self.registry_mocks.secret_paths.get((request.type, request.name), []),
             )
             for request, urn in self.requests
         ]

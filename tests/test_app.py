@@ -106,9 +106,7 @@ def _dockerfile() -> DockerfileParser:
 
 
 def _instructions(name: str) -> list[str]:
-    return [
-        str(item["value"]) for item in _dockerfile().structure if item["instruction"] == name
-    ]
+    return [str(item["value"]) for item in _dockerfile().structure if item["instruction"] == name]
 
 
 def _sub_once(text: str, pattern: str, replace: Callable[[re.Match[str]], str], what: str) -> str:

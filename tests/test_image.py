@@ -1,0 +1,151 @@
+"""The shared image build: the content tag and what the push is given."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ECR_PASSWORD, Harness, is_secret, resolve
+from registries.aws import EcrRegistry
+from registries.image import APP_DIR, content_tag, context_files, image_tag
+from registries.settings import Settings
+
+PLATFORM = "linux/amd64"
+
+
+@pytest.fixture
+def context(tmp_path: Path) -> Path:
+    root = tmp_path / "ctx"
+    (root / "html" / "img").mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM scratch\nCOPY html /html\n")
+    (root / "html" / "index.html").write_text("<p>hello</p>\n")
+    (root / "html" / "img" / "logo.svg").write_text("<svg/>\n")
+    (root / "entrypoint.sh").write_text("#!/bin/sh\nexec nginx\n")
+    (root / "NOTES.md").write_text("not shipped\n")
+    (root / "KEEP.md").write_text("shipped, by negation\n")
+    (root / ".dockerignore").write_text("# comment\n*.md\n!KEEP.md\n**/*.swp\nsecrets/\n")
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root
+
+
+def test_context_files_follow_docker_ignore_rules(context: Path) -> None:
+    (context / "html" / "img" / ".logo.svg.swp").write_text("swap")
+    (context / "secrets").mkdir()
+    (context / "secrets" / "key.pem").write_text("private")
+    assert context_files(context) == [
+        ".dockerignore",
+        "Dockerfile",
+        "KEEP.md",
+        "entrypoint.sh",
+        "html/img/logo.svg",
+        "html/index.html",
+    ]
+
+
+def test_tag_is_twelve_hex_digits_and_stable(context: Path) -> None:
+    tag = content_tag(context, PLATFORM)
+    assert len(tag) == 12 and all(c in "0123456789abcdef" for c in tag)
+    assert content_tag(context, PLATFORM) == tag
+
+
+def test_tag_does_not_depend_on_where_the_checkout_is(context: Path, tmp_path: Path) -> None:
+    copy = shutil.copytree(context, tmp_path / "elsewhere" / "ctx")
+    assert content_tag(copy, PLATFORM) == content_tag(context, PLATFORM)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: (root / "html" / "index.html").write_text("<p>hello!</p>\n"),
+        lambda root: (root / "html" / "new.css").write_text("p{}\n"),
+        lambda root: (root / "html" / "img" / "logo.svg").unlink(),
+        lambda root: (root / "html" / "index.html").rename(root / "html" / "home.html"),
+        lambda root: (root / "KEEP.md").write_text("changed\n"),
+        lambda root: (root / "Dockerfile").write_text("FROM scratch\n"),
+        lambda root: (root / "entrypoint.sh").chmod(0o755),
+        # Docker anchors `*.md` at the context root: a nested .md file is shipped.
+        lambda root: (root / "html" / "draft.md").write_text("shipped\n"),
+    ],
+    ids=[
+        "edit",
+        "add",
+        "delete",
+        "rename",
+        "negated-ignore",
+        "dockerfile",
+        "exec-bit",
+        "nested-md",
+    ],
+)
+def test_any_change_to_a_shipped_file_changes_the_tag(context: Path, change) -> None:
+    before = content_tag(context, PLATFORM)
+    change(context)
+    assert content_tag(context, PLATFORM) != before
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: (root / "NOTES.md").write_text("edited, still ignored\n"),
+        lambda root: (root / "CHANGELOG.md").write_text("ignored\n"),
+        lambda root: (root / "html" / ".index.html.swp").write_text("swap\n"),
+        lambda root: (root / "html" / "index.html").chmod(0o664),
+        lambda root: (root / "html").chmod(0o775),
+    ],
+    ids=["edit-ignored", "add-ignored", "swap-file", "group-write-bit", "dir-mode"],
+)
+def test_ignored_files_and_other_mode_bits_leave_the_tag_alone(context: Path, change) -> None:
+    before = content_tag(context, PLATFORM)
+    change(context)
+    assert content_tag(context, PLATFORM) == before
+
+
+def test_platform_is_part_of_the_tag(context: Path) -> None:
+    assert content_tag(context, "linux/arm64") != content_tag(context, PLATFORM)
+
+
+def test_symlink_target_is_hashed(context: Path) -> None:
+    link = context / "html" / "current.html"
+    os.symlink("index.html", link)
+    with_link = content_tag(context, PLATFORM)
+    link.unlink()
+    os.symlink("img/logo.svg", link)
+    assert content_tag(context, PLATFORM) != with_link
+
+
+def test_configured_tag_wins_and_default_is_never_latest(context: Path) -> None:
+    assert image_tag(Settings(image_tag="v1.0.0"), context) == "v1.0.0"
+    assert image_tag(Settings(), context) == content_tag(context, PLATFORM)
+    assert image_tag(Settings(), context) != "latest"
+
+
+def test_app_dir_is_the_build_context() -> None:
+    assert (APP_DIR / "Dockerfile").is_file(), "app/Dockerfile is missing"
+    assert "Dockerfile" in context_files(APP_DIR)
+    assert "html/index.html" in context_files(APP_DIR)
+
+
+def test_push_is_given_context_platform_tag_and_secret_login(harness: Harness) -> None:
+    settings = Settings(cloud="aws", platform="linux/arm64")
+    registry = EcrRegistry("registry", settings)
+    tag = content_tag(APP_DIR, "linux/arm64")
+    assert resolve(registry.image_name) == (
+        f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:{tag}"
+    )
+    image = harness.one("docker:index/image:Image")
+    assert image.inputs["build"] == {
+        "context": "app",
+        "dockerfile": os.path.join("app", "Dockerfile"),
+        "platform": "linux/arm64",
+        "builderVersion": "BuilderBuildKit",
+    }
+    assert image.inputs["imageName"].endswith(f"/app:{tag}")
+    assert image.inputs["skipPush"] is False
+    assert image.inputs["registry"]["password"] == ECR_PASSWORD
+    assert "registry" in image.secret_paths, "the registry login reached the provider in clear"
+    assert image.inputs["registry"]["server"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    assert is_secret(registry.credentials)

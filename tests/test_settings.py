@@ -1,0 +1,253 @@
+"""Settings: every key read once, converted, validated, and refused with the key named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, Harness
+from registries.settings import (
+    PROJECT_KEYS,
+    AwsSettings,
+    AzureSettings,
+    GcpSettings,
+    LocalSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+)
+
+GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
+
+
+def test_defaults_are_the_secure_choice() -> None:
+    settings = parse_settings({})
+    assert settings == Settings(
+        cloud="local",
+        repository_name="app",
+        image_tag=None,
+        platform="linux/amd64",
+        untagged_expiry_days=14,
+        keep_tagged_images=30,
+        immutable_tags=True,
+        force_delete=False,
+        aws=AwsSettings(pull_principals=(), kms_key_arn=None),
+        azure=AzureSettings(sku="Basic", resource_group=None, location=None),
+        gcp=None,
+        local=LocalSettings(port=5000, user="admin"),
+    )
+
+
+def test_every_value_converted() -> None:
+    settings = parse_settings(
+        {
+            "cloud": "aws",
+            "repositoryName": "team/web-app",
+            "imageTag": "v1.2.3",
+            "platform": "linux/arm64",
+            "untaggedExpiryDays": "7",
+            "keepTaggedImages": "100",
+            "immutableTags": "false",
+            "forceDelete": "True",
+            "pullPrincipals": '["arn:aws:iam::210987654321:root", '
+            '"arn:aws:iam::210987654321:role/deployer"]',
+            "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef",
+            "acrSku": "Premium",
+            "azureResourceGroup": "rg-shared_1",
+            "localPort": "5050",
+            "localUser": "ci-bot",
+        },
+        project="p",
+        stack="prod",
+    )
+    assert settings.cloud == "aws"
+    assert settings.repository_name == "team/web-app"
+    assert settings.image_tag == "v1.2.3"
+    assert settings.platform == "linux/arm64"
+    assert (settings.untagged_expiry_days, settings.keep_tagged_images) == (7, 100)
+    assert (settings.immutable_tags, settings.force_delete) == (False, True)
+    assert settings.aws.pull_principals == (
+        "arn:aws:iam::210987654321:root",
+        "arn:aws:iam::210987654321:role/deployer",
+    )
+    assert settings.aws.kms_key_arn is not None and settings.aws.kms_key_arn.endswith("56ef")
+    assert (settings.azure.sku, settings.azure.resource_group) == ("Premium", "rg-shared_1")
+    assert (settings.local.port, settings.local.user) == (5050, "ci-bot")
+    assert (settings.project, settings.stack) == ("p", "prod")
+
+
+def test_gcp_location_prefers_gcp_location_over_region() -> None:
+    assert parse_settings({"cloud": "gcp", **GCP}).gcp == GcpSettings(
+        project="my-project-123", location="europe-west4"
+    )
+    assert parse_settings({"cloud": "gcp", "gcpLocation": "us", **GCP}).gcp == GcpSettings(
+        project="my-project-123", location="us"
+    )
+
+
+def test_the_documented_example_message() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "aws2"})
+    assert str(caught.value) == "cloud: 'aws2' is not one of local, aws, azure, gcp"
+    assert caught.value.key == "cloud"
+
+
+BAD_VALUES: list[tuple[dict[str, str], str]] = [
+    ({"cloud": "AWS"}, "cloud"),
+    ({"cloud": " aws"}, "cloud"),
+    ({"imageTag": "latest"}, "imageTag"),
+    ({"imageTag": "-dash-first"}, "imageTag"),
+    ({"imageTag": "x" * 129}, "imageTag"),
+    ({"imageTag": "has space"}, "imageTag"),
+    ({"platform": "linux/amd65"}, "platform"),
+    ({"platform": "windows/amd64"}, "platform"),
+    ({"untaggedExpiryDays": "0"}, "untaggedExpiryDays"),
+    ({"untaggedExpiryDays": "-1"}, "untaggedExpiryDays"),
+    ({"untaggedExpiryDays": "1.5"}, "untaggedExpiryDays"),
+    ({"untaggedExpiryDays": "ten"}, "untaggedExpiryDays"),
+    ({"untaggedExpiryDays": "3651"}, "untaggedExpiryDays"),
+    ({"keepTaggedImages": "0"}, "keepTaggedImages"),
+    ({"keepTaggedImages": "99999999999999999999"}, "keepTaggedImages"),
+    ({"keepTaggedImages": " 5"}, "keepTaggedImages"),
+    ({"immutableTags": "yes"}, "immutableTags"),
+    ({"forceDelete": "1"}, "forceDelete"),
+    ({"pullPrincipals": "*"}, "pullPrincipals"),
+    ({"pullPrincipals": '["*"]'}, "pullPrincipals"),
+    ({"pullPrincipals": '"arn:aws:iam::210987654321:root"'}, "pullPrincipals"),
+    ({"pullPrincipals": '["arn:aws:iam::*:root"]'}, "pullPrincipals"),
+    ({"pullPrincipals": "[1]"}, "pullPrincipals"),
+    ({"ecrKmsKeyArn": "alias/aws/ecr"}, "ecrKmsKeyArn"),
+    ({"acrSku": "basic"}, "acrSku"),
+    ({"acrSku": "Free"}, "acrSku"),
+    ({"azureResourceGroup": "ends.with.dot."}, "azureResourceGroup"),
+    ({"azureResourceGroup": "x" * 91}, "azureResourceGroup"),
+    ({"gcpLocation": "US-Central1"}, "gcpLocation"),
+    ({"localPort": "0"}, "localPort"),
+    ({"localPort": "65536"}, "localPort"),
+    ({"localPort": "http"}, "localPort"),
+    ({"localUser": "user:name"}, "localUser"),
+    ({"localUser": "-admin"}, "localUser"),
+    ({"repositoryName": "App"}, "repositoryName"),
+    ({"repositoryName": "app/"}, "repositoryName"),
+    ({"cloud": "aws", "repositoryName": "a"}, "repositoryName"),
+    ({"cloud": "aws", "repositoryName": "a--b"}, "repositoryName"),
+    ({"cloud": "aws", "repositoryName": "x" * 257}, "repositoryName"),
+    ({"cloud": "gcp", **GCP, "repositoryName": "team/app"}, "repositoryName"),
+    ({"cloud": "gcp", **GCP, "repositoryName": "1app"}, "repositoryName"),
+    ({"cloud": "gcp", **GCP, "repositoryName": "app-"}, "repositoryName"),
+    ({"cloud": "gcp", **GCP, "repositoryName": "a" * 64}, "repositoryName"),
+    ({"cloud": "azure", "repositoryName": "my_app__"}, "repositoryName"),
+    ({"cloud": "gcp", "gcp:region": "europe-west4"}, "gcp:project"),
+    ({"cloud": "gcp", "gcp:project": "My_Project", "gcp:region": "x"}, "gcp:project"),
+    ({"cloud": "gcp", "gcp:project": "my-project-123"}, "gcpLocation"),
+    ({"cloud": "gcp", "gcp:project": "my-project-123", "gcp:region": "Europe"}, "gcp:region"),
+]
+
+
+@pytest.mark.parametrize(("raw", "key"), BAD_VALUES, ids=[f"{k}:{r}" for r, k in BAD_VALUES])
+def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: "), str(caught.value)
+
+
+def test_missing_gcp_location_names_both_keys() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "gcp", "gcp:project": "my-project-123"})
+    assert "gcpLocation" in str(caught.value) and "gcp:region" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "name"),
+    [
+        ("aws", "ab"),
+        ("aws", "team/app.v2_x-y"),
+        ("azure", "team/my__app"),
+        ("gcp", "a"),
+        ("gcp", "web-app-2"),
+        ("local", "a/b/c"),
+        ("local", "a---b"),
+    ],
+)
+def test_valid_repository_names_accepted(cloud: str, name: str) -> None:
+    raw = {"cloud": cloud, "repositoryName": name, **(GCP if cloud == "gcp" else {})}
+    assert parse_settings(raw).repository_name == name
+
+
+def test_empty_string_means_the_default() -> None:
+    settings = parse_settings({key: "" for key in PROJECT_KEYS})
+    assert settings == parse_settings({})
+
+
+def test_long_values_are_shortened_in_the_message() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"imageTag": "!" * 5000})
+    assert len(str(caught.value)) < 300
+
+
+def test_load_settings_reads_pulumi_config_and_provider_env(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.configure(cloud="gcp", repositoryName="web", gcpLocation="europe")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-project-42")
+    settings = load_settings()
+    assert settings.gcp == GcpSettings(project="env-project-42", location="europe")
+    assert (settings.project, settings.stack) == ("container-registry", "dev")
+    harness.configure(gcp__project="config-project-1")
+    assert load_settings().gcp == GcpSettings(project="config-project-1", location="europe")
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"cloud": "aws2"}, "cloud"),
+        ({"cloud": "aws", "repositoryName": "Bad Name"}, "repositoryName"),
+        ({"cloud": "aws", "untaggedExpiryDays": "0"}, "untaggedExpiryDays"),
+        ({"cloud": "aws", "pullPrincipals": '["*"]'}, "pullPrincipals"),
+        ({"cloud": "aws", "immutableTags": "maybe"}, "immutableTags"),
+        ({"cloud": "gcp"}, "gcp:project"),
+    ],
+)
+def test_program_refuses_bad_config_before_creating_anything(
+    harness: Harness, config: dict[str, str], key: str
+) -> None:
+    harness.configure(**config)
+    with pytest.raises(SettingsError) as caught:
+        harness.run_program()
+    assert str(caught.value).startswith(f"{key}: ")
+    assert harness.resources == [], "a resource was registered before the settings error"
+
+
+def _project_config() -> dict[str, dict[str, object]]:
+    document = yaml.safe_load(Path(ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return document["config"]
+
+
+def test_pulumi_yaml_documents_every_key_with_the_same_default() -> None:
+    documented = _project_config()
+    assert sorted(documented) == sorted(PROJECT_KEYS)
+    raw: dict[str, str | None] = {}
+    for key, spec in documented.items():
+        assert {"type", "default", "description"} <= set(spec), f"{key} lacks type/default/desc"
+        assert spec["type"] in ("string", "integer", "boolean", "array"), key
+        default = spec["default"]
+        if isinstance(default, bool):
+            raw[key] = "true" if default else "false"
+        elif isinstance(default, list):
+            raw[key] = "[]"
+        else:
+            raw[key] = str(default)
+    assert parse_settings(raw) == parse_settings({}), "Pulumi.yaml defaults differ from the code"
+
+
+def test_pulumi_yaml_runtime_installs_requirements_itself() -> None:
+    document = yaml.safe_load(Path(ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    assert document["name"] == "container-registry"
+    assert document["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": "venv"},
+    }
