@@ -251,7 +251,7 @@ def _pull_principals(raw: Mapping[str, str | None]) -> tuple[str, ...]:
         return ()
     try:
         parsed: object = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         parsed = None
     if not isinstance(parsed, list) or len(cast("list[object]", parsed)) > _MAX_PULL_PRINCIPALS:
         raise SettingsError(

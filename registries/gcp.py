@@ -1,0 +1,154 @@
+"""Google Artifact Registry: a Docker repository with immutable tags, cleanup policies and
+vulnerability scanning, in a project whose Artifact Registry API this stack switches on (and never
+off). Google's older Container Registry (gcr.io) was shut down in 2025; this is its successor."""
+
+from __future__ import annotations
+
+import re
+
+import pulumi
+import pulumi_gcp as gcp
+
+from registries.component import RegistryComponent
+from registries.image import RegistryLogin
+from registries.settings import Settings, SettingsError
+
+ARTIFACT_REGISTRY_API = "artifactregistry.googleapis.com"
+# The user name Google's registries take with an OAuth 2.0 access token as the password.
+TOKEN_USERNAME = "oauth2accesstoken"
+SECONDS_PER_DAY = 86_400
+
+_LABEL_VALUE_INVALID = re.compile(r"[^a-z0-9_-]")
+_LABEL_VALUE_MAX = 63
+
+
+def label_value(text: str) -> str:
+    """`text` as a Google Cloud label value: lowercase letters, digits, '_' and '-', at most 63."""
+    return _LABEL_VALUE_INVALID.sub("-", text.lower())[:_LABEL_VALUE_MAX]
+
+
+def registry_host(location: str) -> str:
+    """The Docker host of an Artifact Registry location, such as europe-west4-docker.pkg.dev."""
+    return f"{location}-docker.pkg.dev"
+
+
+def project_path(project: str) -> str:
+    """The project as it appears in an image path: a domain-scoped `example.com:proj` becomes
+    `example.com/proj`, the way Artifact Registry spells it."""
+    return project.replace(":", "/")
+
+
+def cleanup_policies(settings: Settings) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgs]:
+    """Delete untagged versions after N days; keep only the newest M versions once tagged.
+
+    Artifact Registry deletes a version only when some DELETE policy matches it and no KEEP
+    policy does; a KEEP policy on its own deletes nothing. So "keep only the newest M tagged
+    images" takes two policies: `delete-tagged` matches every tagged version, and
+    `keep-newest` (most_recent_versions) exempts the newest M. Tagged versions beyond the newest
+    M are deleted; untagged ones go after `untaggedExpiryDays`.
+
+    `delete-tagged` says TAGGED, not ANY: with ANY an untagged version outside the newest M would
+    be deleted at once, ignoring `untaggedExpiryDays`. The same rules as the ECR lifecycle policy.
+    One difference remains, set by the API: most_recent_versions counts every version, tagged or
+    not, so an untagged version among the newest M is kept until it falls out of them.
+    """
+    untagged_age = f"{settings.untagged_expiry_days * SECONDS_PER_DAY}s"
+    return [
+        gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+            id="delete-untagged",
+            action="DELETE",
+            condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(
+                tag_state="UNTAGGED", older_than=untagged_age
+            ),
+        ),
+        gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+            id="delete-tagged",
+            action="DELETE",
+            condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(tag_state="TAGGED"),
+        ),
+        gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+            id="keep-newest",
+            action="KEEP",
+            most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
+                keep_count=settings.keep_tagged_images
+            ),
+        ),
+    ]
+
+
+class ArtifactRegistry(RegistryComponent):
+    """An Artifact Registry Docker repository with the app image pushed to it."""
+
+    def __init__(
+        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("container-registry:gcp:ArtifactRegistry", name, None, opts)
+        gcp_settings = settings.gcp
+        if gcp_settings is None:
+            raise SettingsError(
+                "gcp:project", None, "is not set: the gcp target needs a project and a location"
+            )
+        project, location = gcp_settings.project, gcp_settings.location
+
+        # Switched on, never off: other stacks in the project may use the API too.
+        api = gcp.projects.Service(
+            f"{name}-api",
+            gcp.projects.ServiceArgs(
+                project=project, service=ARTIFACT_REGISTRY_API, disable_on_destroy=False
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        repo = gcp.artifactregistry.Repository(
+            f"{name}-repo",
+            gcp.artifactregistry.RepositoryArgs(
+                format="DOCKER",
+                repository_id=settings.repository_name,
+                project=project,
+                location=location,
+                description=f"Images of {settings.project}/{settings.stack}, pushed by Pulumi",
+                labels={
+                    "project": label_value(settings.project),
+                    "stack": label_value(settings.stack),
+                },
+                docker_config=gcp.artifactregistry.RepositoryDockerConfigArgs(
+                    immutable_tags=settings.immutable_tags
+                ),
+                cleanup_policies=cleanup_policies(settings),
+                cleanup_policy_dry_run=False,
+                # INHERITED: scanned whenever the project has the Container Scanning API on.
+                vulnerability_scanning_config=(
+                    gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
+                        enablement_config="INHERITED"
+                    )
+                ),
+            ),
+            # Deleting a repository deletes every image in it; only forceDelete allows that.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[api], protect=not settings.force_delete
+            ),
+        )
+
+        # A fresh access token (valid for an hour) on every run, from the provider's own
+        # credentials: no gcloud and no credential helper needed.
+        client = gcp.organizations.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        server = registry_host(location)
+        # A push needs <host>/<project>/<repository>/<image>: Artifact Registry refuses one without
+        # an image name ("NAME_INVALID: Missing image name"). The image is named after the
+        # repository, so its name is repositoryName on every target.
+        self._publish(
+            name,
+            settings,
+            registry_server=server,
+            repo_endpoint=pulumi.Output.concat(
+                server, "/", project_path(project), "/", repo.repository_id, "/", repo.repository_id
+            ),
+            login=RegistryLogin(
+                server=server,
+                username=TOKEN_USERNAME,
+                password=pulumi.Output.secret(client.access_token),
+            ),
+            depends_on=[repo],
+        )
