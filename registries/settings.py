@@ -59,6 +59,11 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "gcp:region": ("GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"),
     "azure-native:location": ("ARM_LOCATION",),
+    # The local target pings the engine the Docker provider will use; DOCKER_HOST and
+    # DOCKER_CONTEXT are read by that ping itself, the way the docker CLI reads them.
+    "docker:host": (),
+    "docker:context": (),
+    "docker:disableDockerDaemonCheck": (),
 }
 
 # Docker distribution's repository grammar (path components of lowercase alphanumerics joined by
@@ -157,6 +162,9 @@ class GcpSettings:
 class LocalSettings:
     port: int = 5000
     user: str = "admin"
+    engine_host: str | None = None
+    engine_context: str | None = None
+    check_engine: bool = True
 
 
 @dataclass(frozen=True)
@@ -351,6 +359,9 @@ def parse_settings(
                 "starting with a letter or digit",
             )
             or "admin",
+            engine_host=_text(raw, "docker:host"),
+            engine_context=_text(raw, "docker:context"),
+            check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
         project=project,
         stack=stack,

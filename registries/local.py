@@ -1,0 +1,179 @@
+"""A private registry on your own Docker engine: the CNCF Distribution `registry` image, published
+on 127.0.0.1 only, with basic auth on and its data on a named volume. No cloud account needed."""
+
+from __future__ import annotations
+
+import os
+
+import docker
+import docker.transport
+import pulumi
+import pulumi_docker
+import pulumi_random as random
+from docker.context import ContextAPI
+from docker.errors import DockerException
+from requests.exceptions import RequestException
+
+from registries.component import RegistryComponent
+from registries.image import RegistryLogin
+from registries.settings import Settings
+
+# CNCF Distribution, pinned to a release tag (https://github.com/distribution/distribution).
+REGISTRY_IMAGE = "registry:2.8.3"
+REGISTRY_PORT = 5000
+DATA_PATH = "/var/lib/registry"
+HTPASSWD_PATH = "/auth/htpasswd"
+PASSWORD_LENGTH = 32  # letters and digits only: ~190 bits, well under bcrypt's 72-byte limit
+PING_TIMEOUT_S = 10
+
+
+ENGINE_HINT = (
+    "Start Docker, or point DOCKER_HOST (or `pulumi config set docker:host ...`) "
+    "at a running engine."
+)
+
+
+def check_docker_engine(host: str | None, context: str | None = None) -> None:
+    """Fail fast, with a message a new user can act on, when no Docker engine answers.
+
+    `host` and `context` are the `docker:host` and `docker:context` config values; as in the
+    provider, a context (also DOCKER_CONTEXT) wins over a host. With neither, docker-py reads
+    DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH the way the docker CLI does.
+    docker-py speaks ssh:// only through paramiko, which this project does not install, so an
+    ssh:// engine is left to the provider's own check instead of being refused here.
+    """
+    context = context or os.environ.get("DOCKER_CONTEXT") or None
+    env_host = os.environ.get("DOCKER_HOST") or None
+    where = host or env_host or "the default Docker engine (DOCKER_HOST is not set)"
+    client: docker.DockerClient | None = None
+    try:
+        if context:
+            found = ContextAPI.get_context(context)
+            if found is None or not found.Host:
+                raise DockerException(f"there is no Docker context named {context!r}")
+            where = f"{found.Host} (Docker context {context!r})"
+            if not _can_dial(found.Host):
+                return
+            client = docker.DockerClient(
+                base_url=found.Host, tls=found.TLSConfig or False, timeout=PING_TIMEOUT_S
+            )
+        elif host:
+            if not _can_dial(host):
+                return
+            client = docker.DockerClient(base_url=host, timeout=PING_TIMEOUT_S)
+        else:
+            if env_host and not _can_dial(env_host):
+                return
+            client = docker.from_env(timeout=PING_TIMEOUT_S)
+        client.ping()
+    except (DockerException, RequestException) as err:
+        raise pulumi.RunError(
+            f"Cannot reach a Docker engine at {where}: {err}. {ENGINE_HINT}"
+        ) from err
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _can_dial(url: str) -> bool:
+    """False for an ssh:// engine when docker-py has no ssh transport (paramiko is missing)."""
+    return not url.startswith("ssh://") or hasattr(docker.transport, "SSHHTTPAdapter")
+
+
+def engine_name(settings: Settings, name: str) -> str:
+    """The container's name on the engine (its volume adds `-data`).
+
+    Docker names are global on an engine, so project and stack go in: two stacks never collide.
+    """
+    return f"{settings.project}-{settings.stack}-{name}"
+
+
+class LocalRegistry(RegistryComponent):
+    """A `registry` container on the configured Docker engine, with the app image pushed to it."""
+
+    def __init__(
+        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Before anything is registered, so a stopped Docker fails with one clear line.
+        if settings.local.check_engine:
+            check_docker_engine(settings.local.engine_host, settings.local.engine_context)
+
+        super().__init__("container-registry:local:LocalRegistry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        port = settings.local.port
+        user = settings.local.user
+        docker_name = engine_name(settings, name)
+        labels = {
+            "container-registry.project": settings.project,
+            "container-registry.stack": settings.stack,
+        }
+
+        password = random.RandomPassword(
+            f"{name}-password",
+            random.RandomPasswordArgs(length=PASSWORD_LENGTH, special=False),
+            opts=child,
+        )
+
+        image = pulumi_docker.RemoteImage(
+            f"{name}-registry-image",
+            pulumi_docker.RemoteImageArgs(name=REGISTRY_IMAGE, keep_locally=True),
+            opts=child,
+        )
+
+        volume = pulumi_docker.Volume(
+            f"{name}-data",
+            pulumi_docker.VolumeArgs(
+                name=f"{docker_name}-data",
+                labels=[pulumi_docker.VolumeLabelArgs(label=k, value=v) for k, v in labels.items()],
+            ),
+            # The images live here: replacing the container keeps them, and destroy refuses to
+            # delete them unless forceDelete is true.
+            opts=pulumi.ResourceOptions(parent=self, protect=not settings.force_delete),
+        )
+
+        container = pulumi_docker.Container(
+            f"{name}-container",
+            pulumi_docker.ContainerArgs(
+                name=docker_name,
+                image=image.image_id,
+                restart="unless-stopped",
+                ports=[
+                    pulumi_docker.ContainerPortArgs(
+                        internal=REGISTRY_PORT, external=port, ip="127.0.0.1"
+                    )
+                ],
+                envs=[
+                    "REGISTRY_AUTH=htpasswd",
+                    f"REGISTRY_AUTH_HTPASSWD_REALM={settings.project} registry",
+                    f"REGISTRY_AUTH_HTPASSWD_PATH={HTPASSWD_PATH}",
+                    "REGISTRY_STORAGE_DELETE_ENABLED=true",
+                ],
+                # The provider's bcrypt hash is stable in state, so the container is not replaced
+                # on every run the way a freshly salted hash would force it to be.
+                uploads=[
+                    pulumi_docker.ContainerUploadArgs(
+                        file=HTPASSWD_PATH,
+                        content=pulumi.Output.concat(user, ":", password.bcrypt_hash, "\n"),
+                    )
+                ],
+                volumes=[
+                    pulumi_docker.ContainerVolumeArgs(
+                        volume_name=volume.name, container_path=DATA_PATH
+                    )
+                ],
+                labels=[
+                    pulumi_docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()
+                ],
+            ),
+            opts=child,
+        )
+
+        server = f"localhost:{port}"
+        self._publish(
+            name,
+            settings,
+            registry_server=server,
+            repo_endpoint=f"{server}/{settings.repository_name}",
+            login=RegistryLogin(server=server, username=user, password=password.result),
+            depends_on=[container],
+        )

@@ -1,0 +1,362 @@
+"""Tests for the local target (registries/local.py): the registry container, its auth and data,
+the pushed image, the outputs of the program with no cloud set, and the Docker engine check.
+
+The component tests replace the engine check (there is no Docker engine here); the check itself
+is run for real against engines that cannot answer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import bcrypt
+import pulumi
+import pytest
+from pulumi.runtime.sync_await import _sync_await
+
+from conftest import RANDOM_PASSWORD, ROOT, SECRET_VALUES, Harness, Registered, is_secret, resolve
+from registries import local
+from registries.image import APP_DIR, content_tag
+from registries.local import LocalRegistry, check_docker_engine, engine_name
+from registries.settings import Settings
+
+COMPONENT = "container-registry:local:LocalRegistry"
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+IMAGE = "docker:index/image:Image"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+CLOUD_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
+
+EngineCalls = list[tuple[str | None, str | None]]
+
+
+@pytest.fixture(autouse=True)
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> EngineCalls:
+    """No Docker engine here: record the check's arguments instead of pinging."""
+    calls: EngineCalls = []
+
+    def fake_check(host: str | None, context: str | None = None) -> None:
+        calls.append((host, context))
+
+    monkeypatch.setattr(local, "check_docker_engine", fake_check)
+    return calls
+
+
+@pytest.fixture
+def no_engine_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Only what a test sets decides which engine is dialled, not the developer's own Docker."""
+    for var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+
+
+def build(settings: Settings | None = None) -> LocalRegistry:
+    """Build the component and wait until every output (so every child) has resolved."""
+    registry = LocalRegistry("registry", settings or Settings())
+    for output in (
+        registry.registry_server,
+        registry.repo_endpoint,
+        registry.image_name,
+        registry.repo_digest,
+        registry.credentials,
+    ):
+        resolve(output)
+    return registry
+
+
+def run_program(harness: Harness) -> dict[str, Any]:
+    """Run __main__.py and wait until every exported output (so every resource) has resolved."""
+    outputs = harness.run_program()
+    for output in outputs.values():
+        resolve(output)
+    return outputs
+
+
+def registered_after_settling(harness: Harness) -> list[Registered]:
+    """Every registration, once the ones still in flight have reached the mocks."""
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+    return harness.resources
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def htpasswd_entry(container: Registered) -> tuple[str, str]:
+    uploads: list[dict[str, Any]] = container.inputs["uploads"]
+    assert [u["file"] for u in uploads] == ["/auth/htpasswd"], f"container uploads: {uploads}"
+    content: str = uploads[0]["content"]
+    assert content.endswith("\n") and content.count("\n") == 1, f"htpasswd: {content!r}"
+    user, _, hashed = content.rstrip("\n").partition(":")
+    return user, hashed
+
+
+# --------------------------------------------------------------------------- the container
+
+
+def test_container_is_published_on_loopback_only(harness: Harness) -> None:
+    build()
+    ports = harness.one(CONTAINER).inputs["ports"]
+    assert ports == [{"internal": 5000, "external": 5000, "ip": "127.0.0.1"}], (
+        f"container ports must publish 5000 on 127.0.0.1 only, got {ports}"
+    )
+
+
+def test_container_turns_on_htpasswd_auth_and_delete(harness: Harness) -> None:
+    build()
+    envs = harness.one(CONTAINER).inputs["envs"]
+    env = dict(item.split("=", 1) for item in envs)
+    assert env["REGISTRY_AUTH"] == "htpasswd", f"container envs: {envs}"
+    assert env["REGISTRY_AUTH_HTPASSWD_PATH"] == "/auth/htpasswd", f"container envs: {envs}"
+    assert env["REGISTRY_AUTH_HTPASSWD_REALM"], f"container envs: {envs}"
+    assert env["REGISTRY_STORAGE_DELETE_ENABLED"] == "true", f"container envs: {envs}"
+
+
+def test_htpasswd_holds_a_bcrypt_hash_of_the_generated_password(harness: Harness) -> None:
+    build()
+    user, hashed = htpasswd_entry(harness.one(CONTAINER))
+    assert user == "admin"
+    assert hashed.startswith("$2"), f"htpasswd hash is not bcrypt: {hashed!r}"
+    assert bcrypt.checkpw(RANDOM_PASSWORD.encode(), hashed.encode()), (
+        "the htpasswd hash does not match the generated password"
+    )
+
+
+def test_password_is_long_and_within_bcrypt_limits(harness: Harness) -> None:
+    build()
+    inputs = harness.one(PASSWORD).inputs
+    assert 32 <= inputs["length"] <= 72, f"RandomPassword length: {inputs['length']}"
+    assert inputs.get("special") is False or "overrideSpecial" in inputs, (
+        f"RandomPassword special characters need a safe set: {inputs}"
+    )
+
+
+def test_container_restarts_unless_stopped_and_is_named_per_stack(harness: Harness) -> None:
+    build()
+    inputs = harness.one(CONTAINER).inputs
+    assert inputs["restart"] == "unless-stopped", f"container restart: {inputs['restart']}"
+    assert inputs["name"] == "container-registry-dev-registry", f"container name: {inputs['name']}"
+    dev = engine_name(Settings(stack="dev"), "registry")
+    prod = engine_name(Settings(stack="prod"), "registry")
+    other = engine_name(Settings(project="other"), "registry")
+    assert len({dev, prod, other}) == 3, "two stacks or projects would share a container name"
+
+
+def test_registry_image_is_a_pinned_distribution_release(harness: Harness) -> None:
+    build()
+    remote = harness.one(REMOTE_IMAGE)
+    name: str = remote.inputs["name"]
+    assert re.fullmatch(r"registry:2\.8\.\d+", name), f"registry image is not pinned: {name}"
+    assert remote.inputs.get("keepLocally") is True, f"registry image inputs: {remote.inputs}"
+    container = harness.one(CONTAINER)
+    assert container.inputs["image"].startswith("sha256:"), (
+        f"container image should be the pulled image's ID: {container.inputs['image']}"
+    )
+    assert remote.urn in container.dependencies
+
+
+def test_data_lives_on_a_named_volume(harness: Harness) -> None:
+    build()
+    volume = harness.one(VOLUME)
+    volumes = harness.one(CONTAINER).inputs["volumes"]
+    assert volumes == [
+        {"volumeName": volume.inputs["name"], "containerPath": "/var/lib/registry"}
+    ], f"container volumes: {volumes}"
+    assert volume.inputs["name"] == "container-registry-dev-registry-data"
+
+
+def test_every_child_belongs_to_the_component(harness: Harness) -> None:
+    build()
+    component = harness.one(COMPONENT)
+    children = [r for r in harness.resources if r is not component and r.typ != COMPONENT]
+    assert {r.typ for r in children} >= {CONTAINER, VOLUME, REMOTE_IMAGE, IMAGE, PASSWORD}
+    for child in children:
+        assert child.parent == component.urn, f"{child.typ} {child.name} is not parented"
+        assert child.name.startswith("registry-"), f"{child.name} is not named from the component"
+
+
+def test_image_is_pushed_to_the_registry_after_it_runs(harness: Harness) -> None:
+    registry = build()
+    image = harness.one(IMAGE)
+    container = harness.one(CONTAINER)
+    assert container.urn in image.dependencies, "the push must wait for the registry container"
+    tag = content_tag(APP_DIR, "linux/amd64")
+    assert image.inputs["imageName"] == f"localhost:5000/app:{tag}"
+    registry_args = image.inputs["registry"]
+    assert registry_args["server"] == "localhost:5000"
+    assert registry_args["username"] == "admin"
+    assert registry_args["password"] == RANDOM_PASSWORD
+    assert resolve(registry.image_name) == f"localhost:5000/app:{tag}"
+
+
+def test_volume_is_protected_by_default(harness: Harness) -> None:
+    build()
+    assert harness.one(VOLUME).protect, "the registry data volume must be protected by default"
+    assert not harness.one(CONTAINER).protect
+
+
+def test_force_delete_lifts_the_volume_protection(harness: Harness) -> None:
+    build(Settings(force_delete=True))
+    assert not harness.one(VOLUME).protect, "forceDelete true must let destroy delete the volume"
+
+
+# --------------------------------------------------------------------------- the program
+
+
+def test_program_defaults_to_the_local_registry(harness: Harness) -> None:
+    outputs = run_program(harness)
+    tag = content_tag(APP_DIR, "linux/amd64")
+    assert resolve(outputs["cloud"]) == "local"
+    assert resolve(outputs["registryServer"]) == "localhost:5000"
+    assert resolve(outputs["repoEndpoint"]) == "localhost:5000/app"
+    assert resolve(outputs["imageName"]) == f"localhost:5000/app:{tag}"
+    assert re.fullmatch(r"localhost:5000/app@sha256:[0-9a-f]{64}", resolve(outputs["repoDigest"]))
+    assert is_secret(outputs["credentials"]), "credentials must be a secret"
+    assert resolve(outputs["credentials"]) == {
+        "server": "localhost:5000",
+        "username": "admin",
+        "password": RANDOM_PASSWORD,
+    }
+    harness.one(COMPONENT)
+
+
+def test_no_secret_leaks_into_plain_outputs(harness: Harness) -> None:
+    outputs = run_program(harness)
+    for key, output in outputs.items():
+        if key == "credentials":
+            continue
+        shown = json.dumps(resolve(output))
+        for secret in SECRET_VALUES:
+            assert secret not in shown, f"output {key} holds a secret"
+        assert not is_secret(output) or key == "credentials"
+
+
+def test_program_honours_local_port_and_user(harness: Harness) -> None:
+    harness.configure(localPort="5123", localUser="ci-bot")
+    outputs = run_program(harness)
+    assert resolve(outputs["registryServer"]) == "localhost:5123"
+    assert resolve(outputs["repoEndpoint"]) == "localhost:5123/app"
+    assert resolve(outputs["credentials"])["username"] == "ci-bot"
+    container = harness.one(CONTAINER)
+    assert container.inputs["ports"] == [{"internal": 5000, "external": 5123, "ip": "127.0.0.1"}]
+    assert htpasswd_entry(container)[0] == "ci-bot"
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "abc"])
+def test_program_refuses_a_bad_local_port(harness: Harness, port: str) -> None:
+    harness.configure(localPort=port)
+    with pytest.raises(pulumi.RunError, match="localPort"):
+        harness.run_program()
+    assert registered_after_settling(harness) == [], "nothing may be created with a bad localPort"
+
+
+def test_program_with_force_delete_leaves_the_volume_unprotected(harness: Harness) -> None:
+    harness.configure(forceDelete="true")
+    run_program(harness)
+    assert not harness.one(VOLUME).protect
+
+
+def test_program_checks_the_configured_engine(harness: Harness, engine_calls: EngineCalls) -> None:
+    harness.configure(docker__host="tcp://127.0.0.1:2375", docker__context="colima")
+    run_program(harness)
+    assert engine_calls == [("tcp://127.0.0.1:2375", "colima")]
+
+
+def test_disabled_daemon_check_is_honoured(harness: Harness, engine_calls: EngineCalls) -> None:
+    harness.configure(docker__disableDockerDaemonCheck="true")
+    run_program(harness)
+    assert engine_calls == []
+
+
+def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
+    """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
+    script = """
+import json, runpy, sys
+sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+import conftest
+from registries import local
+local.check_docker_engine = lambda host, context=None: None
+mocks = conftest.RegistryMocks()
+pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
+runpy.run_path(sys.argv[1] + "/__main__.py", run_name="__main__")
+_sync_await(pulumi.runtime.stack.wait_for_rpcs())
+print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert CONTAINER in report["types"], f"the program did not build the local target: {report}"
+    loaded = [m for m in report["modules"] if m.split(".")[0] in CLOUD_SDKS]
+    assert loaded == [], (
+        f"the local target loaded cloud SDKs: {sorted({m.split('.')[0] for m in loaded})}"
+    )
+
+
+# --------------------------------------------------------------------------- the engine check
+
+
+@pytest.mark.usefixtures("no_engine_env")
+def test_check_names_docker_host_when_the_socket_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(pulumi.RunError) as raised:
+        check_docker_engine(None)
+    message = str(raised.value)
+    assert "Cannot reach a Docker engine at unix:///nonexistent/docker.sock" in message
+    assert "DOCKER_HOST" in message and "docker:host" in message
+    assert "Start Docker" in message
+
+
+@pytest.mark.usefixtures("no_engine_env")
+def test_check_names_the_configured_host_when_nothing_listens() -> None:
+    host = f"tcp://127.0.0.1:{closed_port()}"
+    with pytest.raises(pulumi.RunError) as raised:
+        check_docker_engine(host)
+    message = str(raised.value)
+    assert f"Cannot reach a Docker engine at {host}" in message
+    assert "DOCKER_HOST" in message and "docker:host" in message
+
+
+@pytest.mark.usefixtures("no_engine_env")
+def test_check_refuses_an_unknown_docker_context() -> None:
+    with pytest.raises(pulumi.RunError, match="no Docker context named 'nope'"):
+        check_docker_engine(None, "nope")
+
+
+@pytest.mark.usefixtures("no_engine_env")
+def test_check_leaves_ssh_engines_to_the_provider_without_paramiko() -> None:
+    if importlib.util.find_spec("paramiko") is not None:
+        pytest.skip("paramiko is installed: docker-py dials ssh:// itself")
+    check_docker_engine("ssh://nobody@nowhere.invalid")  # returns: no ping, no error
+
+
+@pytest.mark.usefixtures("no_engine_env")
+def test_nothing_is_registered_when_the_engine_is_unreachable(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "check_docker_engine", check_docker_engine)
+    harness.configure(docker__host=f"tcp://127.0.0.1:{closed_port()}")
+    with pytest.raises(pulumi.RunError, match="docker:host"):
+        harness.run_program()
+    assert registered_after_settling(harness) == [], (
+        "nothing may be registered when Docker cannot be reached"
+    )
