@@ -1,0 +1,89 @@
+"""The whole program through __main__.py, for every target: one output shape, secrets kept."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SECRET_VALUES, TARGET_CONFIG, Harness, is_secret, resolve, run_target
+from registries.image import APP_DIR, content_tag
+
+OUTPUT_NAMES = {"cloud", "registryServer", "repoEndpoint", "imageName", "repoDigest", "credentials"}
+CLOUD_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
+COMPONENT_TYPES = {
+    "aws": "container-registry:aws:EcrRegistry",
+    "azure": "container-registry:azure:AcrRegistry",
+    "gcp": "container-registry:gcp:ArtifactRegistry",
+    "local": "container-registry:local:LocalRegistry",
+}
+
+
+@pytest.mark.parametrize("cloud", sorted(TARGET_CONFIG))
+def test_every_target_exports_the_same_shape(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    outputs = run_target(harness, monkeypatch, cloud)
+    assert set(outputs) == OUTPUT_NAMES
+    values = {name: resolve(output) for name, output in outputs.items()}
+    tag = content_tag(APP_DIR, "linux/amd64")
+
+    assert values["cloud"] == cloud
+    server, endpoint = values["registryServer"], values["repoEndpoint"]
+    assert re.fullmatch(r"[a-z0-9.-]+(:[0-9]+)?", server), server
+    assert endpoint.startswith(f"{server}/") and ":" not in endpoint[len(server) :], endpoint
+    assert values["imageName"] == f"{endpoint}:{tag}"
+    assert re.fullmatch(re.escape(endpoint) + r"@sha256:[0-9a-f]{64}", values["repoDigest"])
+
+    credentials = values["credentials"]
+    assert is_secret(outputs["credentials"]), "credentials must be a Pulumi secret"
+    assert set(credentials) == {"server", "username", "password"}
+    assert credentials["server"] == server
+    assert credentials["password"] in SECRET_VALUES
+    for name in OUTPUT_NAMES - {"credentials"}:
+        assert not is_secret(outputs[name]), f"{name} is secret, so users cannot read it"
+        assert not any(s in str(values[name]) for s in SECRET_VALUES), f"{name} leaks a secret"
+
+    component = harness.one(COMPONENT_TYPES[cloud])
+    image = harness.one("docker:index/image:Image")
+    assert image.parent == component.urn, "the image must be a child of the target component"
+    assert image.inputs["registry"]["password"] == credentials["password"]
+    assert "registry" in image.secret_paths
+
+
+def test_default_cloud_is_local(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    outputs = harness.run_program()
+    assert resolve(outputs["cloud"]) == "local"
+    assert resolve(outputs["registryServer"]) == "localhost:5000"
+
+
+@pytest.mark.parametrize("cloud", sorted(TARGET_CONFIG))
+def test_a_stack_loads_only_its_own_cloud_sdk(cloud: str) -> None:
+    """Run the program in a fresh interpreter under mocks and list the cloud SDKs it imported."""
+    config = {
+        (k.replace("__", ":") if "__" in k else f"container-registry:{k}"): v
+        for k, v in TARGET_CONFIG[cloud].items()
+    }
+    script = f"""
+import runpy, sys
+import pulumi
+sys.path.insert(0, ".")
+sys.path.insert(0, "tests")
+import conftest
+import registries.local
+registries.local.check_docker_engine = lambda *a, **k: None
+pulumi.runtime.set_all_config({config!r})
+pulumi.runtime.set_mocks(conftest.RegistryMocks(), project="container-registry", stack="dev",
+                         preview=False)
+runpy.run_path("__main__.py", run_name="__main__")
+print(sorted(m for m in {CLOUD_SDKS!r} if m in sys.modules))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    expected = {"aws": ["pulumi_aws"], "azure": ["pulumi_azure_native"], "gcp": ["pulumi_gcp"]}
+    assert result.stdout.strip().splitlines()[-1] == str(expected.get(cloud, []))
