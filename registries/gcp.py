@@ -82,12 +82,12 @@ class ArtifactRegistry(RegistryComponent):
     def __init__(
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("container-registry:gcp:ArtifactRegistry", name, None, opts)
         gcp_settings = settings.gcp
         if gcp_settings is None:
             raise SettingsError(
                 "gcp:project", None, "is not set: the gcp target needs a project and a location"
             )
+        super().__init__("container-registry:gcp:ArtifactRegistry", name, None, opts)
         project, location = gcp_settings.project, gcp_settings.location
 
         # Switched on, never off: other stacks in the project may use the API too.

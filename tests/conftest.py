@@ -89,6 +89,10 @@ RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "imageId": _digest_of(inputs["name"]),
         "repoDigest": f"{inputs['name'].split(':')[0]}@{_digest_of(inputs['name'])}",
     },
+    # azure-native auto-names a resource group created without resourceGroupName.
+    "azure-native:resources:ResourceGroup": lambda inputs: {
+        "name": inputs.get("resourceGroupName", "registry-rg-mock0001")
+    },
 }
 
 INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -284,3 +288,26 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     yield Harness(monitor=monitor)
     # Surface any registration that failed after the test's last await.
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+
+
+# The provider config each target needs to run with its defaults (keys as Harness.configure takes).
+TARGET_CONFIG: dict[str, dict[str, str]] = {
+    "aws": {"cloud": "aws"},
+    "azure": {"cloud": "azure", "azure-native__location": "westeurope"},
+    "gcp": {"cloud": "gcp", "gcp__project": "my-project-123", "gcp__region": "europe-west4"},
+    "local": {"cloud": "local"},
+}
+
+
+def run_target(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **config: str
+) -> dict[str, Any]:
+    """Run __main__.py for one target (Docker engine ping stubbed) and wait for every
+    registration, so harness.resources is complete; returns the stack outputs."""
+    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    harness.configure(**{**TARGET_CONFIG[cloud], **config})
+    outputs = harness.run_program()
+    for output in outputs.values():
+        resolve(output)
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+    return outputs

@@ -125,6 +125,7 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"azureResourceGroup": "ends.with.dot."}, "azureResourceGroup"),
     ({"azureResourceGroup": "x" * 91}, "azureResourceGroup"),
     ({"gcpLocation": "US-Central1"}, "gcpLocation"),
+    ({"cloud": "azure", "azure-native:location": "   "}, "azure-native:location"),
     ({"localPort": "0"}, "localPort"),
     ({"localPort": "65536"}, "localPort"),
     ({"localPort": "http"}, "localPort"),

@@ -1,0 +1,664 @@
+"""The rules of the container-registry-security pack, as pure functions over plain data.
+
+Each resource rule is `check(resource_type, props, config) -> [message, ...]`; each stack rule is
+`check(resources, config) -> [(message, urn), ...]`. `props` are the camelCase wire names the engine
+sends (inputs for resource rules, outputs for stack rules). The pack (`__main__.py`) wraps them in
+pulumi_policy policies; tests call them directly on what the program registers under mocks.
+
+Reading a value the engine does not know yet (preview) raises pulumi_policy's UnknownValueError
+through its props proxy; the engine then reports "can't run policy during preview" as advisory, and
+the rule runs for real on `pulumi up`. So the functions only use Mapping/Sequence access, never
+`isinstance(x, dict | list)`: the engine hands them proxies, not dicts and lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Props = Mapping[str, Any]
+Config = Mapping[str, Any]
+
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ACR_REGISTRY = "azure-native:containerregistry:Registry"
+ACR_TASK = "azure-native:containerregistry:Task"
+GAR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
+GAR_IAM_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
+GAR_IAM_BINDING = "gcp:artifactregistry/repositoryIamBinding:RepositoryIamBinding"
+GAR_IAM_POLICY = "gcp:artifactregistry/repositoryIamPolicy:RepositoryIamPolicy"
+DOCKER_CONTAINER = "docker:index/container:Container"
+DOCKER_IMAGE = "docker:index/image:Image"
+
+DEFAULT_ACR_SKUS: tuple[str, ...] = ("Basic", "Standard", "Premium")
+# Actions a repository policy must never grant: they delete images or the repository, or change
+# who may do so. Compared case-insensitively, with the policy's own wildcards expanded.
+FORBIDDEN_ECR_ACTIONS: tuple[str, ...] = (
+    "ecr:DeleteRepository",
+    "ecr:BatchDeleteImage",
+    "ecr:SetRepositoryPolicy",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:PutLifecyclePolicy",
+    "ecr:DeleteLifecyclePolicy",
+)
+ENCRYPTION_TYPES: tuple[str, ...] = ("AES256", "KMS", "KMS_DSSE")
+PUBLIC_GCP_MEMBERS: tuple[str, ...] = ("allUsers", "allAuthenticatedUsers")
+LOOPBACK_IPS: tuple[str, ...] = ("127.0.0.1", "::1")
+
+
+class StackResource(Protocol):
+    """What a stack rule reads of a resource; pulumi_policy's PolicyResource fits it."""
+
+    @property
+    def resource_type(self) -> str: ...
+
+    @property
+    def props(self) -> Props: ...
+
+    @property
+    def urn(self) -> str: ...
+
+    @property
+    def dependencies(self) -> Sequence[Any]: ...
+
+
+ResourceCheck = Callable[[str, Props, Config], list[str]]
+StackCheck = Callable[[Sequence[StackResource], Config], list[tuple[str, str | None]]]
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    name: str
+    description: str
+    controls: tuple[str, ...]
+    resource_types: tuple[str, ...]
+    check: ResourceCheck
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    description: str
+    controls: tuple[str, ...]
+    check: StackCheck
+
+
+Rule = ResourceRule | StackRule
+
+
+# --------------------------------------------------------------------------- property helpers
+
+
+def _get(props: Any, *path: str) -> Any:
+    value = props
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)  # pyright: ignore[reportUnknownMemberType]
+    return value
+
+
+def _items(value: Any) -> list[Any]:
+    """A list property as a list; a missing or scalar value as []."""
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return list(value)  # pyright: ignore[reportUnknownArgumentType]
+    return []
+
+
+def _as_list(value: Any) -> list[Any]:
+    """IAM fields that take one value or a list of them."""
+    if isinstance(value, str):
+        return [value]
+    return _items(value)
+
+
+def _json(value: Any) -> tuple[Any, str | None]:
+    """A JSON document given as a string (or already parsed); (None, reason) if it is not one."""
+    if isinstance(value, Mapping):
+        return value, None
+    if not isinstance(value, str) or not value.strip():
+        return None, "is missing"
+    try:
+        return json.loads(value), None
+    except ValueError as error:
+        return None, f"is not valid JSON ({error})"
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+# --------------------------------------------------------------------------- ECR
+
+
+def ecr_scan_on_push(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_REPOSITORY:
+        return []
+    value = _get(props, "imageScanningConfiguration", "scanOnPush")
+    if not _is_true(value):
+        return [f"imageScanningConfiguration.scanOnPush is {value!r}; it must be true"]
+    return []
+
+
+def ecr_immutable_tags(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_REPOSITORY:
+        return []
+    value = props.get("imageTagMutability")
+    if value != "IMMUTABLE":
+        return [f"imageTagMutability is {value!r}; it must be 'IMMUTABLE'"]
+    return []
+
+
+def ecr_encryption_set(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_REPOSITORY:
+        return []
+    configurations = _items(props.get("encryptionConfigurations"))
+    if not configurations:
+        return ["encryptionConfigurations is not set; set encryptionType AES256 or KMS"]
+    messages: list[str] = []
+    for index, configuration in enumerate(configurations):
+        kind = _get(configuration, "encryptionType")
+        if kind not in ENCRYPTION_TYPES:
+            messages.append(
+                f"encryptionConfigurations[{index}].encryptionType is {kind!r}; "
+                f"it must be one of {', '.join(ENCRYPTION_TYPES)}"
+            )
+    return messages
+
+
+def ecr_lifecycle_policy(
+    resources: Sequence[StackResource], config: Config
+) -> list[tuple[str, str | None]]:
+    """Every repository has a lifecycle policy with at least one rule, attached by name."""
+    attached: dict[str, list[str]] = {}
+    for resource in resources:
+        if resource.resource_type != ECR_LIFECYCLE_POLICY:
+            continue
+        repository = resource.props.get("repository")
+        document, _ = _json(resource.props.get("policy"))
+        rules = _items(_get(document, "rules"))
+        if isinstance(repository, str):
+            attached.setdefault(repository, []).extend(str(rule) for rule in rules)
+    violations: list[tuple[str, str | None]] = []
+    for resource in resources:
+        if resource.resource_type != ECR_REPOSITORY:
+            continue
+        name = resource.props.get("name")
+        if name not in attached:
+            violations.append(
+                (f"ECR repository {name!r} has no lifecycle policy attached", resource.urn)
+            )
+        elif not attached[name]:
+            violations.append(
+                (f"the lifecycle policy of ECR repository {name!r} has no rules", resource.urn)
+            )
+    return violations
+
+
+def _statements(document: Any) -> list[Any]:
+    statement = _get(document, "Statement")
+    if isinstance(statement, Mapping):
+        return [statement]
+    return [s for s in _items(statement) if isinstance(s, Mapping)]
+
+
+def _allows(statement: Any) -> bool:
+    # A statement without a valid Effect is refused by IAM; treat anything but Deny as Allow.
+    return _get(statement, "Effect") != "Deny"
+
+
+def _public_principals(principal: Any) -> list[str]:
+    """The principal values that let anyone in: '*' (alone, in a list or under any key), or any
+    wildcard, which IAM would match against every account."""
+    if isinstance(principal, str):
+        return [principal] if "*" in principal else []
+    if isinstance(principal, Mapping):
+        return [p for value in principal.values() for p in _public_principals(value)]  # pyright: ignore[reportUnknownVariableType, reportUnknownMemberType]
+    return [p for value in _items(principal) for p in _public_principals(value)]
+
+
+def _policy_document(props: Props) -> tuple[Any, list[str]]:
+    document, problem = _json(props.get("policy"))
+    if problem is not None:
+        return None, [f"policy {problem}"]
+    if not isinstance(document, Mapping):
+        return None, ["policy is not a JSON object"]
+    return document, []
+
+
+def ecr_policy_not_public(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_REPOSITORY_POLICY:
+        return []
+    document, messages = _policy_document(props)
+    for index, statement in enumerate(_statements(document)):
+        if not _allows(statement):
+            continue
+        public = _public_principals(_get(statement, "Principal"))
+        if public:
+            messages.append(f"Statement[{index}] allows the principal {public[0]!r} (anyone)")
+        if _get(statement, "NotPrincipal") is not None:
+            messages.append(
+                f"Statement[{index}] allows with NotPrincipal, i.e. everyone but the listed ones"
+            )
+    return messages
+
+
+def _matches(patterns: list[str], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in patterns)
+
+
+def ecr_policy_no_admin_actions(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_REPOSITORY_POLICY:
+        return []
+    document, messages = _policy_document(props)
+    for index, statement in enumerate(_statements(document)):
+        if not _allows(statement):
+            continue
+        actions = [a for a in _as_list(_get(statement, "Action")) if isinstance(a, str)]
+        granted = [f for f in FORBIDDEN_ECR_ACTIONS if _matches(actions, f)]
+        not_actions = _get(statement, "NotAction")
+        if not_actions is not None:
+            excluded = [a for a in _as_list(not_actions) if isinstance(a, str)]
+            granted += [f for f in FORBIDDEN_ECR_ACTIONS if not _matches(excluded, f)]
+        if granted:
+            messages.append(
+                f"Statement[{index}] grants {', '.join(dict.fromkeys(granted))}; delete and "
+                "policy actions stay with IAM"
+            )
+    return messages
+
+
+# --------------------------------------------------------------------------- ACR
+
+
+def acr_anonymous_pull_disabled(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ACR_REGISTRY:
+        return []
+    value = props.get("anonymousPullEnabled")
+    if _is_true(value):
+        return [f"anonymousPullEnabled is {value!r}; it must be false"]
+    return []
+
+
+def acr_sku_allowed(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ACR_REGISTRY:
+        return []
+    allowed = [s for s in _items(config.get("allowedSkus")) if isinstance(s, str)] or list(
+        DEFAULT_ACR_SKUS
+    )
+    value = _get(props, "sku", "name")
+    if value not in allowed:
+        return [f"sku.name is {value!r}; it must be one of {', '.join(allowed)}"]
+    return []
+
+
+def _decoded_task(step: Any) -> str:
+    """The task YAML of an EncodedTask step ('' for other steps: their file is not visible)."""
+    content = _get(step, "encodedTaskContent")
+    if not isinstance(content, str):
+        return ""
+    try:
+        return base64.b64decode(content, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+_PURGE = re.compile(r"acr\s+purge\b")
+
+
+def runs_untagged_purge(step: Any) -> bool:
+    """True if an EncodedTask step runs `acr purge ... --untagged` (in one command)."""
+    text = _decoded_task(step)
+    for match in _PURGE.finditer(text):
+        command = re.split(r"\bcmd\s*:", text[match.end() :], maxsplit=1)[0]
+        if re.search(r"--untagged\b", command):
+            return True
+    return False
+
+
+def _scheduled(task: Props) -> bool:
+    if _get(task, "status") == "Disabled":
+        return False
+    timers = _items(_get(task, "trigger", "timerTriggers"))
+    return any(_get(timer, "status") != "Disabled" and _get(timer, "schedule") for timer in timers)
+
+
+def acr_untagged_cleanup(
+    resources: Sequence[StackResource], config: Config
+) -> list[tuple[str, str | None]]:
+    """Every registry cleans up untagged manifests: a retention policy, or a scheduled ACR Task
+    that runs `acr purge --untagged` against it."""
+    purging: list[StackResource] = [
+        r
+        for r in resources
+        if r.resource_type == ACR_TASK
+        and _scheduled(r.props)
+        and runs_untagged_purge(r.props.get("step"))
+    ]
+    violations: list[tuple[str, str | None]] = []
+    for registry in resources:
+        if registry.resource_type != ACR_REGISTRY:
+            continue
+        if _get(registry.props, "policies", "retentionPolicy", "status") == "enabled":
+            continue
+        # Outputs of azure-native keep `name`, not always the `registryName` path parameter; a
+        # task that takes its registryName from the registry also depends on it.
+        names = {registry.props.get("registryName"), registry.props.get("name")} - {None}
+        if any(
+            task.props.get("registryName") in names
+            or registry.urn in {getattr(d, "urn", d) for d in task.dependencies}
+            for task in purging
+        ):
+            continue
+        violations.append(
+            (
+                f"ACR registry {sorted(map(str, names))} has neither "
+                "policies.retentionPolicy.status 'enabled' nor a scheduled ACR Task running "
+                "`acr purge --untagged` against it",
+                registry.urn,
+            )
+        )
+    return violations
+
+
+# --------------------------------------------------------------------------- Artifact Registry
+
+
+def gar_docker_format(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != GAR_REPOSITORY:
+        return []
+    value = props.get("format")
+    if not isinstance(value, str) or value.upper() != "DOCKER":
+        return [f"format is {value!r}; it must be 'DOCKER'"]
+    return []
+
+
+def gar_immutable_tags(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != GAR_REPOSITORY:
+        return []
+    value = _get(props, "dockerConfig", "immutableTags")
+    if not _is_true(value):
+        return [f"dockerConfig.immutableTags is {value!r}; it must be true"]
+    return []
+
+
+def gar_cleanup_policies(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != GAR_REPOSITORY:
+        return []
+    messages: list[str] = []
+    if not _items(props.get("cleanupPolicies")):
+        messages.append("cleanupPolicies is empty; untagged and old images are never deleted")
+    dry_run = props.get("cleanupPolicyDryRun")
+    if _is_true(dry_run):
+        messages.append(
+            f"cleanupPolicyDryRun is {dry_run!r}; the cleanup policies would only be simulated"
+        )
+    return messages
+
+
+def gar_not_public(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type == GAR_IAM_MEMBER:
+        members = _as_list(props.get("member"))
+    elif resource_type == GAR_IAM_BINDING:
+        members = _as_list(props.get("members"))
+    elif resource_type == GAR_IAM_POLICY:
+        document, problem = _json(props.get("policyData"))
+        if problem is not None:
+            return [f"policyData {problem}"]
+        members = [
+            member
+            for binding in _items(_get(document, "bindings"))
+            for member in _as_list(_get(binding, "members"))
+        ]
+    else:
+        return []
+    public = [m for m in members if m in PUBLIC_GCP_MEMBERS]
+    if public:
+        return [f"grants {', '.join(public)} access to the repository"]
+    return []
+
+
+# --------------------------------------------------------------------------- local registry
+
+
+def _env(props: Props) -> dict[str, str]:
+    pairs = [e.split("=", 1) for e in _items(props.get("envs")) if isinstance(e, str)]
+    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
+
+
+def _image_repository(reference: str) -> str:
+    """`docker.io/library/registry:2.8@sha256:...` -> `registry`."""
+    last = reference.split("@", 1)[0].rsplit("/", 1)[-1]
+    return last.split(":", 1)[0]
+
+
+def is_registry_container(props: Props) -> bool:
+    """A container runs Docker's registry if its image is `registry` or it is configured with
+    the registry's REGISTRY_* environment variables (its image is often just an ID)."""
+    image = props.get("image")
+    if isinstance(image, str) and _image_repository(image) == "registry":
+        return True
+    return any(key.startswith("REGISTRY_") for key in _env(props))
+
+
+def local_registry_loopback(resource_type: str, props: Props, config: Config) -> list[str]:
+    """Applies to every container of the stack, the registry first: nothing is published
+    beyond this machine."""
+    if resource_type != DOCKER_CONTAINER:
+        return []
+    messages: list[str] = []
+    if props.get("networkMode") == "host":
+        messages.append("networkMode is 'host'; every port would listen on all interfaces")
+    for index, port in enumerate(_items(props.get("ports"))):
+        ip = _get(port, "ip")
+        if ip not in LOOPBACK_IPS:
+            shown = "0.0.0.0 (unset)" if ip in (None, "") else repr(ip)
+            messages.append(
+                f"ports[{index}].ip is {shown}; publish on {' or '.join(LOOPBACK_IPS)} only"
+            )
+    return messages
+
+
+def local_registry_auth(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != DOCKER_CONTAINER or not is_registry_container(props):
+        return []
+    env = _env(props)
+    messages: list[str] = []
+    if env.get("REGISTRY_AUTH") != "htpasswd":
+        messages.append(f"REGISTRY_AUTH is {env.get('REGISTRY_AUTH')!r}; it must be 'htpasswd'")
+    if not env.get("REGISTRY_AUTH_HTPASSWD_PATH"):
+        messages.append("REGISTRY_AUTH_HTPASSWD_PATH is not set; htpasswd auth needs the file")
+    return messages
+
+
+# --------------------------------------------------------------------------- images
+
+
+def image_platform_pinned(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != DOCKER_IMAGE:
+        return []
+    value = _get(props, "build", "platform")
+    if not isinstance(value, str) or not value.strip():
+        return [f"build.platform is {value!r}; pin the platform the image is built for"]
+    return []
+
+
+def image_tag_pinned(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != DOCKER_IMAGE:
+        return []
+    name = props.get("imageName")
+    if not isinstance(name, str):
+        return [f"imageName is {name!r}; it must be repository:tag"]
+    last = name.split("@", 1)[0].rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else None
+    if not tag:
+        return [f"imageName {name!r} has no tag (Docker would push 'latest')"]
+    if tag == "latest":
+        return [f"imageName {name!r} uses the moving tag 'latest'"]
+    return []
+
+
+def image_push_credentials(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != DOCKER_IMAGE or _is_true(props.get("skipPush")):
+        return []
+    missing = [
+        f"registry.{key}"
+        for key in ("server", "username", "password")
+        if not _get(props, "registry", key)
+    ]
+    if missing:
+        return [f"{', '.join(missing)} not set; the push would use ambient docker credentials"]
+    return []
+
+
+# --------------------------------------------------------------------------- the rule set
+
+_NO_CONTROL = "No public control; a rule of this project."
+
+RULES: tuple[Rule, ...] = (
+    ResourceRule(
+        "ecr-scan-on-push",
+        "ECR repositories scan images on push (AWS Security Hub ECR.1; checkov CKV_AWS_163).",
+        ("ECR.1", "CKV_AWS_163"),
+        (ECR_REPOSITORY,),
+        ecr_scan_on_push,
+    ),
+    ResourceRule(
+        "ecr-immutable-tags",
+        "ECR repositories refuse to overwrite a pushed tag "
+        "(AWS Security Hub ECR.2; checkov CKV_AWS_51).",
+        ("ECR.2", "CKV_AWS_51"),
+        (ECR_REPOSITORY,),
+        ecr_immutable_tags,
+    ),
+    ResourceRule(
+        "ecr-encryption-set",
+        "ECR repositories set their encryption explicitly, AES256 or KMS (mirrors checkov "
+        "CKV_AWS_136, which asks for KMS; AES256 is accepted here).",
+        ("CKV_AWS_136",),
+        (ECR_REPOSITORY,),
+        ecr_encryption_set,
+    ),
+    StackRule(
+        "ecr-lifecycle-policy",
+        "Every ECR repository has a lifecycle policy with rules attached (AWS Security Hub ECR.3).",
+        ("ECR.3",),
+        ecr_lifecycle_policy,
+    ),
+    ResourceRule(
+        "ecr-policy-not-public",
+        "ECR repository policies never allow Principal '*' or a wildcard principal "
+        "(checkov CKV_AWS_32).",
+        ("CKV_AWS_32",),
+        (ECR_REPOSITORY_POLICY,),
+        ecr_policy_not_public,
+    ),
+    ResourceRule(
+        "ecr-policy-no-admin-actions",
+        "ECR repository policies never grant delete or policy actions, wildcards included. "
+        + _NO_CONTROL,
+        (),
+        (ECR_REPOSITORY_POLICY,),
+        ecr_policy_no_admin_actions,
+    ),
+    ResourceRule(
+        "acr-anonymous-pull-disabled",
+        "ACR registries refuse anonymous pulls (checkov CKV_AZURE_138).",
+        ("CKV_AZURE_138",),
+        (ACR_REGISTRY,),
+        acr_anonymous_pull_disabled,
+    ),
+    ResourceRule(
+        "acr-sku-allowed",
+        "ACR registries use an allowed SKU (policy config allowedSkus; default Basic, "
+        "Standard, Premium). " + _NO_CONTROL,
+        (),
+        (ACR_REGISTRY,),
+        acr_sku_allowed,
+    ),
+    StackRule(
+        "acr-untagged-cleanup",
+        "Every ACR registry cleans up untagged manifests, by retention policy or a scheduled "
+        "`acr purge --untagged` task (checkov CKV_AZURE_167).",
+        ("CKV_AZURE_167",),
+        acr_untagged_cleanup,
+    ),
+    ResourceRule(
+        "gar-docker-format",
+        "Artifact Registry repositories hold Docker images (format DOCKER). " + _NO_CONTROL,
+        (),
+        (GAR_REPOSITORY,),
+        gar_docker_format,
+    ),
+    ResourceRule(
+        "gar-immutable-tags",
+        "Artifact Registry repositories refuse to overwrite a pushed tag "
+        "(dockerConfig.immutableTags). No public control; the counterpart of AWS Security Hub "
+        "ECR.2.",
+        (),
+        (GAR_REPOSITORY,),
+        gar_immutable_tags,
+    ),
+    ResourceRule(
+        "gar-cleanup-policies",
+        "Artifact Registry repositories have cleanup policies that are not a dry run. "
+        "No public control; the counterpart of AWS Security Hub ECR.3.",
+        (),
+        (GAR_REPOSITORY,),
+        gar_cleanup_policies,
+    ),
+    ResourceRule(
+        "gar-not-public",
+        "Artifact Registry IAM never grants allUsers or allAuthenticatedUsers "
+        "(checkov CKV_GCP_101).",
+        ("CKV_GCP_101",),
+        (GAR_IAM_MEMBER, GAR_IAM_BINDING, GAR_IAM_POLICY),
+        gar_not_public,
+    ),
+    ResourceRule(
+        "local-registry-loopback",
+        "Containers, the local registry first, publish ports on 127.0.0.1 or ::1 only. "
+        + _NO_CONTROL,
+        (),
+        (DOCKER_CONTAINER,),
+        local_registry_loopback,
+    ),
+    ResourceRule(
+        "local-registry-auth",
+        "The local registry container requires htpasswd basic auth. " + _NO_CONTROL,
+        (),
+        (DOCKER_CONTAINER,),
+        local_registry_auth,
+    ),
+    ResourceRule(
+        "image-platform-pinned",
+        "Images are built for a pinned platform (build.platform). " + _NO_CONTROL,
+        (),
+        (DOCKER_IMAGE,),
+        image_platform_pinned,
+    ),
+    ResourceRule(
+        "image-tag-pinned",
+        "Images are pushed with an explicit tag that is not 'latest'. " + _NO_CONTROL,
+        (),
+        (DOCKER_IMAGE,),
+        image_tag_pinned,
+    ),
+    ResourceRule(
+        "image-push-credentials",
+        "Images are pushed with explicit registry credentials (server, username, password). "
+        + _NO_CONTROL,
+        (),
+        (DOCKER_IMAGE,),
+        image_push_credentials,
+    ),
+)
+
+RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
