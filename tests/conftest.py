@@ -61,7 +61,10 @@ def _ecr_repository(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _acr_registry(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {"loginServer": f"{inputs['registryName'].lower()}.azurecr.io"}
+    return {
+        "loginServer": f"{inputs['registryName'].lower()}.azurecr.io",
+        "name": inputs["registryName"],
+    }
 
 
 def _gar_repository(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,237 @@
+"""Azure Container Registry: a private registry in its own (or a named) resource group, with the
+admin user for `docker login`, anonymous pull off, and a daily `acr purge` task (plus, on Premium,
+the registry's retention policy) that keeps the stored images in check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi_azure_native import containerregistry, resources
+
+from registries.component import RegistryComponent
+from registries.image import RegistryLogin
+from registries.settings import Settings, SettingsError
+
+ACR_NAME_MAX = 50
+NAME_SUFFIX_LENGTH = 8
+# ACR's retention policy for untagged manifests accepts 0 to 365 days.
+RETENTION_POLICY_MAX_DAYS = 365
+# Daily at 03:00 UTC; ACR timer triggers take five-field cron expressions in UTC.
+PURGE_SCHEDULE = "0 3 * * *"
+PURGE_TIMEOUT_SECONDS = 3600
+# The ACR Tasks alias for the mcr.microsoft.com/acr/acr-cli image.
+ACR_CLI = "acr"
+TASK_YAML_VERSION = "v1.1.0"
+
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+
+
+def acr_registry_name(repository_name: str, project: str, stack: str) -> str:
+    """A registry name ACR accepts (5 to 50 of [a-z0-9], unique across Azure) that is stable for
+    this project, stack and repository: the letters and digits of the repository and stack names,
+    then 8 hex digits of a SHA-256 over all three, so two stacks never ask for the same name."""
+    readable = _NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
+    if not _NOT_ALPHANUMERIC.sub("", repository_name.lower()):
+        raise SettingsError(
+            "repositoryName", repository_name, "has no letters or digits to name a registry with"
+        )
+    identity = "\0".join((project, stack, repository_name)).encode()
+    suffix = hashlib.sha256(identity).hexdigest()[:NAME_SUFFIX_LENGTH]
+    return readable[: ACR_NAME_MAX - NAME_SUFFIX_LENGTH] + suffix
+
+
+def uses_retention_policy(settings: Settings) -> bool:
+    """Premium's server-side retention policy removes untagged manifests when it can hold the
+    configured age; otherwise the purge task does it."""
+    return settings.azure.sku == "Premium" and (
+        settings.untagged_expiry_days <= RETENTION_POLICY_MAX_DAYS
+    )
+
+
+def purge_commands(settings: Settings) -> list[str]:
+    """The `acr purge` runs of the daily task, in order.
+
+    First every tag of the repository but the newest `keepTaggedImages` is removed (`--ago 0d`
+    makes every tag old enough; `--keep` spares the newest). Then, unless the retention policy does
+    it, untagged manifests last updated more than `untaggedExpiryDays` ago are deleted: the tag
+    regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
+    `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
+    escaped.
+    """
+    repository = re.escape(settings.repository_name)
+    commands = [
+        shlex.join(
+            [
+                ACR_CLI,
+                "purge",
+                "--filter",
+                f"{repository}:.*",
+                "--ago",
+                "0d",
+                "--keep",
+                str(settings.keep_tagged_images),
+            ]
+        )
+    ]
+    if not uses_retention_policy(settings):
+        commands.append(
+            shlex.join(
+                [
+                    ACR_CLI,
+                    "purge",
+                    "--filter",
+                    f"{repository}:^$",
+                    "--ago",
+                    f"{settings.untagged_expiry_days}d",
+                    "--untagged",
+                ]
+            )
+        )
+    return commands
+
+
+def purge_task_yaml(settings: Settings) -> str:
+    """The ACR Tasks YAML file (multi-step format) that runs the purge commands one by one."""
+    document: dict[str, Any] = {
+        "version": TASK_YAML_VERSION,
+        "steps": [
+            {
+                "cmd": command,
+                "disableWorkingDirectoryOverride": True,
+                "timeout": PURGE_TIMEOUT_SECONDS,
+            }
+            for command in purge_commands(settings)
+        ],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _admin_username(credentials: containerregistry.ListRegistryCredentialsResult) -> str:
+    if not credentials.username:
+        raise pulumi.RunError("ACR returned no admin user name: is the admin user enabled?")
+    return credentials.username
+
+
+def _first_password(credentials: containerregistry.ListRegistryCredentialsResult) -> str:
+    passwords = credentials.passwords or []
+    if not passwords or not passwords[0].value:
+        raise pulumi.RunError("ACR returned no admin password: is the admin user enabled?")
+    return passwords[0].value
+
+
+class AcrRegistry(RegistryComponent):
+    """An Azure Container Registry with the app image pushed to it."""
+
+    def __init__(
+        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        azure = settings.azure
+        # Checked before anything is registered, so a bad stack creates nothing.
+        if azure.resource_group is None and azure.location is None:
+            raise SettingsError(
+                "azure-native:location",
+                None,
+                "is not set: run `pulumi config set azure-native:location <region>` (or set "
+                "ARM_LOCATION), or name an existing group with `pulumi config set "
+                "azureResourceGroup <name>`",
+            )
+        registry_name = acr_registry_name(
+            settings.repository_name, settings.project, settings.stack
+        )
+        super().__init__("container-registry:azure:AcrRegistry", name, None, opts)
+        # Deleting the registry (or the group holding it) deletes every image in it.
+        guarded = pulumi.ResourceOptions(parent=self, protect=not settings.force_delete)
+        tags = {"project": settings.project, "stack": settings.stack}
+
+        location: pulumi.Input[str] | None
+        group_name: pulumi.Input[str]
+        if azure.resource_group is None:
+            group = resources.ResourceGroup(
+                f"{name}-rg",
+                resources.ResourceGroupArgs(location=azure.location, tags=tags),
+                opts=guarded,
+            )
+            group_name, location = group.name, azure.location
+        else:
+            existing = resources.get_resource_group_output(
+                resource_group_name=azure.resource_group,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            group_name = existing.name
+            location = azure.location or existing.location
+
+        premium = azure.sku == "Premium"
+        registry = containerregistry.Registry(
+            f"{name}-acr",
+            containerregistry.RegistryArgs(
+                registry_name=registry_name,
+                resource_group_name=group_name,
+                location=location,
+                sku=containerregistry.SkuArgs(name=azure.sku),
+                # The stack exports admin credentials for `docker login`; nobody pulls anonymously.
+                admin_user_enabled=True,
+                anonymous_pull_enabled=False,
+                policies=containerregistry.PoliciesArgs(
+                    retention_policy=containerregistry.RetentionPolicyArgs(
+                        days=settings.untagged_expiry_days, status="enabled"
+                    )
+                    if uses_retention_policy(settings)
+                    else containerregistry.RetentionPolicyArgs(status="disabled")
+                )
+                if premium
+                else None,
+                tags=tags,
+            ),
+            opts=guarded,
+        )
+
+        encoded = base64.b64encode(purge_task_yaml(settings).encode()).decode()
+        containerregistry.Task(
+            f"{name}-purge",
+            containerregistry.TaskArgs(
+                registry_name=registry_name,
+                resource_group_name=group_name,
+                location=location,
+                platform=containerregistry.PlatformPropertiesArgs(os="Linux", architecture="amd64"),
+                step=containerregistry.EncodedTaskStepArgs(
+                    type="EncodedTask", encoded_task_content=encoded
+                ),
+                trigger=containerregistry.TriggerPropertiesArgs(
+                    timer_triggers=[
+                        containerregistry.TimerTriggerArgs(
+                            name="daily", schedule=PURGE_SCHEDULE, status="Enabled"
+                        )
+                    ]
+                ),
+                status="Enabled",
+                timeout=PURGE_TIMEOUT_SECONDS,
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[registry]),
+        )
+
+        # Read after the registry exists; the admin passwords rotate only when someone asks.
+        credentials = containerregistry.list_registry_credentials_output(
+            resource_group_name=group_name,
+            registry_name=registry_name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[registry]),
+        )
+        self._publish(
+            name,
+            settings,
+            registry_server=registry.login_server,
+            repo_endpoint=pulumi.Output.concat(
+                registry.login_server, "/", settings.repository_name
+            ),
+            login=RegistryLogin(
+                server=registry.login_server,
+                username=credentials.apply(_admin_username),
+                password=pulumi.Output.secret(credentials.apply(_first_password)),
+            ),
+        )

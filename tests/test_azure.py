@@ -1,0 +1,545 @@
+"""Azure Container Registry (`cloud: azure`): the registry name rule, the purge task, the component
+built directly, and the program run against the mocks in conftest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+import subprocess
+import sys
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_azure_native import containerregistry
+
+from conftest import ACR_PASSWORDS, ROOT, SECRET_VALUES, Harness, Registered, is_secret, resolve
+from registries.azure import (
+    PURGE_SCHEDULE,
+    AcrRegistry,
+    acr_registry_name,
+    purge_commands,
+    purge_task_yaml,
+)
+from registries.component import RegistryComponent
+from registries.image import APP_DIR, RegistryLogin, content_tag
+from registries.settings import AzureSettings, Settings, SettingsError
+
+COMPONENT = "container-registry:azure:AcrRegistry"
+GROUP = "azure-native:resources:ResourceGroup"
+REGISTRY = "azure-native:containerregistry:Registry"
+TASK = "azure-native:containerregistry:Task"
+IMAGE = "docker:index/image:Image"
+CREDENTIALS = "azure-native:containerregistry:listRegistryCredentials"
+GET_GROUP = "azure-native:resources:getResourceGroup"
+
+LOCATION = "westeurope"
+PROJECT = "container-registry"
+STACK = "dev"
+ACR_NAME = "appdev" + hashlib.sha256(f"{PROJECT}\0{STACK}\0app".encode()).hexdigest()[:8]
+SERVER = f"{ACR_NAME}.azurecr.io"
+TAG = content_tag(APP_DIR, "linux/amd64")
+TAGS = {"project": PROJECT, "stack": STACK}
+VALID_ACR_NAME = re.compile(r"[a-z0-9]{5,50}")
+# Docker distribution's repository grammar, as settings.py enforces it for azure.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+REPOSITORY_NAMES = st.from_regex(rf"\A{_COMPONENT}(?:/{_COMPONENT})*\Z").filter(
+    lambda name: len(name) <= 256
+)
+# Pulumi stack names: letters, digits, '-', '_' and '.'.
+STACK_NAMES = st.from_regex(r"\A[A-Za-z0-9_.-]{1,100}\Z")
+
+
+def azure_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"cloud": "azure", "azure": AzureSettings(location=LOCATION)}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def build(settings: Settings) -> AcrRegistry:
+    """The component, with every registration it makes finished."""
+    registry = AcrRegistry("registry", settings)
+    resolve(registry.repo_digest)
+    # The purge task is no input of the push: wait for its registration too.
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+    return registry
+
+
+def configure_azure(harness: Harness, **values: str) -> None:
+    harness.configure(cloud="azure", **{"azure-native__location": LOCATION}, **values)
+
+
+def task_document(task: Registered) -> dict[str, Any]:
+    step = task.inputs["step"]
+    assert step["type"] == "EncodedTask", f"Task step type {step['type']!r}"
+    document = yaml.safe_load(base64.b64decode(step["encodedTaskContent"]).decode())
+    assert isinstance(document, dict), "Task encodedTaskContent is not a YAML mapping"
+    return document
+
+
+def purge_args(command: str) -> tuple[list[str], dict[str, str | bool]]:
+    """An `acr purge` command line as (the words before the flags, {flag: value or True})."""
+    words = shlex.split(command)
+    head = words[: words.index("--filter")] if "--filter" in words else words
+    flags: dict[str, str | bool] = {}
+    rest = words[len(head) :]
+    while rest:
+        flag = rest.pop(0)
+        assert flag.startswith("--"), f"unexpected word {flag!r} in {command!r}"
+        assert flag not in flags, f"{flag} given twice in {command!r}"
+        flags[flag] = rest.pop(0) if rest and not rest[0].startswith("--") else True
+    return head, flags
+
+
+# --------------------------------------------------------------------------- registry name
+
+
+def test_registry_name_for_the_default_stack() -> None:
+    assert acr_registry_name("app", PROJECT, STACK) == ACR_NAME
+    assert VALID_ACR_NAME.fullmatch(ACR_NAME)
+
+
+def test_registry_name_strips_lowercases_and_truncates() -> None:
+    name = acr_registry_name("team/web-app_v2." + "x" * 80, PROJECT, "Prod-EU")
+    assert VALID_ACR_NAME.fullmatch(name), name
+    assert len(name) == 50
+    assert name.startswith("teamwebappv2x")
+
+
+@pytest.mark.parametrize("repository", ["-._", "", "/"])
+def test_registry_name_needs_a_letter_or_digit(repository: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        acr_registry_name(repository, PROJECT, STACK)
+    assert caught.value.key == "repositoryName"
+
+
+@hypothesis_settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=st.tuples(REPOSITORY_NAMES, STACK_NAMES), second=st.tuples(REPOSITORY_NAMES, STACK_NAMES)
+)
+def test_registry_names_are_valid_stable_and_distinct(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    one = acr_registry_name(first[0], PROJECT, first[1])
+    two = acr_registry_name(second[0], PROJECT, second[1])
+    assert VALID_ACR_NAME.fullmatch(one), one
+    assert VALID_ACR_NAME.fullmatch(two), two
+    assert one == acr_registry_name(first[0], PROJECT, first[1]), "not stable"
+    if first != second:
+        assert one != two, f"{first} and {second} both get {one}"
+
+
+@hypothesis_settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    repository=st.from_regex(r"\A[a-z0-9]{2,80}\Z"),
+    stack=STACK_NAMES,
+    cut=st.integers(min_value=1),
+    separator=st.sampled_from(["-", ".", "_", "__", "/"]),
+    tail=st.from_regex(r"\A[a-z0-9]{1,10}\Z"),
+)
+def test_registry_names_differ_where_the_readable_part_is_the_same(
+    repository: str, stack: str, cut: int, separator: str, tail: str
+) -> None:
+    """Names that lose the same characters, or that are cut at 42, still get distinct names."""
+    cut = 1 + cut % (len(repository) - 1)
+    split = repository[:cut] + separator + repository[cut:]
+    longer = repository + "0" * 50 + tail
+    names = {
+        acr_registry_name(repository, PROJECT, stack),
+        acr_registry_name(split, PROJECT, stack),
+        acr_registry_name(longer, PROJECT, stack),
+        acr_registry_name(longer + "0", PROJECT, stack),
+        acr_registry_name(repository, "other-project", stack),
+    }
+    assert len(names) == 5, names
+    assert all(VALID_ACR_NAME.fullmatch(name) for name in names), names
+
+
+def test_registry_names_differ_per_project_stack_and_repository() -> None:
+    names = {
+        acr_registry_name(repository, project, stack)
+        for repository in ("app", "ap/p", "web", "team/app")
+        for project in ("container-registry", "other")
+        for stack in ("dev", "prod", "de", "v")
+    }
+    assert len(names) == 4 * 2 * 4
+    assert all(VALID_ACR_NAME.fullmatch(name) for name in names)
+
+
+# --------------------------------------------------------------------------- purge task
+
+
+@pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
+@pytest.mark.parametrize("sku", ["Basic", "Standard"])
+def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku: str) -> None:
+    settings = azure_settings(
+        untagged_expiry_days=days, keep_tagged_images=keep, azure=AzureSettings(sku=sku)
+    )
+    tags, untagged = purge_commands(settings)
+    head, flags = purge_args(tags)
+    assert head == ["acr", "purge"]
+    assert flags == {"--filter": "app:.*", "--ago": "0d", "--keep": str(keep)}
+    head, flags = purge_args(untagged)
+    assert head == ["acr", "purge"]
+    assert flags == {"--filter": "app:^$", "--ago": f"{days}d", "--untagged": True}
+
+
+def test_premium_leaves_untagged_manifests_to_the_retention_policy() -> None:
+    settings = azure_settings(azure=AzureSettings(sku="Premium"), untagged_expiry_days=365)
+    (only,) = purge_commands(settings)
+    assert "--untagged" not in shlex.split(only)
+    longer = azure_settings(azure=AzureSettings(sku="Premium"), untagged_expiry_days=366)
+    assert len(purge_commands(longer)) == 2, "past 365 days the task must remove untagged"
+
+
+@pytest.mark.parametrize("repository", ["team/web.app", "a__b", "x-y/z_1"])
+def test_purge_filter_matches_exactly_the_repository(repository: str) -> None:
+    """acr-cli anchors the repository part of a filter and reads it as a regex."""
+    for command in purge_commands(azure_settings(repository_name=repository)):
+        _, flags = purge_args(command)
+        pattern = str(flags["--filter"]).rsplit(":", 1)[0]
+        assert re.fullmatch(pattern, repository), f"{pattern!r} misses {repository!r}"
+        for other in (repository.replace(".", "x").replace("_", "y"), repository + "2"):
+            if other != repository:
+                assert not re.fullmatch(pattern, other), f"{pattern!r} also matches {other!r}"
+
+
+def test_purge_task_yaml_runs_each_command_as_a_step() -> None:
+    settings = azure_settings(untagged_expiry_days=7, keep_tagged_images=5)
+    document = yaml.safe_load(purge_task_yaml(settings))
+    assert document["version"] == "v1.1.0"
+    steps = document["steps"]
+    assert [step["cmd"] for step in steps] == purge_commands(settings)
+    for step in steps:
+        assert step["disableWorkingDirectoryOverride"] is True
+        assert step["timeout"] == 3600
+
+
+# --------------------------------------------------------------------------- the component
+
+
+def test_registry_inputs_are_secure_by_default(harness: Harness) -> None:
+    build(azure_settings())
+    registry = harness.one(REGISTRY)
+    inputs = registry.inputs
+    assert inputs["registryName"] == ACR_NAME, "Registry registryName"
+    assert inputs["sku"] == {"name": "Basic"}, "Registry sku defaults to Basic"
+    assert inputs["adminUserEnabled"] is True, "Registry adminUserEnabled (exported credentials)"
+    assert inputs["anonymousPullEnabled"] is False, "Registry anonymousPullEnabled"
+    assert inputs["publicNetworkAccess"] == "Enabled", "Registry publicNetworkAccess"
+    assert inputs["location"] == LOCATION, "Registry location"
+    assert inputs["tags"] == TAGS, "Registry tags"
+    assert "policies" not in inputs, "Basic has no retention policy to set"
+    group = harness.one(GROUP)
+    assert group.inputs == {"location": LOCATION, "tags": TAGS}, "ResourceGroup inputs"
+    assert inputs["resourceGroupName"] == resolve_group_name(harness)
+
+
+def resolve_group_name(harness: Harness) -> str:
+    """The name the mocks gave the created resource group."""
+    (call,) = [args for token, args in harness.monitor.registry_mocks.calls if token == CREDENTIALS]
+    return call["resourceGroupName"]
+
+
+def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
+    build(azure_settings())
+    component = harness.one(COMPONENT)
+    children = [r for r in harness.resources if r.urn != component.urn]
+    assert {r.typ for r in children} == {GROUP, REGISTRY, TASK, IMAGE}
+    for child in children:
+        assert child.parent == component.urn, f"{child.typ} {child.name} is not a child"
+        assert child.name.startswith("registry-"), f"{child.name} not derived from the name"
+
+
+def test_outputs_resolve_to_the_registry(harness: Harness) -> None:
+    registry = AcrRegistry("registry", azure_settings())
+    assert resolve(registry.registry_server) == SERVER
+    assert resolve(registry.repo_endpoint) == f"{SERVER}/app"
+    assert resolve(registry.image_name) == f"{SERVER}/app:{TAG}"
+    digest = resolve(registry.repo_digest)
+    assert digest.startswith(f"{SERVER}/app@sha256:") and len(digest.split(":")[-1]) == 64
+    credentials = resolve(registry.credentials)
+    assert credentials == {"server": SERVER, "username": ACR_NAME, "password": ACR_PASSWORDS[0]}
+    assert is_secret(registry.credentials)
+    assert not is_secret(registry.repo_endpoint)
+
+
+def test_push_logs_in_with_the_first_admin_password(harness: Harness) -> None:
+    build(azure_settings())
+    registry = harness.one(REGISTRY)
+    calls = [args for token, args in harness.monitor.registry_mocks.calls if token == CREDENTIALS]
+    assert calls == [
+        {"resourceGroupName": registry.inputs["resourceGroupName"], "registryName": ACR_NAME}
+    ]
+    image = harness.one(IMAGE)
+    assert image.inputs["imageName"] == f"{SERVER}/app:{TAG}"
+    assert image.inputs["registry"] == {
+        "server": SERVER,
+        "username": ACR_NAME,
+        "password": ACR_PASSWORDS[0],
+    }
+    assert {"registry", "registry.password"} & set(image.secret_paths), (
+        "the push password must arrive as a secret"
+    )
+    assert registry.urn in image.dependencies, "the push must wait for the registry"
+
+
+def test_credentials_are_read_after_the_registry_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry name is known up front, so the invoke must wait for the registry explicitly."""
+    seen: list[pulumi.InvokeOutputOptions] = []
+    real = containerregistry.list_registry_credentials_output
+
+    def recording(**kwargs: Any) -> Any:
+        seen.append(kwargs["opts"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(containerregistry, "list_registry_credentials_output", recording)
+    component = build(azure_settings())
+    (opts,) = seen
+    assert opts.parent is component, "the invoke must be parented to the component"
+    waits_for = opts.depends_on if isinstance(opts.depends_on, list) else [opts.depends_on]
+    assert [type(r) for r in waits_for] == [containerregistry.Registry]
+
+
+def test_the_login_handed_to_the_push_is_secret_from_the_start(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logins: list[RegistryLogin] = []
+    real = RegistryComponent._publish  # wrapped, not replaced
+
+    def recording(self: RegistryComponent, *args: Any, login: RegistryLogin, **kwargs: Any) -> None:
+        logins.append(login)
+        real(self, *args, login=login, **kwargs)
+
+    monkeypatch.setattr(RegistryComponent, "_publish", recording)
+    build(azure_settings())
+    (login,) = logins
+    assert is_secret(login.password), "the admin password must be a secret before it goes anywhere"
+    assert resolve(login.password) == ACR_PASSWORDS[0]
+    assert resolve(login.username) == ACR_NAME
+
+
+@pytest.mark.parametrize("sku", ["Basic", "Standard", "Premium"])
+def test_sku_follows_settings(harness: Harness, sku: str) -> None:
+    build(azure_settings(azure=AzureSettings(sku=sku, location=LOCATION)))
+    assert harness.one(REGISTRY).inputs["sku"] == {"name": sku}
+
+
+def test_premium_sets_the_retention_policy(harness: Harness) -> None:
+    settings = azure_settings(
+        azure=AzureSettings(sku="Premium", location=LOCATION), untagged_expiry_days=9
+    )
+    build(settings)
+    policies = harness.one(REGISTRY).inputs["policies"]
+    assert policies == {"retentionPolicy": {"days": 9, "status": "enabled"}}
+    steps = task_document(harness.one(TASK))["steps"]
+    assert [step["cmd"] for step in steps] == purge_commands(settings)
+    assert len(steps) == 1, "the retention policy removes untagged manifests on Premium"
+
+
+def test_premium_past_365_days_leaves_untagged_to_the_task(harness: Harness) -> None:
+    settings = azure_settings(
+        azure=AzureSettings(sku="Premium", location=LOCATION), untagged_expiry_days=400
+    )
+    build(settings)
+    policies = harness.one(REGISTRY).inputs["policies"]
+    assert policies["retentionPolicy"]["status"] == "disabled"
+    steps = task_document(harness.one(TASK))["steps"]
+    assert len(steps) == 2
+    assert purge_args(steps[1]["cmd"])[1]["--ago"] == "400d"
+
+
+@pytest.mark.parametrize("sku", ["Basic", "Standard"])
+def test_purge_task_field_by_field(harness: Harness, sku: str) -> None:
+    settings = azure_settings(
+        azure=AzureSettings(sku=sku, location=LOCATION),
+        untagged_expiry_days=21,
+        keep_tagged_images=12,
+        repository_name="team/web",
+    )
+    build(settings)
+    registry = harness.one(REGISTRY)
+    task = harness.one(TASK)
+    inputs = task.inputs
+    assert inputs["registryName"] == registry.inputs["registryName"], "Task registryName"
+    assert inputs["resourceGroupName"] == registry.inputs["resourceGroupName"]
+    assert inputs["location"] == LOCATION, "Task location"
+    assert inputs["platform"] == {"os": "Linux", "architecture": "amd64"}, "Task platform"
+    assert inputs["status"] == "Enabled", "Task status"
+    assert inputs["timeout"] == 3600, "Task timeout"
+    assert inputs["tags"] == TAGS, "Task tags"
+    assert inputs["trigger"] == {
+        "timerTriggers": [{"name": "daily", "schedule": PURGE_SCHEDULE, "status": "Enabled"}]
+    }, "Task trigger"
+    minute, hour, day, month, weekday = PURGE_SCHEDULE.split()
+    assert minute.isdigit() and hour.isdigit(), "the schedule runs at a fixed time"
+    assert (day, month, weekday) == ("*", "*", "*"), "the schedule runs every day"
+    assert registry.urn in task.dependencies, "the task must wait for the registry"
+
+    document = task_document(task)
+    assert document["version"] == "v1.1.0"
+    tags_step, untagged_step = document["steps"]
+    head, flags = purge_args(tags_step["cmd"])
+    assert head == ["acr", "purge"]
+    assert flags == {"--filter": "team/web:.*", "--ago": "0d", "--keep": "12"}
+    head, flags = purge_args(untagged_step["cmd"])
+    assert head == ["acr", "purge"]
+    assert flags == {"--filter": "team/web:^$", "--ago": "21d", "--untagged": True}
+    for step in document["steps"]:
+        assert step["timeout"] == 3600
+        assert step["disableWorkingDirectoryOverride"] is True
+
+
+def test_registry_and_group_protected_by_default(harness: Harness) -> None:
+    build(azure_settings())
+    assert harness.one(REGISTRY).protect, "Registry must be protected without forceDelete"
+    assert harness.one(GROUP).protect, "ResourceGroup must be protected without forceDelete"
+
+
+def test_force_delete_lifts_protection(harness: Harness) -> None:
+    build(azure_settings(force_delete=True))
+    assert not harness.one(REGISTRY).protect
+    assert not harness.one(GROUP).protect
+
+
+def test_existing_resource_group(harness: Harness) -> None:
+    build(azure_settings(azure=AzureSettings(resource_group="shared-rg")))
+    assert harness.of_type(GROUP) == [], "no resource group may be created"
+    lookups = [args for token, args in harness.monitor.registry_mocks.calls if token == GET_GROUP]
+    assert lookups == [{"resourceGroupName": "shared-rg"}]
+    registry = harness.one(REGISTRY).inputs
+    assert registry["resourceGroupName"] == "shared-rg"
+    assert registry["location"] == "westeurope", "the group's location when none is set"
+    assert harness.one(TASK).inputs["resourceGroupName"] == "shared-rg"
+
+
+def test_existing_resource_group_with_another_location(harness: Harness) -> None:
+    settings = azure_settings(
+        azure=AzureSettings(resource_group="shared-rg", location="northeurope")
+    )
+    build(settings)
+    assert harness.of_type(GROUP) == []
+    assert harness.one(REGISTRY).inputs["location"] == "northeurope"
+    assert harness.one(TASK).inputs["location"] == "northeurope"
+
+
+def test_missing_location_creates_nothing(harness: Harness) -> None:
+    with pytest.raises(SettingsError) as caught:
+        AcrRegistry("registry", Settings(cloud="azure"))
+    assert caught.value.key == "azure-native:location"
+    assert "pulumi config set azure-native:location" in str(caught.value)
+    assert harness.resources == []
+
+
+# --------------------------------------------------------------------------- the program
+
+
+def test_program_with_cloud_azure(harness: Harness) -> None:
+    configure_azure(harness)
+    outputs = harness.run_program()
+    assert resolve(outputs["cloud"]) == "azure"
+    assert resolve(outputs["registryServer"]) == SERVER
+    assert resolve(outputs["repoEndpoint"]) == f"{SERVER}/app"
+    assert resolve(outputs["imageName"]) == f"{SERVER}/app:{TAG}"
+    assert resolve(outputs["repoDigest"]).startswith(f"{SERVER}/app@sha256:")
+    assert is_secret(outputs["credentials"])
+    credentials = resolve(outputs["credentials"])
+    assert credentials == {"server": SERVER, "username": ACR_NAME, "password": ACR_PASSWORDS[0]}
+    for name, output in outputs.items():
+        if name == "credentials":
+            continue
+        assert not is_secret(output), f"{name} is needlessly secret"
+        shown = str(resolve(output))
+        assert not any(secret in shown for secret in SECRET_VALUES), f"{name} leaks a secret"
+    assert harness.one(REGISTRY).inputs["sku"] == {"name": "Basic"}
+
+
+def test_program_location_from_arm_location(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARM_LOCATION", "swedencentral")
+    harness.configure(cloud="azure")
+    resolve(harness.run_program()["repoDigest"])
+    assert harness.one(GROUP).inputs["location"] == "swedencentral"
+    assert harness.one(REGISTRY).inputs["location"] == "swedencentral"
+
+
+def test_program_premium_and_settings(harness: Harness) -> None:
+    configure_azure(
+        harness, acrSku="Premium", untaggedExpiryDays="5", keepTaggedImages="3", forceDelete="true"
+    )
+    resolve(harness.run_program()["repoDigest"])
+    registry = harness.one(REGISTRY)
+    assert registry.inputs["sku"] == {"name": "Premium"}
+    assert registry.inputs["policies"] == {"retentionPolicy": {"days": 5, "status": "enabled"}}
+    assert not registry.protect
+    (step,) = task_document(harness.one(TASK))["steps"]
+    assert purge_args(step["cmd"])[1]["--keep"] == "3"
+
+
+def test_program_existing_resource_group(harness: Harness) -> None:
+    harness.configure(cloud="azure", azureResourceGroup="platform-shared")
+    resolve(harness.run_program()["repoDigest"])
+    assert harness.of_type(GROUP) == []
+    assert harness.one(REGISTRY).inputs["resourceGroupName"] == "platform-shared"
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"acrSku": "Free"}, "acrSku"),
+        ({"acrSku": "premium"}, "acrSku"),
+        ({"repositoryName": "App!"}, "repositoryName"),
+        ({"repositoryName": "-x"}, "repositoryName"),
+        ({"azureResourceGroup": "bad/group"}, "azureResourceGroup"),
+    ],
+)
+def test_program_refuses_bad_settings_before_creating_anything(
+    harness: Harness, values: dict[str, str], key: str
+) -> None:
+    configure_azure(harness, **values)
+    with pytest.raises(SettingsError) as caught:
+        harness.run_program()
+    assert caught.value.key == key
+    assert harness.resources == [], "nothing may be registered for a bad stack"
+
+
+def test_program_refuses_a_missing_location(harness: Harness) -> None:
+    harness.configure(cloud="azure")
+    with pytest.raises(SettingsError) as caught:
+        harness.run_program()
+    assert caught.value.key == "azure-native:location"
+    assert harness.resources == [], "nothing may be registered without a location"
+
+
+def test_azure_stack_loads_no_other_cloud_sdk() -> None:
+    """Run the program under the mocks in a fresh interpreter and list the cloud SDKs loaded."""
+    script = """
+import runpy, sys
+sys.path[:0] = ['.', 'tests']
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+from pulumi_azure_native import containerregistry
+import conftest
+pulumi.runtime.set_mocks(conftest.RegistryMocks(), project='container-registry', stack='dev',
+                         preview=False)
+pulumi.runtime.set_all_config({'container-registry:cloud': 'azure',
+                               'azure-native:location': 'westeurope'})
+outputs = runpy.run_path('__main__.py', run_name='__main__')
+_sync_await(outputs['registry'].repo_digest.future())
+print(sorted(m for m in ('pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp') if m in sys.modules))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['pulumi_azure_native']"
