@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import runpy
 import sys
 from collections.abc import Callable, Iterator
@@ -274,6 +275,17 @@ def resolve(output: pulumi.Input[T]) -> T:
 
 def is_secret(output: pulumi.Input[Any]) -> bool:
     return _sync_await(pulumi.Output.from_input(output).is_secret())
+
+
+def assert_only_credentials_secret(outputs: dict[str, Any]) -> None:
+    """`credentials` is a secret; every other output is plain and holds no mock credential."""
+    assert is_secret(outputs["credentials"]), "credentials must be a Pulumi secret"
+    for name, output in outputs.items():
+        if name == "credentials":
+            continue
+        assert not is_secret(output), f"{name} is secret, so users cannot read it"
+        shown = json.dumps(resolve(output))
+        assert not any(secret in shown for secret in SECRET_VALUES), f"{name} leaks a secret"
 
 
 @pytest.fixture(autouse=True)

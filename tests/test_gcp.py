@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from conftest import GCP_TOKEN, ROOT, SECRET_VALUES, Harness, Registered, is_secret, resolve
+from conftest import (
+    GCP_TOKEN,
+    ROOT,
+    Harness,
+    Registered,
+    assert_only_credentials_secret,
+    is_secret,
+    resolve,
+)
 from registries.gcp import ArtifactRegistry, label_value
 from registries.image import image_tag
 from registries.settings import GcpSettings, Settings, SettingsError, parse_settings
@@ -286,11 +294,7 @@ def test_program_exports(harness: Harness) -> None:
         "username": "oauth2accesstoken",
         "password": GCP_TOKEN,
     }
-    for key, output in outputs.items():
-        if key == "credentials":
-            continue
-        shown = json.dumps(resolve(output))
-        assert not any(secret in shown for secret in SECRET_VALUES), f"export {key} leaks"
+    assert_only_credentials_secret(outputs)
     assert harness.one(COMPONENT).name == "registry"
 
 
