@@ -138,13 +138,21 @@ def _is_true(value: Any) -> bool:
 # --------------------------------------------------------------------------- ECR
 
 
-def ecr_scan_on_push(resource_type: str, props: Props, config: Config) -> list[str]:
-    if resource_type != ECR_REPOSITORY:
+def _flag_is_true(guarded_type: str, *path: str) -> ResourceCheck:
+    """A check that the boolean property at `path` of a `guarded_type` resource is true."""
+
+    def check(resource_type: str, props: Props, config: Config) -> list[str]:
+        if resource_type != guarded_type:
+            return []
+        value = _get(props, *path)
+        if not _is_true(value):
+            return [f"{'.'.join(path)} is {value!r}; it must be true"]
         return []
-    value = _get(props, "imageScanningConfiguration", "scanOnPush")
-    if not _is_true(value):
-        return [f"imageScanningConfiguration.scanOnPush is {value!r}; it must be true"]
-    return []
+
+    return check
+
+
+ecr_scan_on_push = _flag_is_true(ECR_REPOSITORY, "imageScanningConfiguration", "scanOnPush")
 
 
 def ecr_immutable_tags(resource_type: str, props: Props, config: Config) -> list[str]:
@@ -380,13 +388,7 @@ def gar_docker_format(resource_type: str, props: Props, config: Config) -> list[
     return []
 
 
-def gar_immutable_tags(resource_type: str, props: Props, config: Config) -> list[str]:
-    if resource_type != GAR_REPOSITORY:
-        return []
-    value = _get(props, "dockerConfig", "immutableTags")
-    if not _is_true(value):
-        return [f"dockerConfig.immutableTags is {value!r}; it must be true"]
-    return []
+gar_immutable_tags = _flag_is_true(GAR_REPOSITORY, "dockerConfig", "immutableTags")
 
 
 def gar_cleanup_policies(resource_type: str, props: Props, config: Config) -> list[str]:
