@@ -137,6 +137,23 @@ class LocalRegistry(RegistryComponent):
                 name=docker_name,
                 image=image.image_id,
                 restart="unless-stopped",
+                # The registry answers 200 on `/` (before auth) once it listens; the push waits
+                # for that instead of racing the registry's start.
+                healthcheck=pulumi_docker.ContainerHealthcheckArgs(
+                    tests=[
+                        "CMD",
+                        "wget",
+                        "-q",
+                        "-O",
+                        "/dev/null",
+                        f"http://127.0.0.1:{REGISTRY_PORT}/",
+                    ],
+                    interval="2s",
+                    timeout="2s",
+                    retries=15,
+                ),
+                wait=True,
+                wait_timeout=60,
                 ports=[
                     pulumi_docker.ContainerPortArgs(
                         internal=REGISTRY_PORT, external=port, ip="127.0.0.1"

@@ -159,6 +159,19 @@ def test_container_restarts_unless_stopped_and_is_named_per_stack(harness: Harne
     assert len({dev, prod, other}) == 3, "two stacks or projects would share a container name"
 
 
+def test_push_waits_until_the_registry_answers(harness: Harness) -> None:
+    """Distribution answers 200 on `/` before auth once it listens: the health check asks that,
+    inside the container, and the provider waits for healthy before the image is pushed."""
+    build()
+    inputs = harness.one(CONTAINER).inputs
+    check = inputs["healthcheck"]
+    assert check["tests"][0] == "CMD" and check["tests"][1] == "wget", check
+    assert check["tests"][-1] == "http://127.0.0.1:5000/", check
+    assert check["retries"] >= 5, check
+    assert inputs["wait"] is True, "the provider must wait for the registry to be healthy"
+    assert 30 <= inputs["waitTimeout"] <= 300, inputs["waitTimeout"]
+
+
 def test_registry_image_is_a_pinned_distribution_release(harness: Harness) -> None:
     build()
     remote = harness.one(REMOTE_IMAGE)
