@@ -318,7 +318,8 @@ def _decoded_task(step: Any) -> str:
         return ""
 
 
-_PURGE = re.compile(r"acr\s+purge\b")
+# `acr purge` (the task runner's alias) or `<registry>/acr/acr-cli[:tag] purge` (a pinned image).
+_PURGE = re.compile(r"(?:\bacr|/acr-cli(?::[\w.-]+)?)\s+purge\b")
 
 
 def runs_untagged_purge(step: Any) -> bool:

@@ -25,8 +25,10 @@ RETENTION_POLICY_MAX_DAYS = 365
 # Daily at 03:00 UTC; ACR timer triggers take five-field cron expressions in UTC.
 PURGE_SCHEDULE = "0 3 * * *"
 PURGE_TIMEOUT_SECONDS = 3600
-# The ACR Tasks alias for the mcr.microsoft.com/acr/acr-cli image.
-ACR_CLI = "acr"
+# acr-cli pinned rather than the task runner's `acr` alias, whose version has varied: only 0.17
+# and later apply `--ago` to `--untagged`; an older one would delete every untagged manifest at
+# once. 0.19 is the version the ACR Tasks runner's own alias points at.
+ACR_CLI = "mcr.microsoft.com/acr/acr-cli:0.19"
 TASK_YAML_VERSION = "v1.1.0"
 
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")

@@ -184,6 +184,14 @@ def test_registry_names_differ_per_project_stack_and_repository() -> None:
 # --------------------------------------------------------------------------- purge task
 
 
+def assert_pinned_purge(head: list[str]) -> None:
+    """`<acr-cli image pinned to 0.17 or later> purge`: older ones ignore --ago with --untagged."""
+    found = re.fullmatch(r"mcr\.microsoft\.com/acr/acr-cli:(\d+)\.(\d+)", head[0])
+    assert found, f"acr-cli is not pinned to a version: {head[0]}"
+    assert (int(found[1]), int(found[2])) >= (0, 17), f"acr-cli {head[0]} predates 0.17"
+    assert head[1:] == ["purge"], head
+
+
 @pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
 @pytest.mark.parametrize("sku", ["Basic", "Standard"])
 def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku: str) -> None:
@@ -192,10 +200,10 @@ def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku:
     )
     tags, untagged = purge_commands(settings)
     head, flags = purge_args(tags)
-    assert head == ["acr", "purge"]
+    assert_pinned_purge(head)
     assert flags == {"--filter": "app:.*", "--ago": "0d", "--keep": str(keep)}
     head, flags = purge_args(untagged)
-    assert head == ["acr", "purge"]
+    assert_pinned_purge(head)
     assert flags == {"--filter": "app:^$", "--ago": f"{days}d", "--untagged": True}
 
 
@@ -397,10 +405,10 @@ def test_purge_task_field_by_field(harness: Harness, sku: str) -> None:
     assert document["version"] == "v1.1.0"
     tags_step, untagged_step = document["steps"]
     head, flags = purge_args(tags_step["cmd"])
-    assert head == ["acr", "purge"]
+    assert_pinned_purge(head)
     assert flags == {"--filter": "team/web:.*", "--ago": "0d", "--keep": "12"}
     head, flags = purge_args(untagged_step["cmd"])
-    assert head == ["acr", "purge"]
+    assert_pinned_purge(head)
     assert flags == {"--filter": "team/web:^$", "--ago": "21d", "--untagged": True}
     for step in document["steps"]:
         assert step["timeout"] == 3600
