@@ -112,7 +112,7 @@ _IAM_PRINCIPAL = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:(?:root|(?:role|user)/[A-Za-z0-9+=,.@_/-]{1,512})"
 )
 _KMS_KEY = re.compile(
-    r"arn:aws(?:-[a-z]+)*:kms:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:(?:key|alias)/[A-Za-z0-9/_-]{1,256}"
+    r"arn:aws(?:-[a-z]+)*:kms:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]{1,256}"
 )
 _AZURE_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
 _GCP_PROJECT = re.compile(r"(?:[a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -329,7 +329,9 @@ def parse_settings(
                 raw,
                 "ecrKmsKeyArn",
                 _KMS_KEY,
-                "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+                "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN "
+                "is refused because ECR reports the key ARN back and would replace the "
+                "repository on every update",
             ),
         ),
         azure=AzureSettings(

@@ -120,6 +120,7 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"pullPrincipals": '["arn:aws:iam::*:root"]'}, "pullPrincipals"),
     ({"pullPrincipals": "[1]"}, "pullPrincipals"),
     ({"ecrKmsKeyArn": "alias/aws/ecr"}, "ecrKmsKeyArn"),
+    ({"ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/ecr"}, "ecrKmsKeyArn"),
     ({"acrSku": "basic"}, "acrSku"),
     ({"acrSku": "Free"}, "acrSku"),
     ({"azureResourceGroup": "ends.with.dot."}, "azureResourceGroup"),
