@@ -25,6 +25,8 @@ DATA_PATH = "/var/lib/registry"
 HTPASSWD_PATH = "/auth/htpasswd"
 PASSWORD_LENGTH = 32  # letters and digits only: ~190 bits, well under bcrypt's 72-byte limit
 PING_TIMEOUT_S = 10
+# Where Docker Desktop listens when /var/run/docker.sock is absent; the provider looks there too.
+FALLBACK_SOCKETS = ("~/.docker/run/docker.sock", "~/.docker/desktop/docker.sock")
 
 
 ENGINE_HINT = (
@@ -67,12 +69,31 @@ def check_docker_engine(host: str | None, context: str | None = None) -> None:
             client = docker.from_env(timeout=PING_TIMEOUT_S)
         client.ping()
     except (DockerException, RequestException) as err:
+        if not (context or host or env_host) and _fallback_socket_answers():
+            return
         raise pulumi.RunError(
             f"Cannot reach a Docker engine at {where}: {err}. {ENGINE_HINT}"
         ) from err
     finally:
         if client is not None:
             client.close()
+
+
+def _fallback_socket_answers() -> bool:
+    """True if an engine answers on one of Docker Desktop's per-user sockets."""
+    for candidate in FALLBACK_SOCKETS:
+        path = os.path.expanduser(candidate)
+        if not os.path.exists(path):
+            continue
+        client = docker.DockerClient(base_url=f"unix://{path}", timeout=PING_TIMEOUT_S)
+        try:
+            client.ping()
+            return True
+        except (DockerException, RequestException):
+            continue
+        finally:
+            client.close()
+    return False
 
 
 def _can_dial(url: str) -> bool:

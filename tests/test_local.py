@@ -7,15 +7,19 @@ is run for real against engines that cannot answer.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import json
 import re
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import bcrypt
+import docker
 import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
@@ -339,6 +343,67 @@ def test_check_names_docker_host_when_the_socket_is_missing(
     assert "Cannot reach a Docker engine at unix:///nonexistent/docker.sock" in message
     assert "DOCKER_HOST" in message and "docker:host" in message
     assert "Start Docker" in message
+
+
+class _FakeEngine(http.server.BaseHTTPRequestHandler):
+    """Just enough of the Engine API for docker-py's version negotiation and ping."""
+
+    protocol_version = "HTTP/1.1"
+    pings: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
+        if self.path.endswith("/_ping"):
+            type(self).pings.append(self.path)
+            body, kind = b"OK", "text/plain"
+        else:
+            body, kind = json.dumps({"ApiVersion": "1.43", "Version": "24.0.0"}).encode(), "json"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        request, _ = super().get_request()
+        return request, ("local", 0)  # http.server wants a (host, port) client address
+
+
+@pytest.mark.usefixtures("no_engine_env")
+@pytest.mark.parametrize("where", [".docker/run/docker.sock", ".docker/desktop/docker.sock"])
+def test_check_finds_docker_desktop_on_its_per_user_socket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, where: str
+) -> None:
+    """No DOCKER_HOST and nothing on the default socket: the provider also tries Docker
+    Desktop's sockets in the home folder, so the check must not refuse an engine there."""
+    home = tmp_path_factory.mktemp("h")  # short: unix socket paths are limited to ~100 bytes
+    monkeypatch.setenv("HOME", str(home))
+    # Whatever this machine runs, the default socket answers nothing in this test.
+    monkeypatch.setattr(
+        local.docker,
+        "from_env",
+        lambda **kw: docker.DockerClient(base_url=f"unix://{home}/absent.sock", **kw),
+    )
+    with pytest.raises(pulumi.RunError):
+        check_docker_engine(None)  # nothing listens anywhere yet
+    sock = home / where
+    sock.parent.mkdir(parents=True)
+    server = _UnixHTTPServer(str(sock), _FakeEngine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _FakeEngine.pings.clear()
+        check_docker_engine(None)
+        assert _FakeEngine.pings, "the check never pinged the engine on the per-user socket"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.usefixtures("no_engine_env")
