@@ -246,6 +246,9 @@ class Harness:
 
     @property
     def resources(self) -> list[Registered]:
+        """Every registration so far. Registrations reach the mocks asynchronously, so the
+        in-flight ones are awaited first: otherwise "nothing was registered" could not fail."""
+        _sync_await(pulumi.runtime.stack.wait_for_rpcs())
         return self.monitor.registered()
 
     def of_type(self, typ: str) -> list[Registered]:
