@@ -205,12 +205,17 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registry_mocks = mocks
         self.requests: list[Any] = []
+        self.registered_outputs: dict[str, set[str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.requests.append((request, response.urn))
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        self.registered_outputs[request.urn] = set(request.outputs.fields)
+        return super().RegisterResourceOutputs(request)
 
     def registered(self) -> list[Registered]:
         return [

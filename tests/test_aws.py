@@ -12,13 +12,15 @@ from policyuniverse.policy import Policy
 from conftest import (
     ACCOUNT,
     ECR_PASSWORD,
+    INVOKES,
     Harness,
     assert_only_credentials_secret,
     is_secret,
     resolve,
 )
+from registries import component
 from registries.aws import EcrRegistry, lifecycle_policy, repository_policy
-from registries.image import APP_DIR, content_tag
+from registries.image import APP_DIR, RegistryLogin, content_tag
 from registries.settings import AwsSettings, Settings
 
 REPO = "aws:ecr/repository:Repository"
@@ -217,13 +219,42 @@ def test_policies_attached_to_the_repository(harness: Harness) -> None:
     assert ecr_lifecycle_errors(document) == []
     assert document["rules"][0]["selection"]["countNumber"] == 3
 
+    repo = harness.one(REPO)
+    assert repo.urn in lifecycle.dependencies, "the lifecycle policy must wait for the repository"
     policy = harness.one(POLICY)
+    assert repo.urn in policy.dependencies, "the repository policy must wait for the repository"
     assert policy.inputs["repository"] == "app"
     document = json.loads(policy.inputs["policy"])
     assert not Policy(document).is_internet_accessible()
     assert forbidden_grants(document) == []
     assert document["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     assert document["Statement"][1]["Principal"] == {"AWS": [OTHER_ACCOUNT_ROLE]}
+
+
+def test_account_root_follows_the_partition(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    china = {"partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn", "id": "aws-cn"}
+    monkeypatch.setitem(INVOKES, "aws:index/getPartition:getPartition", lambda _: china)
+    resolve(EcrRegistry("registry", Settings(cloud="aws")).repo_digest)
+    document = json.loads(harness.one(POLICY).inputs["policy"])
+    assert document["Statement"][0]["Principal"] == {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"}
+
+
+def test_token_is_secret_from_the_moment_it_is_read(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ECR token is wrapped where it is read, not only by the shared code downstream."""
+    seen: list[RegistryLogin] = []
+    real = component.push_image
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["login"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(component, "push_image", spy)
+    resolve(EcrRegistry("registry", Settings(cloud="aws")).repo_digest)
+    assert len(seen) == 1 and is_secret(seen[0].password)
 
 
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:

@@ -64,6 +64,9 @@ def test_tag_does_not_depend_on_where_the_checkout_is(context: Path, tmp_path: P
         lambda root: (root / "html" / "new.css").write_text("p{}\n"),
         lambda root: (root / "html" / "img" / "logo.svg").unlink(),
         lambda root: (root / "html" / "index.html").rename(root / "html" / "home.html"),
+        # same sort position: only the hashed path itself can tell
+        lambda root: (root / "html" / "index.html").rename(root / "html" / "index2.html"),
+        lambda root: (root / "entrypoint.sh").chmod(0o744),
         lambda root: (root / "KEEP.md").write_text("changed\n"),
         lambda root: (root / "Dockerfile").write_text("FROM scratch\n"),
         lambda root: (root / "entrypoint.sh").chmod(0o755),
@@ -75,6 +78,8 @@ def test_tag_does_not_depend_on_where_the_checkout_is(context: Path, tmp_path: P
         "add",
         "delete",
         "rename",
+        "rename-in-place",
+        "owner-exec-bit",
         "negated-ignore",
         "dockerfile",
         "exec-bit",
@@ -102,6 +107,19 @@ def test_ignored_files_and_other_mode_bits_leave_the_tag_alone(context: Path, ch
     before = content_tag(context, PLATFORM)
     change(context)
     assert content_tag(context, PLATFORM) == before
+
+
+def test_dockerignore_comment_lines_are_not_patterns(context: Path) -> None:
+    (context / "#notes").write_text("shipped: a '#' line in .dockerignore is a comment\n")
+    (context / ".dockerignore").write_text("#notes\n*.md\n!KEEP.md\n")
+    assert "#notes" in context_files(context)
+
+
+def test_dangling_symlink_is_shipped_and_hashed(context: Path) -> None:
+    before = content_tag(context, PLATFORM)
+    os.symlink("missing.html", context / "html" / "dangling.html")
+    assert "html/dangling.html" in context_files(context)
+    assert content_tag(context, PLATFORM) != before
 
 
 def test_platform_is_part_of_the_tag(context: Path) -> None:

@@ -52,6 +52,9 @@ def test_every_target_exports_the_same_shape(
     assert_only_credentials_secret(outputs)
 
     component = harness.one(COMPONENT_TYPES[cloud])
+    # Renaming the component would replace every resource of existing stacks.
+    assert component.name == "registry"
+    assert harness.monitor.registered_outputs.get(component.urn) == OUTPUT_NAMES - {"cloud"}
     image = harness.one("docker:index/image:Image")
     assert image.parent == component.urn, "the image must be a child of the target component"
     assert image.inputs["registry"]["password"] == credentials["password"]

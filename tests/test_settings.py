@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,12 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"pullPrincipals": '"arn:aws:iam::210987654321:root"'}, "pullPrincipals"),
     ({"pullPrincipals": '["arn:aws:iam::*:root"]'}, "pullPrincipals"),
     ({"pullPrincipals": "[1]"}, "pullPrincipals"),
+    ({"pullPrincipals": '["arn:aws:iam::210987654321:role/*"]'}, "pullPrincipals"),
+    (
+        {"pullPrincipals": json.dumps([f"arn:aws:iam::{i:012d}:root" for i in range(51)])},
+        "pullPrincipals",
+    ),
+    ({"untaggedExpiryDays": "1" * 5000}, "untaggedExpiryDays"),
     ({"ecrKmsKeyArn": "alias/aws/ecr"}, "ecrKmsKeyArn"),
     ({"ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/ecr"}, "ecrKmsKeyArn"),
     ({"acrSku": "basic"}, "acrSku"),
@@ -132,8 +139,10 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"localPort": "http"}, "localPort"),
     ({"localUser": "user:name"}, "localUser"),
     ({"localUser": "-admin"}, "localUser"),
+    ({"localUser": "a" * 65}, "localUser"),
     ({"repositoryName": "App"}, "repositoryName"),
     ({"repositoryName": "app/"}, "repositoryName"),
+    ({"repositoryName": "a" * 256}, "repositoryName"),
     ({"cloud": "aws", "repositoryName": "a"}, "repositoryName"),
     ({"cloud": "aws", "repositoryName": "a--b"}, "repositoryName"),
     ({"cloud": "aws", "repositoryName": "x" * 257}, "repositoryName"),
@@ -144,6 +153,7 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"cloud": "azure", "repositoryName": "my_app__"}, "repositoryName"),
     ({"cloud": "gcp", "gcp:region": "europe-west4"}, "gcp:project"),
     ({"cloud": "gcp", "gcp:project": "My_Project", "gcp:region": "x"}, "gcp:project"),
+    ({"cloud": "gcp", **GCP, "gcp:project": "abc"}, "gcp:project"),
     ({"cloud": "gcp", "gcp:project": "my-project-123"}, "gcpLocation"),
     ({"cloud": "gcp", "gcp:project": "my-project-123", "gcp:region": "Europe"}, "gcp:region"),
 ]
@@ -155,6 +165,22 @@ def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None
         parse_settings(raw)
     assert caught.value.key == key
     assert str(caught.value).startswith(f"{key}: "), str(caught.value)
+
+
+def test_pull_principals_are_deduplicated_in_order() -> None:
+    first, second = "arn:aws:iam::210987654321:root", "arn:aws:iam::210987654321:role/ci"
+    raw = {"pullPrincipals": json.dumps([first, second, first])}
+    assert parse_settings(raw).aws.pull_principals == (first, second)
+
+
+def test_provider_env_vars_are_read_in_the_providers_order(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.configure(cloud="gcp", gcp__region="europe-west4")
+    monkeypatch.setenv("CLOUDSDK_CORE_PROJECT", "last-project-4")
+    monkeypatch.setenv("GOOGLE_PROJECT", "first-project-1")
+    settings = load_settings()
+    assert settings.gcp is not None and settings.gcp.project == "first-project-1"
 
 
 def test_missing_gcp_location_names_both_keys() -> None:
