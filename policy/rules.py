@@ -217,9 +217,14 @@ def _statements(document: Any) -> list[Any]:
     return [s for s in _items(statement) if isinstance(s, Mapping)]
 
 
-def _allows(statement: Any) -> bool:
-    # A statement without a valid Effect is refused by IAM; treat anything but Deny as Allow.
-    return _get(statement, "Effect") != "Deny"
+def _allowing_statements(document: Any) -> list[tuple[int, Any]]:
+    """(index, statement) of every statement that allows. A statement without a valid Effect is
+    refused by IAM; anything but Deny is treated as Allow."""
+    return [
+        (index, statement)
+        for index, statement in enumerate(_statements(document))
+        if _get(statement, "Effect") != "Deny"
+    ]
 
 
 def _public_principals(principal: Any) -> list[str]:
@@ -245,9 +250,7 @@ def ecr_policy_not_public(resource_type: str, props: Props, config: Config) -> l
     if resource_type != ECR_REPOSITORY_POLICY:
         return []
     document, messages = _policy_document(props)
-    for index, statement in enumerate(_statements(document)):
-        if not _allows(statement):
-            continue
+    for index, statement in _allowing_statements(document):
         public = _public_principals(_get(statement, "Principal"))
         if public:
             messages.append(f"Statement[{index}] allows the principal {public[0]!r} (anyone)")
@@ -266,9 +269,7 @@ def ecr_policy_no_admin_actions(resource_type: str, props: Props, config: Config
     if resource_type != ECR_REPOSITORY_POLICY:
         return []
     document, messages = _policy_document(props)
-    for index, statement in enumerate(_statements(document)):
-        if not _allows(statement):
-            continue
+    for index, statement in _allowing_statements(document):
         actions = [a for a in _as_list(_get(statement, "Action")) if isinstance(a, str)]
         granted = [f for f in FORBIDDEN_ECR_ACTIONS if _matches(actions, f)]
         not_actions = _get(statement, "NotAction")
