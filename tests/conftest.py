@@ -325,12 +325,11 @@ TARGET_CONFIG: dict[str, dict[str, str]] = {
 def run_target(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **config: str
 ) -> dict[str, Any]:
-    """Run __main__.py for one target (Docker engine ping stubbed) and wait for every
-    registration, so harness.resources is complete; returns the stack outputs."""
+    """Run __main__.py for one target (Docker engine ping stubbed), resolve every output and
+    return them; harness.resources awaits the registrations still in flight."""
     monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
     harness.configure(**{**TARGET_CONFIG[cloud], **config})
     outputs = harness.run_program()
     for output in outputs.values():
         resolve(output)
-    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
     return outputs

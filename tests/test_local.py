@@ -22,7 +22,6 @@ import bcrypt
 import docker
 import pulumi
 import pytest
-from pulumi.runtime.sync_await import _sync_await
 
 from conftest import (
     RANDOM_PASSWORD,
@@ -89,12 +88,6 @@ def run_program(harness: Harness) -> dict[str, Any]:
     for output in outputs.values():
         resolve(output)
     return outputs
-
-
-def registered_after_settling(harness: Harness) -> list[Registered]:
-    """Every registration, once the ones still in flight have reached the mocks."""
-    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
-    return harness.resources
 
 
 def closed_port() -> int:
@@ -275,7 +268,7 @@ def test_program_refuses_a_bad_local_port(harness: Harness, port: str) -> None:
     harness.configure(localPort=port)
     with pytest.raises(pulumi.RunError, match="localPort"):
         harness.run_program()
-    assert registered_after_settling(harness) == [], "nothing may be created with a bad localPort"
+    assert harness.resources == [], "nothing may be created with a bad localPort"
 
 
 def test_program_with_force_delete_leaves_the_volume_unprotected(harness: Harness) -> None:
@@ -437,6 +430,4 @@ def test_nothing_is_registered_when_the_engine_is_unreachable(
     harness.configure(docker__host=f"tcp://127.0.0.1:{closed_port()}")
     with pytest.raises(pulumi.RunError, match="docker:host"):
         harness.run_program()
-    assert registered_after_settling(harness) == [], (
-        "nothing may be registered when Docker cannot be reached"
-    )
+    assert harness.resources == [], "nothing may be registered when Docker cannot be reached"
