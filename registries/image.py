@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,17 @@ class RegistryLogin:
     password: pulumi.Input[str]
 
 
-def dockerignore_patterns(context: Path) -> list[str]:
-    """The context's .dockerignore lines, read the way the Docker engine's client reads them."""
-    ignore_file = context / ".dockerignore"
-    if not ignore_file.is_file():
-        return []
-    lines = (line.strip() for line in ignore_file.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
+def dockerignore_patterns(context: Path, dockerfile: str = "Dockerfile") -> list[str]:
+    """The ignore lines that apply to a build of `dockerfile` in `context`.
+
+    As pulumi-docker's `getIgnorePatterns` (provider/provider.go) and BuildKit choose them: a
+    `<Dockerfile>.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`.
+    """
+    for ignore_file in (context / f"{dockerfile}.dockerignore", context / ".dockerignore"):
+        if ignore_file.is_file():
+            lines = (line.strip() for line in ignore_file.read_text(encoding="utf-8").splitlines())
+            return [line for line in lines if line and not line.startswith("#")]
+    return []
 
 
 def context_files(context: Path) -> list[str]:
@@ -51,20 +54,22 @@ def context_files(context: Path) -> list[str]:
 def content_tag(context: Path, platform: str) -> str:
     """First 12 hex digits of a SHA-256 over the build context and the target platform.
 
-    Each file adds its relative path, whether it is executable, and its content (a symlink adds
-    its target). Other mode bits differ between checkouts (umask) and are left out. The platform
-    is hashed too, so an image for another architecture never reuses an immutable tag.
+    The tag must move whenever pulumi-docker rebuilds, or a rebuild pushes a new digest under an
+    old, immutable tag. The provider (pulumi-docker 4.5 to 5.x, `hashContext` and
+    `contextHashAccumulator.hashPath` in provider/provider.go) rebuilds when its hash of the
+    context changes, and it hashes, for every file it walks (directories are skipped): the
+    relative path, the whole `fs.FileMode` (type and every permission bit, so a `chmod g+w` or
+    another umask counts), and the content, or for a symlink where it points. This hashes the same
+    facts: the path, the full `lstat` mode, and the content or link target. The platform is
+    hashed too, so an image for another architecture never reuses an immutable tag.
     """
     digest = hashlib.sha256()
     digest.update(f"platform\0{platform}\0".encode())
     for relative in context_files(context):
         path = context / relative
-        if path.is_symlink():
-            kind, body = "link", os.readlink(path).encode()
-        else:
-            executable = bool(path.stat().st_mode & stat.S_IXUSR)
-            kind, body = ("exec" if executable else "file"), path.read_bytes()
-        digest.update(f"{kind}\0{relative}\0{len(body)}\0".encode())
+        mode = path.lstat().st_mode
+        body = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+        digest.update(f"{relative}\0{mode:o}\0{len(body)}\0".encode())
         digest.update(body)
     return digest.hexdigest()[:12]
 

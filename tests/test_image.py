@@ -72,6 +72,14 @@ def test_tag_does_not_depend_on_where_the_checkout_is(context: Path, tmp_path: P
         lambda root: (root / "entrypoint.sh").chmod(0o755),
         # Docker anchors `*.md` at the context root: a nested .md file is shipped.
         lambda root: (root / "html" / "draft.md").write_text("shipped\n"),
+        # pulumi-docker hashes every mode bit, so a checkout under umask 002 rebuilds.
+        lambda root: (root / "html" / "index.html").chmod(0o664),
+        lambda root: (root / "Dockerfile").chmod(0o600),
+        # A file replaced by a symlink to the same content is another file to the provider.
+        lambda root: (
+            (root / "html" / "index.html").unlink(),
+            (root / "html" / "index.html").symlink_to("img/logo.svg"),
+        ),
     ],
     ids=[
         "edit",
@@ -84,6 +92,9 @@ def test_tag_does_not_depend_on_where_the_checkout_is(context: Path, tmp_path: P
         "dockerfile",
         "exec-bit",
         "nested-md",
+        "group-write-bit",
+        "other-read-bit",
+        "file-to-symlink",
     ],
 )
 def test_any_change_to_a_shipped_file_changes_the_tag(context: Path, change) -> None:
@@ -98,15 +109,23 @@ def test_any_change_to_a_shipped_file_changes_the_tag(context: Path, change) -> 
         lambda root: (root / "NOTES.md").write_text("edited, still ignored\n"),
         lambda root: (root / "CHANGELOG.md").write_text("ignored\n"),
         lambda root: (root / "html" / ".index.html.swp").write_text("swap\n"),
-        lambda root: (root / "html" / "index.html").chmod(0o664),
+        lambda root: (root / "NOTES.md").chmod(0o664),
+        # The provider skips directories when it hashes the context.
         lambda root: (root / "html").chmod(0o775),
     ],
-    ids=["edit-ignored", "add-ignored", "swap-file", "group-write-bit", "dir-mode"],
+    ids=["edit-ignored", "add-ignored", "swap-file", "ignored-file-mode", "dir-mode"],
 )
 def test_ignored_files_and_other_mode_bits_leave_the_tag_alone(context: Path, change) -> None:
     before = content_tag(context, PLATFORM)
     change(context)
     assert content_tag(context, PLATFORM) == before
+
+
+def test_dockerfile_specific_ignore_file_wins(context: Path) -> None:
+    (context / "Dockerfile.dockerignore").write_text("html/img\n")
+    shipped = context_files(context)
+    assert "NOTES.md" in shipped, "the context's .dockerignore must not apply any more"
+    assert "html/img/logo.svg" not in shipped
 
 
 def test_dockerignore_comment_lines_are_not_patterns(context: Path) -> None:
