@@ -18,16 +18,25 @@ import pulumi
 Cloud = Literal["local", "aws", "azure", "gcp"]
 CLOUDS: tuple[Cloud, ...] = ("local", "aws", "azure", "gcp")
 ACR_SKUS: tuple[str, ...] = ("Basic", "Standard", "Premium")
-PLATFORMS: tuple[str, ...] = (
-    "linux/amd64",
-    "linux/arm64",
-    "linux/arm/v7",
-    "linux/arm/v6",
-    "linux/386",
-    "linux/ppc64le",
-    "linux/s390x",
-    "linux/riscv64",
-)
+# The platform the clouds build for when `platform` is not set (the local target asks its engine).
+DEFAULT_PLATFORM = "linux/amd64"
+# Docker platform architectures and the variants each may carry (containerd's `platforms`
+# package: the GOARCH names, and `v<N>` variants for amd64, arm and arm64). The app is an NGINX
+# image on Alpine, so the OS is always linux.
+PLATFORM_VARIANTS: dict[str, tuple[str, ...]] = {
+    "amd64": ("v1", "v2", "v3", "v4"),
+    "arm64": ("v8", "v8.0", "v8.1", "v8.2", "v8.3", "v8.4", "v8.5", "v9", "v9.0"),
+    "arm": ("v5", "v6", "v7", "v8"),
+    "386": (),
+    "ppc64le": (),
+    "s390x": (),
+    "riscv64": (),
+    "mips64le": (),
+    "loong64": (),
+}
+# Spellings Docker accepts for an architecture and normalises (containerd `normalizeArch`).
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386"}
+_PLATFORM = re.compile(r"linux/([a-z0-9_-]+)(?:/(v[0-9]+(?:\.[0-9])?))?")
 
 # Keys of this project's own namespace (`pulumi config set <key> <value>`).
 PROJECT_KEYS: tuple[str, ...] = (
@@ -121,6 +130,10 @@ _GCP_LOCATION_ALLOWED = "is not a Google Cloud location such as us-central1, eur
 _AZURE_LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{0,38}[A-Za-z0-9]")
 _HTPASSWD_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _UINT = re.compile(r"[0-9]{1,10}")
+# The schemes the Docker CLI and the provider dial, then printable ASCII without spaces.
+_DOCKER_HOST = re.compile(r"(?:unix|tcp|ssh|npipe|fd)://[!-~]{0,2000}")
+# docker/cli's context name rule (cli/command/context.go, validateContextName's pattern).
+_DOCKER_CONTEXT = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,99}")
 _MAX_PULL_PRINCIPALS = 50
 
 
@@ -172,7 +185,8 @@ class Settings:
     cloud: Cloud = "local"
     repository_name: str = "app"
     image_tag: str | None = None
-    platform: str = "linux/amd64"
+    platform: str | None = None
+    """None: linux/amd64 on the clouds, the engine's own architecture on the local target."""
     untagged_expiry_days: int = 14
     keep_tagged_images: int = 30
     immutable_tags: bool = True
@@ -227,6 +241,27 @@ def _matching(
     if value is not None and not pattern.fullmatch(value):
         raise SettingsError(key, value, allowed)
     return value
+
+
+def _platform(raw: Mapping[str, str | None]) -> str | None:
+    """`os/arch[/variant]` as Docker takes it, with architecture aliases normalised."""
+    value = _text(raw, "platform")
+    if value is None:
+        return None
+    found = _PLATFORM.fullmatch(value)
+    arch = _ARCH_ALIASES.get(found[1], found[1]) if found else ""
+    if (
+        not found
+        or arch not in PLATFORM_VARIANTS
+        or (found[2] is not None and found[2] not in PLATFORM_VARIANTS[arch])
+    ):
+        raise SettingsError(
+            "platform",
+            value,
+            "is not a Linux platform Docker builds: linux/<arch>[/<variant>] with arch one of "
+            f"{', '.join(PLATFORM_VARIANTS)}, such as linux/amd64, linux/arm64/v8 or linux/arm/v7",
+        )
+    return f"linux/{arch}" + (f"/{found[2]}" if found[2] else "")
 
 
 def _repository_name(raw: Mapping[str, str | None], cloud: Cloud) -> str:
@@ -304,6 +339,18 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
     return GcpSettings(project=project, location=location)
 
 
+def require_azure_location(azure: AzureSettings) -> None:
+    """The azure target needs a location, unless it goes into an existing group."""
+    if azure.resource_group is None and azure.location is None:
+        raise SettingsError(
+            "azure-native:location",
+            None,
+            "is not set: run `pulumi config set azure-native:location <region>` (or set "
+            "ARM_LOCATION), or name an existing group with `pulumi config set "
+            "azureResourceGroup <name>`",
+        )
+
+
 def parse_settings(
     raw: Mapping[str, str | None], *, project: str = "container-registry", stack: str = "dev"
 ) -> Settings:
@@ -314,11 +361,11 @@ def parse_settings(
     """
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
-    return Settings(
+    settings = Settings(
         cloud=cloud,
         repository_name=_repository_name(raw, cloud),
         image_tag=_image_tag(raw),
-        platform=_choice(raw, "platform", PLATFORMS, "linux/amd64"),
+        platform=_platform(raw),
         untagged_expiry_days=_int(raw, "untaggedExpiryDays", 14, 1, 3650),
         keep_tagged_images=_int(raw, "keepTaggedImages", 30, 1, 10000),
         immutable_tags=_bool(raw, "immutableTags", True),
@@ -361,13 +408,28 @@ def parse_settings(
                 "starting with a letter or digit",
             )
             or "admin",
-            engine_host=_text(raw, "docker:host"),
-            engine_context=_text(raw, "docker:context"),
+            engine_host=_matching(
+                raw,
+                "docker:host",
+                _DOCKER_HOST,
+                "is not a Docker engine address such as unix:///var/run/docker.sock, "
+                "tcp://host:2376 or ssh://user@host",
+            ),
+            engine_context=_matching(
+                raw,
+                "docker:context",
+                _DOCKER_CONTEXT,
+                "is not a Docker context name (letters, digits, '_', '.', '+' and '-'; see "
+                "`docker context ls`)",
+            ),
             check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
         project=project,
         stack=stack,
     )
+    if cloud == "azure":
+        require_azure_location(settings.azure)
+    return settings
 
 
 def read_config() -> dict[str, str | None]:

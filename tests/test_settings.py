@@ -30,7 +30,7 @@ def test_defaults_are_the_secure_choice() -> None:
         cloud="local",
         repository_name="app",
         image_tag=None,
-        platform="linux/amd64",
+        platform=None,  # linux/amd64 on the clouds, the engine's own on local (engine.py)
         untagged_expiry_days=14,
         keep_tagged_images=30,
         immutable_tags=True,
@@ -105,6 +105,19 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"imageTag": "has space"}, "imageTag"),
     ({"platform": "linux/amd65"}, "platform"),
     ({"platform": "windows/amd64"}, "platform"),
+    ({"platform": "linux/arm64/v7"}, "platform"),
+    ({"platform": "linux/arm/v9"}, "platform"),
+    ({"platform": "linux/amd64/"}, "platform"),
+    ({"platform": "linux//amd64"}, "platform"),
+    ({"platform": "Linux/AMD64"}, "platform"),
+    ({"platform": "linux/386/v1"}, "platform"),
+    ({"platform": "amd64"}, "platform"),
+    ({"platform": "linux/amd64,linux/arm64"}, "platform"),
+    ({"docker:host": "/var/run/docker.sock"}, "docker:host"),
+    ({"docker:host": "tcp://host name:2375"}, "docker:host"),
+    ({"docker:context": "-dash"}, "docker:context"),
+    ({"docker:context": "has space"}, "docker:context"),
+    ({"cloud": "azure"}, "azure-native:location"),
     ({"untaggedExpiryDays": "0"}, "untaggedExpiryDays"),
     ({"untaggedExpiryDays": "-1"}, "untaggedExpiryDays"),
     ({"untaggedExpiryDays": "1.5"}, "untaggedExpiryDays"),
@@ -202,8 +215,27 @@ def test_missing_gcp_location_names_both_keys() -> None:
     ],
 )
 def test_valid_repository_names_accepted(cloud: str, name: str) -> None:
-    raw = {"cloud": cloud, "repositoryName": name, **(GCP if cloud == "gcp" else {})}
+    provider = {"gcp": GCP, "azure": {"azure-native:location": "westeurope"}}.get(cloud, {})
+    raw = {"cloud": cloud, "repositoryName": name, **provider}
     assert parse_settings(raw).repository_name == name
+
+
+@pytest.mark.parametrize(
+    ("given", "normalised"),
+    [
+        ("linux/amd64", "linux/amd64"),
+        ("linux/arm64", "linux/arm64"),
+        ("linux/arm64/v8", "linux/arm64/v8"),
+        ("linux/arm/v7", "linux/arm/v7"),
+        ("linux/arm/v6", "linux/arm/v6"),
+        ("linux/amd64/v3", "linux/amd64/v3"),
+        ("linux/riscv64", "linux/riscv64"),
+        ("linux/x86_64", "linux/amd64"),
+        ("linux/aarch64", "linux/arm64"),
+    ],
+)
+def test_every_docker_platform_with_its_variant_is_accepted(given: str, normalised: str) -> None:
+    assert parse_settings({"platform": given}).platform == normalised
 
 
 def test_empty_string_means_the_default() -> None:
