@@ -12,11 +12,11 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi_azure_native import containerregistry, resources
+from pulumi_azure_native import authorization, containerregistry, resources
 
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin
-from registries.settings import Settings, SettingsError
+from registries.settings import Settings, SettingsError, require_azure_location
 
 ACR_NAME_MAX = 50
 NAME_SUFFIX_LENGTH = 8
@@ -30,20 +30,35 @@ PURGE_TIMEOUT_SECONDS = 3600
 # once. 0.19 is the version the ACR Tasks runner's own alias points at.
 ACR_CLI = "mcr.microsoft.com/acr/acr-cli:0.19"
 TASK_YAML_VERSION = "v1.1.0"
+# acr-cli finds its registry only in `--registry` or ACR_DEFAULT_REGISTRY (GetRegistryName in
+# cmd/acr/root.go of Azure/acr-cli); the pinned image gets neither from the task runner, so every
+# step names it with the run's own registry (an ACR Tasks run variable).
+TASK_REGISTRY = "{{.Run.Registry}}"
 
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
-def acr_registry_name(repository_name: str, project: str, stack: str) -> str:
-    """A registry name ACR accepts (5 to 50 of [a-z0-9], unique across Azure) that is stable for
-    this project, stack and repository: the letters and digits of the repository and stack names,
-    then 8 hex digits of a SHA-256 over all three, so two stacks never ask for the same name."""
-    readable = _NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
+def check_registry_name_source(repository_name: str) -> None:
+    """Refuse, before anything is created, a repository name that cannot name a registry."""
     if not _NOT_ALPHANUMERIC.sub("", repository_name.lower()):
         raise SettingsError(
             "repositoryName", repository_name, "has no letters or digits to name a registry with"
         )
-    identity = "\0".join((project, stack, repository_name)).encode()
+
+
+def acr_registry_name(
+    repository_name: str, project: str, stack: str, subscription_id: str, resource_group: str
+) -> str:
+    """A registry name ACR accepts (5 to 50 of [a-z0-9], unique across all of Azure) that stays
+    the same for one stack across runs: the letters and digits of the repository and stack
+    names, then 8 hex digits of a SHA-256 over those, the project, the Azure subscription and the
+    resource group. Without the subscription and group, everyone who deploys this program with the
+    defaults would ask Azure for the same name and all but the first would be refused."""
+    check_registry_name_source(repository_name)
+    readable = _NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
+    identity = "\0".join(
+        (project, stack, repository_name, subscription_id.lower(), resource_group.lower())
+    ).encode()
     suffix = hashlib.sha256(identity).hexdigest()[:NAME_SUFFIX_LENGTH]
     return readable[: ACR_NAME_MAX - NAME_SUFFIX_LENGTH] + suffix
 
@@ -64,7 +79,7 @@ def purge_commands(settings: Settings) -> list[str]:
     it, untagged manifests last updated more than `untaggedExpiryDays` ago are deleted: the tag
     regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
     `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
-    escaped.
+    escaped. Every run names the task's registry (see TASK_REGISTRY).
     """
     repository = re.escape(settings.repository_name)
     commands = [
@@ -72,6 +87,8 @@ def purge_commands(settings: Settings) -> list[str]:
             [
                 ACR_CLI,
                 "purge",
+                "--registry",
+                TASK_REGISTRY,
                 "--filter",
                 f"{repository}:.*",
                 "--ago",
@@ -87,6 +104,8 @@ def purge_commands(settings: Settings) -> list[str]:
                 [
                     ACR_CLI,
                     "purge",
+                    "--registry",
+                    TASK_REGISTRY,
                     "--filter",
                     f"{repository}:^$",
                     "--ago",
@@ -135,17 +154,8 @@ class AcrRegistry(RegistryComponent):
     ) -> None:
         azure = settings.azure
         # Checked before anything is registered, so a bad stack creates nothing.
-        if azure.resource_group is None and azure.location is None:
-            raise SettingsError(
-                "azure-native:location",
-                None,
-                "is not set: run `pulumi config set azure-native:location <region>` (or set "
-                "ARM_LOCATION), or name an existing group with `pulumi config set "
-                "azureResourceGroup <name>`",
-            )
-        registry_name = acr_registry_name(
-            settings.repository_name, settings.project, settings.stack
-        )
+        require_azure_location(azure)
+        check_registry_name_source(settings.repository_name)
         super().__init__("container-registry:azure:AcrRegistry", name, None, opts)
         # Deleting the registry (or the group holding it) deletes every image in it.
         guarded = pulumi.ResourceOptions(parent=self, protect=not settings.force_delete)
@@ -167,6 +177,15 @@ class AcrRegistry(RegistryComponent):
             )
             group_name = existing.name
             location = azure.location or existing.location
+
+        client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        registry_name = pulumi.Output.all(client.subscription_id, group_name).apply(
+            lambda ids: acr_registry_name(
+                settings.repository_name, settings.project, settings.stack, ids[0], ids[1]
+            )
+        )
 
         premium = azure.sku == "Premium"
         registry = containerregistry.Registry(

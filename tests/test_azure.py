@@ -21,6 +21,8 @@ from pulumi_azure_native import containerregistry
 
 from conftest import (
     ACR_PASSWORDS,
+    AZURE_AUTO_GROUP,
+    AZURE_CLIENT,
     ROOT,
     Harness,
     Registered,
@@ -50,7 +52,13 @@ GET_GROUP = "azure-native:resources:getResourceGroup"
 LOCATION = "westeurope"
 PROJECT = "container-registry"
 STACK = "dev"
-ACR_NAME = "appdev" + hashlib.sha256(f"{PROJECT}\0{STACK}\0app".encode()).hexdigest()[:8]
+SUBSCRIPTION = AZURE_CLIENT["subscriptionId"]
+ACR_NAME = (
+    "appdev"
+    + hashlib.sha256(
+        f"{PROJECT}\0{STACK}\0app\0{SUBSCRIPTION}\0{AZURE_AUTO_GROUP}".encode()
+    ).hexdigest()[:8]
+)
 SERVER = f"{ACR_NAME}.azurecr.io"
 TAG = content_tag(APP_DIR, "linux/amd64")
 TAGS = {"project": PROJECT, "stack": STACK}
@@ -93,7 +101,8 @@ def task_document(task: Registered) -> dict[str, Any]:
 def purge_args(command: str) -> tuple[list[str], dict[str, str | bool]]:
     """An `acr purge` command line as (the words before the flags, {flag: value or True})."""
     words = shlex.split(command)
-    head = words[: words.index("--filter")] if "--filter" in words else words
+    flag_at = next((i for i, word in enumerate(words) if word.startswith("--")), len(words))
+    head = words[:flag_at]
     flags: dict[str, str | bool] = {}
     rest = words[len(head) :]
     while rest:
@@ -107,13 +116,24 @@ def purge_args(command: str) -> tuple[list[str], dict[str, str | bool]]:
 # --------------------------------------------------------------------------- registry name
 
 
+def name_of(repository: str, stack: str = STACK, **ids: str) -> str:
+    """acr_registry_name with this project and, unless given, the mocks' subscription and group."""
+    return acr_registry_name(
+        repository,
+        ids.get("project", PROJECT),
+        stack,
+        ids.get("subscription", SUBSCRIPTION),
+        ids.get("group", AZURE_AUTO_GROUP),
+    )
+
+
 def test_registry_name_for_the_default_stack() -> None:
-    assert acr_registry_name("app", PROJECT, STACK) == ACR_NAME
+    assert name_of("app") == ACR_NAME
     assert VALID_ACR_NAME.fullmatch(ACR_NAME)
 
 
 def test_registry_name_strips_lowercases_and_truncates() -> None:
-    name = acr_registry_name("team/web-app_v2." + "x" * 80, PROJECT, "Prod-EU")
+    name = name_of("team/web-app_v2." + "x" * 80, "Prod-EU")
     assert VALID_ACR_NAME.fullmatch(name), name
     assert len(name) == 50
     assert name.startswith("teamwebappv2x")
@@ -122,27 +142,44 @@ def test_registry_name_strips_lowercases_and_truncates() -> None:
 @pytest.mark.parametrize("repository", ["-._", "", "/"])
 def test_registry_name_needs_a_letter_or_digit(repository: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        acr_registry_name(repository, PROJECT, STACK)
+        name_of(repository)
     assert caught.value.key == "repositoryName"
 
 
-@hypothesis_settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_registry_name_depends_on_the_subscription_and_the_group() -> None:
+    """Everyone who deploys this program with the defaults must not ask for the same name."""
+    other_subscription = "0d5b7c2e-4f19-4a6d-8e3b-9c1f2a7d6e40"
+    names = {
+        name_of("app"),
+        name_of("app", subscription=other_subscription),
+        name_of("app", group="team-registry"),
+        name_of("app", subscription=other_subscription, group="team-registry"),
+    }
+    assert len(names) == 4, names
+    assert name_of("app", subscription=SUBSCRIPTION.upper()) == ACR_NAME, (
+        "Azure IDs are case-insensitive: the same subscription must give the same name"
+    )
+
+
+# Few examples: the properties are checked on every draw, and hypothesis shrinks towards the
+# short, collision-prone names first.
+@hypothesis_settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     first=st.tuples(REPOSITORY_NAMES, STACK_NAMES), second=st.tuples(REPOSITORY_NAMES, STACK_NAMES)
 )
 def test_registry_names_are_valid_stable_and_distinct(
     first: tuple[str, str], second: tuple[str, str]
 ) -> None:
-    one = acr_registry_name(first[0], PROJECT, first[1])
-    two = acr_registry_name(second[0], PROJECT, second[1])
+    one = name_of(*first)
+    two = name_of(*second)
     assert VALID_ACR_NAME.fullmatch(one), one
     assert VALID_ACR_NAME.fullmatch(two), two
-    assert one == acr_registry_name(first[0], PROJECT, first[1]), "not stable"
+    assert one == name_of(*first), "not stable"
     if first != second:
         assert one != two, f"{first} and {second} both get {one}"
 
 
-@hypothesis_settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     repository=st.from_regex(r"\A[a-z0-9]{2,80}\Z"),
     stack=STACK_NAMES,
@@ -158,11 +195,11 @@ def test_registry_names_differ_where_the_readable_part_is_the_same(
     split = repository[:cut] + separator + repository[cut:]
     longer = repository + "0" * 50 + tail
     names = {
-        acr_registry_name(repository, PROJECT, stack),
-        acr_registry_name(split, PROJECT, stack),
-        acr_registry_name(longer, PROJECT, stack),
-        acr_registry_name(longer + "0", PROJECT, stack),
-        acr_registry_name(repository, "other-project", stack),
+        name_of(repository, stack),
+        name_of(split, stack),
+        name_of(longer, stack),
+        name_of(longer + "0", stack),
+        name_of(repository, stack, project="other-project"),
     }
     assert len(names) == 5, names
     assert all(VALID_ACR_NAME.fullmatch(name) for name in names), names
@@ -170,7 +207,7 @@ def test_registry_names_differ_where_the_readable_part_is_the_same(
 
 def test_registry_names_differ_per_project_stack_and_repository() -> None:
     names = {
-        acr_registry_name(repository, project, stack)
+        name_of(repository, stack, project=project)
         for repository in ("app", "ap/p", "web", "team/app")
         for project in ("container-registry", "other")
         for stack in ("dev", "prod", "de", "v")
@@ -190,6 +227,13 @@ def assert_pinned_purge(head: list[str]) -> None:
     assert head[1:] == ["purge"], head
 
 
+def assert_names_the_task_registry(flags: dict[str, str | bool]) -> dict[str, str | bool]:
+    """acr-cli finds no registry unless told (cmd/acr/root.go); the flags without --registry."""
+    rest = dict(flags)
+    assert rest.pop("--registry", None) == "{{.Run.Registry}}", f"no --registry in {flags}"
+    return rest
+
+
 @pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
 @pytest.mark.parametrize("sku", ["Basic", "Standard"])
 def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku: str) -> None:
@@ -199,10 +243,18 @@ def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku:
     tags, untagged = purge_commands(settings)
     head, flags = purge_args(tags)
     assert_pinned_purge(head)
-    assert flags == {"--filter": "app:.*", "--ago": "0d", "--keep": str(keep)}
+    assert assert_names_the_task_registry(flags) == {
+        "--filter": "app:.*",
+        "--ago": "0d",
+        "--keep": str(keep),
+    }
     head, flags = purge_args(untagged)
     assert_pinned_purge(head)
-    assert flags == {"--filter": "app:^$", "--ago": f"{days}d", "--untagged": True}
+    assert assert_names_the_task_registry(flags) == {
+        "--filter": "app:^$",
+        "--ago": f"{days}d",
+        "--untagged": True,
+    }
 
 
 def test_premium_leaves_untagged_manifests_to_the_retention_policy() -> None:
@@ -254,6 +306,22 @@ def test_registry_inputs_are_secure_by_default(harness: Harness) -> None:
     group = harness.one(GROUP)
     assert group.inputs == {"location": LOCATION, "tags": TAGS}, "ResourceGroup inputs"
     assert inputs["resourceGroupName"] == resolve_group_name(harness)
+
+
+def test_registry_name_follows_the_subscription_and_stays_put(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is read from the provider's subscription: stable for one stack, another one in
+    another subscription."""
+    first = AcrRegistry("first", azure_settings())
+    again = AcrRegistry("again", azure_settings())
+    assert resolve(first.registry_server) == resolve(again.registry_server) == SERVER
+    monkeypatch.setitem(AZURE_CLIENT, "subscriptionId", "0d5b7c2e-4f19-4a6d-8e3b-9c1f2a7d6e40")
+    other = AcrRegistry("other", azure_settings())
+    other_server = resolve(other.registry_server)
+    assert other_server != SERVER, "another subscription must get another registry name"
+    names = sorted(r.inputs["registryName"] for r in harness.of_type(REGISTRY))
+    assert names == sorted([ACR_NAME, ACR_NAME, other_server.split(".")[0]])
 
 
 def resolve_group_name(harness: Harness) -> str:
@@ -404,10 +472,18 @@ def test_purge_task_field_by_field(harness: Harness, sku: str) -> None:
     tags_step, untagged_step = document["steps"]
     head, flags = purge_args(tags_step["cmd"])
     assert_pinned_purge(head)
-    assert flags == {"--filter": "team/web:.*", "--ago": "0d", "--keep": "12"}
+    assert assert_names_the_task_registry(flags) == {
+        "--filter": "team/web:.*",
+        "--ago": "0d",
+        "--keep": "12",
+    }
     head, flags = purge_args(untagged_step["cmd"])
     assert_pinned_purge(head)
-    assert flags == {"--filter": "team/web:^$", "--ago": "21d", "--untagged": True}
+    assert assert_names_the_task_registry(flags) == {
+        "--filter": "team/web:^$",
+        "--ago": "21d",
+        "--untagged": True,
+    }
     for step in document["steps"]:
         assert step["timeout"] == 3600
         assert step["disableWorkingDirectoryOverride"] is True
