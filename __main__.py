@@ -4,6 +4,7 @@ import importlib
 
 import pulumi
 
+from registries.engine import prepare_engine
 from registries.settings import load_settings
 
 # Imported lazily, so a stack loads only its own cloud's SDK.
@@ -15,8 +16,11 @@ TARGETS = {
 }
 
 settings = load_settings()
+# One Docker engine for every Docker resource, checked before anything is registered.
+engine = prepare_engine(settings)
 module_name, class_name = TARGETS[settings.cloud]
-registry = getattr(importlib.import_module(module_name), class_name)("registry", settings)
+component = getattr(importlib.import_module(module_name), class_name)
+registry = component("registry", engine.settings, opts=engine.options)
 
 pulumi.export("cloud", settings.cloud)
 pulumi.export("registryServer", registry.registry_server)

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_docker as docker
 from docker.utils.build import exclude_paths
 
-from registries.settings import Settings
+from registries.settings import DEFAULT_PLATFORM, Settings
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 
@@ -74,9 +74,14 @@ def content_tag(context: Path, platform: str) -> str:
     return digest.hexdigest()[:12]
 
 
+def build_platform(settings: Settings) -> str:
+    """The platform to build for: the setting, settled by `prepare_engine`, else linux/amd64."""
+    return settings.platform or DEFAULT_PLATFORM
+
+
 def image_tag(settings: Settings, context: Path = APP_DIR) -> str:
     """The configured `imageTag`, else the content tag; never `latest`."""
-    return settings.image_tag or content_tag(context, settings.platform)
+    return settings.image_tag or content_tag(context, build_platform(settings))
 
 
 def push_image(
@@ -100,7 +105,7 @@ def push_image(
             build=docker.DockerBuildArgs(
                 context=build_context,
                 dockerfile=os.path.join(build_context, "Dockerfile"),
-                platform=settings.platform,
+                platform=build_platform(settings),
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
             registry=docker.RegistryArgs(

@@ -3,16 +3,9 @@ on 127.0.0.1 only, with basic auth on and its data on a named volume. No cloud a
 
 from __future__ import annotations
 
-import os
-
-import docker
-import docker.transport
 import pulumi
 import pulumi_docker
 import pulumi_random as random
-from docker.context import ContextAPI
-from docker.errors import DockerException
-from requests.exceptions import RequestException
 
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin
@@ -24,81 +17,6 @@ REGISTRY_PORT = 5000
 DATA_PATH = "/var/lib/registry"
 HTPASSWD_PATH = "/auth/htpasswd"
 PASSWORD_LENGTH = 32  # letters and digits only: ~190 bits, well under bcrypt's 72-byte limit
-PING_TIMEOUT_S = 10
-# Where Docker Desktop listens when /var/run/docker.sock is absent; the provider looks there too.
-FALLBACK_SOCKETS = ("~/.docker/run/docker.sock", "~/.docker/desktop/docker.sock")
-
-
-ENGINE_HINT = (
-    "Start Docker, or point DOCKER_HOST (or `pulumi config set docker:host ...`) "
-    "at a running engine."
-)
-
-
-def check_docker_engine(host: str | None, context: str | None = None) -> None:
-    """Fail fast, with a message a new user can act on, when no Docker engine answers.
-
-    `host` and `context` are the `docker:host` and `docker:context` config values; as in the
-    provider, a context (also DOCKER_CONTEXT) wins over a host. With neither, docker-py reads
-    DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH the way the docker CLI does.
-    docker-py speaks ssh:// only through paramiko, which this project does not install, so an
-    ssh:// engine is left to the provider's own check instead of being refused here.
-    """
-    context = context or os.environ.get("DOCKER_CONTEXT") or None
-    env_host = os.environ.get("DOCKER_HOST") or None
-    where = host or env_host or "the default Docker engine (DOCKER_HOST is not set)"
-    client: docker.DockerClient | None = None
-    try:
-        if context:
-            found = ContextAPI.get_context(context)
-            if found is None or not found.Host:
-                raise DockerException(f"there is no Docker context named {context!r}")
-            where = f"{found.Host} (Docker context {context!r})"
-            if not _can_dial(found.Host):
-                return
-            client = docker.DockerClient(
-                base_url=found.Host, tls=found.TLSConfig or False, timeout=PING_TIMEOUT_S
-            )
-        elif host:
-            if not _can_dial(host):
-                return
-            client = docker.DockerClient(base_url=host, timeout=PING_TIMEOUT_S)
-        else:
-            if env_host and not _can_dial(env_host):
-                return
-            client = docker.from_env(timeout=PING_TIMEOUT_S)
-        client.ping()
-    except (DockerException, RequestException) as err:
-        if not (context or host or env_host) and _fallback_socket_answers():
-            return
-        raise pulumi.RunError(
-            f"Cannot reach a Docker engine at {where}: {err}. {ENGINE_HINT}"
-        ) from err
-    finally:
-        if client is not None:
-            client.close()
-
-
-def _fallback_socket_answers() -> bool:
-    """True if an engine answers on one of Docker Desktop's per-user sockets."""
-    for candidate in FALLBACK_SOCKETS:
-        path = os.path.expanduser(candidate)
-        if not os.path.exists(path):
-            continue
-        client = docker.DockerClient(base_url=f"unix://{path}", timeout=PING_TIMEOUT_S)
-        try:
-            client.ping()
-            return True
-        except (DockerException, RequestException):
-            continue
-        finally:
-            client.close()
-    return False
-
-
-def _can_dial(url: str) -> bool:
-    """False for an ssh:// engine when docker-py has no ssh transport (paramiko is missing)."""
-    return not url.startswith("ssh://") or hasattr(docker.transport, "SSHHTTPAdapter")
 
 
 def engine_name(settings: Settings, name: str) -> str:
@@ -110,15 +28,15 @@ def engine_name(settings: Settings, name: str) -> str:
 
 
 class LocalRegistry(RegistryComponent):
-    """A `registry` container on the configured Docker engine, with the app image pushed to it."""
+    """A `registry` container on the configured Docker engine, with the app image pushed to it.
+
+    The engine is checked, and its provider chosen, before this is built (registries/engine.py);
+    pass `prepare_engine(...).options` as `opts` so the container and the push share it.
+    """
 
     def __init__(
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        # Before anything is registered, so a stopped Docker fails with one clear line.
-        if settings.local.check_engine:
-            check_docker_engine(settings.local.engine_host, settings.local.engine_context)
-
         super().__init__("container-registry:local:LocalRegistry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         port = settings.local.port

@@ -35,6 +35,15 @@ AWS_REGION = "eu-west-1"
 ECR_PASSWORD = "mock-ecr-token-Zm9vYmFy"
 ACR_PASSWORDS = ("mock-acr-password-one", "mock-acr-password-two")
 GCP_TOKEN = "ya29.mock-gcp-access-token"
+# What azure-native's getClientConfig answers; a test may change it (monkeypatch.setitem).
+AZURE_CLIENT: dict[str, str] = {
+    "subscriptionId": "3f1c9a52-7d4e-4b8a-9c61-2e5d8f0a7b13",
+    "tenantId": "9b2e4c71-0a5f-4d3e-8b16-7c4f2a9e1d05",
+    "clientId": "5e8d1f3a-2b7c-4a90-b6e4-1d9c3f7a8e22",
+    "objectId": "c4a7e2d9-8f1b-4e63-a5d0-6b3f9e2c1a78",
+}
+# The name the mocks give a resource group created without resourceGroupName.
+AZURE_AUTO_GROUP = "registry-rg-mock0001"
 RANDOM_PASSWORD = "mock-random-password-3f9c2a7b1e"
 # Every credential the mocks hand out: none may show up in a non-secret output.
 SECRET_VALUES: tuple[str, ...] = (ECR_PASSWORD, *ACR_PASSWORDS, GCP_TOKEN, RANDOM_PASSWORD)
@@ -95,7 +104,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     },
     # azure-native auto-names a resource group created without resourceGroupName.
     "azure-native:resources:ResourceGroup": lambda inputs: {
-        "name": inputs.get("resourceGroupName", "registry-rg-mock0001")
+        "name": inputs.get("resourceGroupName", AZURE_AUTO_GROUP)
     },
 }
 
@@ -127,6 +136,7 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             {"name": "password2", "value": ACR_PASSWORDS[1]},
         ],
     },
+    "azure-native:authorization:getClientConfig": lambda _: dict(AZURE_CLIENT),
     "azure-native:resources:getResourceGroup": lambda args: {
         "name": args["resourceGroupName"],
         "location": "westeurope",
@@ -170,6 +180,8 @@ class Registered:
     retain_on_delete: bool
     dependencies: list[str]
     secret_paths: list[str] = field(default_factory=list)
+    provider: str = ""
+    """The explicit provider reference (`<provider urn>::<id>`), empty for the default one."""
 
 
 class RegistryMocks(pulumi.runtime.Mocks):
@@ -230,6 +242,7 @@ class RecordingMonitor(MockMonitor):
                 retain_on_delete=request.HasField("retainOnDelete") and request.retainOnDelete,
                 dependencies=list(request.dependencies),
                 secret_paths=self.registry_mocks.secret_paths.get((request.type, request.name), []),
+                provider=request.provider,
             )
             for request, urn in self.requests
         ]
@@ -297,11 +310,19 @@ def assert_only_credentials_secret(outputs: dict[str, Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    """Fresh mocks, config and root stack for every test; provider env vars cleared."""
+def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness]:
+    """Fresh mocks, config and root stack for every test; provider env vars cleared, and an empty
+    Docker config folder, so the developer's own Docker contexts never decide a test."""
     for env_vars in PROVIDER_KEYS.values():
         for env_var in env_vars:
             monkeypatch.delenv(env_var, raising=False)
+    for env_var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(env_var, raising=False)
+    # docker-py finds the context store beside config.json, and in the working folder without one.
+    docker_config = tmp_path / "docker-config"
+    docker_config.mkdir()
+    (docker_config / "config.json").write_text("{}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
     monkeypatch.chdir(ROOT)
     pulumi.runtime.set_all_config({})
     set_root_resource(None)  # type: ignore[arg-type]
@@ -322,12 +343,36 @@ TARGET_CONFIG: dict[str, dict[str, str]] = {
 }
 
 
+# What the stubbed engine reports as its architecture (`docker info`), unless a test says otherwise.
+ENGINE_ARCHITECTURE = "x86_64"
+# For programs run in a fresh interpreter: the same stub, as a line of Python.
+STUB_ENGINE_SOURCE = (
+    "import registries.engine; "
+    f"registries.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
+)
+
+
+def stub_engine(
+    monkeypatch: pytest.MonkeyPatch, architecture: str | None = ENGINE_ARCHITECTURE
+) -> list[Any]:
+    """No Docker engine here: the engine check answers with `architecture` and records the
+    engines it was asked about."""
+    asked: list[Any] = []
+
+    def probe(engine: Any) -> tuple[Any, str | None]:
+        asked.append(engine)
+        return engine, architecture
+
+    monkeypatch.setattr("registries.engine.probe_engine", probe)
+    return asked
+
+
 def run_target(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **config: str
 ) -> dict[str, Any]:
     """Run __main__.py for one target (Docker engine ping stubbed), resolve every output and
     return them; harness.resources awaits the registrations still in flight."""
-    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    stub_engine(monkeypatch)
     harness.configure(**{**TARGET_CONFIG[cloud], **config})
     outputs = harness.run_program()
     for output in outputs.values():

@@ -25,6 +25,7 @@ from conftest import (
     RecordingMonitor,
     RegistryMocks,
     resolve,
+    stub_engine,
 )
 from registries.settings import (
     CLOUDS,
@@ -250,12 +251,12 @@ def run_whole_program(config: Mapping[str, str]) -> bool:
 def test_program_runs_or_stops_before_any_resource(
     monkeypatch: pytest.MonkeyPatch, config: dict[str, str]
 ) -> None:
-    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    stub_engine(monkeypatch)
     event("ran" if run_whole_program(config) else "refused")
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_program_runs_with_every_valid_key_set(monkeypatch: pytest.MonkeyPatch, cloud: str) -> None:
     """The control case: the valid values above are valid for every target."""
-    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    stub_engine(monkeypatch)
     assert run_whole_program({**VALID, "cloud": cloud})

@@ -7,35 +7,32 @@ is run for real against engines that cannot answer.
 
 from __future__ import annotations
 
-import http.server
-import importlib.util
 import json
 import re
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 from typing import Any
 
 import bcrypt
-import docker
 import pulumi
 import pytest
 
 from conftest import (
     RANDOM_PASSWORD,
     ROOT,
+    STUB_ENGINE_SOURCE,
     Harness,
     Registered,
     assert_only_credentials_secret,
     is_secret,
     resolve,
+    stub_engine,
 )
-from registries import local
+from registries.engine import DockerEngine
 from registries.image import APP_DIR, content_tag
-from registries.local import LocalRegistry, check_docker_engine, engine_name
-from registries.settings import Settings
+from registries.local import LocalRegistry, engine_name
+from registries.settings import Settings, SettingsError
 
 COMPONENT = "container-registry:local:LocalRegistry"
 CONTAINER = "docker:index/container:Container"
@@ -45,27 +42,13 @@ IMAGE = "docker:index/image:Image"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 CLOUD_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
 
-EngineCalls = list[tuple[str | None, str | None]]
+PROVIDER = "pulumi:providers:docker"
 
 
 @pytest.fixture(autouse=True)
-def engine_calls(monkeypatch: pytest.MonkeyPatch) -> EngineCalls:
-    """No Docker engine here: record the check's arguments instead of pinging."""
-    calls: EngineCalls = []
-
-    def fake_check(host: str | None, context: str | None = None) -> None:
-        calls.append((host, context))
-
-    monkeypatch.setattr(local, "check_docker_engine", fake_check)
-    return calls
-
-
-@pytest.fixture
-def no_engine_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """Only what a test sets decides which engine is dialled, not the developer's own Docker."""
-    for var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[DockerEngine]:
+    """No Docker engine here: record the engines the check was asked about instead of pinging."""
+    return stub_engine(monkeypatch)
 
 
 def build(settings: Settings | None = None) -> LocalRegistry:
@@ -277,34 +260,92 @@ def test_program_with_force_delete_leaves_the_volume_unprotected(harness: Harnes
     assert not harness.one(VOLUME).protect
 
 
-def test_program_checks_the_configured_engine(harness: Harness, engine_calls: EngineCalls) -> None:
-    harness.configure(docker__host="tcp://127.0.0.1:2375", docker__context="colima")
+def test_program_checks_the_configured_engine(
+    harness: Harness, engine_calls: list[DockerEngine]
+) -> None:
+    harness.configure(docker__host="tcp://127.0.0.1:2375")
     run_program(harness)
-    assert engine_calls == [("tcp://127.0.0.1:2375", "colima")]
+    assert [engine.host for engine in engine_calls] == ["tcp://127.0.0.1:2375"]
 
 
-def test_disabled_daemon_check_is_honoured(harness: Harness, engine_calls: EngineCalls) -> None:
+def test_every_docker_resource_uses_the_one_checked_engine(harness: Harness) -> None:
+    """The container, volume, registry image and the app image all go through one explicit
+    provider with the engine's host: the bridged and native halves of pulumi-docker would
+    otherwise pick their engines differently (registries/engine.py)."""
+    harness.configure(docker__host="tcp://127.0.0.1:2375")
+    run_program(harness)
+    provider = harness.one(PROVIDER)
+    assert provider.inputs.get("host") == "tcp://127.0.0.1:2375", provider.inputs
+    docker_resources = [r for r in harness.resources if r.typ.startswith("docker:")]
+    assert {r.typ for r in docker_resources} == {CONTAINER, VOLUME, REMOTE_IMAGE, IMAGE}
+    for resource in docker_resources:
+        assert resource.provider.startswith(provider.urn + "::"), (
+            f"{resource.typ} {resource.name} uses {resource.provider or 'the default provider'}"
+        )
+
+
+def test_disabled_daemon_check_is_honoured(
+    harness: Harness, engine_calls: list[DockerEngine]
+) -> None:
     harness.configure(docker__disableDockerDaemonCheck="true")
     run_program(harness)
     assert engine_calls == []
+    # Provider inputs travel as JSON strings.
+    assert harness.one(PROVIDER).inputs.get("disableDockerDaemonCheck") == "true"
+
+
+@pytest.mark.parametrize(
+    ("architecture", "platform"),
+    [("x86_64", "linux/amd64"), ("aarch64", "linux/arm64"), ("armv7l", "linux/arm/v7")],
+)
+def test_local_builds_for_the_engines_own_architecture(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, architecture: str, platform: str
+) -> None:
+    stub_engine(monkeypatch, architecture)
+    outputs = run_program(harness)
+    image = harness.one(IMAGE)
+    assert image.inputs["build"]["platform"] == platform
+    assert resolve(outputs["imageName"]).endswith(":" + content_tag(APP_DIR, platform))
+
+
+def test_an_explicit_platform_wins_over_the_engine(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub_engine(monkeypatch, "aarch64")
+    harness.configure(platform="linux/amd64")
+    run_program(harness)
+    assert harness.one(IMAGE).inputs["build"]["platform"] == "linux/amd64"
+
+
+def test_an_unknown_engine_architecture_asks_for_platform(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stub_engine(monkeypatch, "pdp11")
+    with pytest.raises(SettingsError) as raised:
+        harness.run_program()
+    assert raised.value.key == "platform" and "pdp11" in str(raised.value)
+    assert harness.resources == [], "nothing may be registered"
 
 
 def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
     """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
-    script = """
+    script = (
+        """
 import json, runpy, sys
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 import conftest
-from registries import local
-local.check_docker_engine = lambda host, context=None: None
+"""
+        + STUB_ENGINE_SOURCE
+        + """
 mocks = conftest.RegistryMocks()
 pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
 runpy.run_path(sys.argv[1] + "/__main__.py", run_name="__main__")
 _sync_await(pulumi.runtime.stack.wait_for_rpcs())
 print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
 """
+    )
     done = subprocess.run(
         [sys.executable, "-c", script, str(ROOT)],
         cwd=ROOT,
@@ -320,114 +361,3 @@ print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sort
     assert loaded == [], (
         f"the local target loaded cloud SDKs: {sorted({m.split('.')[0] for m in loaded})}"
     )
-
-
-# --------------------------------------------------------------------------- the engine check
-
-
-@pytest.mark.usefixtures("no_engine_env")
-def test_check_names_docker_host_when_the_socket_is_missing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    with pytest.raises(pulumi.RunError) as raised:
-        check_docker_engine(None)
-    message = str(raised.value)
-    assert "Cannot reach a Docker engine at unix:///nonexistent/docker.sock" in message
-    assert "DOCKER_HOST" in message and "docker:host" in message
-    assert "Start Docker" in message
-
-
-class _FakeEngine(http.server.BaseHTTPRequestHandler):
-    """Just enough of the Engine API for docker-py's version negotiation and ping."""
-
-    protocol_version = "HTTP/1.1"
-    pings: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
-        if self.path.endswith("/_ping"):
-            type(self).pings.append(self.path)
-            body, kind = b"OK", "text/plain"
-        else:
-            body, kind = json.dumps({"ApiVersion": "1.43", "Version": "24.0.0"}).encode(), "json"
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        return
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
-        request, _ = super().get_request()
-        return request, ("local", 0)  # http.server wants a (host, port) client address
-
-
-@pytest.mark.usefixtures("no_engine_env")
-@pytest.mark.parametrize("where", [".docker/run/docker.sock", ".docker/desktop/docker.sock"])
-def test_check_finds_docker_desktop_on_its_per_user_socket(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, where: str
-) -> None:
-    """No DOCKER_HOST and nothing on the default socket: the provider also tries Docker
-    Desktop's sockets in the home folder, so the check must not refuse an engine there."""
-    home = tmp_path_factory.mktemp("h")  # short: unix socket paths are limited to ~100 bytes
-    monkeypatch.setenv("HOME", str(home))
-    # Whatever this machine runs, the default socket answers nothing in this test.
-    monkeypatch.setattr(
-        local.docker,
-        "from_env",
-        lambda **kw: docker.DockerClient(base_url=f"unix://{home}/absent.sock", **kw),
-    )
-    with pytest.raises(pulumi.RunError):
-        check_docker_engine(None)  # nothing listens anywhere yet
-    sock = home / where
-    sock.parent.mkdir(parents=True)
-    server = _UnixHTTPServer(str(sock), _FakeEngine)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        _FakeEngine.pings.clear()
-        check_docker_engine(None)
-        assert _FakeEngine.pings, "the check never pinged the engine on the per-user socket"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.mark.usefixtures("no_engine_env")
-def test_check_names_the_configured_host_when_nothing_listens() -> None:
-    host = f"tcp://127.0.0.1:{closed_port()}"
-    with pytest.raises(pulumi.RunError) as raised:
-        check_docker_engine(host)
-    message = str(raised.value)
-    assert f"Cannot reach a Docker engine at {host}" in message
-    assert "DOCKER_HOST" in message and "docker:host" in message
-
-
-@pytest.mark.usefixtures("no_engine_env")
-def test_check_refuses_an_unknown_docker_context() -> None:
-    with pytest.raises(pulumi.RunError, match="no Docker context named 'nope'"):
-        check_docker_engine(None, "nope")
-
-
-@pytest.mark.usefixtures("no_engine_env")
-def test_check_leaves_ssh_engines_to_the_provider_without_paramiko() -> None:
-    if importlib.util.find_spec("paramiko") is not None:
-        pytest.skip("paramiko is installed: docker-py dials ssh:// itself")
-    check_docker_engine("ssh://nobody@nowhere.invalid")  # returns: no ping, no error
-
-
-@pytest.mark.usefixtures("no_engine_env")
-def test_nothing_is_registered_when_the_engine_is_unreachable(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(local, "check_docker_engine", check_docker_engine)
-    harness.configure(docker__host=f"tcp://127.0.0.1:{closed_port()}")
-    with pytest.raises(pulumi.RunError, match="docker:host"):
-        harness.run_program()
-    assert harness.resources == [], "nothing may be registered when Docker cannot be reached"

@@ -11,11 +11,13 @@ import pytest
 from conftest import (
     ROOT,
     SECRET_VALUES,
+    STUB_ENGINE_SOURCE,
     TARGET_CONFIG,
     Harness,
     assert_only_credentials_secret,
     resolve,
     run_target,
+    stub_engine,
 )
 from registries.image import APP_DIR, content_tag
 
@@ -62,7 +64,7 @@ def test_every_target_exports_the_same_shape(
 
 
 def test_default_cloud_is_local(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    stub_engine(monkeypatch)
     outputs = harness.run_program()
     assert resolve(outputs["cloud"]) == "local"
     assert resolve(outputs["registryServer"]) == "localhost:5000"
@@ -81,8 +83,7 @@ import pulumi
 sys.path.insert(0, ".")
 sys.path.insert(0, "tests")
 import conftest
-import registries.local
-registries.local.check_docker_engine = lambda *a, **k: None
+{STUB_ENGINE_SOURCE}
 pulumi.runtime.set_all_config({config!r})
 pulumi.runtime.set_mocks(conftest.RegistryMocks(), project="container-registry", stack="dev",
                          preview=False)
