@@ -111,12 +111,13 @@ def resolve_engine(settings: Settings, environ: Mapping[str, str] | None = None)
         )
     if context and context != "default":
         return _context_engine(context, "docker:context")
+    cert_path = settings.local.engine_cert_path
     if host:
-        return DockerEngine(host=host, source="docker:host")
+        return DockerEngine(host=host, source="docker:host", cert_path=cert_path)
     if env_context and env_context != "default":
         return _context_engine(env_context, "DOCKER_CONTEXT")
     if env_host:
-        return DockerEngine(host=env_host, source="DOCKER_HOST")
+        return DockerEngine(host=env_host, source="DOCKER_HOST", cert_path=cert_path)
     current = ContextAPI.get_current_context()
     if current is not None and current.Name != "default" and current.Host:
         return _context_engine(current.Name, "docker context use")

@@ -72,6 +72,8 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
     # DOCKER_CONTEXT are read by that ping itself, the way the docker CLI reads them.
     "docker:host": (),
     "docker:context": (),
+    # TLS material of a tcp:// engine; both halves of the provider read DOCKER_CERT_PATH too.
+    "docker:certPath": ("DOCKER_CERT_PATH",),
     "docker:disableDockerDaemonCheck": (),
 }
 
@@ -177,6 +179,7 @@ class LocalSettings:
     user: str = "admin"
     engine_host: str | None = None
     engine_context: str | None = None
+    engine_cert_path: str | None = None
     check_engine: bool = True
 
 
@@ -422,6 +425,7 @@ def parse_settings(
                 "is not a Docker context name (letters, digits, '_', '.', '+' and '-'; see "
                 "`docker context ls`)",
             ),
+            engine_cert_path=_text(raw, "docker:certPath"),
             check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
         project=project,

@@ -84,6 +84,16 @@ def test_docker_host_setting_and_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert resolve_engine(settings_with(host="tcp://h:2375")).host == "tcp://h:2375"
 
 
+def test_cert_path_of_a_tls_host_reaches_the_provider(harness: Harness) -> None:
+    harness.configure(
+        cloud="aws", docker__host="tcp://192.0.2.50:2376", docker__certPath="/home/me/.docker/tls"
+    )
+    resolve(harness.run_program()["repoDigest"])
+    provider = harness.one(PROVIDER)
+    assert provider.inputs.get("host") == "tcp://192.0.2.50:2376"
+    assert provider.inputs.get("certPath") == "/home/me/.docker/tls"
+
+
 def test_docker_context_setting_resolves_to_its_endpoint() -> None:
     make_context("colima", "unix:///Users/me/.colima/default/docker.sock")
     engine = resolve_engine(settings_with(context="colima"))
