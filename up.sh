@@ -336,9 +336,11 @@ if [[ "$cloud" == local ]]; then
 				break
 			fi
 		done <Pulumi.yaml
-		ours="$(docker ps --quiet --filter "label=container-registry.project=$project" \
-			--filter "label=container-registry.stack=$stack" --filter "publish=$port" 2>/dev/null || true)"
-		if [[ -z "$ours" ]]; then
+		# The ports this stack's running registry container publishes, such as
+		# "127.0.0.1:5000->5000/tcp" (the labels are set in registries/local.py).
+		ours="$(docker ps --filter "label=container-registry.project=$project" \
+			--filter "label=container-registry.stack=$stack" --format '{{.Ports}}' 2>/dev/null || true)"
+		if [[ "$ours" != *"127.0.0.1:$port->"* ]]; then
 			free=$((port < 65535 ? port + 1 : 5001))
 			fail "127.0.0.1:$port is already taken by another program (on macOS, AirPlay Receiver holds 5000)," \
 				"so the registry cannot listen there. Give it another port, then run ./up.sh again:" \

@@ -121,7 +121,7 @@ fi
 """.replace("__ENV__", " ".join(ENV_LOGGED)).replace("__CP__", CP)
 
 # docker: the tool, stdin ("=..." for `docker login --password-stdin`), DOCKER_HOST, then argv.
-# FAKE_PS is what `docker ps` prints (the id of a container that matches its filters).
+# FAKE_PS is what `docker ps` prints (the ports of the container that matches its filters).
 FAKE_DOCKER = r"""
 stdin=""
 if [[ " $* " == *" --password-stdin "* ]]; then
@@ -748,13 +748,12 @@ def test_a_taken_port_is_named_with_the_line_that_moves_the_registry(fakes: Sand
     assert ps == [
         [
             "ps",
-            "--quiet",
             "--filter",
             "label=container-registry.project=container-registry",
             "--filter",
             "label=container-registry.stack=dev",
-            "--filter",
-            f"publish={port}",
+            "--format",
+            "{{.Ports}}",
         ]
     ]
 
@@ -780,11 +779,15 @@ def test_the_port_held_by_this_stacks_registry_or_a_remote_engine_is_fine(fakes:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = str(holder.getsockname()[1])
-        ours = fakes.run(config={"localPort": port}, env={"FAKE_PS": "3f2a9c0d41be"})
+        published = f"127.0.0.1:{port}->5000/tcp"
+        ours = fakes.run(config={"localPort": port}, env={"FAKE_PS": published})
         remote = fakes.run(config={"localPort": port}, env={"DOCKER_HOST": "ssh://me@builder"})
+        # This stack's registry on another port does not make the port free.
+        moved = fakes.run(config={"localPort": port}, env={"FAKE_PS": "127.0.0.1:1->5000/tcp"})
     assert ours.returncode == 0, output_of(ours)
     assert remote.returncode == 0, output_of(remote)
-    assert len([c for c in fakes.calls("docker") if c["args"][:1] == ["ps"]]) == 1
+    assert moved.returncode == 2, output_of(moved)
+    assert len([c for c in fakes.calls("docker") if c["args"][:1] == ["ps"]]) == 2
 
 
 # --------------------------------------------------------------------------- plugins
