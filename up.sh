@@ -312,7 +312,7 @@ if [[ -n "$deployed" && "$deployed" != "$cloud" ]]; then
 		make_other="pulumi stack init $other --secrets-provider passphrase && pulumi config set cloud $cloud --stack $other && ./up.sh --stack $other"
 	fi
 	fail "stack '$stack' was last deployed to $deployed, but its \`cloud\` setting now says $cloud." \
-		"An update would delete the $deployed registry (and stop at its protected data). Nothing was changed." \
+		"An update would try to delete the $deployed registry, with your images. Nothing was changed." \
 		"Each target gets its own stack: put this one back and make a new one for $cloud:" \
 		"  pulumi config set cloud $deployed --stack $stack" \
 		"  $make_other"
