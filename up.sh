@@ -268,14 +268,14 @@ cloud="$(config_or cloud local)"
 if [[ "$mode" == destroy ]]; then
 	force_delete="$(config_or forceDelete false)"
 	if [[ "$force_delete" == true ]]; then
-		kept="forceDelete is true: the registry and every image in it are deleted too."
+		kept="With forceDelete true, the registry and every image in it are deleted too."
 	else
 		case "$cloud" in
-		local) kept="the data volume (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
+		local) kept="The data volume (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
 		aws) kept="ECR refuses to delete a repository that still holds images while forceDelete is false: the destroy stops there (RepositoryNotEmptyException) and keeps it." ;;
-		azure) kept="the container registry (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
-		gcp) kept="the Artifact Registry repository (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
-		*) kept="protected resources are kept." ;;
+		azure) kept="The container registry (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
+		gcp) kept="The Artifact Registry repository (your images) is protected while forceDelete is false: it is kept, and stays in the stack." ;;
+		*) kept="Protected resources are kept." ;;
 		esac
 	fi
 	printf 'up.sh: destroying stack %s (%s). %s\n' "$stack" "$cloud" "$kept"

@@ -655,7 +655,7 @@ def test_destroy_with_yes_keeps_the_protected_images_and_says_so(fakes: Sandbox)
     ]
     assert not fakes.ran("up") and not fakes.ran("install")
     assert "--create" not in fakes.pulumi_call("stack", "select")["args"]
-    assert "data volume (your images) is protected while forceDelete is false" in done.stdout
+    assert "The data volume (your images) is protected while forceDelete is false" in done.stdout
     assert "pulumi config set forceDelete true --stack dev" in done.stdout
     assert "Type the stack name" not in done.stdout
 
@@ -677,8 +677,8 @@ def test_destroy_asks_for_the_stack_name(fakes: Sandbox, answer: str, confirmed:
     ("cloud", "config", "says"),
     [
         ("aws", {}, "ECR refuses to delete a repository that still holds images"),
-        ("azure", {}, "the container registry (your images) is protected"),
-        ("gcp", {}, "the Artifact Registry repository (your images) is protected"),
+        ("azure", {}, "The container registry (your images) is protected"),
+        ("gcp", {}, "The Artifact Registry repository (your images) is protected"),
         ("gcp", {"forceDelete": "true"}, "every image in it are deleted too"),
     ],
 )
