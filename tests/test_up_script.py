@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -522,6 +523,19 @@ def test_help_prints_the_usage_and_touches_nothing(fakes: Sandbox, flag: str) ->
     assert fakes.calls("pulumi") == [] and fakes.calls("docker") == [], "--help ran a command"
     assert not (fakes.project / ".pulumi-state").exists()
     assert not (fakes.project / ".pulumi-passphrase").exists()
+
+
+def test_every_flag_the_docs_show_is_in_the_usage(fakes: Sandbox) -> None:
+    usage = fakes.run(args=("--help",)).stdout
+    docs = "\n".join(
+        (ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/stacks.md")
+    )
+    shown = set(re.findall(r"\./up\.sh((?: --?[a-z]+(?:[ =][a-z]+)?)+)", docs))
+    flags = {flag for found in shown for flag in re.findall(r"--?[a-z]+", found)}
+    assert {"--stack", "--preview", "--outputs", "--destroy", "--help"} <= flags, flags
+    for flag in flags:
+        listed = re.search(rf"(?m)^\s+(?:-h, )?{flag}\b", usage)
+        assert listed, f"the docs show ./up.sh {flag}, which the usage does not list"
 
 
 @pytest.mark.parametrize(
