@@ -17,7 +17,6 @@ import pytest
 import yaml
 
 from conftest import PROJECT, ROOT, Harness
-from registries.azure import AcrRegistry
 from registries.settings import PROVIDER_KEYS, SettingsError, parse_settings
 
 # The stack of each target, and the provider lines its file shows for filling in.
@@ -102,8 +101,8 @@ def test_an_untouched_gcp_stack_stops_naming_gcp_project() -> None:
 def test_an_untouched_azure_stack_stops_naming_its_location_and_creates_nothing(
     harness: Harness,
 ) -> None:
-    settings = parse_settings(untouched("azure"), stack="azure")
+    # Read and refused with the other settings, before any resource (or provider) exists.
     with pytest.raises(SettingsError) as caught:
-        AcrRegistry("registry", settings)
+        parse_settings(untouched("azure"), stack="azure")
     assert caught.value.key == "azure-native:location"
     assert harness.resources == []
