@@ -4,6 +4,7 @@ and that the app is built from it. With the mirror off nothing of it exists."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -625,3 +626,30 @@ def test_secret_keys_are_documented_as_secrets() -> None:
         assert key in PROJECT_KEYS
         assert f"pulumi config set --secret {key}" in documented[key]["description"], key
         assert documented[key]["default"] == "", f"{key}: a secret never has a default value"
+
+
+# --------------------------------------------------------------------------- docs/mirror.md
+
+MIRROR_DOCS = Path(__file__).resolve().parent.parent / "docs" / "mirror.md"
+
+
+def test_docs_set_only_keys_the_program_reads() -> None:
+    text = MIRROR_DOCS.read_text(encoding="utf-8")
+    keys = re.findall(r"pulumi config set (?:--secret |--path )*'?([A-Za-z][\w:-]*)", text)
+    assert keys, "docs/mirror.md shows no `pulumi config set`"
+    unknown = [k for k in keys if ":" not in k and k not in PROJECT_KEYS]
+    assert unknown == [], f"docs/mirror.md sets keys Pulumi.yaml does not declare: {unknown}"
+    for key in SECRET_KEYS:
+        assert f"pulumi config set {key}" not in text, f"{key} shown without --secret"
+    mirror_keys = PROJECT_KEYS[PROJECT_KEYS.index("mirror") :]
+    missing = [k for k in mirror_keys if f"`{k}`" not in text]
+    assert missing == [], f"docs/mirror.md does not explain {missing}"
+
+
+def test_docs_show_the_first_pull_policy_the_code_builds() -> None:
+    text = MIRROR_DOCS.read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
+    expected = aws_target.pull_through_identity_policy(
+        "aws", "<region>", "<account>", ("ecr-public", "docker-hub")
+    )
+    assert blocks == [expected]
