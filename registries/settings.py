@@ -212,7 +212,7 @@ class MirrorSettings:
 
     enabled: bool = False
     # azure: the docker.io/library repositories ACR caches, or ("*",) for one wildcard rule.
-    repositories: tuple[str, ...] = (base_image().repository,)
+    repositories: tuple[str, ...] = field(default_factory=lambda: (base_image().repository,))
     # aws: a Secrets Manager secret (ecr-pullthroughcache/...) for an extra Docker Hub rule.
     docker_hub_secret_arn: str | None = None
     # azure: Key Vault secret URIs of a Docker Hub user name and token, for a credential set.
