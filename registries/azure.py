@@ -164,7 +164,10 @@ def _acr_mirror(
     """ACR artifact cache rules (every SKU has them), with a credential set only when Key Vault
     secret URIs are given. The credential set reads them with its own system-assigned identity,
     which needs the Key Vault Secrets User role (or a get-secret access policy) on the vault:
-    docs/mirror.md shows how."""
+    docs/mirror.md shows how. pulumi-azure-native 3.x sends CacheRule with REST API version
+    2024-11-01-preview and CredentialSet with 2023-01-01-preview (their docstrings in
+    pulumi_azure_native/containerregistry); the wildcard source is a string to the API, and the
+    service has accepted repository-level wildcards since its wildcard support shipped."""
     mirror = settings.mirror
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     created: list[pulumi.Resource] = []

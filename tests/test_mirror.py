@@ -653,3 +653,26 @@ def test_docs_show_the_first_pull_policy_the_code_builds() -> None:
         "aws", "<region>", "<account>", ("ecr-public", "docker-hub")
     )
     assert blocks == [expected]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"), BAD_MIRROR_VALUES, ids=[f"{k}:{r}"[:60] for r, k in BAD_MIRROR_VALUES]
+)
+def test_every_bad_mirror_value_stops_the_program_before_anything_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, raw: dict[str, str], key: str
+) -> None:
+    """The same bad values through `pulumi up`: the token, when the case has it set, arrives as
+    a secret (as `pulumi config set --secret` leaves it) or in plain text."""
+    monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+    config = {k: (DOCKER_HUB_TOKEN if v == SECRET_SET else v) for k, v in raw.items()}
+    harness.configure(**{"cloud": "local", "mirror": "true", **config})
+    secret = [f"{PROJECT}:dockerHubToken"] if raw.get("dockerHubToken") == SECRET_SET else []
+    pulumi.runtime.set_all_config(dict(harness.config), secret)
+    try:
+        with pytest.raises(SettingsError) as caught:
+            harness.run_program()
+    finally:
+        pulumi.runtime.set_all_config(dict(harness.config), [])
+    assert caught.value.key == key, str(caught.value)
+    assert DOCKER_HUB_TOKEN not in str(caught.value)
+    assert harness.resources == [], "a resource was registered before the settings error"
