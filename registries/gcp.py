@@ -131,6 +131,12 @@ def _gar_mirror(
             ),
             cleanup_policies=cleanup_policies(settings),
             cleanup_policy_dry_run=False,
+            # Scanned like the main repository, whenever the Container Scanning API is on.
+            vulnerability_scanning_config=(
+                gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
+                    enablement_config="INHERITED"
+                )
+            ),
         ),
         opts=pulumi.ResourceOptions(
             parent=parent, depends_on=depends_on, protect=not settings.force_delete

@@ -298,6 +298,9 @@ def test_gcp_remote_repository_of_docker_hub(
     assert mirror.inputs["labels"] == main.inputs["labels"]
     assert mirror.inputs["cleanupPolicies"] == main.inputs["cleanupPolicies"]
     assert mirror.inputs["cleanupPolicyDryRun"] is False
+    assert (
+        mirror.inputs["vulnerabilityScanningConfig"] == main.inputs["vulnerabilityScanningConfig"]
+    )
     assert mirror.protect, "the remote repository must be protected like the main one"
     assert "mode" not in main.inputs, "the main repository stays a standard one"
 
