@@ -266,10 +266,11 @@ class LocalRegistry(RegistryComponent):
     ) -> pulumi_docker.Container:
         """A second `registry` container in proxy mode, a pull-through cache of Docker Hub.
 
-        Distribution refuses pushes in proxy mode, and pulls need no login here: the image build
-        reaches the mirror with no credentials of its own (pulumi-docker's provider/image.go,
-        dockerBuild, logs in only to the registry it pushes to). So it serves anonymously, and
-        on 127.0.0.1 only. Its cache is on its own volume, not protected: it refills itself.
+        Distribution takes no pushes in proxy mode (its docs/recipes/mirror.md: "Pushing to a
+        registry configured as a pull-through cache is unsupported"), and the image build reaches
+        the mirror with no credentials of its own (pulumi-docker's provider/image.go, dockerBuild,
+        logs in only to the registry it pushes to). So it serves pulls anonymously, on 127.0.0.1
+        only. Its cache is on its own volume, not protected: it refills itself.
         """
         mirror = settings.mirror
         docker_name = f"{engine_name(settings, name)}-mirror"
