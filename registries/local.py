@@ -266,8 +266,8 @@ class LocalRegistry(RegistryComponent):
     ) -> pulumi_docker.Container:
         """A second `registry` container in proxy mode, a pull-through cache of Docker Hub.
 
-        Distribution takes no pushes in proxy mode (its docs/recipes/mirror.md: "Pushing to a
-        registry configured as a pull-through cache is unsupported"), and the image build reaches
+        Distribution takes no pushes in proxy mode (its configuration docs, `proxy`: "Pushing to
+        a registry configured as a pull through cache is currently unsupported"); the build reaches
         the mirror with no credentials of its own (pulumi-docker's provider/image.go, dockerBuild,
         logs in only to the registry it pushes to). So it serves pulls anonymously, on 127.0.0.1
         only. Its cache is on its own volume, not protected: it refills itself.
