@@ -28,3 +28,5 @@ pulumi.export("repoEndpoint", registry.repo_endpoint)
 pulumi.export("imageName", registry.image_name)
 pulumi.export("repoDigest", registry.repo_digest)
 pulumi.export("credentials", registry.credentials)
+if registry.mirror_endpoint is not None:
+    pulumi.export("mirrorEndpoint", registry.mirror_endpoint)

@@ -28,6 +28,7 @@ Config = Mapping[str, Any]
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 ACR_REGISTRY = "azure-native:containerregistry:Registry"
 ACR_TASK = "azure-native:containerregistry:Task"
 GAR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
@@ -284,6 +285,58 @@ def ecr_policy_no_admin_actions(resource_type: str, props: Props, config: Config
     return messages
 
 
+# --------------------------------------------------------------------------- ECR pull-through cache
+# Repository creation templates shape every repository the cache creates (applied for
+# PULL_THROUGH_CACHE); those repositories are not resources of the stack, so the template is
+# where their encryption, lifecycle and policy are checked.
+
+
+def ecr_template_encryption_set(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_CREATION_TEMPLATE:
+        return []
+    configurations = _items(props.get("encryptionConfigurations"))
+    if not configurations:
+        return ["encryptionConfigurations is not set; set encryptionType AES256 or KMS"]
+    return [
+        f"encryptionConfigurations[{index}].encryptionType is {kind!r}; "
+        f"it must be one of {', '.join(ENCRYPTION_TYPES)}"
+        for index, configuration in enumerate(configurations)
+        if (kind := _get(configuration, "encryptionType")) not in ENCRYPTION_TYPES
+    ]
+
+
+def ecr_template_lifecycle_policy(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_CREATION_TEMPLATE:
+        return []
+    document, problem = _json(props.get("lifecyclePolicy"))
+    if problem is not None:
+        return [f"lifecyclePolicy {problem}; cached images would never expire"]
+    if not _items(_get(document, "rules")):
+        return ["lifecyclePolicy has no rules; cached images would never expire"]
+    return []
+
+
+def ecr_template_not_public(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != ECR_CREATION_TEMPLATE or props.get("repositoryPolicy") in (None, ""):
+        return []
+    document, problem = _json(props.get("repositoryPolicy"))
+    if problem is not None or not isinstance(document, Mapping):
+        return [f"repositoryPolicy {problem or 'is not a JSON object'}"]
+    messages: list[str] = []
+    for index, statement in _allowing_statements(document):
+        public = _public_principals(_get(statement, "Principal"))
+        if public:
+            messages.append(
+                f"repositoryPolicy Statement[{index}] allows the principal {public[0]!r} (anyone)"
+            )
+        if _get(statement, "NotPrincipal") is not None:
+            messages.append(
+                f"repositoryPolicy Statement[{index}] allows with NotPrincipal, i.e. everyone "
+                "but the listed ones"
+            )
+    return messages
+
+
 # --------------------------------------------------------------------------- ACR
 
 
@@ -390,7 +443,15 @@ def gar_docker_format(resource_type: str, props: Props, config: Config) -> list[
     return []
 
 
-gar_immutable_tags = _flag_is_true(GAR_REPOSITORY, "dockerConfig", "immutableTags")
+_gar_standard_immutable_tags = _flag_is_true(GAR_REPOSITORY, "dockerConfig", "immutableTags")
+
+
+def gar_immutable_tags(resource_type: str, props: Props, config: Config) -> list[str]:
+    """Standard repositories only: a remote repository (a pull-through cache) holds what its
+    upstream serves, so its tags follow upstream and it takes no pushes to protect."""
+    if resource_type != GAR_REPOSITORY or props.get("mode") not in (None, "STANDARD_REPOSITORY"):
+        return []
+    return _gar_standard_immutable_tags(resource_type, props, config)
 
 
 def gar_cleanup_policies(resource_type: str, props: Props, config: Config) -> list[str]:
@@ -470,8 +531,23 @@ def local_registry_loopback(resource_type: str, props: Props, config: Config) ->
     return messages
 
 
+def is_loopback_mirror(props: Props) -> bool:
+    """A registry in proxy mode (a pull-through cache: Distribution refuses pushes to it) that
+    publishes on loopback only. It may serve pulls without auth: the image build reaches it with
+    no credentials of its own."""
+    ports = _items(props.get("ports"))
+    return (
+        bool(_env(props).get("REGISTRY_PROXY_REMOTEURL"))
+        and props.get("networkMode") != "host"
+        and bool(ports)
+        and all(_get(port, "ip") in LOOPBACK_IPS for port in ports)
+    )
+
+
 def local_registry_auth(resource_type: str, props: Props, config: Config) -> list[str]:
     if resource_type != DOCKER_CONTAINER or not is_registry_container(props):
+        return []
+    if is_loopback_mirror(props):
         return []
     env = _env(props)
     messages: list[str] = []
@@ -573,6 +649,31 @@ RULES: tuple[Rule, ...] = (
         ecr_policy_no_admin_actions,
     ),
     ResourceRule(
+        "ecr-cache-template-encryption",
+        "ECR repository creation templates (the pull-through cache's repositories) set their "
+        "encryption explicitly, AES256 or KMS; the counterpart of ecr-encryption-set (checkov "
+        "CKV_AWS_136).",
+        ("CKV_AWS_136",),
+        (ECR_CREATION_TEMPLATE,),
+        ecr_template_encryption_set,
+    ),
+    ResourceRule(
+        "ecr-cache-template-lifecycle",
+        "ECR repository creation templates (the pull-through cache's repositories) carry a "
+        "lifecycle policy with rules; the counterpart of AWS Security Hub ECR.3.",
+        ("ECR.3",),
+        (ECR_CREATION_TEMPLATE,),
+        ecr_template_lifecycle_policy,
+    ),
+    ResourceRule(
+        "ecr-cache-template-not-public",
+        "ECR repository creation templates never give the repositories they create a policy "
+        "that allows Principal '*' or a wildcard principal (checkov CKV_AWS_32).",
+        ("CKV_AWS_32",),
+        (ECR_CREATION_TEMPLATE,),
+        ecr_template_not_public,
+    ),
+    ResourceRule(
         "acr-anonymous-pull-disabled",
         "ACR registries refuse anonymous pulls (checkov CKV_AZURE_138).",
         ("CKV_AZURE_138",),
@@ -603,9 +704,9 @@ RULES: tuple[Rule, ...] = (
     ),
     ResourceRule(
         "gar-immutable-tags",
-        "Artifact Registry repositories refuse to overwrite a pushed tag "
-        "(dockerConfig.immutableTags). No public control; the counterpart of AWS Security Hub "
-        "ECR.2.",
+        "Artifact Registry standard repositories refuse to overwrite a pushed tag "
+        "(dockerConfig.immutableTags); a remote repository's tags follow its upstream. No public "
+        "control; the counterpart of AWS Security Hub ECR.2.",
         (),
         (GAR_REPOSITORY,),
         gar_immutable_tags,
@@ -636,7 +737,9 @@ RULES: tuple[Rule, ...] = (
     ),
     ResourceRule(
         "local-registry-auth",
-        "The local registry container requires htpasswd basic auth. " + _NO_CONTROL,
+        "The local registry container requires htpasswd basic auth; only a pull-through mirror "
+        "(proxy mode, which takes no pushes) published on loopback alone may serve without it. "
+        + _NO_CONTROL,
         (),
         (DOCKER_CONTAINER,),
         local_registry_auth,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from registries.component import RegistryComponent
-from registries.image import RegistryLogin
+from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import Settings
 
 PULL_ACTIONS: tuple[str, ...] = (
@@ -81,6 +81,103 @@ def repository_policy(account_root: str, pull_principals: tuple[str, ...]) -> di
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# ------------------------------------------------------------------ the mirror (issue 12)
+
+# ECR Public carries Docker's official images under docker/library/..., with no credentials.
+ECR_PUBLIC_URL = "public.ecr.aws"
+ECR_PUBLIC_PREFIX = "ecr-public"
+# Docker Hub, only with a Secrets Manager secret (ECR reads it through its service-linked role).
+DOCKER_HUB_URL = "registry-1.docker.io"
+DOCKER_HUB_PREFIX = "docker-hub"
+# What an identity needs for the first pull of an image through the cache, and nothing more.
+PULL_THROUGH_ACTIONS: tuple[str, ...] = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+
+
+def mirror_prefixes(settings: Settings) -> tuple[str, ...]:
+    """The cache prefixes (repository namespaces) the mirror creates rules for."""
+    if settings.mirror.docker_hub_secret_arn:
+        return (ECR_PUBLIC_PREFIX, DOCKER_HUB_PREFIX)
+    return (ECR_PUBLIC_PREFIX,)
+
+
+def mirror_endpoint(registry_server: str) -> str:
+    """Docker official images through the cache: `<registry>/ecr-public/docker/library`."""
+    return f"{registry_server}/{ECR_PUBLIC_PREFIX}/docker/library"
+
+
+def pull_through_identity_policy(
+    partition: str, region: str, account: str, prefixes: tuple[str, ...]
+) -> dict[str, Any]:
+    """The IAM policy the identity that runs `pulumi up` (and so the image build) needs on top of
+    push and pull, for a first pull through the cache: import the image and create its cache
+    repository, under the cache prefixes only (docs/mirror.md shows it)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PullThroughCacheFirstPull",
+                "Effect": "Allow",
+                "Action": list(PULL_THROUGH_ACTIONS),
+                "Resource": [
+                    f"arn:{partition}:ecr:{region}:{account}:repository/{prefix}/*"
+                    for prefix in prefixes
+                ],
+            }
+        ],
+    }
+
+
+def _ecr_mirror(name: str, settings: Settings, parent: pulumi.Resource) -> list[pulumi.Resource]:
+    """Pull-through cache rules and, per cache prefix, a repository creation template: every
+    repository the cache creates is encrypted and expires images like ours. Its tags stay
+    mutable, because the cache must follow upstream tags. Templates encrypt with AES256: KMS (and
+    resource tags) would need a custom role for ECR to assume (RepositoryCreationTemplate's
+    custom_role_arn in pulumi_aws/ecr/repository_creation_template.py)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    created: list[pulumi.Resource] = [
+        aws.ecr.PullThroughCacheRule(
+            f"{name}-mirror-ecr-public",
+            aws.ecr.PullThroughCacheRuleArgs(
+                ecr_repository_prefix=ECR_PUBLIC_PREFIX, upstream_registry_url=ECR_PUBLIC_URL
+            ),
+            opts=child,
+        )
+    ]
+    secret_arn = settings.mirror.docker_hub_secret_arn
+    if secret_arn:
+        created.append(
+            aws.ecr.PullThroughCacheRule(
+                f"{name}-mirror-docker-hub",
+                aws.ecr.PullThroughCacheRuleArgs(
+                    ecr_repository_prefix=DOCKER_HUB_PREFIX,
+                    upstream_registry_url=DOCKER_HUB_URL,
+                    credential_arn=secret_arn,
+                ),
+                opts=child,
+            )
+        )
+    for prefix in mirror_prefixes(settings):
+        created.append(
+            aws.ecr.RepositoryCreationTemplate(
+                f"{name}-mirror-{prefix}-template",
+                aws.ecr.RepositoryCreationTemplateArgs(
+                    prefix=prefix,
+                    applied_fors=["PULL_THROUGH_CACHE"],
+                    description=f"Pull-through cache of {settings.project}/{settings.stack}",
+                    encryption_configurations=[
+                        aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
+                            encryption_type="AES256"
+                        )
+                    ],
+                    image_tag_mutability="MUTABLE",
+                    lifecycle_policy=json.dumps(lifecycle_policy(settings)),
+                ),
+                opts=child,
+            )
+        )
+    return created
+
+
 class EcrRegistry(RegistryComponent):
     """An ECR repository with the app image pushed to it."""
 
@@ -139,6 +236,8 @@ class EcrRegistry(RegistryComponent):
         # A fresh 12-hour token on every run, for the push only; the provider stays untouched.
         token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=invoke)
         registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
+        mirror = _ecr_mirror(name, settings, self) if settings.mirror.enabled else []
+        endpoint = registry_server.apply(mirror_endpoint) if mirror else None
         self._publish(
             name,
             settings,
@@ -149,5 +248,7 @@ class EcrRegistry(RegistryComponent):
                 username=token.user_name,
                 password=pulumi.Output.secret(token.password),
             ),
-            depends_on=[policy],
+            depends_on=[policy, *mirror],
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
+            mirror_endpoint=endpoint,
         )

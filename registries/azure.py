@@ -15,8 +15,13 @@ import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
 
 from registries.component import RegistryComponent
-from registries.image import RegistryLogin
-from registries.settings import Settings, SettingsError, require_azure_location
+from registries.image import RegistryLogin, mirror_build_args
+from registries.settings import (
+    MIRROR_WILDCARD,
+    Settings,
+    SettingsError,
+    require_azure_location,
+)
 
 ACR_NAME_MAX = 50
 NAME_SUFFIX_LENGTH = 8
@@ -146,6 +151,94 @@ def _first_password(credentials: containerregistry.ListRegistryCredentialsResult
     return passwords[0].value
 
 
+# ------------------------------------------------------------------ the mirror (issue 12)
+
+DOCKER_HUB_LOGIN_SERVER = "docker.io"
+# ACR cache rule names: letters, digits and hyphens, 5 to 50 characters.
+CACHE_RULE_NAME_MAX = 50
+_NOT_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9-]+")
+
+
+def cache_rule_name(repository: str) -> str:
+    """A stable ACR cache rule name for a docker.io/library repository (or the wildcard)."""
+    stem = "all" if repository == MIRROR_WILDCARD else _NOT_NAME_CHARACTER.sub("-", repository)
+    name = f"dockerhub-library-{stem}"
+    if len(name) <= CACHE_RULE_NAME_MAX:
+        return name
+    suffix = hashlib.sha256(repository.encode()).hexdigest()[:NAME_SUFFIX_LENGTH]
+    return f"{name[: CACHE_RULE_NAME_MAX - NAME_SUFFIX_LENGTH - 1]}-{suffix}"
+
+
+def cache_rule_paths(repository: str) -> tuple[str, str]:
+    """(source, target) of the cache rule: docker.io/library/<repo> is pulled as library/<repo>,
+    so `<login server>/library` stands for Docker official images. The wildcard maps all of them
+    (ACR's repository-level wildcard rule, docs/mirror.md)."""
+    return f"docker.io/library/{repository}", f"library/{repository}"
+
+
+def _acr_mirror(
+    name: str,
+    settings: Settings,
+    *,
+    registry_name: pulumi.Input[str],
+    group_name: pulumi.Input[str],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> list[pulumi.Resource]:
+    """ACR artifact cache rules (every SKU has them), with a credential set only when Key Vault
+    secret URIs are given. The credential set reads them with its own system-assigned identity,
+    which needs the Key Vault Secrets User role (or a get-secret access policy) on the vault:
+    docs/mirror.md shows how. pulumi-azure-native 3.x sends CacheRule with REST API version
+    2024-11-01-preview and CredentialSet with 2023-01-01-preview (their docstrings in
+    pulumi_azure_native/containerregistry); the wildcard source is a string to the API, and the
+    service has accepted repository-level wildcards since its wildcard support shipped."""
+    mirror = settings.mirror
+    opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    created: list[pulumi.Resource] = []
+    credential_set_id: pulumi.Input[str] | None = None
+    if mirror.acr_username_secret_uri and mirror.acr_password_secret_uri:
+        credential_set = containerregistry.CredentialSet(
+            f"{name}-mirror-credentials",
+            containerregistry.CredentialSetArgs(
+                registry_name=registry_name,
+                resource_group_name=group_name,
+                credential_set_name="dockerhub",
+                login_server=DOCKER_HUB_LOGIN_SERVER,
+                auth_credentials=[
+                    containerregistry.AuthCredentialArgs(
+                        name=containerregistry.CredentialName.CREDENTIAL1,
+                        username_secret_identifier=mirror.acr_username_secret_uri,
+                        password_secret_identifier=mirror.acr_password_secret_uri,
+                    )
+                ],
+                identity=containerregistry.IdentityPropertiesArgs(
+                    type=containerregistry.ResourceIdentityType.SYSTEM_ASSIGNED
+                ),
+            ),
+            opts=opts,
+        )
+        created.append(credential_set)
+        credential_set_id = credential_set.id
+    for repository in mirror.repositories:
+        source, target = cache_rule_paths(repository)
+        rule_name = cache_rule_name(repository)
+        created.append(
+            containerregistry.CacheRule(
+                f"{name}-mirror-{rule_name}",
+                containerregistry.CacheRuleArgs(
+                    registry_name=registry_name,
+                    resource_group_name=group_name,
+                    cache_rule_name=rule_name,
+                    source_repository=source,
+                    target_repository=target,
+                    credential_set_resource_id=credential_set_id,
+                ),
+                opts=opts,
+            )
+        )
+    return created
+
+
 class AcrRegistry(RegistryComponent):
     """An Azure Container Registry with the app image pushed to it."""
 
@@ -237,6 +330,20 @@ class AcrRegistry(RegistryComponent):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[registry]),
         )
 
+        mirror = (
+            _acr_mirror(
+                name,
+                settings,
+                registry_name=registry_name,
+                group_name=group_name,
+                parent=self,
+                depends_on=[registry],
+            )
+            if settings.mirror.enabled
+            else []
+        )
+        endpoint = pulumi.Output.concat(registry.login_server, "/library") if mirror else None
+
         # Read after the registry exists; the admin passwords rotate only when someone asks.
         credentials = containerregistry.list_registry_credentials_output(
             resource_group_name=group_name,
@@ -255,4 +362,7 @@ class AcrRegistry(RegistryComponent):
                 username=credentials.apply(_admin_username),
                 password=pulumi.Output.secret(credentials.apply(_first_password)),
             ),
+            depends_on=mirror,
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
+            mirror_endpoint=endpoint,
         )

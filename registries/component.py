@@ -3,7 +3,7 @@ resources; only the output attributes and the final image push are common."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 
@@ -20,6 +20,8 @@ class RegistryComponent(pulumi.ComponentResource):
     image_name      -- `repo_endpoint:tag`;
     repo_digest     -- `repo_endpoint@sha256:...`, the immutable reference to deploy;
     credentials     -- `{server, username, password}`, a Pulumi secret as a whole.
+    mirror_endpoint -- with `mirror: true` only (else None): the registry path that stands for
+                       Docker official images (`docker pull <mirror_endpoint>/nginx:<tag>`).
     """
 
     registry_server: pulumi.Output[str]
@@ -27,6 +29,7 @@ class RegistryComponent(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
     repo_digest: pulumi.Output[str]
     credentials: pulumi.Output[dict[str, str]]
+    mirror_endpoint: pulumi.Output[str] | None = None
 
     def _publish(
         self,
@@ -37,6 +40,8 @@ class RegistryComponent(pulumi.ComponentResource):
         repo_endpoint: pulumi.Input[str],
         login: RegistryLogin,
         depends_on: Sequence[pulumi.Resource] = (),
+        build_args: Mapping[str, pulumi.Input[str]] | None = None,
+        mirror_endpoint: pulumi.Input[str] | None = None,
     ) -> None:
         """Push the app image, set the shared outputs and register them; call it last."""
         image = push_image(
@@ -46,6 +51,7 @@ class RegistryComponent(pulumi.ComponentResource):
             repo_endpoint=repo_endpoint,
             login=login,
             depends_on=depends_on,
+            build_args=build_args,
         )
         self.registry_server = pulumi.Output.from_input(registry_server)
         self.repo_endpoint = pulumi.Output.from_input(repo_endpoint)
@@ -56,12 +62,14 @@ class RegistryComponent(pulumi.ComponentResource):
                 lambda values: {"server": values[0], "username": values[1], "password": values[2]}
             )
         )
-        self.register_outputs(
-            {
-                "registryServer": self.registry_server,
-                "repoEndpoint": self.repo_endpoint,
-                "imageName": self.image_name,
-                "repoDigest": self.repo_digest,
-                "credentials": self.credentials,
-            }
-        )
+        outputs: dict[str, pulumi.Output[object]] = {
+            "registryServer": self.registry_server,
+            "repoEndpoint": self.repo_endpoint,
+            "imageName": self.image_name,
+            "repoDigest": self.repo_digest,
+            "credentials": self.credentials,
+        }
+        if mirror_endpoint is not None:
+            self.mirror_endpoint = pulumi.Output.from_input(mirror_endpoint)
+            outputs["mirrorEndpoint"] = self.mirror_endpoint
+        self.register_outputs(outputs)

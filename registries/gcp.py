@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from registries.component import RegistryComponent
-from registries.image import RegistryLogin
+from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import Settings, SettingsError
 
 ARTIFACT_REGISTRY_API = "artifactregistry.googleapis.com"
@@ -76,6 +76,74 @@ def cleanup_policies(settings: Settings) -> list[gcp.artifactregistry.Repository
     ]
 
 
+# ------------------------------------------------------------------ the mirror (issue 12)
+
+MIRROR_SUFFIX = "-mirror"
+_REPOSITORY_ID_MAX = 63
+
+
+def mirror_repository_id(repository_name: str) -> str:
+    """The remote repository's ID: the main one's plus `-mirror`, within the 63-character limit."""
+    stem = repository_name[: _REPOSITORY_ID_MAX - len(MIRROR_SUFFIX)].rstrip("-")
+    return stem + MIRROR_SUFFIX
+
+
+def _gar_mirror(
+    name: str,
+    settings: Settings,
+    *,
+    project: str,
+    location: str,
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> gcp.artifactregistry.Repository:
+    """A REMOTE_REPOSITORY with Docker Hub upstream: pulls through it are cached in it. Its own
+    cleanup policies keep the cache in bounds; it is protected like the main repository. Its tags
+    follow upstream, so there is no immutable-tags switch (dockerConfig applies to STANDARD
+    repositories only)."""
+    mirror = settings.mirror
+    credentials = None
+    if mirror.docker_hub_user and mirror.gcp_password_secret_version:
+        # Artifact Registry's service agent reads the secret version; docs/mirror.md grants it.
+        credentials = gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgs(
+            username_password_credentials=gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsUsernamePasswordCredentialsArgs(  # noqa: E501
+                username=mirror.docker_hub_user,
+                password_secret_version=mirror.gcp_password_secret_version,
+            )
+        )
+    return gcp.artifactregistry.Repository(
+        f"{name}-mirror",
+        gcp.artifactregistry.RepositoryArgs(
+            format="DOCKER",
+            mode="REMOTE_REPOSITORY",
+            repository_id=mirror_repository_id(settings.repository_name),
+            project=project,
+            location=location,
+            description=f"Docker Hub pull-through cache of {settings.project}/{settings.stack}",
+            labels=labels,
+            remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
+                description="Docker Hub",
+                docker_repository=gcp.artifactregistry.RepositoryRemoteRepositoryConfigDockerRepositoryArgs(  # noqa: E501
+                    public_repository="DOCKER_HUB"
+                ),
+                upstream_credentials=credentials,
+            ),
+            cleanup_policies=cleanup_policies(settings),
+            cleanup_policy_dry_run=False,
+            # Scanned like the main repository, whenever the Container Scanning API is on.
+            vulnerability_scanning_config=(
+                gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
+                    enablement_config="INHERITED"
+                )
+            ),
+        ),
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=depends_on, protect=not settings.force_delete
+        ),
+    )
+
+
 class ArtifactRegistry(RegistryComponent):
     """An Artifact Registry Docker repository with the app image pushed to it."""
 
@@ -99,6 +167,7 @@ class ArtifactRegistry(RegistryComponent):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        labels = {"project": label_value(settings.project), "stack": label_value(settings.stack)}
         repo = gcp.artifactregistry.Repository(
             f"{name}-repo",
             gcp.artifactregistry.RepositoryArgs(
@@ -107,10 +176,7 @@ class ArtifactRegistry(RegistryComponent):
                 project=project,
                 location=location,
                 description=f"Images of {settings.project}/{settings.stack}, pushed by Pulumi",
-                labels={
-                    "project": label_value(settings.project),
-                    "stack": label_value(settings.stack),
-                },
+                labels=labels,
                 docker_config=gcp.artifactregistry.RepositoryDockerConfigArgs(
                     immutable_tags=settings.immutable_tags
                 ),
@@ -135,6 +201,27 @@ class ArtifactRegistry(RegistryComponent):
             opts=pulumi.InvokeOutputOptions(parent=self)
         )
         server = registry_host(location)
+        mirror = (
+            _gar_mirror(
+                name,
+                settings,
+                project=project,
+                location=location,
+                labels=labels,
+                parent=self,
+                depends_on=[api],
+            )
+            if settings.mirror.enabled
+            else None
+        )
+        # Docker official images through the remote repository: <host>/<project>/<repo>/library.
+        endpoint = (
+            None
+            if mirror is None
+            else pulumi.Output.concat(
+                server, "/", project_path(project), "/", mirror.repository_id, "/library"
+            )
+        )
         # A push needs <host>/<project>/<repository>/<image>: Artifact Registry refuses one without
         # an image name ("NAME_INVALID: Missing image name"). The image is named after the
         # repository, so its name is repositoryName on every target.
@@ -150,5 +237,7 @@ class ArtifactRegistry(RegistryComponent):
                 username=TOKEN_USERNAME,
                 password=pulumi.Output.secret(client.access_token),
             ),
-            depends_on=[repo],
+            depends_on=[repo] if mirror is None else [repo, mirror],
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
+            mirror_endpoint=endpoint,
         )

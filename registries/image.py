@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pulumi
 import pulumi_docker as docker
 from docker.utils.build import exclude_paths
 
+from registries.base_image import IMAGE_ARG, base_image
 from registries.settings import DEFAULT_PLATFORM, Settings
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
@@ -51,7 +52,7 @@ def context_files(context: Path) -> list[str]:
     )
 
 
-def content_tag(context: Path, platform: str) -> str:
+def content_tag(context: Path, platform: str, build_args: Mapping[str, str] | None = None) -> str:
     """First 12 hex digits of a SHA-256 over the build context and the target platform.
 
     The tag must move whenever pulumi-docker rebuilds, or a rebuild pushes a new digest under an
@@ -61,10 +62,13 @@ def content_tag(context: Path, platform: str) -> str:
     relative path, the whole `fs.FileMode` (type and every permission bit, so a `chmod g+w` or
     another umask counts), and the content, or for a symlink where it points. This hashes the same
     facts: the path, the full `lstat` mode, and the content or link target. The platform is
-    hashed too, so an image for another architecture never reuses an immutable tag.
+    hashed too, so an image for another architecture never reuses an immutable tag. So are
+    the build arguments, when there are any (a base image from a mirror is another build).
     """
     digest = hashlib.sha256()
     digest.update(f"platform\0{platform}\0".encode())
+    for key, value in sorted((build_args or {}).items()):
+        digest.update(f"arg\0{key}\0{len(value)}\0{value}\0".encode())
     for relative in context_files(context):
         path = context / relative
         mode = path.lstat().st_mode
@@ -79,9 +83,19 @@ def build_platform(settings: Settings) -> str:
     return settings.platform or DEFAULT_PLATFORM
 
 
-def image_tag(settings: Settings, context: Path = APP_DIR) -> str:
+def image_tag(
+    settings: Settings, context: Path = APP_DIR, build_args: Mapping[str, str] | None = None
+) -> str:
     """The configured `imageTag`, else the content tag; never `latest`."""
-    return settings.image_tag or content_tag(context, build_platform(settings))
+    return settings.image_tag or content_tag(context, build_platform(settings), build_args)
+
+
+def mirror_build_args(mirror_endpoint: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """The build arguments that make app/Dockerfile start from its base image in the mirror
+    (`<mirror_endpoint>/nginx`); the pinned tag stays the Dockerfile's own."""
+    return {
+        IMAGE_ARG: pulumi.Output.concat(mirror_endpoint, "/", base_image().repository),
+    }
 
 
 def push_image(
@@ -93,9 +107,17 @@ def push_image(
     login: RegistryLogin,
     depends_on: Sequence[pulumi.Resource] = (),
     context: Path = APP_DIR,
+    build_args: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> docker.Image:
     """Build app/ for the configured platform and push it to `repo_endpoint:<tag>`."""
-    tag = image_tag(settings, context)
+    tag: pulumi.Input[str]
+    if build_args:
+        # Their values may come from resources (a mirror's host), so the tag is an Output.
+        tag = pulumi.Output.all(**build_args).apply(
+            lambda resolved: image_tag(settings, context, resolved)
+        )
+    else:
+        tag = image_tag(settings, context)
     # A relative context keeps the stored inputs identical on every machine that runs the stack.
     build_context = os.path.relpath(context)
     return docker.Image(
@@ -107,6 +129,7 @@ def push_image(
                 dockerfile=os.path.join(build_context, "Dockerfile"),
                 platform=build_platform(settings),
                 builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                args=dict(build_args) if build_args else None,
             ),
             registry=docker.RegistryArgs(
                 server=login.server,

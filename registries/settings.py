@@ -15,6 +15,8 @@ from typing import Literal, cast
 
 import pulumi
 
+from registries.base_image import base_image
+
 Cloud = Literal["local", "aws", "azure", "gcp"]
 CLOUDS: tuple[Cloud, ...] = ("local", "aws", "azure", "gcp")
 ACR_SKUS: tuple[str, ...] = ("Basic", "Standard", "Premium")
@@ -55,7 +57,23 @@ PROJECT_KEYS: tuple[str, ...] = (
     "gcpLocation",
     "localPort",
     "localUser",
+    # The pull-through mirror (docs/mirror.md).
+    "mirror",
+    "mirrorRepositories",
+    "dockerHubCredentialsSecretArn",
+    "acrDockerHubUsernameSecretUri",
+    "acrDockerHubPasswordSecretUri",
+    "gcpDockerHubPasswordSecretVersion",
+    "dockerHubUser",
+    "dockerHubToken",
+    "localMirrorPort",
 )
+
+# Project keys that hold a credential: read only with get_secret, never as plain text.
+SECRET_KEYS: tuple[str, ...] = ("dockerHubToken",)
+# What read_config records for a secret key instead of its value.
+SECRET_SET = "<set as a secret>"
+PLAINTEXT_SET = "<set in plain text>"
 
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
@@ -137,6 +155,27 @@ _DOCKER_HOST = re.compile(r"(?:unix|tcp|ssh|npipe|fd)://[!-~]{0,2000}")
 # docker/cli's context name rule (cli/command/context.go, validateContextName's pattern).
 _DOCKER_CONTEXT = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,99}")
 _MAX_PULL_PRINCIPALS = 50
+# Mirror keys. Secrets Manager secrets for ECR pull-through cache must be named
+# `ecr-pullthroughcache/...`; the ARN ends in '-' and six random characters.
+_PULL_THROUGH_SECRET = re.compile(
+    r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:"
+    r"secret:ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]{1,480}"
+)
+# A Key Vault secret URI, with or without its 32-hex-digit version.
+_KEY_VAULT_SECRET = re.compile(
+    r"https://[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]\.vault\."
+    r"(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
+    r"/secrets/[A-Za-z0-9-]{1,127}(?:/[0-9a-f]{32})?"
+)
+_SECRET_VERSION = re.compile(
+    r"projects/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})/secrets/[A-Za-z0-9_-]{1,255}"
+    r"/versions/(?:[1-9][0-9]{0,18}|latest)"
+)
+_DOCKER_HUB_USER = re.compile(r"[a-z0-9]{4,30}")
+# Official image names (docker.io/library/<name>); "*" alone asks ACR for one wildcard rule.
+_LIBRARY_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+MIRROR_WILDCARD = "*"
+_MAX_MIRROR_REPOSITORIES = 50
 
 
 class SettingsError(pulumi.RunError):
@@ -184,6 +223,28 @@ class LocalSettings:
 
 
 @dataclass(frozen=True)
+class MirrorSettings:
+    """The pull-through mirror of Docker Hub's official images (docs/mirror.md)."""
+
+    enabled: bool = False
+    # azure: the docker.io/library repositories ACR caches, or ("*",) for one wildcard rule.
+    repositories: tuple[str, ...] = field(default_factory=lambda: (base_image().repository,))
+    # aws: a Secrets Manager secret (ecr-pullthroughcache/...) for an extra Docker Hub rule.
+    docker_hub_secret_arn: str | None = None
+    # azure: Key Vault secret URIs of a Docker Hub user name and token, for a credential set.
+    acr_username_secret_uri: str | None = None
+    acr_password_secret_uri: str | None = None
+    # gcp: a Secret Manager secret version holding the Docker Hub token of docker_hub_user.
+    gcp_password_secret_version: str | None = None
+    # gcp and local: the Docker Hub user name the upstream credentials belong to.
+    docker_hub_user: str | None = None
+    # local: the Docker Hub token, a Pulumi secret (never a plain string here).
+    docker_hub_token: pulumi.Output[str] | None = field(default=None, compare=False, repr=False)
+    # local: the port on 127.0.0.1 the mirror is published on.
+    local_port: int = 5001
+
+
+@dataclass(frozen=True)
 class Settings:
     cloud: Cloud = "local"
     repository_name: str = "app"
@@ -198,6 +259,7 @@ class Settings:
     azure: AzureSettings = field(default_factory=AzureSettings)
     gcp: GcpSettings | None = None
     local: LocalSettings = field(default_factory=LocalSettings)
+    mirror: MirrorSettings = field(default_factory=MirrorSettings)
     project: str = "container-registry"
     stack: str = "dev"
 
@@ -354,8 +416,150 @@ def require_azure_location(azure: AzureSettings) -> None:
         )
 
 
+def _mirror_repositories(raw: Mapping[str, str | None]) -> tuple[str, ...]:
+    key = "mirrorRepositories"
+    value = _text(raw, key)
+    if value is None:
+        return MirrorSettings().repositories
+    try:
+        parsed: object = json.loads(value)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        parsed = None
+    if not isinstance(parsed, list) or len(cast("list[object]", parsed)) > _MAX_MIRROR_REPOSITORIES:
+        raise SettingsError(
+            key,
+            value,
+            f"is not a list of at most {_MAX_MIRROR_REPOSITORIES} Docker official image names",
+        )
+    items = cast("list[object]", parsed)
+    if not items:
+        return MirrorSettings().repositories
+    for item in items:
+        if not isinstance(item, str) or (
+            item != MIRROR_WILDCARD
+            and not (len(item) <= 200 and _LIBRARY_REPOSITORY.fullmatch(item))
+        ):
+            raise SettingsError(
+                key,
+                item,
+                "is not a Docker official image name such as nginx or python (the part after "
+                "docker.io/library/), nor '*'",
+            )
+    names = tuple(dict.fromkeys(cast("list[str]", items)))
+    if MIRROR_WILDCARD in names and len(names) > 1:
+        raise SettingsError(key, value, "mixes '*' with names: ACR refuses overlapping rules")
+    return names
+
+
+def _secret(
+    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]]
+) -> pulumi.Output[str] | None:
+    """A secret key's value as a Pulumi secret, or None when unset. read_config records only
+    whether it was set, and how; a value stored in plain text is refused."""
+    state = _text(raw, key)
+    if state is None:
+        return None
+    if state != SECRET_SET:
+        # Never echo the value: it is meant to be a credential.
+        raise SettingsError(
+            key,
+            "(not shown)",
+            f"is stored in plain text: run `pulumi config set --secret {key} <value>`",
+        )
+    value = secrets.get(key)
+    if value is None:
+        raise SettingsError(key, None, "is set, but its secret value was not handed over")
+    return pulumi.Output.secret(value)
+
+
+def _local_mirror_port(raw: Mapping[str, str | None], local_port: int) -> int:
+    key = "localMirrorPort"
+    value = _text(raw, key)
+    if value is None or value == "0":
+        if local_port == 65535:
+            raise SettingsError(
+                key, value, "is unset and localPort + 1 is beyond 65535: set localMirrorPort"
+            )
+        return local_port + 1
+    port = _int(raw, key, 0, 1, 65535)
+    if port == local_port:
+        raise SettingsError(key, value, f"is the registry's own port (localPort {local_port})")
+    return port
+
+
+def _mirror(
+    raw: Mapping[str, str | None], secrets: Mapping[str, pulumi.Output[str]], local_port: int
+) -> MirrorSettings:
+    """The mirror keys; upstream credentials come in pairs, and the token only as a secret."""
+    username_uri = _matching(
+        raw,
+        "acrDockerHubUsernameSecretUri",
+        _KEY_VAULT_SECRET,
+        "is not a Key Vault secret URI (https://<vault>.vault.azure.net/secrets/<name>[/<version>])",
+    )
+    password_uri = _matching(
+        raw,
+        "acrDockerHubPasswordSecretUri",
+        _KEY_VAULT_SECRET,
+        "is not a Key Vault secret URI (https://<vault>.vault.azure.net/secrets/<name>[/<version>])",
+    )
+    if (username_uri is None) != (password_uri is None):
+        missing = (
+            "acrDockerHubPasswordSecretUri"
+            if password_uri is None
+            else ("acrDockerHubUsernameSecretUri")
+        )
+        raise SettingsError(missing, None, "is not set: ACR credential sets need both secret URIs")
+    user = _matching(
+        raw,
+        "dockerHubUser",
+        _DOCKER_HUB_USER,
+        "is not a Docker Hub user name: 4 to 30 lowercase letters and digits",
+    )
+    secret_version = _matching(
+        raw,
+        "gcpDockerHubPasswordSecretVersion",
+        _SECRET_VERSION,
+        "is not a Secret Manager secret version "
+        "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
+    )
+    token = _secret(raw, "dockerHubToken", secrets)
+    if user is None and (token is not None or secret_version is not None):
+        raise SettingsError(
+            "dockerHubUser", None, "is not set: Docker Hub credentials need the user name too"
+        )
+    if user is not None and token is None and secret_version is None:
+        raise SettingsError(
+            "dockerHubToken",
+            None,
+            "is not set while dockerHubUser is: run `pulumi config set --secret dockerHubToken "
+            "<token>` (local) or set gcpDockerHubPasswordSecretVersion (gcp)",
+        )
+    return MirrorSettings(
+        enabled=_bool(raw, "mirror", False),
+        repositories=_mirror_repositories(raw),
+        docker_hub_secret_arn=_matching(
+            raw,
+            "dockerHubCredentialsSecretArn",
+            _PULL_THROUGH_SECRET,
+            "is not the ARN of a Secrets Manager secret named ecr-pullthroughcache/... "
+            "(ECR pull-through cache only reads secrets with that prefix)",
+        ),
+        acr_username_secret_uri=username_uri,
+        acr_password_secret_uri=password_uri,
+        gcp_password_secret_version=secret_version,
+        docker_hub_user=user,
+        docker_hub_token=token,
+        local_port=_local_mirror_port(raw, local_port),
+    )
+
+
 def parse_settings(
-    raw: Mapping[str, str | None], *, project: str = "container-registry", stack: str = "dev"
+    raw: Mapping[str, str | None],
+    *,
+    project: str = "container-registry",
+    stack: str = "dev",
+    secrets: Mapping[str, pulumi.Output[str]] | None = None,
 ) -> Settings:
     """Turn raw config strings into Settings, or raise SettingsError naming the first bad key.
 
@@ -364,6 +568,8 @@ def parse_settings(
     """
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
+    local_port = _int(raw, "localPort", 5000, 1, 65535)
+    mirror = _mirror(raw, secrets or {}, local_port)
     settings = Settings(
         cloud=cloud,
         repository_name=_repository_name(raw, cloud),
@@ -402,7 +608,7 @@ def parse_settings(
         ),
         gcp=_gcp(raw, gcp_location) if cloud == "gcp" else None,
         local=LocalSettings(
-            port=_int(raw, "localPort", 5000, 1, 65535),
+            port=local_port,
             user=_matching(
                 raw,
                 "localUser",
@@ -428,6 +634,7 @@ def parse_settings(
             engine_cert_path=_text(raw, "docker:certPath"),
             check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
+        mirror=mirror,
         project=project,
         stack=stack,
     )
@@ -439,7 +646,11 @@ def parse_settings(
 def read_config() -> dict[str, str | None]:
     """Read every key this program uses, as raw strings; nothing is validated here."""
     config = pulumi.Config()
-    raw: dict[str, str | None] = {key: config.get(key) for key in PROJECT_KEYS}
+    raw: dict[str, str | None] = {
+        key: config.get(key) for key in PROJECT_KEYS if key not in SECRET_KEYS
+    }
+    for key in SECRET_KEYS:
+        raw[key] = _secret_state(config, key)
     for qualified, env_vars in PROVIDER_KEYS.items():
         namespace, key = qualified.split(":")
         value = pulumi.Config(namespace).get(key)
@@ -449,6 +660,31 @@ def read_config() -> dict[str, str | None]:
     return raw
 
 
+def _secret_state(config: pulumi.Config, key: str) -> str | None:
+    """Whether a secret key is set, and how (SECRET_SET or PLAINTEXT_SET); never its value.
+
+    The engine passes the names of the stack's encrypted keys to the program, and the SDK keeps
+    them (pulumi/runtime/config.py: is_config_secret, filled from PULUMI_CONFIG_SECRET_KEYS by
+    the language host's pulumi-language-python-exec).
+    """
+    if not config.get(key):
+        return None
+    secret = pulumi.runtime.is_config_secret(config.full_key(key))
+    return SECRET_SET if secret else PLAINTEXT_SET
+
+
+def read_secrets() -> dict[str, pulumi.Output[str]]:
+    """The secret keys that are set, each as a Pulumi secret Output."""
+    config = pulumi.Config()
+    found = {key: config.get_secret(key) for key in SECRET_KEYS}
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def load_settings() -> Settings:
     """The settings of the running stack; raises SettingsError before anything is created."""
-    return parse_settings(read_config(), project=pulumi.get_project(), stack=pulumi.get_stack())
+    return parse_settings(
+        read_config(),
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        secrets=read_secrets(),
+    )

@@ -109,6 +109,13 @@ VALID: dict[str, str] = {
     "gcpLocation": "europe-west4",
     "localPort": "5001",
     "localUser": "pusher",
+    "mirror": "true",
+    "mirrorRepositories": '["nginx", "python"]',
+    "dockerHubCredentialsSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:"
+    "ecr-pullthroughcache/docker-hub-AbCdEf",
+    "acrDockerHubUsernameSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-user",
+    "acrDockerHubPasswordSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-token",
+    "localMirrorPort": "5003",
     "gcp:project": "my-project-123",
     "gcp:region": "europe-west4",
     "azure-native:location": "westeurope",

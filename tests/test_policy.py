@@ -53,6 +53,10 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "ecr-lifecycle-policy": ("aws",),
     "ecr-policy-not-public": ("aws",),
     "ecr-policy-no-admin-actions": ("aws",),
+    # The mirror's rules: tests/test_mirror_policy.py runs them on stacks with `mirror: true`.
+    "ecr-cache-template-encryption": (),
+    "ecr-cache-template-lifecycle": (),
+    "ecr-cache-template-not-public": (),
     "acr-anonymous-pull-disabled": ("azure",),
     "acr-sku-allowed": ("azure",),
     "acr-untagged-cleanup": ("azure",),
@@ -443,6 +447,55 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "not-action",
         ecr_policy(statement(NotAction=["ecr:BatchGetImage"])),
+    ),
+    # ECR repository creation templates (the mirror); more in tests/test_mirror_policy.py
+    Breakage(
+        "ecr-cache-template-encryption",
+        "aws",
+        "unencrypted-template",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-lifecycle",
+        "aws",
+        "template-without-lifecycle",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-not-public",
+        "aws",
+        "public-template-policy",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+                "repositoryPolicy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}
+                        ],
+                    }
+                ),
+            },
+        ),
     ),
     # ACR
     Breakage(

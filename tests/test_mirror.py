@@ -1,0 +1,682 @@
+"""The pull-through mirror (`mirror: true`), on every target: what it creates, what it exports,
+and that the app is built from it. With the mirror off nothing of it exists."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from dockerfile_parse import DockerfileParser
+from policyuniverse.policy import Policy as IamPolicy
+
+from conftest import (
+    ACCOUNT,
+    AWS_REGION,
+    PROJECT,
+    SECRET_VALUES,
+    TARGET_CONFIG,
+    Harness,
+    Registered,
+    is_secret,
+    resolve,
+    run_target,
+    stub_engine,
+)
+from registries import aws as aws_target
+from registries.base_image import (
+    DOCKERFILE,
+    IMAGE_ARG,
+    TAG_ARG,
+    BaseImage,
+    BaseImageError,
+    base_image,
+)
+from registries.image import APP_DIR, content_tag
+from registries.settings import (
+    PLAINTEXT_SET,
+    PROJECT_KEYS,
+    SECRET_KEYS,
+    SECRET_SET,
+    MirrorSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+    read_config,
+    read_secrets,
+)
+
+CLOUDS = ("aws", "azure", "gcp", "local")
+IMAGE = "docker:index/image:Image"
+CONTAINER = "docker:index/container:Container"
+VOLUME = "docker:index/volume:Volume"
+PTC_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+ECR_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+ACR_CACHE_RULE = "azure-native:containerregistry:CacheRule"
+ACR_CREDENTIAL_SET = "azure-native:containerregistry:CredentialSet"
+GAR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
+# The resource types that exist only for the mirror, per target.
+MIRROR_TYPES: dict[str, tuple[str, ...]] = {
+    "aws": (PTC_RULE, ECR_TEMPLATE),
+    "azure": (ACR_CACHE_RULE, ACR_CREDENTIAL_SET),
+    "gcp": (),
+    "local": (),
+}
+ECR_HOST = f"{ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com"
+EXPECTED_ENDPOINT = {
+    "aws": f"{ECR_HOST}/ecr-public/docker/library",
+    "gcp": "europe-west4-docker.pkg.dev/my-project-123/app-mirror/library",
+    "local": "localhost:5001/library",
+}
+DOCKER_HUB_TOKEN = "dckr_pat_mock-docker-hub-token-5e2d"
+SECRET_ARN = (
+    f"arn:aws:secretsmanager:{AWS_REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+)
+USERNAME_URI = "https://my-vault.vault.azure.net/secrets/dockerhub-user"
+PASSWORD_URI = "https://my-vault.vault.azure.net/secrets/dockerhub-token"
+SECRET_VERSION = "projects/my-project-123/secrets/dockerhub-token/versions/3"
+
+
+@pytest.fixture
+def secret_token(harness: Harness) -> Iterator[None]:
+    """dockerHubToken set as `pulumi config set --secret` does: the engine names it secret."""
+    harness.configure(dockerHubUser="someone", dockerHubToken=DOCKER_HUB_TOKEN)
+    pulumi.runtime.set_all_config(dict(harness.config), [f"{PROJECT}:dockerHubToken"])
+    yield
+    pulumi.runtime.set_all_config({}, [])
+
+
+def mirror_endpoint_of(harness: Harness, cloud: str, outputs: dict[str, Any]) -> str:
+    endpoint = resolve(outputs["mirrorEndpoint"])
+    if cloud == "azure":
+        registry = harness.one("azure-native:containerregistry:Registry")
+        assert endpoint == f"{registry.inputs['registryName']}.azurecr.io/library"
+    else:
+        assert endpoint == EXPECTED_ENDPOINT[cloud]
+    return endpoint
+
+
+def mirror_resources(harness: Harness, cloud: str) -> list[Registered]:
+    """Everything the mirror added: its own types plus the mirror repository / container."""
+    return [
+        r
+        for r in harness.resources
+        if r.typ in MIRROR_TYPES[cloud] or (r.custom and r.name.startswith("registry-mirror"))
+    ]
+
+
+# --------------------------------------------------------------------------- on and off
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_mirror_off_creates_nothing_new(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    outputs = run_target(harness, monkeypatch, cloud)
+    assert "mirrorEndpoint" not in outputs
+    assert mirror_resources(harness, cloud) == []
+    image = harness.one(IMAGE)
+    assert "args" not in image.inputs["build"], "a build argument without the mirror"
+    tag = content_tag(APP_DIR, "linux/amd64")
+    assert image.inputs["imageName"].endswith(f":{tag}"), "the mirror-off tag must not change"
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_mirror_on_exports_its_endpoint_and_builds_from_it(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    outputs = run_target(harness, monkeypatch, cloud, mirror="true")
+    endpoint = mirror_endpoint_of(harness, cloud, outputs)
+    assert not is_secret(outputs["mirrorEndpoint"]), "users must be able to read mirrorEndpoint"
+
+    image = harness.one(IMAGE)
+    args = image.inputs["build"]["args"]
+    assert args == {IMAGE_ARG: f"{endpoint}/nginx"}, args
+    # The content tag covers the build arguments: another base image is another tag.
+    tag = content_tag(APP_DIR, "linux/amd64", args)
+    assert image.inputs["imageName"].endswith(f":{tag}")
+    assert tag != content_tag(APP_DIR, "linux/amd64")
+    assert resolve(outputs["imageName"]).endswith(f":{tag}")
+
+    # The build waits for the mirror to exist.
+    added = mirror_resources(harness, cloud)
+    assert added, f"{cloud}: mirror on, but nothing was added"
+    # (The volume and the credential set come in through the container and the cache rules.)
+    mirror_urns = {r.urn for r in added if r.typ not in (ACR_CREDENTIAL_SET, VOLUME)}
+    assert mirror_urns <= set(image.dependencies), (
+        f"{cloud}: the image build does not wait for {mirror_urns - set(image.dependencies)}"
+    )
+    component = next(r for r in harness.resources if r.typ.startswith("container-registry:"))
+    assert all(r.parent == component.urn for r in added), "mirror resources must be children"
+    assert "mirrorEndpoint" in harness.monitor.registered_outputs[component.urn]
+
+
+def test_mirror_endpoint_attribute_is_none_without_the_mirror(harness: Harness) -> None:
+    registry = aws_target.EcrRegistry("registry", Settings(cloud="aws"))
+    assert registry.mirror_endpoint is None
+    assert resolve(registry.image_name)
+
+
+# --------------------------------------------------------------------------- aws
+
+
+def test_aws_caches_ecr_public_with_an_encrypted_expiring_template(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "aws", mirror="true", untaggedExpiryDays="3")
+    rule = harness.one(PTC_RULE)
+    assert rule.inputs["ecrRepositoryPrefix"] == "ecr-public"
+    assert rule.inputs["upstreamRegistryUrl"] == "public.ecr.aws"
+    assert "credentialArn" not in rule.inputs, "ECR Public needs no credentials"
+    template = harness.one(ECR_TEMPLATE)
+    assert template.inputs["prefix"] == "ecr-public"
+    assert template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
+    assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
+    assert template.inputs["imageTagMutability"] == "MUTABLE", "the cache follows upstream tags"
+    lifecycle = json.loads(template.inputs["lifecyclePolicy"])
+    assert lifecycle == aws_target.lifecycle_policy(Settings(untagged_expiry_days=3))
+    assert "repositoryPolicy" not in template.inputs
+
+
+def test_aws_docker_hub_rule_only_with_the_secret(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "aws", mirror="true", dockerHubCredentialsSecretArn=SECRET_ARN)
+    rules = {r.inputs["ecrRepositoryPrefix"]: r.inputs for r in harness.of_type(PTC_RULE)}
+    assert set(rules) == {"ecr-public", "docker-hub"}
+    assert rules["docker-hub"]["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rules["docker-hub"]["credentialArn"] == SECRET_ARN
+    templates = {r.inputs["prefix"] for r in harness.of_type(ECR_TEMPLATE)}
+    assert templates == {"ecr-public", "docker-hub"}
+
+
+def test_aws_first_pull_policy_grants_only_the_cache_prefixes() -> None:
+    prefixes = ("ecr-public", "docker-hub")
+    document = aws_target.pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)
+    policy = IamPolicy(document)
+    assert not policy.is_internet_accessible()
+    assert policy.action_summary() == {"ecr": {"Write"}}, policy.action_summary()
+    (statement,) = document["Statement"]
+    assert sorted(statement["Action"]) == [
+        "ecr:BatchImportUpstreamImage",
+        "ecr:CreateRepository",
+    ]
+    assert statement["Resource"] == [
+        f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{prefix}/*" for prefix in prefixes
+    ]
+
+
+# --------------------------------------------------------------------------- azure
+
+
+def test_azure_caches_the_base_image_anonymously_by_default(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "azure", mirror="true")
+    rule = harness.one(ACR_CACHE_RULE)
+    assert rule.inputs["sourceRepository"] == "docker.io/library/nginx"
+    assert rule.inputs["targetRepository"] == "library/nginx"
+    assert rule.inputs["cacheRuleName"] == "dockerhub-library-nginx"
+    assert "credentialSetResourceId" not in rule.inputs
+    assert harness.of_type(ACR_CREDENTIAL_SET) == []
+    registry = harness.one("azure-native:containerregistry:Registry")
+    assert rule.inputs["registryName"] == registry.inputs["registryName"]
+    assert registry.urn in rule.dependencies
+
+
+@pytest.mark.parametrize(
+    ("repositories", "sources"),
+    [
+        ('["*"]', ["docker.io/library/*"]),
+        ('["nginx", "python", "nginx"]', ["docker.io/library/nginx", "docker.io/library/python"]),
+        ("[]", ["docker.io/library/nginx"]),
+    ],
+    ids=["wildcard", "listed", "empty-means-base-image"],
+)
+def test_azure_cache_rules_follow_mirror_repositories(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, repositories: str, sources: list[str]
+) -> None:
+    run_target(harness, monkeypatch, "azure", mirror="true", mirrorRepositories=repositories)
+    rules = harness.of_type(ACR_CACHE_RULE)
+    assert [r.inputs["sourceRepository"] for r in rules] == sources
+    for r in rules:
+        assert r.inputs["targetRepository"] == r.inputs["sourceRepository"].removeprefix(
+            "docker.io/"
+        )
+        assert 5 <= len(r.inputs["cacheRuleName"]) <= 50
+
+
+def test_azure_credential_set_only_with_both_key_vault_secrets(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(
+        harness,
+        monkeypatch,
+        "azure",
+        mirror="true",
+        acrDockerHubUsernameSecretUri=USERNAME_URI,
+        acrDockerHubPasswordSecretUri=PASSWORD_URI,
+    )
+    credential_set = harness.one(ACR_CREDENTIAL_SET)
+    assert credential_set.inputs["loginServer"] == "docker.io"
+    assert credential_set.inputs["authCredentials"] == [
+        {
+            "name": "Credential1",
+            "usernameSecretIdentifier": USERNAME_URI,
+            "passwordSecretIdentifier": PASSWORD_URI,
+        }
+    ]
+    assert credential_set.inputs["identity"] == {"type": "SystemAssigned"}
+    rule = harness.one(ACR_CACHE_RULE)
+    assert rule.inputs["credentialSetResourceId"] == "registry-mirror-credentials-id"
+
+
+# --------------------------------------------------------------------------- gcp
+
+
+def gar_repositories(harness: Harness) -> tuple[Registered, Registered]:
+    repositories = {r.name: r for r in harness.of_type(GAR_REPOSITORY)}
+    assert set(repositories) == {"registry-repo", "registry-mirror"}, set(repositories)
+    return repositories["registry-repo"], repositories["registry-mirror"]
+
+
+def test_gcp_remote_repository_of_docker_hub(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "gcp", mirror="true")
+    main, mirror = gar_repositories(harness)
+    assert mirror.inputs["mode"] == "REMOTE_REPOSITORY"
+    assert mirror.inputs["format"] == "DOCKER"
+    assert mirror.inputs["repositoryId"] == "app-mirror"
+    config = mirror.inputs["remoteRepositoryConfig"]
+    assert config["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
+    assert "upstreamCredentials" not in config
+    assert mirror.inputs["labels"] == main.inputs["labels"]
+    assert mirror.inputs["cleanupPolicies"] == main.inputs["cleanupPolicies"]
+    assert mirror.inputs["cleanupPolicyDryRun"] is False
+    assert (
+        mirror.inputs["vulnerabilityScanningConfig"] == main.inputs["vulnerabilityScanningConfig"]
+    )
+    assert mirror.protect, "the remote repository must be protected like the main one"
+    assert "mode" not in main.inputs, "the main repository stays a standard one"
+
+
+def test_gcp_upstream_credentials_only_when_given(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(
+        harness,
+        monkeypatch,
+        "gcp",
+        mirror="true",
+        dockerHubUser="someone",
+        gcpDockerHubPasswordSecretVersion=SECRET_VERSION,
+    )
+    _, mirror = gar_repositories(harness)
+    assert mirror.inputs["remoteRepositoryConfig"]["upstreamCredentials"] == {
+        "usernamePasswordCredentials": {
+            "username": "someone",
+            "passwordSecretVersion": SECRET_VERSION,
+        }
+    }
+
+
+def test_gcp_mirror_repository_id_fits_the_limit() -> None:
+    from registries.gcp import mirror_repository_id
+
+    assert mirror_repository_id("app") == "app-mirror"
+    long_id = mirror_repository_id("a" * 55 + "-bcdefgh")
+    assert len(long_id) <= 63 and long_id.endswith("-mirror") and "--" not in long_id
+
+
+# --------------------------------------------------------------------------- local
+
+
+def local_containers(harness: Harness) -> tuple[Registered, Registered]:
+    containers = {r.name: r for r in harness.of_type(CONTAINER)}
+    assert set(containers) == {"registry-container", "registry-mirror"}, set(containers)
+    return containers["registry-container"], containers["registry-mirror"]
+
+
+def test_local_mirror_is_a_proxy_registry_on_loopback(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "local", mirror="true")
+    registry, mirror = local_containers(harness)
+    assert mirror.inputs["ports"] == [{"internal": 5000, "external": 5001, "ip": "127.0.0.1"}]
+    assert mirror.inputs["envs"] == ["REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io"]
+    assert mirror.inputs["name"] == "container-registry-dev-registry-mirror"
+    # The same image, health wait and restart policy as the registry.
+    for key in ("image", "healthcheck", "wait", "waitTimeout", "restart"):
+        assert mirror.inputs[key] == registry.inputs[key], key
+    volumes = {r.name: r for r in harness.of_type(VOLUME)}
+    assert volumes["registry-mirror-data"].inputs["name"] == (
+        "container-registry-dev-registry-mirror-data"
+    )
+    assert mirror.inputs["volumes"] == [
+        {
+            "volumeName": "container-registry-dev-registry-mirror-data",
+            "containerPath": "/var/lib/registry",
+        }
+    ]
+    assert not volumes["registry-mirror-data"].protect, "a cache refills itself: no protection"
+
+
+@pytest.mark.parametrize(
+    ("config", "port"),
+    [({"localMirrorPort": "6100"}, 6100), ({"localPort": "6000"}, 6001)],
+    ids=["configured", "local-port-plus-one"],
+)
+def test_local_mirror_port(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], port: int
+) -> None:
+    outputs = run_target(harness, monkeypatch, "local", mirror="true", **config)
+    _, mirror = local_containers(harness)
+    assert mirror.inputs["ports"][0]["external"] == port
+    assert resolve(outputs["mirrorEndpoint"]) == f"localhost:{port}/library"
+
+
+@pytest.mark.usefixtures("secret_token")
+def test_local_upstream_credentials_stay_secret(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = run_target(harness, monkeypatch, "local", mirror="true")
+    _, mirror = local_containers(harness)
+    assert mirror.inputs["envs"] == [
+        "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io",
+        "REGISTRY_PROXY_USERNAME=someone",
+        f"REGISTRY_PROXY_PASSWORD={DOCKER_HUB_TOKEN}",
+    ]
+    assert "envs" in mirror.secret_paths, "the Docker Hub token reached the provider in clear"
+    for name, output in outputs.items():
+        if not is_secret(output):
+            assert DOCKER_HUB_TOKEN not in json.dumps(resolve(output)), f"{name} leaks the token"
+    for resource in harness.resources:
+        if DOCKER_HUB_TOKEN in json.dumps(resource.inputs):
+            assert resource.secret_paths, f"{resource.name} holds the token in clear"
+
+
+def test_local_mirror_without_credentials_sends_none(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "local", mirror="true")
+    _, mirror = local_containers(harness)
+    assert not any("REGISTRY_PROXY_USERNAME" in e for e in mirror.inputs["envs"])
+    assert "envs" not in mirror.secret_paths
+
+
+# --------------------------------------------------------------------------- destroy
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_force_delete_leaves_nothing_of_the_mirror_protected(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    run_target(harness, monkeypatch, cloud, mirror="true", forceDelete="true")
+    assert [r.name for r in harness.resources if r.protect] == []
+
+
+# --------------------------------------------------------------------------- the base image
+
+
+def test_base_image_is_read_from_the_dockerfile() -> None:
+    found = base_image()
+    assert found == BaseImage(repository="nginx", tag="1.28.1-alpine")
+    # The same image Docker resolves from the ARG defaults (dockerfile-parse, as checkov uses).
+    parsed = DockerfileParser(path=str(DOCKERFILE), env_replace=True)
+    assert parsed.baseimage == found.reference
+    assert found.in_mirror("localhost:5001/library") == "localhost:5001/library/nginx"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FROM nginx:1.28.1-alpine\n",
+        "ARG BASE_IMAGE=nginx\nFROM ${BASE_IMAGE}\n",
+        "ARG BASE_IMAGE=bitnami/nginx\nARG BASE_TAG=1\nFROM ${BASE_IMAGE}:${BASE_TAG}\n",
+        "ARG BASE_IMAGE=nginx\nARG BASE_TAG=latest\nFROM ${BASE_IMAGE}:${BASE_TAG}\n",
+        "FROM scratch\nARG BASE_IMAGE=nginx\nARG BASE_TAG=1\n",
+    ],
+    ids=["no-args", "no-tag", "not-official", "latest", "args-after-from"],
+)
+def test_base_image_refuses_what_the_mirror_cannot_serve(tmp_path: Path, text: str) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(text)
+    with pytest.raises(BaseImageError):
+        base_image(dockerfile)
+
+
+def test_base_image_accepts_the_long_official_spelling(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"ARG {IMAGE_ARG}=docker.io/library/nginx\nARG {TAG_ARG}=1.2.3\nFROM x\n")
+    assert base_image(dockerfile) == BaseImage(repository="nginx", tag="1.2.3")
+
+
+def test_build_arguments_change_the_content_tag() -> None:
+    plain = content_tag(APP_DIR, "linux/amd64")
+    assert content_tag(APP_DIR, "linux/amd64", {}) == plain
+    one = content_tag(APP_DIR, "linux/amd64", {IMAGE_ARG: "localhost:5001/library/nginx"})
+    other = content_tag(APP_DIR, "linux/amd64", {IMAGE_ARG: "localhost:5002/library/nginx"})
+    assert len({plain, one, other}) == 3
+    assert SECRET_VALUES  # the mocks' credentials are never build arguments
+
+
+# --------------------------------------------------------------------------- settings
+
+SECRET_SET_RAW = {"dockerHubUser": "someone", "dockerHubToken": SECRET_SET}
+
+BAD_MIRROR_VALUES: list[tuple[dict[str, str], str]] = [
+    ({"mirror": "yes"}, "mirror"),
+    ({"mirror": "1"}, "mirror"),
+    ({"mirrorRepositories": "nginx"}, "mirrorRepositories"),
+    ({"mirrorRepositories": '"nginx"'}, "mirrorRepositories"),
+    ({"mirrorRepositories": '["library/nginx"]'}, "mirrorRepositories"),
+    ({"mirrorRepositories": '["Nginx"]'}, "mirrorRepositories"),
+    ({"mirrorRepositories": '["nginx", "*"]'}, "mirrorRepositories"),
+    ({"mirrorRepositories": '["docker.io/library/*"]'}, "mirrorRepositories"),
+    ({"mirrorRepositories": "[1]"}, "mirrorRepositories"),
+    ({"mirrorRepositories": json.dumps([f"r{i}" for i in range(51)])}, "mirrorRepositories"),
+    ({"mirrorRepositories": "[" * 10_000}, "mirrorRepositories"),
+    ({"dockerHubCredentialsSecretArn": "ecr-pullthroughcache/x"}, "dockerHubCredentialsSecretArn"),
+    (
+        {"dockerHubCredentialsSecretArn": SECRET_ARN.replace("ecr-pullthroughcache/", "dh/")},
+        "dockerHubCredentialsSecretArn",
+    ),
+    (
+        {"dockerHubCredentialsSecretArn": SECRET_ARN.replace(":secretsmanager:", ":kms:")},
+        "dockerHubCredentialsSecretArn",
+    ),
+    (
+        {"acrDockerHubUsernameSecretUri": "http://my-vault.vault.azure.net/secrets/u"},
+        "acrDockerHubUsernameSecretUri",
+    ),
+    (
+        {"acrDockerHubUsernameSecretUri": USERNAME_URI, "acrDockerHubPasswordSecretUri": "x"},
+        "acrDockerHubPasswordSecretUri",
+    ),
+    (
+        {"acrDockerHubUsernameSecretUri": "https://evil.example.com/secrets/u"},
+        "acrDockerHubUsernameSecretUri",
+    ),
+    ({"acrDockerHubUsernameSecretUri": USERNAME_URI}, "acrDockerHubPasswordSecretUri"),
+    ({"acrDockerHubPasswordSecretUri": PASSWORD_URI}, "acrDockerHubUsernameSecretUri"),
+    (
+        {"gcpDockerHubPasswordSecretVersion": "projects/p/secrets/s"},
+        "gcpDockerHubPasswordSecretVersion",
+    ),
+    (
+        {"gcpDockerHubPasswordSecretVersion": SECRET_VERSION + "/x"},
+        "gcpDockerHubPasswordSecretVersion",
+    ),
+    ({"gcpDockerHubPasswordSecretVersion": SECRET_VERSION}, "dockerHubUser"),
+    ({"dockerHubUser": "someone"}, "dockerHubToken"),
+    ({"dockerHubUser": "Some One"}, "dockerHubUser"),
+    ({"dockerHubUser": "abc"}, "dockerHubUser"),
+    ({"dockerHubUser": "someone", "dockerHubToken": DOCKER_HUB_TOKEN}, "dockerHubToken"),
+    ({"dockerHubToken": SECRET_SET}, "dockerHubUser"),
+    ({"localMirrorPort": "65536"}, "localMirrorPort"),
+    ({"localMirrorPort": "-1"}, "localMirrorPort"),
+    ({"localMirrorPort": "http"}, "localMirrorPort"),
+    ({"localMirrorPort": "5000"}, "localMirrorPort"),
+    ({"localPort": "6000", "localMirrorPort": "6000"}, "localMirrorPort"),
+    ({"localPort": "65535"}, "localMirrorPort"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"), BAD_MIRROR_VALUES, ids=[f"{k}:{r}"[:60] for r, k in BAD_MIRROR_VALUES]
+)
+def test_bad_mirror_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None:
+    secrets = {"dockerHubToken": pulumi.Output.secret(DOCKER_HUB_TOKEN)}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, secrets=secrets)
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: "), str(caught.value)
+    assert DOCKER_HUB_TOKEN not in str(caught.value), "the token is echoed in an error"
+
+
+def test_mirror_settings_converted() -> None:
+    token = pulumi.Output.secret(DOCKER_HUB_TOKEN)
+    settings = parse_settings(
+        {
+            "mirror": "True",
+            "mirrorRepositories": '["python", "nginx"]',
+            "dockerHubCredentialsSecretArn": SECRET_ARN,
+            "acrDockerHubUsernameSecretUri": USERNAME_URI,
+            "acrDockerHubPasswordSecretUri": PASSWORD_URI + "/" + "0" * 32,
+            "gcpDockerHubPasswordSecretVersion": SECRET_VERSION.replace("/3", "/latest"),
+            **SECRET_SET_RAW,
+            "localMirrorPort": "6100",
+        },
+        secrets={"dockerHubToken": token},
+    )
+    mirror = settings.mirror
+    assert mirror.enabled and mirror.repositories == ("python", "nginx")
+    assert mirror.docker_hub_secret_arn == SECRET_ARN
+    assert mirror.acr_password_secret_uri is not None
+    assert mirror.gcp_password_secret_version is not None
+    assert mirror.docker_hub_user == "someone" and mirror.local_port == 6100
+    assert mirror.docker_hub_token is not None
+    assert is_secret(mirror.docker_hub_token) and resolve(mirror.docker_hub_token) == (
+        DOCKER_HUB_TOKEN
+    )
+    assert DOCKER_HUB_TOKEN not in repr(settings), "the token shows in the settings' repr"
+
+
+def test_mirror_defaults() -> None:
+    mirror = parse_settings({}).mirror
+    assert mirror == MirrorSettings()
+    assert (mirror.enabled, mirror.repositories, mirror.local_port) == (False, ("nginx",), 5001)
+    assert mirror.docker_hub_token is None
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"cloud": "local", "mirror": "on"}, "mirror"),
+        ({"cloud": "aws", "mirror": "true", "dockerHubCredentialsSecretArn": "x"}, None),
+        ({"cloud": "azure", "mirror": "true", "mirrorRepositories": '["*", "a"]'}, None),
+        ({"cloud": "gcp", "mirror": "true", "gcpDockerHubPasswordSecretVersion": "v"}, None),
+        ({"cloud": "local", "mirror": "true", "localMirrorPort": "5000"}, None),
+        # Set without --secret: refused, and the value is not shown.
+        ({"cloud": "local", "dockerHubUser": "someone", "dockerHubToken": "hunter22"}, None),
+    ],
+    ids=["mirror", "secret-arn", "repositories", "secret-version", "port", "plain-token"],
+)
+def test_program_refuses_bad_mirror_config_before_creating_anything(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, config: dict[str, str], key: str | None
+) -> None:
+    expected = key or next(k for k in reversed(config) if k != "mirror")
+    stub_engine(monkeypatch)
+    for provider_key, value in TARGET_CONFIG[config["cloud"]].items():
+        config.setdefault(provider_key, value)
+    harness.configure(**config)
+    with pytest.raises(SettingsError) as caught:
+        harness.run_program()
+    assert caught.value.key == expected, str(caught.value)
+    assert "hunter22" not in str(caught.value)
+    assert harness.resources == [], "a resource was registered before the settings error"
+
+
+def test_read_config_never_holds_the_token(harness: Harness) -> None:
+    harness.configure(dockerHubUser="someone", dockerHubToken=DOCKER_HUB_TOKEN)
+    assert read_config()["dockerHubToken"] == PLAINTEXT_SET
+    pulumi.runtime.set_all_config(dict(harness.config), [f"{PROJECT}:dockerHubToken"])
+    try:
+        raw = read_config()
+        assert raw["dockerHubToken"] == SECRET_SET
+        assert DOCKER_HUB_TOKEN not in json.dumps(raw)
+        secrets = read_secrets()
+        assert is_secret(secrets["dockerHubToken"])
+        settings = load_settings()
+        assert settings.mirror.docker_hub_token is not None
+        assert is_secret(settings.mirror.docker_hub_token)
+    finally:
+        pulumi.runtime.set_all_config({}, [])
+
+
+def test_secret_keys_are_documented_as_secrets() -> None:
+    import yaml
+
+    from conftest import ROOT
+
+    documented = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["config"]
+    for key in SECRET_KEYS:
+        assert key in PROJECT_KEYS
+        assert f"pulumi config set --secret {key}" in documented[key]["description"], key
+        assert documented[key]["default"] == "", f"{key}: a secret never has a default value"
+
+
+# --------------------------------------------------------------------------- docs/mirror.md
+
+MIRROR_DOCS = Path(__file__).resolve().parent.parent / "docs" / "mirror.md"
+
+
+def test_docs_set_only_keys_the_program_reads() -> None:
+    text = MIRROR_DOCS.read_text(encoding="utf-8")
+    keys = re.findall(r"pulumi config set (?:--secret |--path )*'?([A-Za-z][\w:-]*)", text)
+    assert keys, "docs/mirror.md shows no `pulumi config set`"
+    unknown = [k for k in keys if ":" not in k and k not in PROJECT_KEYS]
+    assert unknown == [], f"docs/mirror.md sets keys Pulumi.yaml does not declare: {unknown}"
+    for key in SECRET_KEYS:
+        assert f"pulumi config set {key}" not in text, f"{key} shown without --secret"
+    mirror_keys = PROJECT_KEYS[PROJECT_KEYS.index("mirror") :]
+    missing = [k for k in mirror_keys if f"`{k}`" not in text]
+    assert missing == [], f"docs/mirror.md does not explain {missing}"
+
+
+def test_docs_show_the_first_pull_policy_the_code_builds() -> None:
+    text = MIRROR_DOCS.read_text(encoding="utf-8")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
+    expected = aws_target.pull_through_identity_policy(
+        "aws", "<region>", "<account>", ("ecr-public", "docker-hub")
+    )
+    assert blocks == [expected]
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"), BAD_MIRROR_VALUES, ids=[f"{k}:{r}"[:60] for r, k in BAD_MIRROR_VALUES]
+)
+def test_every_bad_mirror_value_stops_the_program_before_anything_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, raw: dict[str, str], key: str
+) -> None:
+    """The same bad values through `pulumi up`: the token, when the case has it set, arrives as
+    a secret (as `pulumi config set --secret` leaves it) or in plain text."""
+    stub_engine(monkeypatch)
+    config = {k: (DOCKER_HUB_TOKEN if v == SECRET_SET else v) for k, v in raw.items()}
+    harness.configure(**{"cloud": "local", "mirror": "true", **config})
+    secret = [f"{PROJECT}:dockerHubToken"] if raw.get("dockerHubToken") == SECRET_SET else []
+    pulumi.runtime.set_all_config(dict(harness.config), secret)
+    try:
+        with pytest.raises(SettingsError) as caught:
+            harness.run_program()
+    finally:
+        pulumi.runtime.set_all_config(dict(harness.config), [])
+    assert caught.value.key == key, str(caught.value)
+    assert DOCKER_HUB_TOKEN not in str(caught.value)
+    assert harness.resources == [], "a resource was registered before the settings error"
