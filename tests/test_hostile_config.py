@@ -112,6 +112,13 @@ VALID: dict[str, str] = {
     "gcp:region": "europe-west4",
     "azure-native:location": "westeurope",
 }
+# pullPrincipals take each cloud's own form (and none on local); VALID holds the aws one.
+VALID_PULL_PRINCIPALS: dict[str, str] = {
+    "aws": VALID["pullPrincipals"],
+    "azure": '["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"]',
+    "gcp": '["serviceAccount:puller@my-project-123.iam.gserviceaccount.com"]',
+    "local": "[]",
+}
 
 
 @st.composite
@@ -149,6 +156,9 @@ def check_accepted(result: Settings) -> None:
     assert 1 <= result.keep_tagged_images <= 10000
     assert 1 <= result.local.port <= 65535
     assert "*" not in "".join(result.aws.pull_principals)
+    assert "*" not in "".join(result.azure.pull_principals)
+    assert result.gcp is None or "*" not in "".join(result.gcp.pull_principals)
+    assert result.ci is None or result.cloud != "local"
 
 
 def parse(config: Mapping[str, str]) -> Settings | SettingsError:
@@ -258,4 +268,6 @@ def test_program_runs_or_stops_before_any_resource(
 def test_program_runs_with_every_valid_key_set(monkeypatch: pytest.MonkeyPatch, cloud: str) -> None:
     """The control case: the valid values above are valid for every target."""
     monkeypatch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
-    assert run_whole_program({**VALID, "cloud": cloud})
+    assert run_whole_program(
+        {**VALID, "cloud": cloud, "pullPrincipals": VALID_PULL_PRINCIPALS[cloud]}
+    )
