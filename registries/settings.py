@@ -130,6 +130,7 @@ _MAX_PULL_PRINCIPALS = 50
 
 # --- keyless CI push (issue 11) and per-cloud pullPrincipals
 DEFAULT_CI_REF = "refs/heads/main"
+_GCP_SUBJECT_MAX = 127
 # GitHub: an owner (user or organization) is 1 to 39 letters, digits or single hyphens, neither
 # first nor last; a repository name is 1 to 100 ASCII letters, digits, '.', '-' or '_', and
 # '.' and '..' are reserved.
@@ -144,7 +145,11 @@ _CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _GITHUB_OIDC_PROVIDER = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
+# An Entra object ID, optionally prefixed with its principal type (role assignments must name
+# it, and a wrong one is refused); a bare ID means a service principal or managed identity.
+ENTRA_PRINCIPAL_TYPES: tuple[str, ...] = ("ServicePrincipal", "User", "Group")
 _ENTRA_OBJECT_ID = re.compile(
+    r"(?:(?:ServicePrincipal|User|Group):)?"
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -165,7 +170,8 @@ _PULL_PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
         _ENTRA_OBJECT_ID,
         "Entra object IDs",
         "is not a Microsoft Entra object ID (a GUID such as "
-        "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f); '*' is never allowed",
+        "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f, optionally prefixed with User:, Group: or "
+        "ServicePrincipal:, the default); '*' is never allowed",
     ),
     "gcp": (
         _GCP_MEMBER,
@@ -205,7 +211,7 @@ class AzureSettings:
     sku: str = "Basic"
     resource_group: str | None = None
     location: str | None = None
-    # Entra object IDs granted AcrPull on the registry.
+    # `<principal type>:<Entra object ID>` of each principal granted AcrPull on the registry.
     pull_principals: tuple[str, ...] = ()
 
 
@@ -359,8 +365,14 @@ def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, 
             raise SettingsError(key, item, rule)
     found = cast("list[str]", principals)
     if cloud == "azure":
-        found = [item.lower() for item in found]
+        found = [_entra_principal(item) for item in found]
     return tuple(dict.fromkeys(found))
+
+
+def _entra_principal(item: str) -> str:
+    """`Type:object-id` with the ID in lowercase; a bare ID becomes a ServicePrincipal."""
+    kind, _, object_id = item.rpartition(":")
+    return f"{kind or 'ServicePrincipal'}:{object_id.lower()}"
 
 
 def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
@@ -412,9 +424,22 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
             "is not allowed with cloud local: the local registry listens on 127.0.0.1, which "
             "hosted CI runners cannot reach; choose aws, azure or gcp",
         )
-    if environment is not None:
-        return CiSettings(repository=repository, ref=None, environment=environment)
-    return CiSettings(repository=repository, ref=ref or DEFAULT_CI_REF)
+    ci = (
+        CiSettings(repository=repository, ref=None, environment=environment)
+        if environment is not None
+        else CiSettings(repository=repository, ref=ref or DEFAULT_CI_REF)
+    )
+    # Google maps the token's subject to google.subject, which holds at most 127 bytes.
+    claim = f"environment:{ci.environment}" if ci.environment else f"ref:{ci.ref}"
+    subject = f"repo:{repository}:{claim}"
+    if cloud == "gcp" and len(subject.encode()) > _GCP_SUBJECT_MAX:
+        raise SettingsError(
+            "ciEnvironment" if ci.environment else "ciRef",
+            ci.environment or ci.ref,
+            f"makes the OIDC subject {subject!r} longer than the {_GCP_SUBJECT_MAX} bytes Google "
+            "Cloud's google.subject holds; use a shorter name",
+        )
+    return ci
 
 
 def _gcp(

@@ -128,7 +128,10 @@ def test_aws_oidc_provider_arn_accepted() -> None:
 
 GOOD_PRINCIPALS: dict[str, list[str]] = {
     "aws": ["arn:aws:iam::210987654321:root", "arn:aws:iam::210987654321:role/eks-node"],
-    "azure": ["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f", "11111111-2222-3333-4444-555555555555"],
+    "azure": [
+        "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+        "Group:11111111-2222-3333-4444-555555555555",
+    ],
     "gcp": [
         "serviceAccount:gke-nodes@my-project-123.iam.gserviceaccount.com",
         "group:pullers@example.com",
@@ -166,14 +169,25 @@ def test_pull_principals_in_each_clouds_own_form(cloud: str) -> None:
     assert others == [(), ()]
 
 
-def test_azure_object_ids_are_lowercased_and_deduplicated() -> None:
+def test_azure_object_ids_get_a_type_are_lowercased_and_deduplicated() -> None:
+    """A bare object ID is a service principal (a managed identity is one); users and groups
+    say so, because a role assignment must carry the right principal type."""
     raw = {
         **CLOUD_CONFIG["azure"],
         "pullPrincipals": json.dumps(
-            ["0C5A9D1E-2F3B-4C6D-8E7F-9A0B1C2D3E4F", "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"]
+            [
+                "0C5A9D1E-2F3B-4C6D-8E7F-9A0B1C2D3E4F",
+                "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+                "Group:11111111-2222-3333-4444-555555555555",
+                "User:66666666-2222-3333-4444-555555555555",
+            ]
         ),
     }
-    assert _principals("azure", raw) == ("0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",)
+    assert _principals("azure", raw) == (
+        "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+        "Group:11111111-2222-3333-4444-555555555555",
+        "User:66666666-2222-3333-4444-555555555555",
+    )
 
 
 BAD_PRINCIPALS: list[tuple[str, str]] = [
@@ -183,6 +197,8 @@ BAD_PRINCIPALS: list[tuple[str, str]] = [
     ("aws", "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
     ("azure", "arn:aws:iam::210987654321:root"),
     ("azure", "0c5a9d1e-2f3b-4c6d-8e7f"),
+    ("azure", "Device:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
+    ("azure", "servicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
     ("azure", "not-a-guid-at-all-0000-000000000000"),
     ("gcp", "arn:aws:iam::210987654321:root"),
     ("gcp", "puller@example.com"),
@@ -250,3 +266,11 @@ def test_program_refuses_bad_ci_config_before_creating_anything(
         harness.run_program()
     assert caught.value.key == key
     assert harness.resources == [], "a resource was registered before the settings error"
+
+
+def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
+    long_ref = "refs/heads/" + "b" * 100
+    assert parse_settings({"cloud": "aws", "ciRepository": "acme/app", "ciRef": long_ref}).ci
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**CLOUD_CONFIG["gcp"], "ciRepository": "acme/app", "ciRef": long_ref})
+    assert caught.value.key == "ciRef" and "127" in str(caught.value)
