@@ -24,3 +24,6 @@ pulumi.export("repoEndpoint", registry.repo_endpoint)
 pulumi.export("imageName", registry.image_name)
 pulumi.export("repoDigest", registry.repo_digest)
 pulumi.export("credentials", registry.credentials)
+if registry.ci is not None and registry.ci_workflow is not None:
+    pulumi.export("ci", registry.ci)
+    pulumi.export("ciWorkflow", registry.ci_workflow)

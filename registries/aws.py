@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from registries.aws_access import ci_push_access
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin
 from registries.settings import Settings
@@ -136,6 +137,21 @@ class EcrRegistry(RegistryComponent):
             opts=child,
         )
 
+        # Keyless push from GitHub Actions (issue 11): only when ciRepository is set.
+        ci_access = (
+            ci_push_access(
+                name,
+                settings,
+                settings.ci,
+                parent=self,
+                repository=repo,
+                pull_actions=PULL_ACTIONS,
+                push_actions=PUSH_ACTIONS,
+            )
+            if settings.ci is not None
+            else None
+        )
+
         # A fresh 12-hour token on every run, for the push only; the provider stays untouched.
         token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=invoke)
         registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
@@ -150,4 +166,5 @@ class EcrRegistry(RegistryComponent):
                 password=pulumi.Output.secret(token.password),
             ),
             depends_on=[policy],
+            ci_access=ci_access,
         )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pulumi
 
+from registries.ci import CiAccess
 from registries.image import RegistryLogin, push_image
 from registries.settings import Settings
 
@@ -20,6 +21,10 @@ class RegistryComponent(pulumi.ComponentResource):
     image_name      -- `repo_endpoint:tag`;
     repo_digest     -- `repo_endpoint@sha256:...`, the immutable reference to deploy;
     credentials     -- `{server, username, password}`, a Pulumi secret as a whole.
+
+    Only when ciRepository is set (None otherwise, and then not exported):
+    ci              -- what a GitHub Actions workflow logs in with; nothing secret;
+    ci_workflow     -- that workflow, as YAML for .github/workflows/push-image.yml.
     """
 
     registry_server: pulumi.Output[str]
@@ -27,6 +32,8 @@ class RegistryComponent(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
     repo_digest: pulumi.Output[str]
     credentials: pulumi.Output[dict[str, str]]
+    ci: pulumi.Output[dict[str, str]] | None = None
+    ci_workflow: pulumi.Output[str] | None = None
 
     def _publish(
         self,
@@ -37,6 +44,7 @@ class RegistryComponent(pulumi.ComponentResource):
         repo_endpoint: pulumi.Input[str],
         login: RegistryLogin,
         depends_on: Sequence[pulumi.Resource] = (),
+        ci_access: CiAccess | None = None,
     ) -> None:
         """Push the app image, set the shared outputs and register them; call it last."""
         image = push_image(
@@ -56,12 +64,14 @@ class RegistryComponent(pulumi.ComponentResource):
                 lambda values: {"server": values[0], "username": values[1], "password": values[2]}
             )
         )
-        self.register_outputs(
-            {
-                "registryServer": self.registry_server,
-                "repoEndpoint": self.repo_endpoint,
-                "imageName": self.image_name,
-                "repoDigest": self.repo_digest,
-                "credentials": self.credentials,
-            }
-        )
+        outputs: dict[str, pulumi.Output[object]] = {
+            "registryServer": self.registry_server,
+            "repoEndpoint": self.repo_endpoint,
+            "imageName": self.image_name,
+            "repoDigest": self.repo_digest,
+            "credentials": self.credentials,
+        }
+        if ci_access is not None:
+            self.ci, self.ci_workflow = ci_access.values, ci_access.workflow
+            outputs |= {"ci": self.ci, "ciWorkflow": self.ci_workflow}
+        self.register_outputs(outputs)
