@@ -14,6 +14,7 @@ import pulumi
 import yaml
 from pulumi_azure_native import containerregistry, resources
 
+from registries.azure_access import registry_access
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin
 from registries.settings import Settings, SettingsError
@@ -218,6 +219,17 @@ class AcrRegistry(RegistryComponent):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[registry]),
         )
 
+        # Keyless push from CI and AcrPull for pullPrincipals (issue 11), scoped to the registry.
+        ci_access = registry_access(
+            name,
+            settings,
+            parent=self,
+            resource_group=group_name,
+            location=location,
+            registry_name=registry.name,
+            login_server=registry.login_server,
+        )
+
         # Read after the registry exists; the admin passwords rotate only when someone asks.
         credentials = containerregistry.list_registry_credentials_output(
             resource_group_name=group_name,
@@ -236,4 +248,5 @@ class AcrRegistry(RegistryComponent):
                 username=credentials.apply(_admin_username),
                 password=pulumi.Output.secret(credentials.apply(_first_password)),
             ),
+            ci_access=ci_access,
         )
