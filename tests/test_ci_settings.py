@@ -5,11 +5,18 @@ the key named and nothing registered."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from conftest import Harness
-from registries.settings import DEFAULT_CI_REF, CiSettings, SettingsError, parse_settings
+from conftest import ROOT, Harness
+from registries.settings import (
+    DEFAULT_CI_REF,
+    PROJECT_KEYS,
+    CiSettings,
+    SettingsError,
+    parse_settings,
+)
 
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 CLOUD_CONFIG: dict[str, dict[str, str]] = {
@@ -274,3 +281,10 @@ def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_settings({**CLOUD_CONFIG["gcp"], "ciRepository": "acme/app", "ciRef": long_ref})
     assert caught.value.key == "ciRef" and "127" in str(caught.value)
+
+
+def test_docs_show_only_keys_pulumi_yaml_declares() -> None:
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    shown = re.findall(r"pulumi config (?:set|rm)\s+(?:--path\s+')?([A-Za-z:]+)", text)
+    assert {"ciRepository", "ciRef", "ciEnvironment", "awsOidcProviderArn"} <= set(shown)
+    assert set(shown) <= set(PROJECT_KEYS), set(shown) - set(PROJECT_KEYS)
