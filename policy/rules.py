@@ -533,12 +533,14 @@ GCP_PROJECT_IAM_BINDING = "gcp:projects/iAMBinding:IAMBinding"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE_AWS = "sts.amazonaws.com"
 # Built-in ACR roles (role definition GUIDs are the same in every tenant): AcrPush, AcrPull,
-# AcrDelete, AcrImageSigner.
+# AcrDelete, AcrImageSigner, AcrQuarantineReader, AcrQuarantineWriter.
 ACR_ROLE_IDS: tuple[str, ...] = (
     "8311e382-0749-4cb8-b61a-304f252e45ec",
     "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "c2f4ef07-c644-48eb-af81-4b1b4947fb11",
     "6cef56e8-d556-48e5-a04f-b8e64114680f",
+    "cdda3590-29a3-44f6-95f2-9f980659eb04",
+    "c8d4ff99-41c3-41a8-9f60-21dfdad59608",
 )
 _REGISTRY_SCOPE = re.compile(
     r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
@@ -847,8 +849,8 @@ RULES: tuple[Rule, ...] = (
     ),
     ResourceRule(
         "acr-role-assignment-scoped",
-        "ACR role assignments (AcrPush, AcrPull, AcrDelete, AcrImageSigner) are scoped to a "
-        "registry, not its resource group or subscription. " + _NO_CONTROL,
+        "ACR role assignments (AcrPush, AcrPull, AcrDelete, AcrImageSigner, AcrQuarantine*) are "
+        "scoped to a registry, not its resource group or subscription. " + _NO_CONTROL,
         (),
         (AZURE_ROLE_ASSIGNMENT,),
         acr_role_assignment_scoped,

@@ -111,6 +111,11 @@ VALID: dict[str, str] = {
     "gcp:project": "my-project-123",
     "gcp:region": "europe-west4",
     "azure-native:location": "westeurope",
+    # Valid on every cloud: without ciRepository they are checked but create nothing.
+    "ciRef": "refs/heads/release",
+    "awsOidcProviderArn": (
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    ),
 }
 # pullPrincipals take each cloud's own form (and none on local); VALID holds the aws one.
 VALID_PULL_PRINCIPALS: dict[str, str] = {
