@@ -138,18 +138,13 @@ class EcrRegistry(RegistryComponent):
         )
 
         # Keyless push from GitHub Actions (issue 11): only when ciRepository is set.
-        ci_access = (
-            ci_push_access(
-                name,
-                settings,
-                settings.ci,
-                parent=self,
-                repository=repo,
-                pull_actions=PULL_ACTIONS,
-                push_actions=PUSH_ACTIONS,
-            )
-            if settings.ci is not None
-            else None
+        ci_access = ci_push_access(
+            name,
+            settings,
+            parent=self,
+            repository=repo,
+            pull_actions=PULL_ACTIONS,
+            push_actions=PUSH_ACTIONS,
         )
 
         # A fresh 12-hour token on every run, for the push only; the provider stays untouched.

@@ -76,14 +76,18 @@ def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
 def ci_push_access(
     name: str,
     settings: Settings,
-    ci_settings: CiSettings,
     *,
     parent: pulumi.Resource,
     repository: aws.ecr.Repository,
     pull_actions: tuple[str, ...],
     push_actions: tuple[str, ...],
-) -> ci.CiAccess:
-    """The OIDC provider (unless awsOidcProviderArn names one), the push role and its policy."""
+) -> ci.CiAccess | None:
+    """The OIDC provider (unless awsOidcProviderArn names one), the push role and its policy;
+    None, and nothing created, when ciRepository is unset. (pullPrincipals are in the
+    repository policy, see aws.repository_policy.)"""
+    if settings.ci is None:
+        return None
+    ci_settings: CiSettings = settings.ci
     child = pulumi.ResourceOptions(parent=parent)
     provider_arn: pulumi.Input[str]
     if settings.aws.oidc_provider_arn is not None:

@@ -70,6 +70,8 @@ def login_steps(provider: str, project: str, registry_host: str) -> list[dict[st
             project_id=project,
         ),
         ci.step(ci.GOOGLE_SETUP_GCLOUD, "Set up gcloud"),
+        # gcloud as Docker's credential helper, not a token pasted into `docker login`: a
+        # federated token lives 10 minutes at most, and the helper fetches a fresh one per request.
         ci.run_step(
             "Log in to Artifact Registry",
             'gcloud auth configure-docker "$REGISTRY_HOST" --quiet',
