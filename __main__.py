@@ -30,3 +30,6 @@ pulumi.export("repoDigest", registry.repo_digest)
 pulumi.export("credentials", registry.credentials)
 if registry.mirror_endpoint is not None:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
+if registry.ci is not None and registry.ci_workflow is not None:
+    pulumi.export("ci", registry.ci)
+    pulumi.export("ciWorkflow", registry.ci_workflow)

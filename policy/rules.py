@@ -598,6 +598,165 @@ def image_push_credentials(resource_type: str, props: Props, config: Config) -> 
     return []
 
 
+# --------------------------------------------------------------------------- keyless CI push
+
+AWS_IAM_ROLE = "aws:iam/role:Role"
+AZURE_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+AZURE_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+GCP_WORKLOAD_IDENTITY_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+GCP_PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
+GCP_PROJECT_IAM_BINDING = "gcp:projects/iAMBinding:IAMBinding"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE_AWS = "sts.amazonaws.com"
+# Built-in ACR roles (role definition GUIDs are the same in every tenant): AcrPush, AcrPull,
+# AcrDelete, AcrImageSigner, AcrQuarantineReader, AcrQuarantineWriter.
+ACR_ROLE_IDS: tuple[str, ...] = (
+    "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "c2f4ef07-c644-48eb-af81-4b1b4947fb11",
+    "6cef56e8-d556-48e5-a04f-b8e64114680f",
+    "cdda3590-29a3-44f6-95f2-9f980659eb04",
+    "c8d4ff99-41c3-41a8-9f60-21dfdad59608",
+)
+_REGISTRY_SCOPE = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.ContainerRegistry/registries/[^/]+",
+    re.IGNORECASE,
+)
+# `repo:<owner>/<name>:...`, the repository part free of IAM's wildcards.
+_GITHUB_SUBJECT = re.compile(r"repo:[^/*?:]+/[^/*?:]+:.+")
+_PINS_REPOSITORY = re.compile(r"\bassertion\.repository\s*==")
+PUBLIC_MEMBERS: tuple[str, ...] = (*PUBLIC_GCP_MEMBERS, "*")
+
+
+def _condition_values(statement: Any, operators: tuple[str, ...], key: str) -> list[Any] | None:
+    """The values a statement's Condition gives `key` under any of `operators`, or None when
+    none of them names it. Condition keys are case-insensitive in IAM."""
+    found: list[Any] | None = None
+    condition = _get(statement, "Condition")
+    if not isinstance(condition, Mapping):
+        return None
+    for operator, entries in condition.items():  # pyright: ignore[reportUnknownVariableType]
+        if operator not in operators or not isinstance(entries, Mapping):
+            continue
+        for name, values in entries.items():  # pyright: ignore[reportUnknownVariableType]
+            if isinstance(name, str) and name.lower() == key:
+                found = (found or []) + _as_list(values)
+    return found
+
+
+def _trusts_github(statement: Any) -> bool:
+    federated = _as_list(_get(statement, "Principal", "Federated"))
+    return any(isinstance(p, str) and p.endswith(f"/{GITHUB_OIDC_HOST}") for p in federated)
+
+
+def aws_github_trust_pinned(resource_type: str, props: Props, config: Config) -> list[str]:
+    """A role trusting GitHub's OIDC provider pins `aud` to STS and `sub` to one repository."""
+    if resource_type != AWS_IAM_ROLE:
+        return []
+    document, problem = _json(props.get("assumeRolePolicy"))
+    if problem is not None:
+        return [f"assumeRolePolicy {problem}"]
+    messages: list[str] = []
+    for index, statement in _allowing_statements(document):
+        if not _trusts_github(statement):
+            continue
+        audiences = _condition_values(statement, ("StringEquals",), f"{GITHUB_OIDC_HOST}:aud")
+        if not audiences or any(a != GITHUB_AUDIENCE_AWS for a in audiences):
+            messages.append(
+                f"Statement[{index}] trusts GitHub's OIDC provider without StringEquals "
+                f"{GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE_AWS!r} (got {audiences!r})"
+            )
+        subjects = _condition_values(
+            statement, ("StringEquals", "StringLike"), f"{GITHUB_OIDC_HOST}:sub"
+        )
+        if not subjects:
+            messages.append(
+                f"Statement[{index}] trusts GitHub's OIDC provider without pinning "
+                f"{GITHUB_OIDC_HOST}:sub: every GitHub repository could assume the role"
+            )
+        for subject in subjects or []:
+            if not isinstance(subject, str) or not _GITHUB_SUBJECT.fullmatch(subject):
+                messages.append(
+                    f"Statement[{index}] allows the subject {subject!r}: it must name one "
+                    "repository (repo:<owner>/<name>:...) with no wildcard in it"
+                )
+    return messages
+
+
+def gcp_github_provider_condition(resource_type: str, props: Props, config: Config) -> list[str]:
+    """Google's own rule for GitHub's shared issuer, made mandatory: a condition that pins the
+    repository, or any GitHub repository could sign in to the pool."""
+    if resource_type != GCP_WORKLOAD_IDENTITY_PROVIDER:
+        return []
+    issuer = _get(props, "oidc", "issuerUri")
+    if not isinstance(issuer, str) or issuer.rstrip("/") != f"https://{GITHUB_OIDC_HOST}":
+        return []
+    condition = props.get("attributeCondition")
+    if not isinstance(condition, str) or not _PINS_REPOSITORY.search(condition):
+        return [
+            f"attributeCondition is {condition!r}; a provider for GitHub's issuer must pin "
+            "assertion.repository == '<owner>/<name>'"
+        ]
+    return []
+
+
+def azure_federated_subject_pinned(resource_type: str, props: Props, config: Config) -> list[str]:
+    if resource_type != AZURE_FEDERATED_CREDENTIAL:
+        return []
+    subject = props.get("subject")
+    if not isinstance(subject, str) or not subject or "*" in subject or "?" in subject:
+        return [f"subject is {subject!r}; it must be one exact subject, with no wildcard"]
+    return []
+
+
+def acr_role_assignment_scoped(resource_type: str, props: Props, config: Config) -> list[str]:
+    """ACR roles are granted on a registry, never on its group, subscription or above."""
+    if resource_type != AZURE_ROLE_ASSIGNMENT:
+        return []
+    role = props.get("roleDefinitionId")
+    if not isinstance(role, str) or role.rsplit("/", 1)[-1].lower() not in ACR_ROLE_IDS:
+        return []
+    scope = props.get("scope")
+    if not isinstance(scope, str) or not _REGISTRY_SCOPE.fullmatch(scope):
+        return [f"scope is {scope!r}; an ACR role must be scoped to one registry"]
+    return []
+
+
+def no_public_grants(resource_type: str, props: Props, config: Config) -> list[str]:
+    """No grant to allUsers, allAuthenticatedUsers or '*' anywhere: GCP IAM on the repository or
+    the project, Azure role assignments, IAM trust and ECR repository policies."""
+    members: list[Any]
+    if resource_type in (GAR_IAM_MEMBER, GCP_PROJECT_IAM_MEMBER):
+        members = _as_list(props.get("member"))
+    elif resource_type in (GAR_IAM_BINDING, GCP_PROJECT_IAM_BINDING):
+        members = _as_list(props.get("members"))
+    elif resource_type == GAR_IAM_POLICY:
+        document, _ = _json(props.get("policyData"))
+        members = [
+            member
+            for binding in _items(_get(document, "bindings"))
+            for member in _as_list(_get(binding, "members"))
+        ]
+    elif resource_type == AZURE_ROLE_ASSIGNMENT:
+        members = _as_list(props.get("principalId"))
+    elif resource_type in (AWS_IAM_ROLE, ECR_REPOSITORY_POLICY):
+        key = "assumeRolePolicy" if resource_type == AWS_IAM_ROLE else "policy"
+        document, _ = _json(props.get(key))
+        # Any wildcard in an IAM principal matches every account.
+        members = [
+            "*"
+            for _, statement in _allowing_statements(document)
+            if _public_principals(_get(statement, "Principal"))
+        ]
+    else:
+        return []
+    public = [m for m in members if isinstance(m, str) and (m in PUBLIC_MEMBERS or m.endswith("*"))]
+    if public:
+        return [f"grants access to {', '.join(dict.fromkeys(public))} (anyone)"]
+    return []
+
+
 # --------------------------------------------------------------------------- the rule set
 
 _NO_CONTROL = "No public control; a rule of this project."
@@ -765,6 +924,56 @@ RULES: tuple[Rule, ...] = (
         (),
         (DOCKER_IMAGE,),
         image_push_credentials,
+    ),
+    # Keyless CI push (issue 11)
+    ResourceRule(
+        "aws-github-oidc-trust-pinned",
+        "IAM roles trusting GitHub's OIDC provider pin aud to sts.amazonaws.com and sub to one "
+        "repository, with no wildcard in the repository part (GitHub and AWS guidance). "
+        + _NO_CONTROL,
+        (),
+        (AWS_IAM_ROLE,),
+        aws_github_trust_pinned,
+    ),
+    ResourceRule(
+        "gcp-github-provider-condition",
+        "Workload identity providers for GitHub's issuer have an attribute_condition pinning "
+        "assertion.repository (Google requires a condition for GitHub). " + _NO_CONTROL,
+        (),
+        (GCP_WORKLOAD_IDENTITY_PROVIDER,),
+        gcp_github_provider_condition,
+    ),
+    ResourceRule(
+        "azure-federated-credential-no-wildcard",
+        "Azure federated identity credentials name one exact subject, no wildcard. " + _NO_CONTROL,
+        (),
+        (AZURE_FEDERATED_CREDENTIAL,),
+        azure_federated_subject_pinned,
+    ),
+    ResourceRule(
+        "acr-role-assignment-scoped",
+        "ACR role assignments (AcrPush, AcrPull, AcrDelete, AcrImageSigner, AcrQuarantine*) are "
+        "scoped to a registry, not its resource group or subscription. " + _NO_CONTROL,
+        (),
+        (AZURE_ROLE_ASSIGNMENT,),
+        acr_role_assignment_scoped,
+    ),
+    ResourceRule(
+        "no-public-grants",
+        "No IAM grant to allUsers, allAuthenticatedUsers or '*', on any cloud (checkov "
+        "CKV_GCP_101 and CKV_AWS_32, extended to trust policies and Azure role assignments).",
+        ("CKV_GCP_101", "CKV_AWS_32"),
+        (
+            GAR_IAM_MEMBER,
+            GAR_IAM_BINDING,
+            GAR_IAM_POLICY,
+            GCP_PROJECT_IAM_MEMBER,
+            GCP_PROJECT_IAM_BINDING,
+            AZURE_ROLE_ASSIGNMENT,
+            AWS_IAM_ROLE,
+            ECR_REPOSITORY_POLICY,
+        ),
+        no_public_grants,
     ),
 )
 

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from registries.aws_access import ci_push_access
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import Settings
@@ -233,6 +234,16 @@ class EcrRegistry(RegistryComponent):
             opts=child,
         )
 
+        # Keyless push from GitHub Actions (issue 11): only when ciRepository is set.
+        ci_access = ci_push_access(
+            name,
+            settings,
+            parent=self,
+            repository=repo,
+            pull_actions=PULL_ACTIONS,
+            push_actions=PUSH_ACTIONS,
+        )
+
         # A fresh 12-hour token on every run, for the push only; the provider stays untouched.
         token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=invoke)
         registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
@@ -251,4 +262,5 @@ class EcrRegistry(RegistryComponent):
             depends_on=[policy, *mirror],
             build_args=None if endpoint is None else mirror_build_args(endpoint),
             mirror_endpoint=endpoint,
+            ci_access=ci_access,
         )

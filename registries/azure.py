@@ -14,6 +14,7 @@ import pulumi
 import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
 
+from registries.azure_access import registry_access
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import (
@@ -343,6 +344,16 @@ class AcrRegistry(RegistryComponent):
             else []
         )
         endpoint = pulumi.Output.concat(registry.login_server, "/library") if mirror else None
+        # Keyless push from CI and AcrPull for pullPrincipals (issue 11), scoped to the registry.
+        ci_access = registry_access(
+            name,
+            settings,
+            parent=self,
+            resource_group=group_name,
+            location=location,
+            registry_name=registry.name,
+            login_server=registry.login_server,
+        )
 
         # Read after the registry exists; the admin passwords rotate only when someone asks.
         credentials = containerregistry.list_registry_credentials_output(
@@ -365,4 +376,5 @@ class AcrRegistry(RegistryComponent):
             depends_on=mirror,
             build_args=None if endpoint is None else mirror_build_args(endpoint),
             mirror_endpoint=endpoint,
+            ci_access=ci_access,
         )

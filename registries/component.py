@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import pulumi
 
+from registries.ci import CiAccess
 from registries.image import RegistryLogin, push_image
 from registries.settings import Settings
 
@@ -22,6 +23,10 @@ class RegistryComponent(pulumi.ComponentResource):
     credentials     -- `{server, username, password}`, a Pulumi secret as a whole.
     mirror_endpoint -- with `mirror: true` only (else None): the registry path that stands for
                        Docker official images (`docker pull <mirror_endpoint>/nginx:<tag>`).
+
+    Only when ciRepository is set (None otherwise, and then not exported):
+    ci              -- what a GitHub Actions workflow logs in with; nothing secret;
+    ci_workflow     -- that workflow, as YAML for .github/workflows/push-image.yml.
     """
 
     registry_server: pulumi.Output[str]
@@ -30,6 +35,8 @@ class RegistryComponent(pulumi.ComponentResource):
     repo_digest: pulumi.Output[str]
     credentials: pulumi.Output[dict[str, str]]
     mirror_endpoint: pulumi.Output[str] | None = None
+    ci: pulumi.Output[dict[str, str]] | None = None
+    ci_workflow: pulumi.Output[str] | None = None
 
     def _publish(
         self,
@@ -42,6 +49,7 @@ class RegistryComponent(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
         build_args: Mapping[str, pulumi.Input[str]] | None = None,
         mirror_endpoint: pulumi.Input[str] | None = None,
+        ci_access: CiAccess | None = None,
     ) -> None:
         """Push the app image, set the shared outputs and register them; call it last."""
         image = push_image(
@@ -72,4 +80,7 @@ class RegistryComponent(pulumi.ComponentResource):
         if mirror_endpoint is not None:
             self.mirror_endpoint = pulumi.Output.from_input(mirror_endpoint)
             outputs["mirrorEndpoint"] = self.mirror_endpoint
+        if ci_access is not None:
+            self.ci, self.ci_workflow = ci_access.values, ci_access.workflow
+            outputs |= {"ci": self.ci, "ciWorkflow": self.ci_workflow}
         self.register_outputs(outputs)

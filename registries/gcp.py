@@ -10,6 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from registries.component import RegistryComponent
+from registries.gcp_access import repository_access
 from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import Settings, SettingsError
 
@@ -225,13 +226,26 @@ class ArtifactRegistry(RegistryComponent):
         # A push needs <host>/<project>/<repository>/<image>: Artifact Registry refuses one without
         # an image name ("NAME_INVALID: Missing image name"). The image is named after the
         # repository, so its name is repositoryName on every target.
+        repo_endpoint = pulumi.Output.concat(
+            server, "/", project_path(project), "/", repo.repository_id, "/", repo.repository_id
+        )
+        # Keyless push from CI and reader grants for pullPrincipals (issue 11), on the
+        # repository only.
+        ci_access = repository_access(
+            name,
+            settings,
+            parent=self,
+            project=project,
+            location=location,
+            repository=repo,
+            registry_host=server,
+            repo_endpoint=repo_endpoint,
+        )
         self._publish(
             name,
             settings,
             registry_server=server,
-            repo_endpoint=pulumi.Output.concat(
-                server, "/", project_path(project), "/", repo.repository_id, "/", repo.repository_id
-            ),
+            repo_endpoint=repo_endpoint,
             login=RegistryLogin(
                 server=server,
                 username=TOKEN_USERNAME,
@@ -240,4 +254,5 @@ class ArtifactRegistry(RegistryComponent):
             depends_on=[repo] if mirror is None else [repo, mirror],
             build_args=None if endpoint is None else mirror_build_args(endpoint),
             mirror_endpoint=endpoint,
+            ci_access=ci_access,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, cast
@@ -67,6 +68,10 @@ PROJECT_KEYS: tuple[str, ...] = (
     "dockerHubUser",
     "dockerHubToken",
     "localMirrorPort",
+    "ciRepository",
+    "ciRef",
+    "ciEnvironment",
+    "awsOidcProviderArn",
 )
 
 # Project keys that hold a credential: read only with get_secret, never as plain text.
@@ -177,6 +182,60 @@ _LIBRARY_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 MIRROR_WILDCARD = "*"
 _MAX_MIRROR_REPOSITORIES = 50
 
+# --- keyless CI push (issue 11) and per-cloud pullPrincipals
+DEFAULT_CI_REF = "refs/heads/main"
+_GCP_SUBJECT_MAX = 127
+# GitHub: an owner (user or organization) is 1 to 39 letters, digits or single hyphens, neither
+# first nor last; a repository name is 1 to 100 ASCII letters, digits, '.', '-' or '_', and
+# '.' and '..' are reserved.
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+_GITHUB_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# A branch or tag ref, in a subset of git's check-ref-format rules that is also free of the glob
+# characters of GitHub's `on.push` filters (`*`, `?`, `+`, `!`, `[`): components of letters,
+# digits, '.', '_' and '-', not starting with '.', not ending with '.lock' or '.'.
+_REF_COMPONENT = r"(?!\.)[A-Za-z0-9._-]+(?<!\.lock)(?<!\.)"
+_CI_REF = re.compile(rf"(?!.*\.\.)refs/(?:heads|tags)/{_REF_COMPONENT}(?:/{_REF_COMPONENT})*")
+_CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
+_GITHUB_OIDC_PROVIDER = re.compile(
+    r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
+)
+# An Entra object ID, optionally prefixed with its principal type (role assignments must name
+# it, and a wrong one is refused); a bare ID means a service principal or managed identity.
+ENTRA_PRINCIPAL_TYPES: tuple[str, ...] = ("ServicePrincipal", "User", "Group")
+_ENTRA_OBJECT_ID = re.compile(
+    r"(?:(?:ServicePrincipal|User|Group):)?"
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+_GCP_MEMBER = re.compile(
+    rf"(?:(?:serviceAccount|group|user):{_EMAIL}"
+    r"|domain:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
+    r"|(?:principal|principalSet)://iam\.googleapis\.com/[A-Za-z0-9._~@:/-]+)"
+)
+# What each cloud's pullPrincipals hold: (pattern, what a list of them is called, the rule).
+_PULL_PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "aws": (
+        _IAM_PRINCIPAL,
+        "IAM principal ARNs",
+        "is not an IAM principal ARN (arn:aws:iam::<12-digit account>:root, :role/... "
+        "or :user/...); '*' and wildcards are never allowed",
+    ),
+    "azure": (
+        _ENTRA_OBJECT_ID,
+        "Entra object IDs",
+        "is not a Microsoft Entra object ID (a GUID such as "
+        "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f, optionally prefixed with User:, Group: or "
+        "ServicePrincipal:, the default); '*' is never allowed",
+    ),
+    "gcp": (
+        _GCP_MEMBER,
+        "IAM members",
+        "is not a Google Cloud IAM member (serviceAccount:, group:, user:, domain:, "
+        "principal:// or principalSet://iam.googleapis.com/...); allUsers, "
+        "allAuthenticatedUsers, '*' and wildcards are never allowed",
+    ),
+}
+
 
 class SettingsError(pulumi.RunError):
     """A config value that cannot work; the message names the key, the value and what is allowed.
@@ -197,6 +256,8 @@ class SettingsError(pulumi.RunError):
 class AwsSettings:
     pull_principals: tuple[str, ...] = ()
     kms_key_arn: str | None = None
+    # An existing IAM OIDC provider for GitHub to trust instead of creating one.
+    oidc_provider_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,12 +265,25 @@ class AzureSettings:
     sku: str = "Basic"
     resource_group: str | None = None
     location: str | None = None
+    # `<principal type>:<Entra object ID>` of each principal granted AcrPull on the registry.
+    pull_principals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class GcpSettings:
     project: str
     location: str
+    # IAM members granted roles/artifactregistry.reader on the repository.
+    pull_principals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """Which GitHub Actions runs may push: one repository, and one ref or one environment."""
+
+    repository: str
+    ref: str | None = DEFAULT_CI_REF
+    environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +334,7 @@ class Settings:
     gcp: GcpSettings | None = None
     local: LocalSettings = field(default_factory=LocalSettings)
     mirror: MirrorSettings = field(default_factory=MirrorSettings)
+    ci: CiSettings | None = None
     project: str = "container-registry"
     stack: str = "dev"
 
@@ -352,7 +427,8 @@ def _image_tag(raw: Mapping[str, str | None]) -> str | None:
     return value
 
 
-def _pull_principals(raw: Mapping[str, str | None]) -> tuple[str, ...]:
+def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, ...]:
+    """The principals allowed to pull, in the chosen cloud's own form, deduplicated in order."""
     key = "pullPrincipals"
     value = _text(raw, key)
     if value is None:
@@ -361,23 +437,114 @@ def _pull_principals(raw: Mapping[str, str | None]) -> tuple[str, ...]:
         parsed: object = json.loads(value)
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         parsed = None
-    if not isinstance(parsed, list) or len(cast("list[object]", parsed)) > _MAX_PULL_PRINCIPALS:
+    if cloud == "local":
+        if parsed == []:
+            return ()
         raise SettingsError(
-            key, value, f"is not a list of at most {_MAX_PULL_PRINCIPALS} IAM principal ARNs"
+            key,
+            value,
+            "is not used by the local registry: it has one basic-auth user and no IAM to grant "
+            "pulls in; pullPrincipals applies to aws, azure and gcp",
         )
+    pattern, plural, rule = _PULL_PRINCIPAL_FORMS[cloud]
+    if parsed is None or isinstance(parsed, str):
+        # `pulumi config set pullPrincipals X` stores a plain string, not a list.
+        single = parsed if isinstance(parsed, str) else value
+        shown = single if single.isprintable() and 0 < len(single) <= 80 else "<value>"
+        raise SettingsError(
+            key,
+            value,
+            f"is not a list of {plural}: set each one by its index, "
+            f"`pulumi config set --path 'pullPrincipals[0]' {shlex.quote(shown)}`",
+        )
+    if not isinstance(parsed, list) or len(cast("list[object]", parsed)) > _MAX_PULL_PRINCIPALS:
+        raise SettingsError(key, value, f"is not a list of at most {_MAX_PULL_PRINCIPALS} {plural}")
     principals = cast("list[object]", parsed)
     for item in principals:
-        if not isinstance(item, str) or not _IAM_PRINCIPAL.fullmatch(item):
-            raise SettingsError(
-                key,
-                item,
-                "is not an IAM principal ARN (arn:aws:iam::<12-digit account>:root, :role/... "
-                "or :user/...); '*' and wildcards are never allowed",
-            )
-    return tuple(dict.fromkeys(cast("list[str]", principals)))
+        if not isinstance(item, str) or "*" in item or not pattern.fullmatch(item):
+            raise SettingsError(key, item, rule)
+    found = cast("list[str]", principals)
+    if cloud == "azure":
+        found = [_entra_principal(item) for item in found]
+    return tuple(dict.fromkeys(found))
 
 
-def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings:
+def _entra_principal(item: str) -> str:
+    """`Type:object-id` with the ID in lowercase; a bare ID becomes a ServicePrincipal."""
+    kind, _, object_id = item.rpartition(":")
+    return f"{kind or 'ServicePrincipal'}:{object_id.lower()}"
+
+
+def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
+    """The GitHub repository, ref or environment allowed to push; None when ciRepository is
+    unset. ciRef and ciEnvironment are checked either way, so a typo shows up at once."""
+    ref = _matching(
+        raw,
+        "ciRef",
+        _CI_REF,
+        "is not a branch or tag ref such as refs/heads/main or refs/tags/v1: components of "
+        "letters, digits, '.', '_' and '-' (no wildcards), not starting with '.'",
+    )
+    environment = _matching(
+        raw,
+        "ciEnvironment",
+        _CI_ENVIRONMENT,
+        "is not a GitHub environment name: 1 to 255 letters, digits, '.', '_' or '-' "
+        "(no wildcards)",
+    )
+    if environment is not None and ref not in (None, DEFAULT_CI_REF):
+        raise SettingsError(
+            "ciEnvironment",
+            environment,
+            f"cannot be combined with ciRef {ref!r}: GitHub's OIDC subject names either the "
+            "environment or the ref; unset one of them",
+        )
+    key = "ciRepository"
+    repository = _text(raw, key)
+    if repository is None:
+        return None
+    owner, slash, name = repository.partition("/")
+    if (
+        not slash
+        or not _GITHUB_OWNER.fullmatch(owner)
+        or not _GITHUB_REPO_NAME.fullmatch(name)
+        or name in (".", "..")
+    ):
+        raise SettingsError(
+            key,
+            repository,
+            "is not a GitHub repository as owner/name: the owner 1 to 39 letters, digits or "
+            "single hyphens, the name 1 to 100 letters, digits, '.', '-' or '_'; wildcards and "
+            "a bare owner are never allowed",
+        )
+    if cloud == "local":
+        raise SettingsError(
+            key,
+            repository,
+            "is not allowed with cloud local: the local registry listens on 127.0.0.1, which "
+            "hosted CI runners cannot reach; choose aws, azure or gcp",
+        )
+    ci = (
+        CiSettings(repository=repository, ref=None, environment=environment)
+        if environment is not None
+        else CiSettings(repository=repository, ref=ref or DEFAULT_CI_REF)
+    )
+    # Google maps the token's subject to google.subject, which holds at most 127 bytes.
+    claim = f"environment:{ci.environment}" if ci.environment else f"ref:{ci.ref}"
+    subject = f"repo:{repository}:{claim}"
+    if cloud == "gcp" and len(subject.encode()) > _GCP_SUBJECT_MAX:
+        raise SettingsError(
+            "ciEnvironment" if ci.environment else "ciRef",
+            ci.environment or ci.ref,
+            f"makes the OIDC subject {subject!r} longer than the {_GCP_SUBJECT_MAX} bytes Google "
+            "Cloud's google.subject holds; use a shorter name",
+        )
+    return ci
+
+
+def _gcp(
+    raw: Mapping[str, str | None], gcp_location: str | None, pull_principals: tuple[str, ...]
+) -> GcpSettings:
     project = _matching(
         raw,
         "gcp:project",
@@ -401,7 +568,7 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
         )
     if not _GCP_LOCATION.fullmatch(location):
         raise SettingsError("gcp:region", location, _GCP_LOCATION_ALLOWED)
-    return GcpSettings(project=project, location=location)
+    return GcpSettings(project=project, location=location, pull_principals=pull_principals)
 
 
 def require_azure_location(azure: AzureSettings) -> None:
@@ -570,6 +737,7 @@ def parse_settings(
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     local_port = _int(raw, "localPort", 5000, 1, 65535)
     mirror = _mirror(raw, secrets or {}, local_port)
+    pull_principals = _pull_principals(raw, cloud)
     settings = Settings(
         cloud=cloud,
         repository_name=_repository_name(raw, cloud),
@@ -580,7 +748,7 @@ def parse_settings(
         immutable_tags=_bool(raw, "immutableTags", True),
         force_delete=_bool(raw, "forceDelete", False),
         aws=AwsSettings(
-            pull_principals=_pull_principals(raw),
+            pull_principals=pull_principals if cloud == "aws" else (),
             kms_key_arn=_matching(
                 raw,
                 "ecrKmsKeyArn",
@@ -588,6 +756,13 @@ def parse_settings(
                 "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN "
                 "is refused because ECR reports the key ARN back and would replace the "
                 "repository on every update",
+            ),
+            oidc_provider_arn=_matching(
+                raw,
+                "awsOidcProviderArn",
+                _GITHUB_OIDC_PROVIDER,
+                "is not the ARN of an IAM OIDC provider for GitHub Actions (arn:aws:iam::"
+                "<12-digit account>:oidc-provider/token.actions.githubusercontent.com)",
             ),
         ),
         azure=AzureSettings(
@@ -605,8 +780,9 @@ def parse_settings(
                 _AZURE_LOCATION,
                 "is not an Azure location such as westeurope",
             ),
+            pull_principals=pull_principals if cloud == "azure" else (),
         ),
-        gcp=_gcp(raw, gcp_location) if cloud == "gcp" else None,
+        gcp=_gcp(raw, gcp_location, pull_principals) if cloud == "gcp" else None,
         local=LocalSettings(
             port=local_port,
             user=_matching(
@@ -635,6 +811,7 @@ def parse_settings(
             check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
         mirror=mirror,
+        ci=_ci(raw, cloud),
         project=project,
         stack=stack,
     )

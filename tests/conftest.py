@@ -86,6 +86,50 @@ def _gar_repository(inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Keyless CI push (issue 11): the computed outputs of the identities and pools.
+AZURE_SUBSCRIPTION = AZURE_CLIENT["subscriptionId"]
+AZURE_TENANT = AZURE_CLIENT["tenantId"]
+GCP_PROJECT_NUMBER = "123456789012"
+
+
+def _aws_iam_arn(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def outputs(inputs: dict[str, Any]) -> dict[str, Any]:
+        name = inputs.get("name") or "mock-role-1a2b3c"
+        if kind == "oidc-provider":
+            name = inputs["url"].removeprefix("https://")
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:{kind}/{name}", "name": name}
+
+    return outputs
+
+
+def _user_assigned_identity(inputs: dict[str, Any]) -> dict[str, Any]:
+    seed = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    guid = f"{seed[:8]}-{seed[8:12]}-{seed[12:16]}-{seed[16:20]}-{seed[20:32]}"
+    return {
+        "name": inputs.get("resourceName", "registry-ci-identity-mock01"),
+        "principalId": guid,
+        "clientId": f"c{guid[1:]}",
+        "tenantId": AZURE_TENANT,
+    }
+
+
+def _workload_identity_pool(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
+        f"{inputs['workloadIdentityPoolId']}",
+        "state": "ACTIVE",
+    }
+
+
+def _workload_identity_pool_provider(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
+        f"{inputs['workloadIdentityPoolId']}/providers/"
+        f"{inputs['workloadIdentityPoolProviderId']}",
+        "state": "ACTIVE",
+    }
+
+
 def _random_password(inputs: dict[str, Any]) -> dict[str, Any]:
     hashed = bcrypt.hashpw(RANDOM_PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
     return {"result": RANDOM_PASSWORD, "bcryptHash": hashed}
@@ -105,6 +149,18 @@ RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     # azure-native auto-names a resource group created without resourceGroupName.
     "azure-native:resources:ResourceGroup": lambda inputs: {
         "name": inputs.get("resourceGroupName", AZURE_AUTO_GROUP)
+    },
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _aws_iam_arn("oidc-provider"),
+    "aws:iam/role:Role": _aws_iam_arn("role"),
+    "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
+    "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
+    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
+        _workload_identity_pool_provider
+    ),
+    "random:index/randomId:RandomId": lambda inputs: {
+        "hex": "a1b2c3"[: 2 * int(inputs.get("byteLength", 3))].ljust(
+            2 * int(inputs.get("byteLength", 3)), "0"
+        ),
     },
 }
 
@@ -142,6 +198,13 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "location": "westeurope",
         "id": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
         f"{args['resourceGroupName']}",
+    },
+    "aws:index/getRegion:getRegion": lambda _: {
+        "region": AWS_REGION,
+        "name": AWS_REGION,
+        "endpoint": f"ec2.{AWS_REGION}.amazonaws.com",
+        "description": "Europe (Ireland)",
+        "id": AWS_REGION,
     },
     "gcp:organizations/getClientConfig:getClientConfig": lambda _: {
         "accessToken": GCP_TOKEN,

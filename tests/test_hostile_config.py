@@ -119,6 +119,18 @@ VALID: dict[str, str] = {
     "gcp:project": "my-project-123",
     "gcp:region": "europe-west4",
     "azure-native:location": "westeurope",
+    # Valid on every cloud: without ciRepository they are checked but create nothing.
+    "ciRef": "refs/heads/release",
+    "awsOidcProviderArn": (
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    ),
+}
+# pullPrincipals take each cloud's own form (and none on local); VALID holds the aws one.
+VALID_PULL_PRINCIPALS: dict[str, str] = {
+    "aws": VALID["pullPrincipals"],
+    "azure": '["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"]',
+    "gcp": '["serviceAccount:puller@my-project-123.iam.gserviceaccount.com"]',
+    "local": "[]",
 }
 
 
@@ -157,6 +169,9 @@ def check_accepted(result: Settings) -> None:
     assert 1 <= result.keep_tagged_images <= 10000
     assert 1 <= result.local.port <= 65535
     assert "*" not in "".join(result.aws.pull_principals)
+    assert "*" not in "".join(result.azure.pull_principals)
+    assert result.gcp is None or "*" not in "".join(result.gcp.pull_principals)
+    assert result.ci is None or result.cloud != "local"
 
 
 def parse(config: Mapping[str, str]) -> Settings | SettingsError:
@@ -266,4 +281,6 @@ def test_program_runs_or_stops_before_any_resource(
 def test_program_runs_with_every_valid_key_set(monkeypatch: pytest.MonkeyPatch, cloud: str) -> None:
     """The control case: the valid values above are valid for every target."""
     stub_engine(monkeypatch)
-    assert run_whole_program({**VALID, "cloud": cloud})
+    assert run_whole_program(
+        {**VALID, "cloud": cloud, "pullPrincipals": VALID_PULL_PRINCIPALS[cloud]}
+    )

@@ -200,6 +200,8 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
                 "member": "allUsers",
             },
         ),
+        # The pack's general "no grant to allUsers anywhere" rule sees it too.
+        also=frozenset({"no-public-grants"}),
     ),
     MirrorBreakage(
         "local-registry-loopback",

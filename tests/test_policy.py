@@ -70,6 +70,17 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "image-tag-pinned": CLOUDS,
     "image-push-credentials": CLOUDS,
 }
+# Keyless CI push (issue 11): these rules inspect what ciRepository and pullPrincipals create,
+# which the defaults do not (tests/test_ci_policy.py runs them on those stacks).
+APPLIES_TO.update(
+    {
+        "aws-github-oidc-trust-pinned": (),
+        "gcp-github-provider-condition": (),
+        "azure-federated-credential-no-wildcard": (),
+        "acr-role-assignment-scoped": (),
+        "no-public-grants": ("aws",),
+    }
+)
 RULE_TYPES: dict[str, tuple[str, ...]] = {
     "ecr-lifecycle-policy": (rules.ECR_REPOSITORY,),
     "acr-untagged-cleanup": (rules.ACR_REGISTRY,),
@@ -303,13 +314,187 @@ class Breakage:
     id: str
     breaks: Callable[[Stack], Stack]
     config: Mapping[str, Any] = field(default_factory=dict)
+    # Stack config to deploy with before breaking (default: the target's defaults).
+    stack_config: Mapping[str, str] = field(default_factory=dict)
 
 
 def _image(change: Callable[[dict[str, Any]], object]) -> Callable[[Stack], Stack]:
     return edit(rules.DOCKER_IMAGE, change)
 
 
+# --- keyless CI push (issue 11): broken copies of what ciRepository and pullPrincipals create
+CI_STACK: dict[str, Mapping[str, str]] = {
+    "aws": {"ciRepository": "acme/app"},
+    "azure": {
+        "ciRepository": "acme/app",
+        "pullPrincipals": '["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"]',
+    },
+    "gcp": {"ciRepository": "acme/app", "pullPrincipals": '["group:pullers@example.com"]'},
+}
+GITHUB_AUD = "token.actions.githubusercontent.com:aud"
+GITHUB_SUB = "token.actions.githubusercontent.com:sub"
+
+
+def trust(change: Callable[[dict[str, Any]], object]) -> Callable[[Stack], Stack]:
+    """Break the GitHub trust statement of the CI role's assume-role policy."""
+
+    def changing(props: dict[str, Any]) -> None:
+        document = json.loads(props["assumeRolePolicy"])
+        change(document["Statement"][0])
+        props["assumeRolePolicy"] = json.dumps(document)
+
+    return edit(rules.AWS_IAM_ROLE, changing)
+
+
+def condition(operator: str, key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Move `key` of the trust statement's StringEquals to `operator` (or drop it)."""
+
+    def changing(statement: dict[str, Any]) -> None:
+        conditions = statement["Condition"]
+        conditions["StringEquals"].pop(key)
+        if value is not DELETE:
+            conditions.setdefault(operator, {})[key] = value
+
+    return changing
+
+
+def cut_scope(parts: int) -> Callable[[dict[str, Any]], None]:
+    """Widen a role assignment's scope to its first `parts` path segments."""
+    return lambda props: props.update(scope="/".join(props["scope"].split("/")[:parts]))
+
+
+def ci_breakage(rule: str, cloud: str, id: str, breaks: Callable[[Stack], Stack]) -> Breakage:
+    return Breakage(rule, cloud, id, breaks, stack_config=CI_STACK[cloud])
+
+
+CI_BREAKAGES: tuple[Breakage, ...] = (
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "no-aud",
+        trust(condition("StringEquals", GITHUB_AUD, DELETE)),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "other-aud",
+        trust(condition("StringEquals", GITHUB_AUD, "api://AzureADTokenExchange")),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "no-sub",
+        trust(condition("StringEquals", GITHUB_SUB, DELETE)),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "sub-any-repository",
+        trust(condition("StringLike", GITHUB_SUB, "repo:*")),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "sub-any-repository-of-owner",
+        trust(condition("StringLike", GITHUB_SUB, ["repo:acme/*:ref:refs/heads/main"])),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "sub-under-another-operator",
+        trust(condition("StringNotEquals", GITHUB_SUB, "repo:evil/app:ref:refs/heads/main")),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "no-condition",
+        trust(lambda statement: statement.pop("Condition")),
+    ),
+    ci_breakage(
+        "gcp-github-provider-condition",
+        "gcp",
+        "no-condition",
+        edit(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", DELETE)),
+    ),
+    ci_breakage(
+        "gcp-github-provider-condition",
+        "gcp",
+        "empty-condition",
+        edit(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", "")),
+    ),
+    ci_breakage(
+        "gcp-github-provider-condition",
+        "gcp",
+        "owner-only",
+        edit(
+            rules.GCP_WORKLOAD_IDENTITY_PROVIDER,
+            set_key("attributeCondition", 'assertion.repository_owner == "acme"'),
+        ),
+    ),
+    ci_breakage(
+        "azure-federated-credential-no-wildcard",
+        "azure",
+        "repo-wildcard",
+        edit(
+            rules.AZURE_FEDERATED_CREDENTIAL,
+            set_key("subject", "repo:acme/*:ref:refs/heads/main"),
+        ),
+    ),
+    ci_breakage(
+        "azure-federated-credential-no-wildcard",
+        "azure",
+        "empty",
+        edit(rules.AZURE_FEDERATED_CREDENTIAL, set_key("subject", "")),
+    ),
+    ci_breakage(
+        "acr-role-assignment-scoped",
+        "azure",
+        "scope-resource-group",
+        edit(rules.AZURE_ROLE_ASSIGNMENT, cut_scope(5)),
+    ),
+    ci_breakage(
+        "acr-role-assignment-scoped",
+        "azure",
+        "scope-subscription",
+        edit(rules.AZURE_ROLE_ASSIGNMENT, cut_scope(3)),
+    ),
+    ci_breakage(
+        "no-public-grants",
+        "gcp",
+        "repository-member-star",
+        edit(rules.GAR_IAM_MEMBER, set_key("member", "*")),
+    ),
+    ci_breakage(
+        "no-public-grants",
+        "gcp",
+        "project-all-users",
+        add(
+            rules.GCP_PROJECT_IAM_MEMBER,
+            {"project": "my-project-123", "role": "roles/viewer", "member": "allUsers"},
+        ),
+    ),
+    ci_breakage(
+        "no-public-grants",
+        "azure",
+        "role-assignment-star",
+        edit(rules.AZURE_ROLE_ASSIGNMENT, set_key("principalId", "*")),
+    ),
+    ci_breakage(
+        "no-public-grants",
+        "aws",
+        "trust-anyone",
+        trust(lambda statement: statement.update(Principal={"AWS": "*"})),
+    ),
+    Breakage(
+        "no-public-grants",
+        "aws",
+        "repository-policy-anyone",
+        ecr_policy(statement(Principal="*", Action="ecr:BatchGetImage")),
+    ),
+)
+
 BREAKAGES: tuple[Breakage, ...] = (
+    *CI_BREAKAGES,
     # ECR repository
     Breakage(
         "ecr-scan-on-push",
@@ -768,7 +953,7 @@ def test_rule_bites_when_its_property_is_broken(
     pack: dict[str, pulumi_policy.Policy],
     breakage: Breakage,
 ) -> None:
-    stack = breakage.breaks(deploy(harness, monkeypatch, breakage.cloud))
+    stack = breakage.breaks(deploy(harness, monkeypatch, breakage.cloud, **breakage.stack_config))
     rule = rule_named(breakage.rule)
     assert direct_violations(rule, stack, breakage.config), f"{rule.name} missed {breakage.id}"
     assert pack_violations(pack[rule.name], stack, breakage.config), (
@@ -780,7 +965,8 @@ def test_rule_bites_when_its_property_is_broken(
         for other in RULES
         if other.name != rule.name and direct_violations(other, stack, breakage.config)
     }
-    assert others <= {"ecr-policy-not-public", "ecr-policy-no-admin-actions"}, others
+    allowed_with = {"ecr-policy-not-public", "ecr-policy-no-admin-actions", "no-public-grants"}
+    assert others <= allowed_with, others
 
 
 @pytest.mark.parametrize(

@@ -182,7 +182,7 @@ def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None
 
 def test_pull_principals_are_deduplicated_in_order() -> None:
     first, second = "arn:aws:iam::210987654321:root", "arn:aws:iam::210987654321:role/ci"
-    raw = {"pullPrincipals": json.dumps([first, second, first])}
+    raw = {"cloud": "aws", "pullPrincipals": json.dumps([first, second, first])}
     assert parse_settings(raw).aws.pull_principals == (first, second)
 
 

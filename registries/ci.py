@@ -1,0 +1,185 @@
+"""Keyless push from GitHub Actions, the parts every cloud shares: the OIDC subject a cloud trusts
+and the workflow that logs in with the cloud's own action and pushes the app image.
+
+Pure functions over plain values: the cloud modules call them inside `apply` once the role ARN,
+client ID or provider name is known. The workflow is built as Python data and dumped with PyYAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+
+from registries.settings import CiSettings
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
+WORKFLOW_PATH = ".github/workflows/push-image.yml"
+# Platforms a GitHub-hosted ubuntu runner (x86-64) builds without QEMU.
+NATIVE_PLATFORMS: tuple[str, ...] = ("linux/amd64", "linux/386")
+
+
+@dataclass(frozen=True)
+class CiAccess:
+    """What a target exports when ciRepository is set: the values a workflow logs in with (none
+    of them secret) and the workflow itself."""
+
+    values: pulumi.Output[dict[str, str]]
+    workflow: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A GitHub Action pinned to the commit of a release: a tag can be moved, a commit cannot.
+    The release is named in the step, since a YAML dump keeps no comments."""
+
+    repository: str
+    commit: str
+    release: str
+
+    @property
+    def uses(self) -> str:
+        return f"{self.repository}@{self.commit}"
+
+
+# Each commit is the one its release tag pointed at when this file was written (read from the
+# action's own repository, `git rev-list -n1 <tag>`).
+CHECKOUT = Action("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1")
+AWS_CREDENTIALS = Action(
+    "aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"
+)
+ECR_LOGIN = Action(
+    "aws-actions/amazon-ecr-login", "03f1aad4c6c7ffd436567f42f9384779290529bd", "v2.1.7"
+)
+AZURE_LOGIN = Action("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
+GOOGLE_AUTH = Action(
+    "google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"
+)
+GOOGLE_SETUP_GCLOUD = Action(
+    "google-github-actions/setup-gcloud", "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1"
+)
+SETUP_QEMU = Action(
+    "docker/setup-qemu-action", "96fe6ef7f33517b61c61be40b68a1882f3264fb8", "v4.2.0"
+)
+SETUP_BUILDX = Action(
+    "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
+)
+BUILD_PUSH = Action(
+    "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
+)
+ACTIONS: tuple[Action, ...] = (
+    CHECKOUT,
+    AWS_CREDENTIALS,
+    ECR_LOGIN,
+    AZURE_LOGIN,
+    GOOGLE_AUTH,
+    GOOGLE_SETUP_GCLOUD,
+    SETUP_QEMU,
+    SETUP_BUILDX,
+    BUILD_PUSH,
+)
+
+
+def oidc_subject(ci: CiSettings) -> str:
+    """The `sub` claim of GitHub's OIDC token for the runs allowed to push, in GitHub's default
+    format: `repo:<owner>/<name>:environment:<env>` for a job in an environment (GitHub puts the
+    environment in place of the ref then), else `repo:<owner>/<name>:ref:<ref>`."""
+    if ci.environment is not None:
+        return f"repo:{ci.repository}:environment:{ci.environment}"
+    if ci.ref is None:
+        raise ValueError("CiSettings needs a ref or an environment")
+    return f"repo:{ci.repository}:ref:{ci.ref}"
+
+
+def step(action: Action, name: str, **with_: str) -> dict[str, Any]:
+    """A step that uses a pinned action."""
+    document: dict[str, Any] = {"name": f"{name} ({action.repository} {action.release})"}
+    document["uses"] = action.uses
+    if with_:
+        document["with"] = dict(with_)
+    return document
+
+
+def run_step(name: str, script: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A shell step. Values reach the script through `env`, never pasted into it, so nothing a
+    value holds is run as shell."""
+    document: dict[str, Any] = {"name": name}
+    if env:
+        document["env"] = dict(env)
+    document["run"] = script
+    return document
+
+
+def _trigger(ci: CiSettings) -> dict[str, Any]:
+    """Run on a push of the trusted ref (or by hand). With an environment, every push may start
+    it: the environment's deployment rules decide which refs may use it."""
+    if ci.environment is not None or ci.ref is None:
+        return {"push": None, "workflow_dispatch": None}
+    kind, _, name = ci.ref.removeprefix("refs/").partition("/")
+    return {"push": {"branches" if kind == "heads" else "tags": [name]}, "workflow_dispatch": None}
+
+
+def workflow(
+    ci: CiSettings,
+    *,
+    cloud_name: str,
+    login_steps: Sequence[Mapping[str, Any]],
+    repo_endpoint: str,
+    platform: str,
+) -> dict[str, Any]:
+    """The GitHub Actions workflow for the app's repository: log in keylessly, build app/ for the
+    stack's platform, push `<repo_endpoint>:<commit sha>` and print the digest."""
+    job: dict[str, Any] = {
+        "name": f"Build app/ and push it to {cloud_name}",
+        "runs-on": "ubuntu-latest",
+    }
+    if ci.environment is not None:
+        job["environment"] = ci.environment
+    steps: list[Mapping[str, Any]] = [
+        step(CHECKOUT, "Check out", **{"persist-credentials": "false"}),
+        *login_steps,
+    ]
+    if platform not in NATIVE_PLATFORMS:
+        steps.append(step(SETUP_QEMU, "Emulate the target platform", platforms=platform))
+    steps += [
+        step(SETUP_BUILDX, "Set up Buildx"),
+        {
+            "id": "build",
+            **step(
+                BUILD_PUSH,
+                "Build and push",
+                context="app",
+                file="app/Dockerfile",
+                platforms=platform,
+                push="true",
+                tags=f"{repo_endpoint}:${{{{ github.sha }}}}",
+            ),
+        },
+        run_step(
+            "Print the digest",
+            'echo "Pushed ${IMAGE}@${DIGEST}" | tee -a "$GITHUB_STEP_SUMMARY"',
+            env={"IMAGE": repo_endpoint, "DIGEST": "${{ steps.build.outputs.digest }}"},
+        ),
+    ]
+    job["steps"] = steps
+    return {
+        "name": "Push image",
+        "on": _trigger(ci),
+        # The OIDC token and a read-only checkout; nothing more.
+        "permissions": {"id-token": "write", "contents": "read"},
+        "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
+        "jobs": {"push": job},
+    }
+
+
+def dump_workflow(document: Mapping[str, Any]) -> str:
+    """The workflow as YAML, keys in the order built; a comment header says where it came from."""
+    header = (
+        "# Generated by the container-registry Pulumi stack: "
+        f"`pulumi stack output ciWorkflow > {WORKFLOW_PATH}`\n"
+    )
+    return header + yaml.safe_dump(dict(document), sort_keys=False, width=1000)

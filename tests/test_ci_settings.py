@@ -1,0 +1,290 @@
+"""Settings of keyless CI push (ciRepository, ciRef, ciEnvironment, awsOidcProviderArn) and the
+per-cloud forms of pullPrincipals: accepted in each cloud's own form, anything else refused with
+the key named and nothing registered."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import ROOT, Harness
+from registries.settings import (
+    DEFAULT_CI_REF,
+    PROJECT_KEYS,
+    CiSettings,
+    SettingsError,
+    parse_settings,
+)
+
+GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
+CLOUD_CONFIG: dict[str, dict[str, str]] = {
+    "aws": {"cloud": "aws"},
+    "azure": {"cloud": "azure", "azure-native:location": "westeurope"},
+    "gcp": {"cloud": "gcp", **GCP},
+}
+
+
+def test_ci_is_off_unless_a_repository_is_named() -> None:
+    assert parse_settings({"cloud": "aws"}).ci is None
+    # ciRef and ciEnvironment alone create nothing, but are still checked.
+    assert parse_settings({"cloud": "aws", "ciEnvironment": "prod"}).ci is None
+    with pytest.raises(SettingsError):
+        parse_settings({"cloud": "aws", "ciRef": "refs/heads/*"})
+
+
+@pytest.mark.parametrize("cloud", sorted(CLOUD_CONFIG))
+def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
+    settings = parse_settings({**CLOUD_CONFIG[cloud], "ciRepository": "acme/app"})
+    assert settings.ci == CiSettings(repository="acme/app", ref=DEFAULT_CI_REF, environment=None)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"ciRef": "refs/tags/v1.2.3"}, CiSettings("acme/app", "refs/tags/v1.2.3", None)),
+        ({"ciRef": "refs/heads/release/2026"}, CiSettings("acme/app", "refs/heads/release/2026")),
+        ({"ciEnvironment": "production"}, CiSettings("acme/app", None, "production")),
+        # The default ref (as Pulumi.yaml hands it over) gives way to an environment.
+        (
+            {"ciEnvironment": "prod", "ciRef": DEFAULT_CI_REF},
+            CiSettings("acme/app", None, "prod"),
+        ),
+    ],
+)
+def test_ref_or_environment(config: dict[str, str], expected: CiSettings) -> None:
+    settings = parse_settings({"cloud": "aws", "ciRepository": "acme/app", **config})
+    assert settings.ci == expected
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ["Acme-Corp/my.app_2", "a/b", "x" * 39 + "/" + "y" * 100, "octo-org/.github"],
+)
+def test_github_repository_names_accepted(repository: str) -> None:
+    settings = parse_settings({"cloud": "aws", "ciRepository": repository})
+    assert settings.ci is not None and settings.ci.repository == repository
+
+
+BAD_CI: list[tuple[dict[str, str], str]] = [
+    ({"ciRepository": "*"}, "ciRepository"),
+    ({"ciRepository": "acme/*"}, "ciRepository"),
+    ({"ciRepository": "*/app"}, "ciRepository"),
+    ({"ciRepository": "acme"}, "ciRepository"),
+    ({"ciRepository": "acme/"}, "ciRepository"),
+    ({"ciRepository": "/app"}, "ciRepository"),
+    ({"ciRepository": "acme/app/extra"}, "ciRepository"),
+    ({"ciRepository": "-acme/app"}, "ciRepository"),
+    ({"ciRepository": "acme-/app"}, "ciRepository"),
+    ({"ciRepository": "ac--me/app"}, "ciRepository"),
+    ({"ciRepository": "x" * 40 + "/app"}, "ciRepository"),
+    ({"ciRepository": "acme/" + "y" * 101}, "ciRepository"),
+    ({"ciRepository": "acme/."}, "ciRepository"),
+    ({"ciRepository": "acme/.."}, "ciRepository"),
+    ({"ciRepository": "acme/my app"}, "ciRepository"),
+    ({"ciRepository": "acme/app:ref:refs/heads/main"}, "ciRepository"),
+    ({"ciRepository": "https://github.com/acme/app"}, "ciRepository"),
+    ({"ciRef": "main"}, "ciRef"),
+    ({"ciRef": "refs/heads/*"}, "ciRef"),
+    ({"ciRef": "refs/heads/release-*"}, "ciRef"),
+    ({"ciRef": "refs/heads/a..b"}, "ciRef"),
+    ({"ciRef": "refs/heads/.hidden"}, "ciRef"),
+    ({"ciRef": "refs/heads/x.lock"}, "ciRef"),
+    ({"ciRef": "refs/heads/x/"}, "ciRef"),
+    ({"ciRef": "refs/heads/a b"}, "ciRef"),
+    ({"ciRef": "refs/pull/1/merge"}, "ciRef"),
+    ({"ciRef": "refs/heads/main:x"}, "ciRef"),
+    ({"ciEnvironment": "*"}, "ciEnvironment"),
+    ({"ciEnvironment": "prod:ref"}, "ciEnvironment"),
+    ({"ciEnvironment": "x" * 256}, "ciEnvironment"),
+    ({"ciEnvironment": "prod", "ciRef": "refs/heads/dev"}, "ciEnvironment"),
+    ({"awsOidcProviderArn": "*"}, "awsOidcProviderArn"),
+    (
+        {"awsOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"},
+        "awsOidcProviderArn",
+    ),
+    (
+        {"awsOidcProviderArn": "arn:aws:iam::*:oidc-provider/token.actions.githubusercontent.com"},
+        "awsOidcProviderArn",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "key"), BAD_CI, ids=[f"{k}:{r}" for r, k in BAD_CI])
+def test_bad_ci_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "aws", **raw})
+    assert caught.value.key == key
+    assert str(caught.value).startswith(f"{key}: "), str(caught.value)
+
+
+def test_local_refuses_ci_and_says_why() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "local", "ciRepository": "acme/app"})
+    assert caught.value.key == "ciRepository"
+    assert "127.0.0.1" in str(caught.value) and "cannot reach" in str(caught.value)
+
+
+def test_aws_oidc_provider_arn_accepted() -> None:
+    arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    assert parse_settings({"cloud": "aws", "awsOidcProviderArn": arn}).aws.oidc_provider_arn == arn
+
+
+# --------------------------------------------------------------------------- pullPrincipals
+
+GOOD_PRINCIPALS: dict[str, list[str]] = {
+    "aws": ["arn:aws:iam::210987654321:root", "arn:aws:iam::210987654321:role/eks-node"],
+    "azure": [
+        "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+        "Group:11111111-2222-3333-4444-555555555555",
+    ],
+    "gcp": [
+        "serviceAccount:gke-nodes@my-project-123.iam.gserviceaccount.com",
+        "group:pullers@example.com",
+        "user:ops@example.com",
+        "domain:example.com",
+        "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/"
+        "my-project-123.svc.id.goog/subject/ns/default/sa/app",
+        "principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/"
+        "my-project-123.svc.id.goog/namespace/web",
+    ],
+}
+
+
+def _principals(settings_cloud: str, raw: dict[str, str]) -> tuple[str, ...]:
+    settings = parse_settings(raw)
+    if settings_cloud == "aws":
+        return settings.aws.pull_principals
+    if settings_cloud == "azure":
+        return settings.azure.pull_principals
+    assert settings.gcp is not None
+    return settings.gcp.pull_principals
+
+
+@pytest.mark.parametrize("cloud", sorted(GOOD_PRINCIPALS))
+def test_pull_principals_in_each_clouds_own_form(cloud: str) -> None:
+    good = GOOD_PRINCIPALS[cloud]
+    raw = {**CLOUD_CONFIG[cloud], "pullPrincipals": json.dumps(good)}
+    assert _principals(cloud, raw) == tuple(good)
+    # The other clouds' settings stay empty: each cloud reads only its own form.
+    settings = parse_settings(raw)
+    others = [
+        settings.aws.pull_principals if cloud != "aws" else (),
+        settings.azure.pull_principals if cloud != "azure" else (),
+    ]
+    assert others == [(), ()]
+
+
+def test_azure_object_ids_get_a_type_are_lowercased_and_deduplicated() -> None:
+    """A bare object ID is a service principal (a managed identity is one); users and groups
+    say so, because a role assignment must carry the right principal type."""
+    raw = {
+        **CLOUD_CONFIG["azure"],
+        "pullPrincipals": json.dumps(
+            [
+                "0C5A9D1E-2F3B-4C6D-8E7F-9A0B1C2D3E4F",
+                "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+                "Group:11111111-2222-3333-4444-555555555555",
+                "User:66666666-2222-3333-4444-555555555555",
+            ]
+        ),
+    }
+    assert _principals("azure", raw) == (
+        "ServicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+        "Group:11111111-2222-3333-4444-555555555555",
+        "User:66666666-2222-3333-4444-555555555555",
+    )
+
+
+BAD_PRINCIPALS: list[tuple[str, str]] = [
+    *((cloud, "*") for cloud in GOOD_PRINCIPALS),
+    *((cloud, "allUsers") for cloud in GOOD_PRINCIPALS),
+    *((cloud, "allAuthenticatedUsers") for cloud in GOOD_PRINCIPALS),
+    ("aws", "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
+    ("azure", "arn:aws:iam::210987654321:root"),
+    ("azure", "0c5a9d1e-2f3b-4c6d-8e7f"),
+    ("azure", "Device:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
+    ("azure", "servicePrincipal:0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"),
+    ("azure", "not-a-guid-at-all-0000-000000000000"),
+    ("gcp", "arn:aws:iam::210987654321:root"),
+    ("gcp", "puller@example.com"),
+    ("gcp", "serviceAccount:*@my-project-123.iam.gserviceaccount.com"),
+    ("gcp", "user:*"),
+    ("gcp", "domain:*"),
+    ("gcp", "deleted:user:ops@example.com?uid=1"),
+    (
+        "gcp",
+        "principalSet://iam.googleapis.com/projects/123/locations/global/"
+        "workloadIdentityPools/pool/*",
+    ),
+    ("gcp", "principal://evil.example.com/x"),
+    ("gcp", "projectViewer:my-project-123"),
+]
+
+
+@pytest.mark.parametrize(("cloud", "value"), BAD_PRINCIPALS)
+def test_bad_pull_principal_refused(cloud: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**CLOUD_CONFIG[cloud], "pullPrincipals": json.dumps([value])})
+    assert caught.value.key == "pullPrincipals"
+    assert str(caught.value).startswith("pullPrincipals: ")
+
+
+def test_local_refuses_pull_principals_but_takes_an_empty_list() -> None:
+    assert parse_settings({"cloud": "local", "pullPrincipals": "[]"}).aws.pull_principals == ()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "local", "pullPrincipals": json.dumps(GOOD_PRINCIPALS["aws"])})
+    assert caught.value.key == "pullPrincipals" and "local" in str(caught.value)
+
+
+@pytest.mark.parametrize("cloud", sorted(GOOD_PRINCIPALS))
+def test_a_plain_string_shows_the_path_form(cloud: str) -> None:
+    """`pulumi config set pullPrincipals X` stores a string; the message shows the command that
+    stores a list instead."""
+    value = GOOD_PRINCIPALS[cloud][0]
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**CLOUD_CONFIG[cloud], "pullPrincipals": value})
+    assert caught.value.key == "pullPrincipals"
+    assert f"`pulumi config set --path 'pullPrincipals[0]' {value}`" in str(caught.value)
+
+
+def test_the_path_form_quotes_what_a_shell_would_split() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**CLOUD_CONFIG["gcp"], "pullPrincipals": '"user:a b@example.com"'})
+    assert "--path 'pullPrincipals[0]' 'user:a b@example.com'`" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "key"),
+    [
+        ({"cloud": "local", "ciRepository": "acme/app"}, "ciRepository"),
+        ({"cloud": "aws", "ciRepository": "acme/*"}, "ciRepository"),
+        ({"cloud": "aws", "ciRepository": "acme/app", "ciRef": "refs/heads/*"}, "ciRef"),
+        ({"cloud": "azure", "pullPrincipals": '["*"]'}, "pullPrincipals"),
+        ({"cloud": "gcp", **GCP, "pullPrincipals": '["allUsers"]'}, "pullPrincipals"),
+    ],
+)
+def test_program_refuses_bad_ci_config_before_creating_anything(
+    harness: Harness, config: dict[str, str], key: str
+) -> None:
+    harness.configure(**{k.replace(":", "__"): v for k, v in config.items()})
+    with pytest.raises(SettingsError) as caught:
+        harness.run_program()
+    assert caught.value.key == key
+    assert harness.resources == [], "a resource was registered before the settings error"
+
+
+def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
+    long_ref = "refs/heads/" + "b" * 100
+    assert parse_settings({"cloud": "aws", "ciRepository": "acme/app", "ciRef": long_ref}).ci
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**CLOUD_CONFIG["gcp"], "ciRepository": "acme/app", "ciRef": long_ref})
+    assert caught.value.key == "ciRef" and "127" in str(caught.value)
+
+
+def test_docs_show_only_keys_pulumi_yaml_declares() -> None:
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    shown = re.findall(r"pulumi config (?:set|rm)\s+(?:--path\s+')?([A-Za-z:]+)", text)
+    assert {"ciRepository", "ciRef", "ciEnvironment", "awsOidcProviderArn"} <= set(shown)
+    assert set(shown) <= set(PROJECT_KEYS), set(shown) - set(PROJECT_KEYS)
