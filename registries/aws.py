@@ -234,7 +234,12 @@ class EcrRegistry(RegistryComponent):
             opts=child,
         )
 
-        # Keyless push from GitHub Actions (issue 11): only when ciRepository is set.
+        registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
+        mirror = _ecr_mirror(name, settings, self) if settings.mirror.enabled else []
+        endpoint = registry_server.apply(mirror_endpoint) if mirror else None
+
+        # Keyless push from GitHub Actions (issue 11): only when ciRepository is set. With the
+        # mirror, its build takes the base image through the cache, and may make the first pull.
         ci_access = ci_push_access(
             name,
             settings,
@@ -242,13 +247,13 @@ class EcrRegistry(RegistryComponent):
             repository=repo,
             pull_actions=PULL_ACTIONS,
             push_actions=PUSH_ACTIONS,
+            mirror_prefixes=mirror_prefixes(settings) if mirror else (),
+            pull_through_actions=PULL_THROUGH_ACTIONS,
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
         )
 
         # A fresh 12-hour token on every run, for the push only; the provider stays untouched.
         token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id, opts=invoke)
-        registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
-        mirror = _ecr_mirror(name, settings, self) if settings.mirror.enabled else []
-        endpoint = registry_server.apply(mirror_endpoint) if mirror else None
         self._publish(
             name,
             settings,

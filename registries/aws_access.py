@@ -5,6 +5,7 @@ that pushes and pulls this one repository. Called by EcrRegistry when ciReposito
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -41,26 +42,40 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
 
 
 def push_policy(
-    repository_arn: str, pull_actions: tuple[str, ...], push_actions: tuple[str, ...]
+    repository_arn: str,
+    pull_actions: tuple[str, ...],
+    push_actions: tuple[str, ...],
+    mirror_prefixes: tuple[str, ...] = (),
+    pull_through_actions: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """A token for `docker login`, and push and pull on this repository's ARN alone."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    """A token for `docker login`, and push and pull on this repository's ARN alone; with the
+    mirror, also what a first pull through the cache needs, on the cache prefixes alone."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": AUTH_TOKEN_ACTION,
+            "Resource": "*",
+        },
+        {
+            "Sid": "PushAndPullThisRepository",
+            "Effect": "Allow",
+            "Action": sorted(pull_actions + push_actions),
+            "Resource": repository_arn,
+        },
+    ]
+    if mirror_prefixes:
+        # arn:<partition>:ecr:<region>:<account>:repository/<name> -> the same, for each prefix.
+        base = repository_arn.split(":repository/", 1)[0]
+        statements.append(
             {
-                "Sid": "EcrLogin",
+                "Sid": "PullThroughTheMirror",
                 "Effect": "Allow",
-                "Action": AUTH_TOKEN_ACTION,
-                "Resource": "*",
-            },
-            {
-                "Sid": "PushAndPullThisRepository",
-                "Effect": "Allow",
-                "Action": sorted(pull_actions + push_actions),
-                "Resource": repository_arn,
-            },
-        ],
-    }
+                "Action": sorted(pull_actions + pull_through_actions),
+                "Resource": [f"{base}:repository/{prefix}/*" for prefix in mirror_prefixes],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
@@ -82,6 +97,9 @@ def ci_push_access(
     repository: aws.ecr.Repository,
     pull_actions: tuple[str, ...],
     push_actions: tuple[str, ...],
+    mirror_prefixes: tuple[str, ...] = (),
+    pull_through_actions: tuple[str, ...] = (),
+    build_args: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> ci.CiAccess | None:
     """The OIDC provider (unless awsOidcProviderArn names one), the push role and its policy;
     None, and nothing created, when ciRepository is unset. (pullPrincipals are in the
@@ -126,7 +144,11 @@ def ci_push_access(
         aws.iam.RolePolicyArgs(
             role=role.id,
             policy=repository.arn.apply(
-                lambda arn: json.dumps(push_policy(arn, pull_actions, push_actions))
+                lambda arn: json.dumps(
+                    push_policy(
+                        arn, pull_actions, push_actions, mirror_prefixes, pull_through_actions
+                    )
+                )
             ),
         ),
         opts=child,
@@ -136,7 +158,9 @@ def ci_push_access(
     values = pulumi.Output.all(role.arn, region).apply(
         lambda v: {"roleArn": v[0], "region": v[1], "subject": subject}
     )
-    document = pulumi.Output.all(role.arn, region, repository.repository_url).apply(
+    document = pulumi.Output.all(
+        role.arn, region, repository.repository_url, ci.build_args_output(build_args)
+    ).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
                 ci_settings,
@@ -144,6 +168,7 @@ def ci_push_access(
                 login_steps=login_steps(v[0], v[1]),
                 repo_endpoint=v[2],
                 platform=build_platform(settings),
+                build_args=v[3],
             )
         )
     )

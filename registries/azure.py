@@ -353,6 +353,7 @@ class AcrRegistry(RegistryComponent):
             location=location,
             registry_name=registry.name,
             login_server=registry.login_server,
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
         )
 
         # Read after the registry exists; the admin passwords rotate only when someone asks.

@@ -6,6 +6,7 @@ AcrRegistry; every role assignment is scoped to the registry alone."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -103,6 +104,7 @@ def registry_access(
     location: pulumi.Input[str] | None,
     registry_name: pulumi.Output[str],
     login_server: pulumi.Output[str],
+    build_args: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> ci.CiAccess | None:
     """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set."""
     if not settings.azure.pull_principals and settings.ci is None:
@@ -139,6 +141,7 @@ def registry_access(
         tenant_id=client.tenant_id,
         registry_name=registry_name,
         repo_endpoint=pulumi.Output.concat(login_server, "/", settings.repository_name),
+        build_args=build_args,
     )
 
 
@@ -155,6 +158,7 @@ def _ci_push(
     tenant_id: pulumi.Output[str],
     registry_name: pulumi.Output[str],
     repo_endpoint: pulumi.Output[str],
+    build_args: Mapping[str, pulumi.Input[str]] | None,
 ) -> ci.CiAccess:
     child = pulumi.ResourceOptions(parent=parent)
     subject = ci.oidc_subject(ci_settings)
@@ -199,7 +203,7 @@ def _ci_push(
             "subject": subject,
         }
     )
-    document = pulumi.Output.all(values, repo_endpoint).apply(
+    document = pulumi.Output.all(values, repo_endpoint, ci.build_args_output(build_args)).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
                 ci_settings,
@@ -212,6 +216,7 @@ def _ci_push(
                 ),
                 repo_endpoint=v[1],
                 platform=build_platform(settings),
+                build_args=v[2],
             )
         )
     )

@@ -130,9 +130,11 @@ def workflow(
     login_steps: Sequence[Mapping[str, Any]],
     repo_endpoint: str,
     platform: str,
+    build_args: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The GitHub Actions workflow for the app's repository: log in keylessly, build app/ for the
-    stack's platform, push `<repo_endpoint>:<commit sha>` and print the digest."""
+    stack's platform (with the stack's build arguments: the base image from the mirror, when the
+    stack has one), push `<repo_endpoint>:<commit sha>` and print the digest."""
     job: dict[str, Any] = {
         "name": f"Build app/ and push it to {cloud_name}",
         "runs-on": "ubuntu-latest",
@@ -157,6 +159,11 @@ def workflow(
                 platforms=platform,
                 push="true",
                 tags=f"{repo_endpoint}:${{{{ github.sha }}}}",
+                **(
+                    {"build-args": "\n".join(f"{k}={v}" for k, v in sorted(build_args.items()))}
+                    if build_args
+                    else {}
+                ),
             ),
         },
         run_step(
@@ -174,6 +181,13 @@ def workflow(
         "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
         "jobs": {"push": job},
     }
+
+
+def build_args_output(
+    build_args: Mapping[str, pulumi.Input[str]] | None,
+) -> pulumi.Output[dict[str, str]]:
+    """The workflow's build arguments, resolved (their values come from the mirror)."""
+    return pulumi.Output.all(**build_args) if build_args else pulumi.Output.from_input({})
 
 
 def dump_workflow(document: Mapping[str, Any]) -> str:

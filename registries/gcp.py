@@ -240,6 +240,8 @@ class ArtifactRegistry(RegistryComponent):
             repository=repo,
             registry_host=server,
             repo_endpoint=repo_endpoint,
+            mirror=mirror,
+            build_args=None if endpoint is None else mirror_build_args(endpoint),
         )
         self._publish(
             name,

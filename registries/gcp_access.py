@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -91,9 +92,12 @@ def repository_access(
     repository: gcp.artifactregistry.Repository,
     registry_host: str,
     repo_endpoint: pulumi.Output[str],
+    mirror: gcp.artifactregistry.Repository | None = None,
+    build_args: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> ci.CiAccess | None:
     """Reader grants for pullPrincipals; the pool, provider and writer grant when ciRepository
-    is set. Every grant is a RepositoryIamMember: additive, and on this repository only."""
+    is set (and a reader grant on the mirror, which the CI build takes its base image from).
+    Every grant is a RepositoryIamMember: additive, and on one repository only."""
     assert settings.gcp is not None
     for member in settings.gcp.pull_principals:
         _grant(name, parent, project, location, repository, READER_ROLE, member)
@@ -109,6 +113,8 @@ def repository_access(
         repository=repository,
         registry_host=registry_host,
         repo_endpoint=repo_endpoint,
+        mirror=mirror,
+        build_args=build_args,
     )
 
 
@@ -149,6 +155,8 @@ def _ci_push(
     repository: gcp.artifactregistry.Repository,
     registry_host: str,
     repo_endpoint: pulumi.Output[str],
+    mirror: gcp.artifactregistry.Repository | None,
+    build_args: Mapping[str, pulumi.Input[str]] | None,
 ) -> ci.CiAccess:
     child = pulumi.ResourceOptions(parent=parent)
     # Switched on, never off: other stacks in the project may use them too.
@@ -189,6 +197,9 @@ def _ci_push(
         ),
         opts=child,
     )
+    principal_set = pool.name.apply(
+        lambda pool_name: repository_principal_set(pool_name, ci_settings.repository)
+    )
     _grant(
         name,
         parent,
@@ -196,11 +207,21 @@ def _ci_push(
         location,
         repository,
         WRITER_ROLE,
-        pool.name.apply(
-            lambda pool_name: repository_principal_set(pool_name, ci_settings.repository)
-        ),
+        principal_set,
         resource_name=f"{name}-ci-writer",
     )
+    if mirror is not None:
+        # The CI build takes its base image through the mirror: read, on that repository only.
+        _grant(
+            name,
+            parent,
+            project,
+            location,
+            mirror,
+            READER_ROLE,
+            principal_set,
+            resource_name=f"{name}-ci-mirror-reader",
+        )
     subject = ci.oidc_subject(ci_settings)
     values = provider.name.apply(
         lambda provider_name: {
@@ -210,7 +231,9 @@ def _ci_push(
             "subject": subject,
         }
     )
-    document = pulumi.Output.all(provider.name, repo_endpoint).apply(
+    document = pulumi.Output.all(
+        provider.name, repo_endpoint, ci.build_args_output(build_args)
+    ).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
                 ci_settings,
@@ -218,6 +241,7 @@ def _ci_push(
                 login_steps=login_steps(v[0], project, registry_host),
                 repo_endpoint=v[1],
                 platform=build_platform(settings),
+                build_args=v[2],
             )
         )
     )

@@ -529,3 +529,68 @@ def test_workflow_shell_steps_pass_shellcheck(
         )
         assert result.returncode == 0, result.stdout
         assert "${{" not in script, "an expression pasted into a script can inject shell"
+
+
+# --------------------------------------------------------------------------- CI with the mirror
+
+
+def _build_step(workflow: str) -> dict[str, Any]:
+    steps = yaml.safe_load(workflow)["jobs"]["push"]["steps"]
+    (build,) = [s for s in steps if s.get("id") == "build"]
+    return build
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_ci_build_takes_its_base_image_from_the_mirror(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, tmp_path: Path
+) -> None:
+    """With the mirror on, the CI build does what the stack's own build does: no Docker Hub."""
+    outputs = deploy(harness, monkeypatch, cloud, mirror="true")
+    workflow = outputs["ciWorkflow"]
+    assert schema_errors(workflow, tmp_path) == ""
+    build_args = _build_step(workflow)["with"].get("build-args")
+    assert build_args == f"BASE_IMAGE={outputs['mirrorEndpoint']}/nginx", build_args
+    image = harness.one("docker:index/image:Image")
+    assert image.inputs["build"]["args"] == {"BASE_IMAGE": f"{outputs['mirrorEndpoint']}/nginx"}
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_ci_build_without_the_mirror_has_no_build_args(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    workflow = deploy(harness, monkeypatch, cloud)["ciWorkflow"]
+    assert "build-args" not in _build_step(workflow)["with"]
+
+
+def test_aws_ci_role_may_make_the_first_pull_through_the_cache_only(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(harness, monkeypatch, "aws", mirror="true")
+    judged = IamPolicy(json.loads(harness.one(ROLE_POLICY).inputs["policy"]))
+    by_resource: dict[str, set[str]] = {}
+    for statement in judged.statements:
+        assert statement.effect == "Allow"
+        assert not any("*" in action for action in statement.actions), statement.actions
+        for resource in statement.resources:
+            by_resource.setdefault(resource, set()).update(statement.actions_expanded)
+    cache = f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/ecr-public/*"
+    assert by_resource[cache] == {
+        a.lower() for a in (*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
+    }
+    assert set(by_resource) == {
+        "*",
+        f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/app",
+        cache,
+    }, "nothing wider than this repository and the cache prefix"
+
+
+def test_gcp_ci_principal_reads_the_mirror_and_nothing_else_more(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(harness, monkeypatch, "gcp", mirror="true")
+    grants = {
+        (m.inputs["repository"], m.inputs["role"])
+        for m in harness.of_type(GAR_MEMBER)
+        if m.inputs["member"].startswith("principalSet://")
+    }
+    assert grants == {("app", WRITER_ROLE), ("app-mirror", READER_ROLE)}
