@@ -48,6 +48,28 @@ PROJECT_KEYS: tuple[str, ...] = (
     "localUser",
 )
 
+# The targets each project key has an effect on: the one place that says so. parse_settings warns
+# about a key set explicitly for a target it has no effect on; the README's settings table and the
+# tests (tests/test_settings.py, tests/test_docs.py) follow this table. A new key goes here too.
+KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
+    "cloud": CLOUDS,
+    "repositoryName": CLOUDS,
+    "imageTag": CLOUDS,
+    "platform": CLOUDS,
+    # The local registry has no cleanup; ACR has no registry-wide tag immutability.
+    "untaggedExpiryDays": ("aws", "azure", "gcp"),
+    "keepTaggedImages": ("aws", "azure", "gcp"),
+    "immutableTags": ("aws", "gcp"),
+    "forceDelete": CLOUDS,
+    "pullPrincipals": ("aws",),
+    "ecrKmsKeyArn": ("aws",),
+    "acrSku": ("azure",),
+    "azureResourceGroup": ("azure",),
+    "gcpLocation": ("gcp",),
+    "localPort": ("local",),
+    "localUser": ("local",),
+}
+
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
 PROVIDER_KEYS: dict[str, tuple[str, ...]] = {
@@ -127,14 +149,19 @@ _MAX_PULL_PRINCIPALS = 50
 class SettingsError(pulumi.RunError):
     """A config value that cannot work; the message names the key, the value and what is allowed.
 
-    A RunError, so `pulumi up` shows just the message instead of a Python traceback.
+    A RunError, so `pulumi up` shows just the message instead of a Python traceback. A value of
+    None means the key is not set: the message is then `<key> <allowed>` ("gcp:project is not
+    set: ..."), never a Python `None`. `shown` replaces the repr of the value in the message.
     """
 
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"{key}: {shown} {allowed}")
+    def __init__(self, key: str, value: object, allowed: str, *, shown: str | None = None) -> None:
+        if value is None and shown is None:
+            super().__init__(f"{key} {allowed}")
+        else:
+            text = repr(value) if shown is None else shown
+            if len(text) > 80:
+                text = text[:77] + "..."
+            super().__init__(f"{key}: {text} {allowed}")
         self.key = key
         self.value = value
 
@@ -183,6 +210,9 @@ class Settings:
     local: LocalSettings = field(default_factory=LocalSettings)
     project: str = "container-registry"
     stack: str = "dev"
+    # Keys set for a target they have no effect on; load_settings logs them. Not a setting, so
+    # two Settings that configure the same thing compare equal whatever was set beside them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _text(raw: Mapping[str, str | None], key: str) -> str | None:
@@ -193,10 +223,20 @@ def _text(raw: Mapping[str, str | None], key: str) -> str | None:
     return value
 
 
-def _choice(raw: Mapping[str, str | None], key: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(
+    raw: Mapping[str, str | None],
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+    *,
+    ignore_case: bool = False,
+) -> str:
+    """One of `allowed`, spelled as there; with ignore_case, `basic` is taken as `Basic`."""
     value = _text(raw, key)
     if value is None:
         return default
+    if ignore_case:
+        value = {option.casefold(): option for option in allowed}.get(value.casefold(), value)
     if value not in allowed:
         raise SettingsError(key, value, f"is not one of {', '.join(allowed)}")
     return value
@@ -273,6 +313,8 @@ def _pull_principals(raw: Mapping[str, str | None]) -> tuple[str, ...]:
                 item,
                 "is not an IAM principal ARN (arn:aws:iam::<12-digit account>:root, :role/... "
                 "or :user/...); '*' and wildcards are never allowed",
+                # A non-string item is shown as the JSON the user wrote (null, not None).
+                shown=None if isinstance(item, str) else json.dumps(item),
             )
     return tuple(dict.fromkeys(cast("list[str]", principals)))
 
@@ -304,6 +346,16 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
     return GcpSettings(project=project, location=location)
 
 
+def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, ...]:
+    """A warning for each project key set (not empty) although it has no effect on `cloud`."""
+    return tuple(
+        f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
+        f"`pulumi config rm {key}` removes it"
+        for key, targets in KEY_TARGETS.items()
+        if cloud not in targets and _text(raw, key) is not None
+    )
+
+
 def parse_settings(
     raw: Mapping[str, str | None], *, project: str = "container-registry", stack: str = "dev"
 ) -> Settings:
@@ -311,6 +363,7 @@ def parse_settings(
 
     Every project key is checked whichever cloud is chosen, so a typo never waits for the day
     someone switches targets; provider keys are required only by the target that needs them.
+    A key that has no effect on the chosen target is reported in `Settings.warnings`.
     """
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
@@ -335,7 +388,7 @@ def parse_settings(
             ),
         ),
         azure=AzureSettings(
-            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic"),
+            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic", ignore_case=True),
             resource_group=_matching(
                 raw,
                 "azureResourceGroup",
@@ -367,6 +420,7 @@ def parse_settings(
         ),
         project=project,
         stack=stack,
+        warnings=unused_key_warnings(raw, cloud),
     )
 
 
@@ -384,5 +438,9 @@ def read_config() -> dict[str, str | None]:
 
 
 def load_settings() -> Settings:
-    """The settings of the running stack; raises SettingsError before anything is created."""
-    return parse_settings(read_config(), project=pulumi.get_project(), stack=pulumi.get_stack())
+    """The settings of the running stack; raises SettingsError before anything is created, and
+    warns (`pulumi up` shows it) about each key that has no effect on the chosen target."""
+    settings = parse_settings(read_config(), project=pulumi.get_project(), stack=pulumi.get_stack())
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    return settings

@@ -11,7 +11,8 @@ import hashlib
 import json
 import runpy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -311,6 +312,25 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     yield Harness(monitor=monitor)
     # Surface any registration that failed after the test's last await.
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+
+
+@contextmanager
+def fresh_stack(config: Mapping[str, str]) -> Iterator[Harness]:
+    """What the harness fixture does per test, per hypothesis example: new mocks, no root
+    stack, this config; registrations are awaited on the way out."""
+    set_root_resource(None)  # type: ignore[arg-type]
+    mocks = RegistryMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    stack = Harness(monitor=monitor)
+    stack.config.update(
+        {key if ":" in key else f"{PROJECT}:{key}": value for key, value in config.items()}
+    )
+    pulumi.runtime.set_all_config(dict(stack.config))
+    try:
+        yield stack
+    finally:
+        _sync_await(pulumi.runtime.stack.wait_for_rpcs())
 
 
 # The provider config each target needs to run with its defaults (keys as Harness.configure takes).

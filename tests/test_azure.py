@@ -450,7 +450,7 @@ def test_missing_location_creates_nothing(harness: Harness) -> None:
     with pytest.raises(SettingsError) as caught:
         AcrRegistry("registry", Settings(cloud="azure"))
     assert caught.value.key == "azure-native:location"
-    assert "pulumi config set azure-native:location" in str(caught.value)
+    assert str(caught.value).startswith("azure-native:location is not set: run `pulumi config set")
     assert harness.resources == []
 
 
@@ -483,8 +483,8 @@ def test_program_location_from_arm_location(
 
 
 def test_program_premium_and_settings(harness: Harness) -> None:
-    configure_azure(
-        harness, acrSku="Premium", untaggedExpiryDays="5", keepTaggedImages="3", forceDelete="true"
+    configure_azure(  # acrSku in any case: `premium` is Premium
+        harness, acrSku="premium", untaggedExpiryDays="5", keepTaggedImages="3", forceDelete="true"
     )
     resolve(harness.run_program()["repoDigest"])
     registry = harness.one(REGISTRY)
@@ -506,7 +506,7 @@ def test_program_existing_resource_group(harness: Harness) -> None:
     ("values", "key"),
     [
         ({"acrSku": "Free"}, "acrSku"),
-        ({"acrSku": "premium"}, "acrSku"),
+        ({"acrSku": "Classic"}, "acrSku"),
         ({"repositoryName": "App!"}, "repositoryName"),
         ({"repositoryName": "-x"}, "repositoryName"),
         ({"azureResourceGroup": "bad/group"}, "azureResourceGroup"),

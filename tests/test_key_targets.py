@@ -1,0 +1,174 @@
+"""Which targets each project key has an effect on (registries.settings.KEY_TARGETS), and the
+warning for a key set where it does nothing.
+
+The table is checked against the program itself: on a target the table leaves out, setting the
+key changes nothing the program registers or exports; on a target it names, it changes something.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import bcrypt
+import pulumi
+import pytest
+
+from conftest import TARGET_CONFIG, Harness, fresh_stack, resolve, run_target
+from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS, load_settings, parse_settings
+
+# A valid value other than the default for every key but `cloud`. A new key needs one here.
+CHANGED: dict[str, str] = {
+    "repositoryName": "other",
+    "imageTag": "v2",
+    "platform": "linux/arm64",
+    "untaggedExpiryDays": "7",
+    "keepTaggedImages": "5",
+    "immutableTags": "false",
+    "forceDelete": "true",
+    "pullPrincipals": '["arn:aws:iam::210987654321:root"]',
+    "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "acrSku": "Premium",
+    "azureResourceGroup": "shared-rg",
+    "gcpLocation": "us",
+    "localPort": "5001",
+    "localUser": "pusher",
+}
+
+NOT_APPLICABLE = [
+    (key, cloud) for key, targets in KEY_TARGETS.items() for cloud in CLOUDS if cloud not in targets
+]
+APPLICABLE = [
+    (key, cloud) for key, targets in KEY_TARGETS.items() if key != "cloud" for cloud in targets
+]
+
+
+def expected_warning(key: str, cloud: str) -> str:
+    targets = ", ".join(KEY_TARGETS[key])
+    return (
+        f"{key} has no effect on the {cloud} target (it applies to {targets}); "
+        f"`pulumi config rm {key}` removes it"
+    )
+
+
+def provider_config(cloud: str) -> dict[str, str]:
+    """TARGET_CONFIG[cloud] as parse_settings takes it (`gcp:project`, not `gcp__project`)."""
+    return {key.replace("__", ":"): value for key, value in TARGET_CONFIG[cloud].items()}
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_every_project_key_is_in_the_table() -> None:
+    assert list(KEY_TARGETS) == list(PROJECT_KEYS), (
+        "registries.settings.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
+    )
+    for key, targets in KEY_TARGETS.items():
+        assert targets, f"{key} applies to no target"
+        assert targets == tuple(c for c in CLOUDS if c in targets), f"{key}: {targets}"
+    assert set(CHANGED) == set(KEY_TARGETS) - {"cloud"}, "give each new key a value in CHANGED"
+
+
+# --------------------------------------------------------------------------- the warnings
+
+
+@pytest.mark.parametrize(("key", "cloud"), NOT_APPLICABLE)
+def test_a_key_without_effect_is_warned_about(key: str, cloud: str) -> None:
+    settings = parse_settings({**provider_config(cloud), key: CHANGED[key]})
+    assert settings.warnings == (expected_warning(key, cloud),)
+
+
+@pytest.mark.parametrize(("key", "cloud"), APPLICABLE)
+def test_a_key_with_effect_is_not_warned_about(key: str, cloud: str) -> None:
+    assert parse_settings({**provider_config(cloud), key: CHANGED[key]}).warnings == ()
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_unset_and_empty_keys_are_not_warned_about(cloud: str) -> None:
+    assert parse_settings(provider_config(cloud)).warnings == ()
+    empty = {key: "" for key in PROJECT_KEYS if key != "cloud"}
+    assert parse_settings({**provider_config(cloud), **empty}).warnings == ()
+
+
+def test_the_warning_names_the_key_and_the_target() -> None:
+    (warning,) = parse_settings({"cloud": "azure", "immutableTags": "false"}).warnings
+    assert warning == (
+        "immutableTags has no effect on the azure target (it applies to aws, gcp); "
+        "`pulumi config rm immutableTags` removes it"
+    )
+
+
+def test_warnings_leave_the_settings_themselves_alone() -> None:
+    assert parse_settings({"localPort": "5000", "acrSku": "Basic"}) == parse_settings({})
+
+
+def test_load_settings_logs_each_warning(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    harness.configure(cloud="local", acrSku="Premium", untaggedExpiryDays="3", localPort="5001")
+    load_settings()
+    assert logged == [
+        expected_warning("untaggedExpiryDays", "local"),
+        expected_warning("acrSku", "local"),
+    ]
+
+
+def test_the_program_warns_on_pulumi_up(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    run_target(harness, monkeypatch, "gcp", localUser="pusher")
+    assert logged == [expected_warning("localUser", "gcp")]
+
+
+# --------------------------------------------------------------------------- the table is true
+
+# The mocks' bcrypt hash is salted at random; one salt for every run makes runs comparable.
+_FIXED_SALT = bcrypt.gensalt(rounds=4)
+
+
+def _plain(value: Any) -> Any:
+    """A resolved output as comparable data."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+@functools.cache
+def program_run(cloud: str, key: str | None = None) -> str:
+    """Everything the program registers and exports for `cloud` with its defaults, or with `key`
+    set to CHANGED[key]; one run per (cloud, key), shared by the tests below."""
+    config = provider_config(cloud) | ({key: CHANGED[key]} if key else {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+        patch.setattr(bcrypt, "gensalt", lambda *_, **__: _FIXED_SALT)
+        patch.setattr(pulumi.log, "warn", lambda *_, **__: None)
+        with fresh_stack(config) as stack:
+            outputs = {name: _plain(resolve(out)) for name, out in stack.run_program().items()}
+            registered = [
+                {
+                    "type": r.typ,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "inputs": r.inputs,
+                    "protect": r.protect,
+                    "retainOnDelete": r.retain_on_delete,
+                    "dependencies": sorted(r.dependencies),
+                }
+                # Registrations arrive in whatever order their inputs resolve.
+                for r in sorted(stack.resources, key=lambda r: (r.typ, r.name))
+            ]
+    return json.dumps({"outputs": outputs, "registered": registered}, sort_keys=True, default=str)
+
+
+@pytest.mark.parametrize(("key", "cloud"), NOT_APPLICABLE)
+def test_a_key_the_table_leaves_out_changes_nothing(key: str, cloud: str) -> None:
+    assert program_run(cloud, key) == program_run(cloud), (
+        f"{key}={CHANGED[key]!r} changes the {cloud} stack: add {cloud!r} to KEY_TARGETS[{key!r}]"
+    )
+
+
+@pytest.mark.parametrize(("key", "cloud"), APPLICABLE)
+def test_a_key_the_table_names_changes_something(key: str, cloud: str) -> None:
+    assert program_run(cloud, key) != program_run(cloud), (
+        f"{key}={CHANGED[key]!r} changes nothing on {cloud}: drop {cloud!r} from "
+        f"KEY_TARGETS[{key!r}]"
+    )
