@@ -7,9 +7,11 @@ The mocks answer with the camelCase wire names a real provider returns (`reposit
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import runpy
+import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -353,3 +355,64 @@ def run_target(
     for output in outputs.values():
         resolve(output)
     return outputs
+
+
+_FRESH_PROGRAM_RUN = """
+import json, runpy, sys
+root, config = sys.argv[1], json.loads(sys.argv[2])
+sys.path[:0] = [root, root + "/tests"]
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+import conftest
+from registries import local
+local.check_docker_engine = lambda *_, **__: None
+mocks = conftest.RegistryMocks()
+pulumi.runtime.set_all_config(config)
+pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
+outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
+_sync_await(outputs["registry"].repo_digest.future())
+_sync_await(pulumi.runtime.stack.wait_for_rpcs())
+print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
+"""
+
+
+@functools.cache
+def _fresh_program_runs() -> dict[str, dict[str, Any]]:
+    """Every target's run of _FRESH_PROGRAM_RUN, started together (a run costs about half a
+    second, mostly imports, and the machine has two cores) and made once per test session."""
+    running: dict[str, subprocess.Popen[str]] = {}
+    for cloud, values in TARGET_CONFIG.items():
+        config = {
+            key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
+            for key, value in values.items()
+        }
+        running[cloud] = subprocess.Popen(
+            [sys.executable, "-c", _FRESH_PROGRAM_RUN, str(ROOT), json.dumps(config)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    reports: dict[str, dict[str, Any]] = {}
+    for cloud, process in running.items():
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, f"{cloud}: {stderr}"
+        reports[cloud] = json.loads(stdout.strip().splitlines()[-1])
+    return reports
+
+
+def program_in_fresh_interpreter(cloud: str) -> dict[str, Any]:
+    """Run __main__.py for `cloud` (TARGET_CONFIG) under the mocks in a new Python process, so
+    sys.modules holds only what the program imported; return the resource types it registered
+    and the modules it loaded. The runs are shared by every test that asks which SDKs a stack
+    loads."""
+    return _fresh_program_runs()[cloud]
+
+
+def cloud_sdks_loaded(cloud: str) -> list[str]:
+    """The cloud SDK packages (pulumi_aws, pulumi_azure_native, pulumi_gcp) a `cloud` stack
+    imports, from its run in a fresh interpreter."""
+    sdks = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
+    return sorted(
+        {m.split(".")[0] for m in program_in_fresh_interpreter(cloud)["modules"]} & set(sdks)
+    )

@@ -7,8 +7,6 @@ import base64
 import hashlib
 import re
 import shlex
-import subprocess
-import sys
 from typing import Any
 
 import pulumi
@@ -21,10 +19,10 @@ from pulumi_azure_native import containerregistry
 
 from conftest import (
     ACR_PASSWORDS,
-    ROOT,
     Harness,
     Registered,
     assert_only_credentials_secret,
+    cloud_sdks_loaded,
     is_secret,
     resolve,
 )
@@ -532,23 +530,4 @@ def test_program_refuses_a_missing_location(harness: Harness) -> None:
 
 def test_azure_stack_loads_no_other_cloud_sdk() -> None:
     """Run the program under the mocks in a fresh interpreter and list the cloud SDKs loaded."""
-    script = """
-import runpy, sys
-sys.path[:0] = ['.', 'tests']
-import pulumi
-from pulumi.runtime.sync_await import _sync_await
-from pulumi_azure_native import containerregistry
-import conftest
-pulumi.runtime.set_mocks(conftest.RegistryMocks(), project='container-registry', stack='dev',
-                         preview=False)
-pulumi.runtime.set_all_config({'container-registry:cloud': 'azure',
-                               'azure-native:location': 'westeurope'})
-outputs = runpy.run_path('__main__.py', run_name='__main__')
-_sync_await(outputs['registry'].repo_digest.future())
-print(sorted(m for m in ('pulumi_aws', 'pulumi_azure_native', 'pulumi_gcp') if m in sys.modules))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "['pulumi_azure_native']"
+    assert cloud_sdks_loaded("azure") == ["pulumi_azure_native"]

@@ -215,8 +215,12 @@ def run_whole_program(config: Mapping[str, str]) -> bool:
         return True
 
 
+# 40 random examples (it was 100; each is a whole program run): the edges are pinned by the
+# examples below, by the 300 examples of the parse_settings test above and by the fixed lists
+# tried on every key and cloud; what this test adds is that the program itself stops before any
+# resource, which the component-level checks (location, project, group) below exercise.
 @settings(
-    max_examples=100,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -224,7 +228,10 @@ def run_whole_program(config: Mapping[str, str]) -> bool:
 @example(config={"cloud": "azure"})
 @example(config={"cloud": "gcp"})
 @example(config={"cloud": "gcp", "gcp:project": "my-project-123"})
+@example(config={"cloud": "gcp", "gcp:project": "my-project-123", "gcpLocation": "us"})
 @example(config={"cloud": "azure", "azure-native:location": "westeurope", "acrSku": "Premium"})
+@example(config={"cloud": "azure", "azureResourceGroup": "shared-rg"})
+@example(config={"cloud": "aws", "repositoryName": "App", "pullPrincipals": "[null]"})
 @example(config={"cloud": "local", "localPort": "1", "localUser": "a"})
 def test_program_runs_or_stops_before_any_resource(
     monkeypatch: pytest.MonkeyPatch, config: dict[str, str]

@@ -13,8 +13,6 @@ import json
 import re
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -25,11 +23,11 @@ import pytest
 
 from conftest import (
     RANDOM_PASSWORD,
-    ROOT,
     Harness,
     Registered,
     assert_only_credentials_secret,
     is_secret,
+    program_in_fresh_interpreter,
     resolve,
 )
 from registries import local
@@ -291,30 +289,7 @@ def test_disabled_daemon_check_is_honoured(harness: Harness, engine_calls: Engin
 
 def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
     """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
-    script = """
-import json, runpy, sys
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
-import pulumi
-from pulumi.runtime.sync_await import _sync_await
-import conftest
-from registries import local
-local.check_docker_engine = lambda host, context=None: None
-mocks = conftest.RegistryMocks()
-pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-runpy.run_path(sys.argv[1] + "/__main__.py", run_name="__main__")
-_sync_await(pulumi.runtime.stack.wait_for_rpcs())
-print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = program_in_fresh_interpreter("local")
     assert CONTAINER in report["types"], f"the program did not build the local target: {report}"
     loaded = [m for m in report["modules"] if m.split(".")[0] in CLOUD_SDKS]
     assert loaded == [], (
@@ -388,7 +363,8 @@ def test_check_finds_docker_desktop_on_its_per_user_socket(
     sock = home / where
     sock.parent.mkdir(parents=True)
     server = _UnixHTTPServer(str(sock), _FakeEngine)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits up to one interval for serve_forever to notice.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         _FakeEngine.pings.clear()
