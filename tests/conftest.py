@@ -7,6 +7,7 @@ The mocks answer with the camelCase wire names a real provider returns (`reposit
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import hashlib
 import json
@@ -355,6 +356,38 @@ def run_target(
     for output in outputs.values():
         resolve(output)
     return outputs
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """What one run of __main__.py registered and exported, as plain data."""
+
+    outputs: dict[str, Any]
+    resources: list[Registered]
+
+
+# The mocks salt the RandomPassword's bcrypt hash at random; shared runs use one salt, so that two
+# runs that differ in one setting differ in nothing else.
+_SHARED_RUN_SALT = bcrypt.gensalt(rounds=4)
+
+
+@functools.cache
+def _program_run(cloud: str, config: tuple[tuple[str, str], ...]) -> ProgramRun:
+    values = {**TARGET_CONFIG[cloud], **dict(config)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
+        patch.setattr(bcrypt, "gensalt", lambda *_, **__: _SHARED_RUN_SALT)
+        with fresh_stack({key.replace("__", ":"): value for key, value in values.items()}) as run:
+            outputs = {name: resolve(output) for name, output in run.run_program().items()}
+            return ProgramRun(outputs=outputs, resources=run.resources)
+
+
+def program_run(cloud: str, **config: str) -> ProgramRun:
+    """__main__.py run for one target (TARGET_CONFIG plus `config`) under fresh mocks, with every
+    output resolved. One run per (target, config) per session, shared by the tests that only read
+    what was registered; each caller gets its own deep copy, so a test that edits it (to break a
+    policy, say) cannot reach another. A test that needs the harness itself uses run_target."""
+    return copy.deepcopy(_program_run(cloud, tuple(sorted(config.items()))))
 
 
 _FRESH_PROGRAM_RUN = """

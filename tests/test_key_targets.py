@@ -7,15 +7,12 @@ key changes nothing the program registers or exports; on a target it names, it c
 
 from __future__ import annotations
 
-import functools
 import json
-from typing import Any
 
-import bcrypt
 import pulumi
 import pytest
 
-from conftest import TARGET_CONFIG, Harness, fresh_stack, resolve, run_target
+from conftest import TARGET_CONFIG, Harness, program_run, run_target
 from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS, load_settings, parse_settings
 
 # A valid value other than the default for every key but `cloud`. A new key needs one here.
@@ -123,52 +120,39 @@ def test_the_program_warns_on_pulumi_up(harness: Harness, monkeypatch: pytest.Mo
 
 # --------------------------------------------------------------------------- the table is true
 
-# The mocks' bcrypt hash is salted at random; one salt for every run makes runs comparable.
-_FIXED_SALT = bcrypt.gensalt(rounds=4)
 
-
-def _plain(value: Any) -> Any:
-    """A resolved output as comparable data."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-@functools.cache
-def program_run(cloud: str, key: str | None = None) -> str:
+def snapshot(cloud: str, key: str | None = None) -> str:
     """Everything the program registers and exports for `cloud` with its defaults, or with `key`
-    set to CHANGED[key]; one run per (cloud, key), shared by the tests below."""
-    config = provider_config(cloud) | ({key: CHANGED[key]} if key else {})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("registries.local.check_docker_engine", lambda *_, **__: None)
-        patch.setattr(bcrypt, "gensalt", lambda *_, **__: _FIXED_SALT)
-        patch.setattr(pulumi.log, "warn", lambda *_, **__: None)
-        with fresh_stack(config) as stack:
-            outputs = {name: _plain(resolve(out)) for name, out in stack.run_program().items()}
-            registered = [
-                {
-                    "type": r.typ,
-                    "name": r.name,
-                    "parent": r.parent,
-                    "inputs": r.inputs,
-                    "protect": r.protect,
-                    "retainOnDelete": r.retain_on_delete,
-                    "dependencies": sorted(r.dependencies),
-                }
-                # Registrations arrive in whatever order their inputs resolve.
-                for r in sorted(stack.resources, key=lambda r: (r.typ, r.name))
-            ]
-    return json.dumps({"outputs": outputs, "registered": registered}, sort_keys=True, default=str)
+    set to CHANGED[key], as one comparable string (the runs are conftest's shared ones)."""
+    run = program_run(cloud, **({key: CHANGED[key]} if key else {}))
+    registered = [
+        {
+            "type": r.typ,
+            "name": r.name,
+            "parent": r.parent,
+            "inputs": r.inputs,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "dependencies": sorted(r.dependencies),
+        }
+        # Registrations arrive in whatever order their inputs resolve.
+        for r in sorted(run.resources, key=lambda r: (r.typ, r.name))
+    ]
+    return json.dumps(
+        {"outputs": run.outputs, "registered": registered}, sort_keys=True, default=str
+    )
 
 
 @pytest.mark.parametrize(("key", "cloud"), NOT_APPLICABLE)
 def test_a_key_the_table_leaves_out_changes_nothing(key: str, cloud: str) -> None:
-    assert program_run(cloud, key) == program_run(cloud), (
+    assert snapshot(cloud, key) == snapshot(cloud), (
         f"{key}={CHANGED[key]!r} changes the {cloud} stack: add {cloud!r} to KEY_TARGETS[{key!r}]"
     )
 
 
 @pytest.mark.parametrize(("key", "cloud"), APPLICABLE)
 def test_a_key_the_table_names_changes_something(key: str, cloud: str) -> None:
-    assert program_run(cloud, key) != program_run(cloud), (
+    assert snapshot(cloud, key) != snapshot(cloud), (
         f"{key}={CHANGED[key]!r} changes nothing on {cloud}: drop {cloud!r} from "
         f"KEY_TARGETS[{key!r}]"
     )
