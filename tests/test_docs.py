@@ -15,6 +15,8 @@ from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+# Where commands are shown: the docs, and the comments of Pulumi.yaml and the stack files.
+WITH_COMMANDS = [*DOCS, *sorted(ROOT.glob("Pulumi*.yaml"))]
 PROVIDER_NAMESPACES = ("aws", "azure-native", "gcp", "docker")
 # Pages other branches of issue 10-12 add; the README links to them ahead of the merge.
 PAGES_FROM_OTHER_BRANCHES = {"docs/stacks.md", "docs/ci.md", "docs/mirror.md"}
@@ -46,8 +48,10 @@ def commands(text: str, prefix: str) -> list[str]:
 
 def config_set_key(command: str) -> str | None:
     """The key of a `pulumi config set ...` command, as Pulumi reads it (`--path 'a[0]'` -> a);
-    None for a placeholder such as `<key>`."""
+    None for a placeholder such as `<key>`, or for the bare command named in prose."""
     words = shlex.split(command.replace("\\\n", " "))[3:]
+    if not words:
+        return None  # the command named in prose ("run the `pulumi config set` line")
     index = 0
     while index < len(words) and words[index].startswith("-"):
         option = words[index]
@@ -69,7 +73,7 @@ def up_sh_flags() -> set[str] | None:
     return set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", usage.group(1)))
 
 
-@pytest.mark.parametrize("path", DOCS, ids=doc_id)
+@pytest.mark.parametrize("path", WITH_COMMANDS, ids=doc_id)
 def test_every_config_key_shown_exists(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     known = project_config_keys()
@@ -95,13 +99,14 @@ def test_the_config_key_parser() -> None:
     )
     assert config_set_key("pulumi config set --stack gcp gcp:project p") == "gcp:project"
     assert config_set_key("pulumi config set <key> <value> --stack dev") is None
+    assert config_set_key("pulumi config set") is None
     assert commands("run `pulumi config set localPort 5001 --stack dev`, then", "pulumi config set")
     assert config_set_key(commands("x `pulumi config set clowd aws`.", "pulumi config set")[0]) == (
         "clowd"
     )
 
 
-@pytest.mark.parametrize("path", DOCS, ids=doc_id)
+@pytest.mark.parametrize("path", WITH_COMMANDS, ids=doc_id)
 def test_every_up_sh_flag_shown_exists(path: Path) -> None:
     flags = up_sh_flags()
     if flags is None:
