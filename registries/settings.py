@@ -50,7 +50,7 @@ PROJECT_KEYS: tuple[str, ...] = (
 
 # The targets each project key has an effect on: the one place that says so. parse_settings warns
 # about a key set explicitly for a target it has no effect on; the README's settings table and the
-# tests (tests/test_settings.py, tests/test_docs.py) follow this table. A new key goes here too.
+# tests (tests/test_key_targets.py, tests/test_docs.py) hold both to it. A new key goes here too.
 KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
     "cloud": CLOUDS,
     "repositoryName": CLOUDS,
@@ -346,11 +346,11 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
     return GcpSettings(project=project, location=location)
 
 
-def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, ...]:
+def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
     """A warning for each project key set (not empty) although it has no effect on `cloud`."""
     return tuple(
         f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
-        f"`pulumi config rm {key}` removes it"
+        f"`pulumi config rm {key} --stack {stack}` removes it"
         for key, targets in KEY_TARGETS.items()
         if cloud not in targets and _text(raw, key) is not None
     )
@@ -420,7 +420,7 @@ def parse_settings(
         ),
         project=project,
         stack=stack,
-        warnings=unused_key_warnings(raw, cloud),
+        warnings=unused_key_warnings(raw, cloud, stack),
     )
 
 

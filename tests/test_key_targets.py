@@ -45,7 +45,7 @@ def expected_warning(key: str, cloud: str) -> str:
     targets = ", ".join(KEY_TARGETS[key])
     return (
         f"{key} has no effect on the {cloud} target (it applies to {targets}); "
-        f"`pulumi config rm {key}` removes it"
+        f"`pulumi config rm {key} --stack dev` removes it"
     )
 
 
@@ -89,10 +89,10 @@ def test_unset_and_empty_keys_are_not_warned_about(cloud: str) -> None:
 
 
 def test_the_warning_names_the_key_and_the_target() -> None:
-    (warning,) = parse_settings({"cloud": "azure", "immutableTags": "false"}).warnings
+    (warning,) = parse_settings({"cloud": "azure", "immutableTags": "false"}, stack="prod").warnings
     assert warning == (
         "immutableTags has no effect on the azure target (it applies to aws, gcp); "
-        "`pulumi config rm immutableTags` removes it"
+        "`pulumi config rm immutableTags --stack prod` removes it"
     )
 
 
