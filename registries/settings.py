@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 import pulumi
@@ -346,14 +346,38 @@ def _gcp(raw: Mapping[str, str | None], gcp_location: str | None) -> GcpSettings
     return GcpSettings(project=project, location=location)
 
 
+# Settings are compared as a gcp stack's, the one target under which every project key's value
+# lands in Settings (gcpLocation included); the stand-in provider values go nowhere else.
+_COMPARE_AS: dict[str, str | None] = {
+    "cloud": "gcp",
+    "gcp:project": "stand-in-project",
+    "gcp:region": "us-central1",
+}
+
+
+def _differs_from_default(key: str, value: str) -> bool:
+    """Whether `value` means something else than `key`'s default. Pulumi copies every default of
+    Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
+    so a value equal to the default may be nobody's choice and is no reason to warn."""
+    try:
+        return _parse({**_COMPARE_AS, key: value}) != _parse(_COMPARE_AS)
+    except SettingsError:
+        return True
+
+
 def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
-    """A warning for each project key set (not empty) although it has no effect on `cloud`."""
-    return tuple(
-        f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
-        f"`pulumi config rm {key} --stack {stack}` removes it"
-        for key, targets in KEY_TARGETS.items()
-        if cloud not in targets and _text(raw, key) is not None
-    )
+    """A warning for each project key set to something other than its default although it has
+    no effect on `cloud`."""
+    warnings: list[str] = []
+    for key, targets in KEY_TARGETS.items():
+        value = _text(raw, key)
+        if cloud in targets or value is None or not _differs_from_default(key, value):
+            continue
+        warnings.append(
+            f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
+            f"`pulumi config rm {key} --stack {stack}` removes it"
+        )
+    return tuple(warnings)
 
 
 def parse_settings(
@@ -365,6 +389,14 @@ def parse_settings(
     someone switches targets; provider keys are required only by the target that needs them.
     A key that has no effect on the chosen target is reported in `Settings.warnings`.
     """
+    settings = _parse(raw, project=project, stack=stack)
+    return replace(settings, warnings=unused_key_warnings(raw, settings.cloud, stack))
+
+
+def _parse(
+    raw: Mapping[str, str | None], *, project: str = "container-registry", stack: str = "dev"
+) -> Settings:
+    """parse_settings without the warnings."""
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     return Settings(
@@ -420,7 +452,6 @@ def parse_settings(
         ),
         project=project,
         stack=stack,
-        warnings=unused_key_warnings(raw, cloud, stack),
     )
 
 

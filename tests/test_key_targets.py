@@ -11,8 +11,9 @@ import json
 
 import pulumi
 import pytest
+import yaml
 
-from conftest import TARGET_CONFIG, Harness, program_run, run_target
+from conftest import ROOT, TARGET_CONFIG, Harness, program_run, run_target
 from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS, load_settings, parse_settings
 
 # A valid value other than the default for every key but `cloud`. A new key needs one here.
@@ -86,6 +87,45 @@ def test_unset_and_empty_keys_are_not_warned_about(cloud: str) -> None:
     assert parse_settings(provider_config(cloud)).warnings == ()
     empty = {key: "" for key in PROJECT_KEYS if key != "cloud"}
     assert parse_settings({**provider_config(cloud), **empty}).warnings == ()
+
+
+def pulumi_yaml_defaults() -> dict[str, str]:
+    """Pulumi.yaml's defaults as the CLI hands them to the program: it copies each into the
+    stack's config, primitives as fmt's %v and the rest as JSON (createConfigValue in
+    pkg/workspace/config.go of pulumi/pulumi)."""
+    document = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    rendered: dict[str, str] = {}
+    for key, spec in document["config"].items():
+        default = spec["default"]
+        if isinstance(default, bool):
+            rendered[key] = "true" if default else "false"
+        elif isinstance(default, (list, dict)):
+            rendered[key] = json.dumps(default)
+        else:
+            rendered[key] = str(default)
+    return rendered
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_defaults_pulumi_copies_into_every_stack_draw_no_warning(cloud: str) -> None:
+    """The mocks pass only what a test sets, but a real `pulumi up` also passes every default of
+    Pulumi.yaml: those must not read as settings made for another target."""
+    raw = {**pulumi_yaml_defaults(), **provider_config(cloud)}
+    assert parse_settings(raw).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ({"cloud": "azure", "immutableTags": "True"}, "the default, spelled otherwise"),
+        ({"cloud": "aws", "acrSku": "basic"}, "the default, in another case"),
+        ({"cloud": "gcp", "localPort": "5000", "localUser": "admin"}, "the defaults"),
+        ({"cloud": "local", "pullPrincipals": "[]"}, "an empty list, the default"),
+    ],
+)
+def test_a_default_value_set_by_hand_draws_no_warning(raw: dict[str, str], why: str) -> None:
+    raw = {**provider_config(raw["cloud"]), **raw}
+    assert parse_settings(raw).warnings == (), why
 
 
 def test_the_warning_names_the_key_and_the_target() -> None:
