@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -88,6 +90,19 @@ def test_requirements_dev_adds_the_tools_to_the_program() -> None:
     for tool in ("pytest", "hypothesis", "ruff", "pyright", "pulumi-policy", "check-jsonschema"):
         assert tool in tools, f"{tool} is missing from requirements-dev.txt"
     assert not set(tools) & set(PROGRAM_PACKAGES), "the program's packages come in through -r"
+
+
+def test_ci_script_is_shellcheck_clean() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is not installed (Debian/Ubuntu: apt-get install -y shellcheck)")
+    result = subprocess.run(
+        [shellcheck, "--shell=bash", str(ROOT / ".ci" / "run")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ci_installs_the_dev_requirements_and_shows_the_slowest_tests() -> None:
