@@ -11,7 +11,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
 import pulumi
@@ -79,6 +79,42 @@ SECRET_KEYS: tuple[str, ...] = ("dockerHubToken",)
 # What read_config records for a secret key instead of its value.
 SECRET_SET = "<set as a secret>"
 PLAINTEXT_SET = "<set in plain text>"
+# The targets each project key has an effect on: the one place that says so. parse_settings warns
+# about a key set explicitly for a target it has no effect on; the README's settings table and the
+# tests (tests/test_key_targets.py, tests/test_docs.py) hold both to it. A new key goes here too.
+KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
+    "cloud": CLOUDS,
+    "repositoryName": CLOUDS,
+    "imageTag": CLOUDS,
+    "platform": CLOUDS,
+    # The local registry has no cleanup; ACR has no registry-wide tag immutability.
+    "untaggedExpiryDays": ("aws", "azure", "gcp"),
+    "keepTaggedImages": ("aws", "azure", "gcp"),
+    "immutableTags": ("aws", "gcp"),
+    "forceDelete": CLOUDS,
+    "pullPrincipals": ("aws", "azure", "gcp"),
+    "ecrKmsKeyArn": ("aws",),
+    "acrSku": ("azure",),
+    "azureResourceGroup": ("azure",),
+    "gcpLocation": ("gcp",),
+    "localPort": ("local",),
+    "localUser": ("local",),
+    # The pull-through mirror (docs/mirror.md).
+    "mirror": CLOUDS,
+    "mirrorRepositories": ("azure",),
+    "dockerHubCredentialsSecretArn": ("aws",),
+    "acrDockerHubUsernameSecretUri": ("azure",),
+    "acrDockerHubPasswordSecretUri": ("azure",),
+    "gcpDockerHubPasswordSecretVersion": ("gcp",),
+    "dockerHubUser": ("local", "gcp"),
+    "dockerHubToken": ("local",),
+    "localMirrorPort": ("local",),
+    # Keyless push from CI (docs/ci.md); the local target refuses ciRepository outright.
+    "ciRepository": ("aws", "azure", "gcp"),
+    "ciRef": ("aws", "azure", "gcp"),
+    "ciEnvironment": ("aws", "azure", "gcp"),
+    "awsOidcProviderArn": ("aws",),
+}
 
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
@@ -240,14 +276,19 @@ _PULL_PRINCIPAL_FORMS: dict[str, tuple[re.Pattern[str], str, str]] = {
 class SettingsError(pulumi.RunError):
     """A config value that cannot work; the message names the key, the value and what is allowed.
 
-    A RunError, so `pulumi up` shows just the message instead of a Python traceback.
+    A RunError, so `pulumi up` shows just the message instead of a Python traceback. A value of
+    None means the key is not set: the message is then `<key> <allowed>` ("gcp:project is not
+    set: ..."), never a Python `None`. `shown` replaces the repr of the value in the message.
     """
 
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        super().__init__(f"{key}: {shown} {allowed}")
+    def __init__(self, key: str, value: object, allowed: str, *, shown: str | None = None) -> None:
+        if value is None and shown is None:
+            super().__init__(f"{key} {allowed}")
+        else:
+            text = repr(value) if shown is None else shown
+            if len(text) > 80:
+                text = text[:77] + "..."
+            super().__init__(f"{key}: {text} {allowed}")
         self.key = key
         self.value = value
 
@@ -337,6 +378,9 @@ class Settings:
     ci: CiSettings | None = None
     project: str = "container-registry"
     stack: str = "dev"
+    # Keys set for a target they have no effect on; load_settings logs them. Not a setting, so
+    # two Settings that configure the same thing compare equal whatever was set beside them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _text(raw: Mapping[str, str | None], key: str) -> str | None:
@@ -347,10 +391,20 @@ def _text(raw: Mapping[str, str | None], key: str) -> str | None:
     return value
 
 
-def _choice(raw: Mapping[str, str | None], key: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(
+    raw: Mapping[str, str | None],
+    key: str,
+    allowed: tuple[str, ...],
+    default: str,
+    *,
+    ignore_case: bool = False,
+) -> str:
+    """One of `allowed`, spelled as there; with ignore_case, `basic` is taken as `Basic`."""
     value = _text(raw, key)
     if value is None:
         return default
+    if ignore_case:
+        value = {option.casefold(): option for option in allowed}.get(value.casefold(), value)
     if value not in allowed:
         raise SettingsError(key, value, f"is not one of {', '.join(allowed)}")
     return value
@@ -462,7 +516,10 @@ def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, 
     principals = cast("list[object]", parsed)
     for item in principals:
         if not isinstance(item, str) or "*" in item or not pattern.fullmatch(item):
-            raise SettingsError(key, item, rule)
+            # A non-string item is shown as the JSON the user wrote (null, not None).
+            raise SettingsError(
+                key, item, rule, shown=None if isinstance(item, str) else json.dumps(item)
+            )
     found = cast("list[str]", principals)
     if cloud == "azure":
         found = [_entra_principal(item) for item in found]
@@ -721,6 +778,40 @@ def _mirror(
     )
 
 
+# Settings are compared as a gcp stack's, the one target under which every project key's value
+# lands in Settings (gcpLocation included); the stand-in provider values go nowhere else.
+_COMPARE_AS: dict[str, str | None] = {
+    "cloud": "gcp",
+    "gcp:project": "stand-in-project",
+    "gcp:region": "us-central1",
+}
+
+
+def _differs_from_default(key: str, value: str) -> bool:
+    """Whether `value` means something else than `key`'s default. Pulumi copies every default of
+    Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
+    so a value equal to the default may be nobody's choice and is no reason to warn."""
+    try:
+        return _parse({**_COMPARE_AS, key: value}) != _parse(_COMPARE_AS)
+    except SettingsError:
+        return True
+
+
+def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
+    """A warning for each project key set to something other than its default although it has
+    no effect on `cloud`."""
+    warnings: list[str] = []
+    for key, targets in KEY_TARGETS.items():
+        value = _text(raw, key)
+        if cloud in targets or value is None or not _differs_from_default(key, value):
+            continue
+        warnings.append(
+            f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
+            f"`pulumi config rm {key} --stack {stack}` removes it"
+        )
+    return tuple(warnings)
+
+
 def parse_settings(
     raw: Mapping[str, str | None],
     *,
@@ -732,7 +823,20 @@ def parse_settings(
 
     Every project key is checked whichever cloud is chosen, so a typo never waits for the day
     someone switches targets; provider keys are required only by the target that needs them.
+    A key that has no effect on the chosen target is reported in `Settings.warnings`.
     """
+    settings = _parse(raw, project=project, stack=stack, secrets=secrets)
+    return replace(settings, warnings=unused_key_warnings(raw, settings.cloud, stack))
+
+
+def _parse(
+    raw: Mapping[str, str | None],
+    *,
+    project: str = "container-registry",
+    stack: str = "dev",
+    secrets: Mapping[str, pulumi.Output[str]] | None = None,
+) -> Settings:
+    """parse_settings without the warnings."""
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     local_port = _int(raw, "localPort", 5000, 1, 65535)
@@ -766,7 +870,7 @@ def parse_settings(
             ),
         ),
         azure=AzureSettings(
-            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic"),
+            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic", ignore_case=True),
             resource_group=_matching(
                 raw,
                 "azureResourceGroup",
@@ -858,10 +962,14 @@ def read_secrets() -> dict[str, pulumi.Output[str]]:
 
 
 def load_settings() -> Settings:
-    """The settings of the running stack; raises SettingsError before anything is created."""
-    return parse_settings(
+    """The settings of the running stack; raises SettingsError before anything is created, and
+    warns (`pulumi up` shows it) about each key that has no effect on the chosen target."""
+    settings = parse_settings(
         read_config(),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         secrets=read_secrets(),
     )
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    return settings

@@ -7,11 +7,15 @@ The mocks answer with the camelCase wire names a real provider returns (`reposit
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 import hashlib
 import json
 import runpy
+import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +28,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from registries.settings import PROVIDER_KEYS
+from registries.settings import PROVIDER_KEYS, SECRET_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "container-registry"
@@ -397,6 +401,27 @@ def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
 
 
+@contextmanager
+def fresh_stack(config: Mapping[str, str]) -> Iterator[Harness]:
+    """What the harness fixture does per test, per hypothesis example: new mocks, no root
+    stack, this config; registrations are awaited on the way out."""
+    set_root_resource(None)  # type: ignore[arg-type]
+    mocks = RegistryMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    stack = Harness(monitor=monitor)
+    stack.config.update(
+        {key if ":" in key else f"{PROJECT}:{key}": value for key, value in config.items()}
+    )
+    # A credential key is set with `pulumi config set --secret`: the engine names it secret.
+    secret_keys = [f"{PROJECT}:{key}" for key in SECRET_KEYS if f"{PROJECT}:{key}" in stack.config]
+    pulumi.runtime.set_all_config(dict(stack.config), secret_keys)
+    try:
+        yield stack
+    finally:
+        _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+
+
 # The provider config each target needs to run with its defaults (keys as Harness.configure takes).
 TARGET_CONFIG: dict[str, dict[str, str]] = {
     "aws": {"cloud": "aws"},
@@ -441,3 +466,99 @@ def run_target(
     for output in outputs.values():
         resolve(output)
     return outputs
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """What one run of __main__.py registered and exported, as plain data."""
+
+    outputs: dict[str, Any]
+    resources: list[Registered]
+
+
+# The mocks salt the RandomPassword's bcrypt hash at random; shared runs use one salt, so that two
+# runs that differ in one setting differ in nothing else.
+_SHARED_RUN_SALT = bcrypt.gensalt(rounds=4)
+
+
+@functools.cache
+def _program_run(cloud: str, config: tuple[tuple[str, str], ...]) -> ProgramRun:
+    values = {**TARGET_CONFIG[cloud], **dict(config)}
+    with pytest.MonkeyPatch.context() as patch:
+        stub_engine(patch)
+        patch.setattr(bcrypt, "gensalt", lambda *_, **__: _SHARED_RUN_SALT)
+        with fresh_stack({key.replace("__", ":"): value for key, value in values.items()}) as run:
+            outputs = {name: resolve(output) for name, output in run.run_program().items()}
+            return ProgramRun(outputs=outputs, resources=run.resources)
+
+
+def program_run(cloud: str, **config: str) -> ProgramRun:
+    """__main__.py run for one target (TARGET_CONFIG plus `config`) under fresh mocks, with every
+    output resolved. One run per (target, config) per session, shared by the tests that only read
+    what was registered; each caller gets its own deep copy, so a test that edits it (to break a
+    policy, say) cannot reach another. A test that needs the harness itself uses run_target."""
+    return copy.deepcopy(_program_run(cloud, tuple(sorted(config.items()))))
+
+
+_FRESH_PROGRAM_RUN = (
+    """
+import json, runpy, sys
+root, config = sys.argv[1], json.loads(sys.argv[2])
+sys.path[:0] = [root, root + "/tests"]
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+import conftest
+"""
+    + STUB_ENGINE_SOURCE
+    + """
+mocks = conftest.RegistryMocks()
+pulumi.runtime.set_all_config(config)
+pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
+outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
+_sync_await(outputs["registry"].repo_digest.future())
+_sync_await(pulumi.runtime.stack.wait_for_rpcs())
+print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
+"""
+)
+
+
+@functools.cache
+def _fresh_program_runs() -> dict[str, dict[str, Any]]:
+    """Every target's run of _FRESH_PROGRAM_RUN, started together (a run costs about half a
+    second, mostly imports, and the machine has two cores) and made once per test session."""
+    running: dict[str, subprocess.Popen[str]] = {}
+    for cloud, values in TARGET_CONFIG.items():
+        config = {
+            key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
+            for key, value in values.items()
+        }
+        running[cloud] = subprocess.Popen(
+            [sys.executable, "-c", _FRESH_PROGRAM_RUN, str(ROOT), json.dumps(config)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    reports: dict[str, dict[str, Any]] = {}
+    for cloud, process in running.items():
+        stdout, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, f"{cloud}: {stderr}"
+        reports[cloud] = json.loads(stdout.strip().splitlines()[-1])
+    return reports
+
+
+def program_in_fresh_interpreter(cloud: str) -> dict[str, Any]:
+    """Run __main__.py for `cloud` (TARGET_CONFIG) under the mocks in a new Python process, so
+    sys.modules holds only what the program imported; return the resource types it registered
+    and the modules it loaded. The runs are shared by every test that asks which SDKs a stack
+    loads."""
+    return _fresh_program_runs()[cloud]
+
+
+def cloud_sdks_loaded(cloud: str) -> list[str]:
+    """The cloud SDK packages (pulumi_aws, pulumi_azure_native, pulumi_gcp) a `cloud` stack
+    imports, from its run in a fresh interpreter."""
+    sdks = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
+    return sorted(
+        {m.split(".")[0] for m in program_in_fresh_interpreter(cloud)["modules"]} & set(sdks)
+    )

@@ -45,7 +45,7 @@ def test_every_rule_passes_on_the_ci_stack(
     pack: dict[str, pulumi_policy.Policy],
     cloud: str,
 ) -> None:
-    stack = deploy(harness, monkeypatch, cloud, **CI_STACK[cloud])
+    stack = deploy(cloud, **CI_STACK[cloud])
     for rule in RULES:
         assert direct_violations(rule, stack) == [], f"{rule.name} on {cloud} with CI"
         assert pack_violations(pack[rule.name], stack) == [], f"pack's {rule.name} on {cloud}"
@@ -67,7 +67,7 @@ def test_policyuniverse_agrees_about_the_trust_policy(
 ) -> None:
     """The program's trust policy is not internet-accessible; the breakage that trusts anyone
     is, and the pack's no-public-grants says so too."""
-    stack = deploy(harness, monkeypatch, "aws", **CI_STACK["aws"])
+    stack = deploy("aws", **CI_STACK["aws"])
     document = json.loads(first(stack, rules.AWS_IAM_ROLE).props["assumeRolePolicy"])
     assert not IamPolicy(document).is_internet_accessible()
     breakage = next(b for b in CI_BREAKAGES if b.id == "trust-anyone")

@@ -8,26 +8,21 @@ mocks per example, takes a smaller sample of the same inputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 import hypothesis.strategies as st
-import pulumi
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
-from pulumi.runtime.settings import set_root_resource
-from pulumi.runtime.sync_await import _sync_await
 
 from conftest import (
     PROJECT,
     STACK,
-    Harness,
-    RecordingMonitor,
-    RegistryMocks,
+    fresh_stack,
     resolve,
     stub_engine,
 )
 from registries.settings import (
+    ACR_SKUS,
     CLOUDS,
     PROJECT_KEYS,
     PROVIDER_KEYS,
@@ -155,15 +150,18 @@ def hostile_configs(draw: st.DrawFn) -> dict[str, str]:
 
 def check_settings_error(error: SettingsError, config: Mapping[str, str]) -> None:
     """The error names a key the program reads, first in its message; a key the user did not
-    set is named only as missing."""
+    set is named only as missing, and no Python None stands in for a value."""
     assert error.key in ALL_KEYS, error.key
-    assert str(error).startswith(f"{error.key}: "), str(error)
+    assert str(error).startswith((f"{error.key}: ", f"{error.key} ")), str(error)
     assert error.key in config or error.value is None, (error.key, error.value)
+    if not any("None" in value for value in config.values()):
+        assert "None" not in str(error), str(error)
 
 
 def check_accepted(result: Settings) -> None:
     """What accepted settings must always satisfy, whatever went in."""
     assert result.cloud in CLOUDS
+    assert result.azure.sku in ACR_SKUS
     assert result.image_tag != "latest"
     assert 1 <= result.untagged_expiry_days <= 3650
     assert 1 <= result.keep_tagged_images <= 10000
@@ -223,25 +221,6 @@ def test_deeply_nested_pull_principals_is_a_settings_error() -> None:
 # --------------------------------------------------------------------------- whole program
 
 
-@contextmanager
-def fresh_stack(config: Mapping[str, str]) -> Iterator[Harness]:
-    """What the harness fixture does per test, per hypothesis example: new mocks, no root
-    stack, this config; registrations are awaited on the way out."""
-    set_root_resource(None)  # type: ignore[arg-type]
-    mocks = RegistryMocks()
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
-    stack = Harness(monitor=monitor)
-    stack.config.update(
-        {key if ":" in key else f"{PROJECT}:{key}": value for key, value in config.items()}
-    )
-    pulumi.runtime.set_all_config(dict(stack.config))
-    try:
-        yield stack
-    finally:
-        _sync_await(pulumi.runtime.stack.wait_for_rpcs())
-
-
 def run_whole_program(config: Mapping[str, str]) -> bool:
     """True if the program ran, False if it stopped with a SettingsError before any resource."""
     with fresh_stack(config) as stack:
@@ -259,8 +238,12 @@ def run_whole_program(config: Mapping[str, str]) -> bool:
         return True
 
 
+# 40 random examples (it was 100; each is a whole program run): the edges are pinned by the
+# examples below, by the 300 examples of the parse_settings test above and by the fixed lists
+# tried on every key and cloud; what this test adds is that the program itself stops before any
+# resource, which the component-level checks (location, project, group) below exercise.
 @settings(
-    max_examples=100,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -268,7 +251,10 @@ def run_whole_program(config: Mapping[str, str]) -> bool:
 @example(config={"cloud": "azure"})
 @example(config={"cloud": "gcp"})
 @example(config={"cloud": "gcp", "gcp:project": "my-project-123"})
+@example(config={"cloud": "gcp", "gcp:project": "my-project-123", "gcpLocation": "us"})
 @example(config={"cloud": "azure", "azure-native:location": "westeurope", "acrSku": "Premium"})
+@example(config={"cloud": "azure", "azureResourceGroup": "shared-rg"})
+@example(config={"cloud": "aws", "repositoryName": "App", "pullPrincipals": "[null]"})
 @example(config={"cloud": "local", "localPort": "1", "localUser": "a"})
 def test_program_runs_or_stops_before_any_resource(
     monkeypatch: pytest.MonkeyPatch, config: dict[str, str]

@@ -7,11 +7,8 @@ is run for real against engines that cannot answer.
 
 from __future__ import annotations
 
-import json
 import re
 import socket
-import subprocess
-import sys
 from typing import Any
 
 import bcrypt
@@ -20,12 +17,11 @@ import pytest
 
 from conftest import (
     RANDOM_PASSWORD,
-    ROOT,
-    STUB_ENGINE_SOURCE,
     Harness,
     Registered,
     assert_only_credentials_secret,
     is_secret,
+    program_in_fresh_interpreter,
     resolve,
     stub_engine,
 )
@@ -329,33 +325,7 @@ def test_an_unknown_engine_architecture_asks_for_platform(
 
 def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
     """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
-    script = (
-        """
-import json, runpy, sys
-sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
-import pulumi
-from pulumi.runtime.sync_await import _sync_await
-import conftest
-"""
-        + STUB_ENGINE_SOURCE
-        + """
-mocks = conftest.RegistryMocks()
-pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-runpy.run_path(sys.argv[1] + "/__main__.py", run_name="__main__")
-_sync_await(pulumi.runtime.stack.wait_for_rpcs())
-print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
-"""
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = program_in_fresh_interpreter("local")
     assert CONTAINER in report["types"], f"the program did not build the local target: {report}"
     loaded = [m for m in report["modules"] if m.split(".")[0] in CLOUD_SDKS]
     assert loaded == [], (

@@ -66,7 +66,7 @@ def pack(monkeypatch: pytest.MonkeyPatch) -> dict[str, pulumi_policy.Policy]:
 
 
 def deploy_mirror(harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str) -> Stack:
-    return deploy(harness, monkeypatch, cloud, **MIRROR_CONFIG[cloud])
+    return deploy(cloud, **MIRROR_CONFIG[cloud])
 
 
 def named(name: str, change: Callable[[dict[str, Any]], object]) -> Callable[[Stack], Stack]:

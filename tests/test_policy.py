@@ -37,7 +37,15 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from conftest import RESOURCE_OUTPUTS, SECRET_VALUES, Harness, is_secret, resolve, run_target
+from conftest import (
+    RESOURCE_OUTPUTS,
+    SECRET_VALUES,
+    Harness,
+    is_secret,
+    program_run,
+    resolve,
+    run_target,
+)
 from policy import rules
 from policy.rules import RULE_NAMES, RULES, ResourceRule, Rule, StackRule
 
@@ -126,11 +134,12 @@ class StackView:
 Stack = list[Resource]
 
 
-def deploy(harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **config: str) -> Stack:
-    run_target(harness, monkeypatch, cloud, **config)
+def deploy(cloud: str, **config: str) -> Stack:
+    """The custom resources the program registers for `cloud`: this test's own copy of a run
+    shared per (target, config) (conftest.program_run), so breaking it touches no other test."""
     return [
-        Resource(r.typ, r.name, r.urn, copy.deepcopy(r.inputs), tuple(r.dependencies), r.protect)
-        for r in harness.resources
+        Resource(r.typ, r.name, r.urn, r.inputs, tuple(r.dependencies), r.protect)
+        for r in program_run(cloud, **config).resources
         if r.custom
     ]
 
@@ -930,12 +939,10 @@ def test_every_rule_has_a_breakage_and_a_scope() -> None:
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 def test_every_rule_passes_on_the_defaults(
-    harness: Harness,
-    monkeypatch: pytest.MonkeyPatch,
     pack: dict[str, pulumi_policy.Policy],
     cloud: str,
 ) -> None:
-    stack = deploy(harness, monkeypatch, cloud)
+    stack = deploy(cloud)
     for rule in RULES:
         assert direct_violations(rule, stack) == [], f"{rule.name} on {cloud}"
         assert pack_violations(pack[rule.name], stack) == [], f"pack's {rule.name} on {cloud}"
@@ -948,12 +955,10 @@ def test_every_rule_passes_on_the_defaults(
 
 @pytest.mark.parametrize("breakage", BREAKAGES, ids=lambda b: f"{b.rule}-{b.cloud}-{b.id}")
 def test_rule_bites_when_its_property_is_broken(
-    harness: Harness,
-    monkeypatch: pytest.MonkeyPatch,
     pack: dict[str, pulumi_policy.Policy],
     breakage: Breakage,
 ) -> None:
-    stack = breakage.breaks(deploy(harness, monkeypatch, breakage.cloud, **breakage.stack_config))
+    stack = breakage.breaks(deploy(breakage.cloud, **breakage.stack_config))
     rule = rule_named(breakage.rule)
     assert direct_violations(rule, stack, breakage.config), f"{rule.name} missed {breakage.id}"
     assert pack_violations(pack[rule.name], stack, breakage.config), (
@@ -977,29 +982,25 @@ def test_rule_bites_when_its_property_is_broken(
     ],
 )
 def test_a_weaker_setting_is_caught_by_the_pack(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, config: dict[str, str], rule: str
+    cloud: str, config: dict[str, str], rule: str
 ) -> None:
     """A weaker choice made in config is still the program's; the mandatory pack stops it."""
-    stack = deploy(harness, monkeypatch, cloud, **config)
+    stack = deploy(cloud, **config)
     assert direct_violations(rule_named(rule), stack)
 
 
 @pytest.mark.parametrize("sku", ["Basic", "Standard", "Premium"])
-def test_acr_every_sku_cleans_up_untagged_images(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, sku: str
-) -> None:
+def test_acr_every_sku_cleans_up_untagged_images(sku: str) -> None:
     """Premium uses the registry's retention policy, the others the `acr purge` task."""
-    stack = deploy(harness, monkeypatch, "azure", acrSku=sku)
+    stack = deploy("azure", acrSku=sku)
     for rule in RULES:
         assert direct_violations(rule, stack) == [], f"{rule.name} with acrSku={sku}"
 
 
-def test_acr_task_found_by_dependency_when_outputs_lack_registry_name(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_acr_task_found_by_dependency_when_outputs_lack_registry_name() -> None:
     """azure-native outputs may carry the registry's `name` but not the `registryName` path
     parameter; a purge task that depends on the registry still counts."""
-    stack = deploy(harness, monkeypatch, "azure")
+    stack = deploy("azure")
     stack = [
         replace(r, state={k: v for k, v in r.outputs.items() if k != "registryName"})
         if r.resource_type in (rules.ACR_REGISTRY, rules.ACR_TASK)
@@ -1049,13 +1050,11 @@ def test_ecr_policy_rules_on_hand_written_statements(
     assert bool(admin) == grants_admin, admin
 
 
-def test_ecr_public_principals_agree_with_policyuniverse(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ecr_public_principals_agree_with_policyuniverse() -> None:
     """policyuniverse (Netflix's IAM policy library) is the second opinion, kept in the tests so
     the pack needs nothing beyond the standard library: it finds the program's policy private and
     every public breakage public. (Ours is stricter: a Condition never excuses '*'.)"""
-    stack = deploy(harness, monkeypatch, "aws")
+    stack = deploy("aws")
     document = json.loads(first(stack, rules.ECR_REPOSITORY_POLICY).props["policy"])
     assert not IamPolicy(document).is_internet_accessible()
     public = [
@@ -1070,12 +1069,12 @@ def test_ecr_public_principals_agree_with_policyuniverse(
 
 
 def test_unknown_values_are_not_reported_as_violations(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, pack: dict[str, pulumi_policy.Policy]
+    pack: dict[str, pulumi_policy.Policy],
 ) -> None:
     """During preview a property may be unknown: the policy raises the SDK's UnknownValueError
     (the engine shows it as advisory and checks again on update) instead of a false violation."""
     stack = edit(rules.ECR_REPOSITORY, set_key("imageTagMutability", UNKNOWN_STRING_VALUE))(
-        deploy(harness, monkeypatch, "aws")
+        deploy("aws")
     )
     with pytest.raises(UnknownValueError):
         pack_violations(pack["ecr-immutable-tags"], stack)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from conftest import (
-    ROOT,
     SECRET_VALUES,
-    STUB_ENGINE_SOURCE,
     TARGET_CONFIG,
     Harness,
     assert_only_credentials_secret,
+    cloud_sdks_loaded,
     resolve,
     run_target,
     stub_engine,
@@ -73,26 +70,5 @@ def test_default_cloud_is_local(harness: Harness, monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize("cloud", sorted(TARGET_CONFIG))
 def test_a_stack_loads_only_its_own_cloud_sdk(cloud: str) -> None:
     """Run the program in a fresh interpreter under mocks and list the cloud SDKs it imported."""
-    config = {
-        (k.replace("__", ":") if "__" in k else f"container-registry:{k}"): v
-        for k, v in TARGET_CONFIG[cloud].items()
-    }
-    script = f"""
-import runpy, sys
-import pulumi
-sys.path.insert(0, ".")
-sys.path.insert(0, "tests")
-import conftest
-{STUB_ENGINE_SOURCE}
-pulumi.runtime.set_all_config({config!r})
-pulumi.runtime.set_mocks(conftest.RegistryMocks(), project="container-registry", stack="dev",
-                         preview=False)
-runpy.run_path("__main__.py", run_name="__main__")
-print(sorted(m for m in {CLOUD_SDKS!r} if m in sys.modules))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
     expected = {"aws": ["pulumi_aws"], "azure": ["pulumi_azure_native"], "gcp": ["pulumi_gcp"]}
-    assert result.stdout.strip().splitlines()[-1] == str(expected.get(cloud, []))
+    assert cloud_sdks_loaded(cloud) == expected.get(cloud, [])

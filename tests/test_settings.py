@@ -24,6 +24,13 @@ from registries.settings import (
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 
 
+def names_the_key_first(error: SettingsError) -> bool:
+    """`<key>: <value> <what is allowed>`, or `<key> is not set...` for a missing key; never a
+    Python None where a value would be."""
+    message = str(error)
+    return message.startswith((f"{error.key}: ", f"{error.key} ")) and "None" not in message
+
+
 def test_defaults_are_the_secure_choice() -> None:
     settings = parse_settings({})
     assert settings == Settings(
@@ -141,7 +148,7 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"untaggedExpiryDays": "1" * 5000}, "untaggedExpiryDays"),
     ({"ecrKmsKeyArn": "alias/aws/ecr"}, "ecrKmsKeyArn"),
     ({"ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/ecr"}, "ecrKmsKeyArn"),
-    ({"acrSku": "basic"}, "acrSku"),
+    ({"acrSku": "Basics"}, "acrSku"),
     ({"acrSku": "Free"}, "acrSku"),
     ({"azureResourceGroup": "ends.with.dot."}, "azureResourceGroup"),
     ({"azureResourceGroup": "x" * 91}, "azureResourceGroup"),
@@ -177,7 +184,7 @@ def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None
     with pytest.raises(SettingsError) as caught:
         parse_settings(raw)
     assert caught.value.key == key
-    assert str(caught.value).startswith(f"{key}: "), str(caught.value)
+    assert names_the_key_first(caught.value), str(caught.value)
 
 
 def test_pull_principals_are_deduplicated_in_order() -> None:
@@ -278,7 +285,8 @@ def test_program_refuses_bad_config_before_creating_anything(
     harness.configure(**config)
     with pytest.raises(SettingsError) as caught:
         harness.run_program()
-    assert str(caught.value).startswith(f"{key}: ")
+    assert names_the_key_first(caught.value), str(caught.value)
+    assert caught.value.key == key
     assert harness.resources == [], "a resource was registered before the settings error"
 
 
@@ -311,3 +319,43 @@ def test_pulumi_yaml_runtime_installs_requirements_itself() -> None:
         "name": "python",
         "options": {"toolchain": "pip", "virtualenv": "venv"},
     }
+
+
+@pytest.mark.parametrize("typed", ["basic", "BASIC", "Basic", "premium", "sTaNdArD"])
+def test_acr_sku_takes_any_case(typed: str) -> None:
+    raw = {"cloud": "azure", "azure-native:location": "westeurope", "acrSku": typed}
+    sku = parse_settings(raw).azure.sku
+    assert sku == typed.capitalize(), f"acrSku {typed!r} became {sku!r}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"cloud": "gcp", "gcp:region": "europe-west4"},
+            "gcp:project is not set: run `pulumi config set gcp:project <project-id>` (or set "
+            "GOOGLE_PROJECT)",
+        ),
+        (
+            {"cloud": "gcp", "gcp:project": "my-project-123"},
+            "gcpLocation is not set and neither is gcp:region: run `pulumi config set gcp:region "
+            "<region>` or `pulumi config set gcpLocation <location>`",
+        ),
+        (
+            {"cloud": "aws", "pullPrincipals": "[null]"},
+            "pullPrincipals: null is not an IAM principal ARN (arn:aws:iam::<12-digit account>:"
+            "root, :role/... or :user/...); '*' and wildcards are never allowed",
+        ),
+        (
+            {"cloud": "aws", "pullPrincipals": '[{"AWS": "*"}]'},
+            'pullPrincipals: {"AWS": "*"} is not an IAM principal ARN (arn:aws:iam::<12-digit '
+            "account>:root, :role/... or :user/...); '*' and wildcards are never allowed",
+        ),
+    ],
+)
+def test_missing_or_null_values_are_worded_without_python_none(
+    raw: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw)
+    assert str(caught.value) == message

@@ -1,0 +1,323 @@
+"""Which targets each project key has an effect on (registries.settings.KEY_TARGETS), and the
+warning for a key set where it does nothing.
+
+The table is checked against the program itself: on a target the table leaves out, setting the
+key changes nothing the program registers or exports; on a target it names, it changes something.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+import yaml
+
+from conftest import ROOT, TARGET_CONFIG, Harness, program_run, run_target
+from registries.settings import (
+    CLOUDS,
+    KEY_TARGETS,
+    PROJECT_KEYS,
+    SECRET_KEYS,
+    SECRET_SET,
+    Settings,
+    SettingsError,
+    load_settings,
+    parse_settings,
+)
+
+
+def provider_config_of(cloud: str) -> dict[str, str]:
+    return {key.replace("__", ":"): value for key, value in TARGET_CONFIG[cloud].items()}
+
+
+# A valid value other than the default for every key but `cloud`. A new key needs one here.
+CHANGED: dict[str, str] = {
+    "repositoryName": "other",
+    "imageTag": "v2",
+    "platform": "linux/arm64",
+    "untaggedExpiryDays": "7",
+    "keepTaggedImages": "5",
+    "immutableTags": "false",
+    "forceDelete": "true",
+    "pullPrincipals": '["arn:aws:iam::210987654321:root"]',
+    "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "acrSku": "Premium",
+    "azureResourceGroup": "shared-rg",
+    "gcpLocation": "us",
+    "localPort": "5001",
+    "localUser": "pusher",
+    "mirror": "true",
+    "mirrorRepositories": '["python"]',
+    "dockerHubCredentialsSecretArn": (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf"
+    ),
+    "acrDockerHubUsernameSecretUri": "https://team-vault.vault.azure.net/secrets/hub-user",
+    "acrDockerHubPasswordSecretUri": "https://team-vault.vault.azure.net/secrets/hub-token",
+    "gcpDockerHubPasswordSecretVersion": "projects/my-project-123/secrets/hub-token/versions/1",
+    "dockerHubUser": "someone1",
+    "dockerHubToken": "dckr-pat-example",
+    "localMirrorPort": "5002",
+    "ciRepository": "acme/app",
+    "ciRef": "refs/tags/release",
+    "ciEnvironment": "production",
+    "awsOidcProviderArn": (
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    ),
+}
+# A key in another cloud's form on that cloud (pullPrincipals takes each cloud's own identities).
+CHANGED_ON: dict[tuple[str, str], str] = {
+    ("pullPrincipals", "azure"): '["3f1c9a52-7d4e-4b8a-9c61-2e5d8f0a7b13"]',
+    ("pullPrincipals", "gcp"): '["group:pullers@example.com"]',
+}
+# What a key needs beside it to mean anything, set in both runs, so that the key is all that
+# differs (the mirror's keys need the mirror, the CI keys a repository).
+BESIDE: dict[str, dict[str, str]] = {
+    "mirrorRepositories": {"mirror": "true"},
+    "dockerHubCredentialsSecretArn": {"mirror": "true"},
+    "acrDockerHubUsernameSecretUri": {"mirror": "true"},
+    "acrDockerHubPasswordSecretUri": {"mirror": "true"},
+    "gcpDockerHubPasswordSecretVersion": {"mirror": "true"},
+    "dockerHubUser": {"mirror": "true"},
+    "dockerHubToken": {"mirror": "true"},
+    "localMirrorPort": {"mirror": "true"},
+    "ciRef": {"ciRepository": "acme/app"},
+    "ciEnvironment": {"ciRepository": "acme/app"},
+    "awsOidcProviderArn": {"ciRepository": "acme/app"},
+}
+# Keys that are only valid in pairs change together (a Docker Hub user and its token).
+TOGETHER: dict[str, tuple[str, ...]] = {
+    "acrDockerHubUsernameSecretUri": ("acrDockerHubPasswordSecretUri",),
+    "acrDockerHubPasswordSecretUri": ("acrDockerHubUsernameSecretUri",),
+    "gcpDockerHubPasswordSecretVersion": ("dockerHubUser",),
+    "dockerHubToken": ("dockerHubUser",),
+    "dockerHubUser": ("dockerHubToken",),
+}
+TOGETHER_ON: dict[tuple[str, str], tuple[str, ...]] = {
+    ("dockerHubUser", "gcp"): ("gcpDockerHubPasswordSecretVersion",),
+}
+
+
+def change(key: str, cloud: str) -> dict[str, str]:
+    """The config that sets `key` to something other than its default on `cloud`."""
+    keys = (key, *TOGETHER_ON.get((key, cloud), TOGETHER.get(key, ())))
+    return {k: CHANGED_ON.get((k, cloud), CHANGED[k]) for k in keys}
+
+
+def refused(config: dict[str, str]) -> bool:
+    try:
+        parse(config)
+    except SettingsError:
+        return True
+    return False
+
+
+def parse(config: dict[str, str], stack: str = "dev") -> Settings:
+    """parse_settings as load_settings calls it: a secret key arrives as a secret."""
+    raw = dict(config)
+    secrets = {k: pulumi.Output.secret(raw[k]) for k in SECRET_KEYS if raw.get(k)}
+    raw |= {k: SECRET_SET for k in secrets}
+    return parse_settings(raw, stack=stack, secrets=secrets)
+
+
+# (key, cloud) pairs where the key, or what it needs beside it, is refused outright rather than
+# ignored (the local target refuses ciRepository and pullPrincipals: docs/ci.md says why).
+REFUSED = [
+    (key, cloud)
+    for key in KEY_TARGETS
+    if key != "cloud"
+    for cloud in CLOUDS
+    if refused({**provider_config_of(cloud), **BESIDE.get(key, {}), **change(key, cloud)})
+]
+NOT_APPLICABLE = [
+    (key, cloud)
+    for key, targets in KEY_TARGETS.items()
+    for cloud in CLOUDS
+    if cloud not in targets and (key, cloud) not in REFUSED
+]
+APPLICABLE = [
+    (key, cloud)
+    for key, targets in KEY_TARGETS.items()
+    if key != "cloud"
+    for cloud in targets
+    if (key, cloud) not in REFUSED
+]
+
+
+def expected_warning(key: str, cloud: str) -> str:
+    targets = ", ".join(KEY_TARGETS[key])
+    return (
+        f"{key} has no effect on the {cloud} target (it applies to {targets}); "
+        f"`pulumi config rm {key} --stack dev` removes it"
+    )
+
+
+def provider_config(cloud: str) -> dict[str, str]:
+    """TARGET_CONFIG[cloud] as parse_settings takes it (`gcp:project`, not `gcp__project`)."""
+    return provider_config_of(cloud)
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_every_project_key_is_in_the_table() -> None:
+    assert list(KEY_TARGETS) == list(PROJECT_KEYS), (
+        "registries.settings.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
+    )
+    for key, targets in KEY_TARGETS.items():
+        assert targets, f"{key} applies to no target"
+        assert targets == tuple(c for c in CLOUDS if c in targets), f"{key}: {targets}"
+    assert set(CHANGED) == set(KEY_TARGETS) - {"cloud"}, "give each new key a value in CHANGED"
+
+
+# --------------------------------------------------------------------------- the warnings
+
+
+def warnings_for(keys: dict[str, str], cloud: str) -> set[str]:
+    """The warnings the keys in `keys` should draw on `cloud`, by the table."""
+    return {expected_warning(k, cloud) for k in keys if cloud not in KEY_TARGETS[k]}
+
+
+@pytest.mark.parametrize(("key", "cloud"), NOT_APPLICABLE)
+def test_a_key_without_effect_is_warned_about(key: str, cloud: str) -> None:
+    config = {**BESIDE.get(key, {}), **change(key, cloud)}
+    warnings = parse({**provider_config(cloud), **config}).warnings
+    assert expected_warning(key, cloud) in warnings
+    assert set(warnings) == warnings_for(config, cloud)
+
+
+@pytest.mark.parametrize(("key", "cloud"), APPLICABLE)
+def test_a_key_with_effect_is_not_warned_about(key: str, cloud: str) -> None:
+    config = {**BESIDE.get(key, {}), **change(key, cloud)}
+    warnings = parse({**provider_config(cloud), **config}).warnings
+    assert set(warnings) == warnings_for(config, cloud)
+    assert not any(w.startswith(f"{key} ") for w in warnings)
+
+
+@pytest.mark.parametrize(("key", "cloud"), REFUSED)
+def test_a_key_that_cannot_work_on_a_target_is_refused_not_warned(key: str, cloud: str) -> None:
+    """Not silently ignored either: the local target refuses CI and pull grants it cannot give."""
+    assert cloud == "local" and key in {
+        "pullPrincipals",
+        "ciRepository",
+        "ciRef",
+        "ciEnvironment",
+        "awsOidcProviderArn",
+    }, f"{key} on {cloud} is refused: {BESIDE.get(key, {}) | change(key, cloud)}"
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_unset_and_empty_keys_are_not_warned_about(cloud: str) -> None:
+    assert parse_settings(provider_config(cloud)).warnings == ()
+    empty = {key: "" for key in PROJECT_KEYS if key != "cloud"}
+    assert parse_settings({**provider_config(cloud), **empty}).warnings == ()
+
+
+def pulumi_yaml_defaults() -> dict[str, str]:
+    """Pulumi.yaml's defaults as the CLI hands them to the program: it copies each into the
+    stack's config, primitives as fmt's %v and the rest as JSON (createConfigValue in
+    pkg/workspace/config.go of pulumi/pulumi)."""
+    document = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
+    rendered: dict[str, str] = {}
+    for key, spec in document["config"].items():
+        default = spec["default"]
+        if isinstance(default, bool):
+            rendered[key] = "true" if default else "false"
+        elif isinstance(default, (list, dict)):
+            rendered[key] = json.dumps(default)
+        else:
+            rendered[key] = str(default)
+    return rendered
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_the_defaults_pulumi_copies_into_every_stack_draw_no_warning(cloud: str) -> None:
+    """The mocks pass only what a test sets, but a real `pulumi up` also passes every default of
+    Pulumi.yaml: those must not read as settings made for another target."""
+    raw = {**pulumi_yaml_defaults(), **provider_config(cloud)}
+    assert parse_settings(raw).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ({"cloud": "azure", "immutableTags": "True"}, "the default, spelled otherwise"),
+        ({"cloud": "aws", "acrSku": "basic"}, "the default, in another case"),
+        ({"cloud": "gcp", "localPort": "5000", "localUser": "admin"}, "the defaults"),
+        ({"cloud": "local", "pullPrincipals": "[]"}, "an empty list, the default"),
+    ],
+)
+def test_a_default_value_set_by_hand_draws_no_warning(raw: dict[str, str], why: str) -> None:
+    raw = {**provider_config(raw["cloud"]), **raw}
+    assert parse_settings(raw).warnings == (), why
+
+
+def test_the_warning_names_the_key_and_the_target() -> None:
+    raw = {**provider_config("azure"), "immutableTags": "false"}
+    (warning,) = parse_settings(raw, stack="prod").warnings
+    assert warning == (
+        "immutableTags has no effect on the azure target (it applies to aws, gcp); "
+        "`pulumi config rm immutableTags --stack prod` removes it"
+    )
+
+
+def test_warnings_leave_the_settings_themselves_alone() -> None:
+    assert parse_settings({"localPort": "5000", "acrSku": "Basic"}) == parse_settings({})
+
+
+def test_load_settings_logs_each_warning(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    harness.configure(cloud="local", acrSku="Premium", untaggedExpiryDays="3", localPort="5001")
+    load_settings()
+    assert logged == [
+        expected_warning("untaggedExpiryDays", "local"),
+        expected_warning("acrSku", "local"),
+    ]
+
+
+def test_the_program_warns_on_pulumi_up(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    run_target(harness, monkeypatch, "gcp", localUser="pusher")
+    assert logged == [expected_warning("localUser", "gcp")]
+
+
+# --------------------------------------------------------------------------- the table is true
+
+
+def snapshot(cloud: str, key: str, changed: bool) -> str:
+    """Everything the program registers and exports for `cloud` with what `key` needs beside it,
+    and with `key` changed or not, as one comparable string (conftest's shared runs)."""
+    run = program_run(cloud, **BESIDE.get(key, {}), **(change(key, cloud) if changed else {}))
+    registered = [
+        {
+            "type": r.typ,
+            "name": r.name,
+            "parent": r.parent,
+            "inputs": r.inputs,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "dependencies": sorted(r.dependencies),
+        }
+        # Registrations arrive in whatever order their inputs resolve.
+        for r in sorted(run.resources, key=lambda r: (r.typ, r.name))
+    ]
+    return json.dumps(
+        {"outputs": run.outputs, "registered": registered}, sort_keys=True, default=str
+    )
+
+
+@pytest.mark.parametrize(("key", "cloud"), NOT_APPLICABLE)
+def test_a_key_the_table_leaves_out_changes_nothing(key: str, cloud: str) -> None:
+    assert snapshot(cloud, key, True) == snapshot(cloud, key, False), (
+        f"{key}={CHANGED[key]!r} changes the {cloud} stack: add {cloud!r} to KEY_TARGETS[{key!r}]"
+    )
+
+
+@pytest.mark.parametrize(("key", "cloud"), APPLICABLE)
+def test_a_key_the_table_names_changes_something(key: str, cloud: str) -> None:
+    assert snapshot(cloud, key, True) != snapshot(cloud, key, False), (
+        f"{key}={CHANGED[key]!r} changes nothing on {cloud}: drop {cloud!r} from "
+        f"KEY_TARGETS[{key!r}]"
+    )
