@@ -99,6 +99,16 @@ def resolve_engine(settings: Settings, environ: Mapping[str, str] | None = None)
     context, host = settings.local.engine_context, settings.local.engine_host
     env_context = env.get("DOCKER_CONTEXT") or None
     env_host = env.get("DOCKER_HOST") or None
+    if env_context == "default":
+        # The docker CLI's built-in context has no entry in the context store, and the bridged
+        # provider looks only there (getContextHost in kreuzwerker/terraform-provider-docker's
+        # internal/provider/provider.go), so its container and volume would fail to configure.
+        raise SettingsError(
+            "DOCKER_CONTEXT",
+            env_context,
+            "is the docker CLI's built-in context, which the Docker provider cannot load: "
+            "unset DOCKER_CONTEXT (the default engine is what it means)",
+        )
     # The bridged provider reads DOCKER_CONTEXT itself and lets it win over an explicit host, so
     # a stack setting that disagrees with it would split the stack across two engines.
     if env_context and env_context != "default" and (host or context) and context != env_context:
@@ -179,6 +189,11 @@ def probe_engine(engine: DockerEngine) -> tuple[DockerEngine, str | None]:
     )
 
 
+def is_this_machine(engine: DockerEngine) -> bool:
+    """True when the engine runs on the machine running Pulumi (a local socket)."""
+    return engine.host is None or engine.host.startswith(("unix://", "npipe://"))
+
+
 def engine_platform(architecture: str) -> str | None:
     """The Docker platform of an engine's `uname -m`, or None when it is not one we know."""
     arch = _ARCHITECTURES.get(architecture.lower())
@@ -205,7 +220,7 @@ class PreparedEngine:
 
 
 def prepare_engine(settings: Settings) -> PreparedEngine:
-    """Resolve the engine once, check it (local target), and settle the build platform.
+    """Resolve the engine once, check it, and settle the build platform.
 
     The clouds build for linux/amd64 unless `platform` says otherwise; the local target builds
     for the engine's own architecture, so Apple-silicon and arm64 Linux need no emulation.
@@ -213,9 +228,14 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
     """
     engine = resolve_engine(settings)
     platform = settings.platform
-    if settings.cloud == "local" and settings.local.check_engine:
+    architecture: str | None = None
+    # Every target builds on this engine, so every target checks it: an unreachable engine
+    # stops the run before anything exists, and an engine found on Docker Desktop's socket is
+    # handed to the provider explicitly (the bridged half would not look there).
+    if settings.local.check_engine:
         engine, architecture = probe_engine(engine)
-        if platform is None and architecture:
+    if platform is None and settings.cloud == "local":
+        if architecture:
             platform = engine_platform(architecture)
             if platform is None:
                 raise SettingsError(
@@ -224,10 +244,19 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
                     f"is not set, and the engine's architecture {architecture!r} is not one "
                     "this program knows: run `pulumi config set platform linux/<arch>`",
                 )
-    if platform is None:
-        platform = (
-            this_machine_platform() if settings.cloud == "local" else None
-        ) or DEFAULT_PLATFORM
+        elif is_this_machine(engine):
+            platform = this_machine_platform()
+        else:
+            # An ssh:// engine docker-py cannot ask, or a remote one with the check off: this
+            # machine's architecture says nothing about it, and a wrong guess fails the build.
+            raise SettingsError(
+                "platform",
+                None,
+                f"is not set, and the architecture of the engine at {engine.where} cannot be "
+                "read from here: run `pulumi config set platform linux/amd64` (or linux/arm64, "
+                "...) for the engine's own architecture",
+            )
+    platform = platform or DEFAULT_PLATFORM
     provider = pulumi_docker.Provider(
         "docker-engine",
         pulumi_docker.ProviderArgs(

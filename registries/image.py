@@ -98,6 +98,21 @@ def mirror_build_args(mirror_endpoint: pulumi.Input[str]) -> dict[str, pulumi.In
     }
 
 
+def builder_version(build_args: Mapping[str, object] | None) -> docker.BuilderVersion:
+    """BuildKit, except when the base image comes through a mirror in a private registry.
+
+    pulumi-docker (provider/image.go, `dockerBuild`) hands the registry's credentials to the
+    classic builder in the build request (`ImageBuildOptions.AuthConfigs`), but to BuildKit only
+    through its session auth provider, which reads the Docker config file; where that file names
+    a credential store (Docker Desktop's `credsStore: desktop`, osxkeychain, pass), the store
+    answers instead and knows nothing of this registry, so BuildKit would pull the base image
+    from the mirror without credentials and be refused. The classic builder sends them.
+    """
+    if build_args:
+        return docker.BuilderVersion.BUILDER_V1
+    return docker.BuilderVersion.BUILDER_BUILD_KIT
+
+
 def push_image(
     name: str,
     *,
@@ -128,7 +143,7 @@ def push_image(
                 context=build_context,
                 dockerfile=os.path.join(build_context, "Dockerfile"),
                 platform=build_platform(settings),
-                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                builder_version=builder_version(build_args),
                 args=dict(build_args) if build_args else None,
             ),
             registry=docker.RegistryArgs(

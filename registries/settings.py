@@ -672,6 +672,15 @@ def _mirror_repositories(raw: Mapping[str, str | None]) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(cast("list[str]", items)))
     if MIRROR_WILDCARD in names and len(names) > 1:
         raise SettingsError(key, value, "mixes '*' with names: ACR refuses overlapping rules")
+    # The app is built from the mirror: without a rule for its base image that build would fail.
+    base = base_image().repository
+    if MIRROR_WILDCARD not in names and base not in names:
+        raise SettingsError(
+            key,
+            value,
+            f"leaves out {base}, the app's base image, which the build pulls through the mirror: "
+            f'add {json.dumps(base)} (or use ["*"])',
+        )
     return names
 
 

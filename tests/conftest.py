@@ -396,6 +396,9 @@ def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness
     mocks = RegistryMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    # No Docker engine here: every program run checks a stub (tests/test_engine.py runs the
+    # real check against engines that cannot answer and a fake Engine API).
+    stub_engine(monkeypatch)
     yield Harness(monitor=monitor)
     # Surface any registration that failed after the test's last await.
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())

@@ -118,9 +118,17 @@ def test_docker_context_environment_and_current_context(monkeypatch: pytest.Monk
     assert resolve_engine(settings_with()).host == "tcp://192.0.2.11:2375"
 
 
-def test_default_context_means_no_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+def test_default_context_setting_means_no_context() -> None:
     assert resolve_engine(settings_with(context="default")).host is None
+
+
+def test_default_context_in_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridged provider reads DOCKER_CONTEXT itself and cannot load the built-in context
+    (getContextHost looks only in the context store), so it must not reach the provider."""
+    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+    with pytest.raises(SettingsError) as raised:
+        resolve_engine(settings_with())
+    assert raised.value.key == "DOCKER_CONTEXT" and "unset DOCKER_CONTEXT" in str(raised.value)
 
 
 def test_tls_context_hands_its_certificates_to_the_provider() -> None:
@@ -233,6 +241,40 @@ def test_engine_architecture_maps_to_a_docker_platform(
     assert engine_platform(architecture) == platform
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"docker:host": "ssh://builder@build-host.example.com"},
+        {"docker:host": "tcp://192.0.2.60:2376", "docker:disableDockerDaemonCheck": "true"},
+    ],
+    ids=["ssh-engine", "remote-engine-unchecked"],
+)
+def test_a_remote_engine_that_cannot_be_asked_needs_a_platform(
+    monkeypatch: pytest.MonkeyPatch, config: dict[str, str]
+) -> None:
+    """This machine's architecture says nothing about a remote engine: no guess, ask."""
+    monkeypatch.setattr(engine_module, "probe_engine", lambda engine: (engine, None))
+    with pytest.raises(SettingsError) as raised:
+        prepare_engine(parse_settings(config))
+    assert raised.value.key == "platform" and "pulumi config set platform" in str(raised.value)
+    given = parse_settings({**config, "platform": "linux/amd64"})
+    assert prepare_engine(given).settings.platform == "linux/amd64"
+
+
+def test_every_target_checks_its_engine(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clouds build on the engine too: an unreachable one stops them before anything
+    exists, and a Docker Desktop socket found by the check reaches the provider."""
+    asked: list[DockerEngine] = []
+    desktop = DockerEngine(host="unix:///Users/me/.docker/run/docker.sock", source="Docker Desktop")
+    monkeypatch.setattr(
+        engine_module, "probe_engine", lambda engine: (asked.append(engine), (desktop, None))[1]
+    )
+    harness.configure(cloud="aws")
+    resolve(harness.run_program()["repoDigest"])
+    assert len(asked) == 1
+    assert harness.one(PROVIDER).inputs.get("host") == desktop.host
+
+
 def test_local_without_a_check_builds_for_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module.host_platform, "machine", lambda: "aarch64")
     settings = parse_settings({"docker:disableDockerDaemonCheck": "true"})
@@ -244,6 +286,7 @@ def test_clouds_keep_linux_amd64_and_an_explicit_platform_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(engine_module.host_platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(engine_module, "probe_engine", lambda engine: (engine, "aarch64"))
     assert prepare_engine(parse_settings({"cloud": "aws"})).settings.platform == "linux/amd64"
     explicit = parse_settings({"cloud": "aws", "platform": "linux/arm64/v8"})
     assert prepare_engine(explicit).settings.platform == "linux/arm64/v8"
@@ -358,7 +401,10 @@ def test_check_leaves_ssh_engines_to_the_provider_without_paramiko() -> None:
     assert probe_engine(engine) == (engine, None)
 
 
-def test_nothing_is_registered_when_the_engine_is_unreachable(harness: Harness) -> None:
+def test_nothing_is_registered_when_the_engine_is_unreachable(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "probe_engine", probe_engine)  # the real check
     harness.configure(docker__host=f"tcp://127.0.0.1:{closed_port()}")
     with pytest.raises(pulumi.RunError, match="docker:host"):
         harness.run_program()

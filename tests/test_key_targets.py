@@ -48,7 +48,7 @@ CHANGED: dict[str, str] = {
     "localPort": "5001",
     "localUser": "pusher",
     "mirror": "true",
-    "mirrorRepositories": '["python"]',
+    "mirrorRepositories": '["nginx", "python"]',
     "dockerHubCredentialsSecretArn": (
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf"
     ),

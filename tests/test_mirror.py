@@ -481,6 +481,8 @@ BAD_MIRROR_VALUES: list[tuple[dict[str, str], str]] = [
     ({"mirrorRepositories": '["nginx", "*"]'}, "mirrorRepositories"),
     ({"mirrorRepositories": '["docker.io/library/*"]'}, "mirrorRepositories"),
     ({"mirrorRepositories": "[1]"}, "mirrorRepositories"),
+    # The app is built from the mirror: a list without its base image would break that build.
+    ({"mirrorRepositories": '["python"]'}, "mirrorRepositories"),
     ({"mirrorRepositories": json.dumps([f"r{i}" for i in range(51)])}, "mirrorRepositories"),
     ({"mirrorRepositories": "[" * 10_000}, "mirrorRepositories"),
     ({"dockerHubCredentialsSecretArn": "ecr-pullthroughcache/x"}, "dockerHubCredentialsSecretArn"),
@@ -685,3 +687,22 @@ def test_every_bad_mirror_value_stops_the_program_before_anything_exists(
     assert caught.value.key == key, str(caught.value)
     assert DOCKER_HUB_TOKEN not in str(caught.value)
     assert harness.resources == [], "a resource was registered before the settings error"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp", "local"])
+def test_a_build_from_the_mirror_uses_the_classic_builder(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    """pulumi-docker gives BuildKit the registry's credentials only through the Docker config
+    file, which a credential store shadows (registries/image.py, builder_version): the base
+    image in a private mirror is pulled by the classic builder, which gets them in the request."""
+    run_target(harness, monkeypatch, cloud, mirror="true")
+    assert harness.one(IMAGE).inputs["build"]["builderVersion"] == "BuilderV1"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "local"])
+def test_without_the_mirror_the_build_uses_buildkit(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    run_target(harness, monkeypatch, cloud)
+    assert harness.one(IMAGE).inputs["build"]["builderVersion"] == "BuilderBuildKit"
