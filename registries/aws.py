@@ -3,6 +3,7 @@ repository policy that grants only what pushing and pulling need."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -86,24 +87,41 @@ def repository_policy(account_root: str, pull_principals: tuple[str, ...]) -> di
 
 # ECR Public carries Docker's official images under docker/library/..., with no credentials.
 ECR_PUBLIC_URL = "public.ecr.aws"
-ECR_PUBLIC_PREFIX = "ecr-public"
+ECR_PUBLIC = "ecr-public"
 # Docker Hub, only with a Secrets Manager secret (ECR reads it through its service-linked role).
 DOCKER_HUB_URL = "registry-1.docker.io"
-DOCKER_HUB_PREFIX = "docker-hub"
+DOCKER_HUB = "docker-hub"
+MIRROR_SUFFIX_LENGTH = 8
 # What an identity needs for the first pull of an image through the cache, and nothing more.
 PULL_THROUGH_ACTIONS: tuple[str, ...] = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
 
 
+def cache_prefix(settings: Settings, upstream: str) -> str:
+    """The cache prefix (repository namespace) of one upstream for this stack:
+    `<upstream>-<8 hex digits of a SHA-256 over project and stack>`, such as
+    `ecr-public-1a2b3c4d`. A cache rule and a creation template exist once per prefix in an
+    account and region, so a fixed prefix would make a second stack there fail with
+    PullThroughCacheRuleAlreadyExistsException, and destroying one stack would take the other's
+    cache with it. At most 30 characters of [a-z0-9-], as ECR takes them."""
+    identity = f"{settings.project}\0{settings.stack}".encode()
+    return f"{upstream}-{hashlib.sha256(identity).hexdigest()[:MIRROR_SUFFIX_LENGTH]}"
+
+
+def mirror_upstreams(settings: Settings) -> tuple[str, ...]:
+    """The upstreams the mirror has rules for: ECR Public always, Docker Hub with credentials."""
+    if settings.mirror.docker_hub_secret_arn:
+        return (ECR_PUBLIC, DOCKER_HUB)
+    return (ECR_PUBLIC,)
+
+
 def mirror_prefixes(settings: Settings) -> tuple[str, ...]:
     """The cache prefixes (repository namespaces) the mirror creates rules for."""
-    if settings.mirror.docker_hub_secret_arn:
-        return (ECR_PUBLIC_PREFIX, DOCKER_HUB_PREFIX)
-    return (ECR_PUBLIC_PREFIX,)
+    return tuple(cache_prefix(settings, upstream) for upstream in mirror_upstreams(settings))
 
 
-def mirror_endpoint(registry_server: str) -> str:
-    """Docker official images through the cache: `<registry>/ecr-public/docker/library`."""
-    return f"{registry_server}/{ECR_PUBLIC_PREFIX}/docker/library"
+def mirror_endpoint(registry_server: str, settings: Settings) -> str:
+    """Docker official images through the cache: `<registry>/<ecr-public prefix>/docker/library`."""
+    return f"{registry_server}/{cache_prefix(settings, ECR_PUBLIC)}/docker/library"
 
 
 def pull_through_identity_policy(
@@ -139,7 +157,8 @@ def _ecr_mirror(name: str, settings: Settings, parent: pulumi.Resource) -> list[
         aws.ecr.PullThroughCacheRule(
             f"{name}-mirror-ecr-public",
             aws.ecr.PullThroughCacheRuleArgs(
-                ecr_repository_prefix=ECR_PUBLIC_PREFIX, upstream_registry_url=ECR_PUBLIC_URL
+                ecr_repository_prefix=cache_prefix(settings, ECR_PUBLIC),
+                upstream_registry_url=ECR_PUBLIC_URL,
             ),
             opts=child,
         )
@@ -150,19 +169,19 @@ def _ecr_mirror(name: str, settings: Settings, parent: pulumi.Resource) -> list[
             aws.ecr.PullThroughCacheRule(
                 f"{name}-mirror-docker-hub",
                 aws.ecr.PullThroughCacheRuleArgs(
-                    ecr_repository_prefix=DOCKER_HUB_PREFIX,
+                    ecr_repository_prefix=cache_prefix(settings, DOCKER_HUB),
                     upstream_registry_url=DOCKER_HUB_URL,
                     credential_arn=secret_arn,
                 ),
                 opts=child,
             )
         )
-    for prefix in mirror_prefixes(settings):
+    for upstream in mirror_upstreams(settings):
         created.append(
             aws.ecr.RepositoryCreationTemplate(
-                f"{name}-mirror-{prefix}-template",
+                f"{name}-mirror-{upstream}-template",
                 aws.ecr.RepositoryCreationTemplateArgs(
-                    prefix=prefix,
+                    prefix=cache_prefix(settings, upstream),
                     applied_fors=["PULL_THROUGH_CACHE"],
                     description=f"Pull-through cache of {settings.project}/{settings.stack}",
                     encryption_configurations=[
@@ -236,7 +255,11 @@ class EcrRegistry(RegistryComponent):
 
         registry_server = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
         mirror = _ecr_mirror(name, settings, self) if settings.mirror.enabled else []
-        endpoint = registry_server.apply(mirror_endpoint) if mirror else None
+        endpoint = (
+            registry_server.apply(lambda server: mirror_endpoint(server, settings))
+            if mirror
+            else None
+        )
 
         # Keyless push from GitHub Actions (issue 11): only when ciRepository is set. With the
         # mirror, its build takes the base image through the cache, and may make the first pull.

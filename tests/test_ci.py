@@ -33,6 +33,7 @@ from conftest import (
 )
 from registries import ci
 from registries.aws import PULL_ACTIONS, PUSH_ACTIONS
+from registries.aws import cache_prefix as aws_cache_prefix
 from registries.azure_access import (
     ACR_PULL_ROLE,
     ACR_PUSH_ROLE,
@@ -40,7 +41,7 @@ from registries.azure_access import (
     role_assignment_name,
 )
 from registries.gcp_access import READER_ROLE, WRITER_ROLE
-from registries.settings import CiSettings
+from registries.settings import CiSettings, Settings
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 REPO = "acme/app"
@@ -573,7 +574,8 @@ def test_aws_ci_role_may_make_the_first_pull_through_the_cache_only(
         assert not any("*" in action for action in statement.actions), statement.actions
         for resource in statement.resources:
             by_resource.setdefault(resource, set()).update(statement.actions_expanded)
-    cache = f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/ecr-public/*"
+    prefix = aws_cache_prefix(Settings(cloud="aws"), "ecr-public")
+    cache = f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{prefix}/*"
     assert by_resource[cache] == {
         a.lower() for a in (*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
     }

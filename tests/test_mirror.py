@@ -3,6 +3,7 @@ and that the app is built from it. With the mirror off nothing of it exists."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -68,8 +69,12 @@ MIRROR_TYPES: dict[str, tuple[str, ...]] = {
     "local": (),
 }
 ECR_HOST = f"{ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com"
+# The cache prefixes of the test stack: the upstream, then 8 hex digits of project and stack.
+STACK_SUFFIX = hashlib.sha256(f"{PROJECT}\0dev".encode()).hexdigest()[:8]
+ECR_PUBLIC_PREFIX = f"ecr-public-{STACK_SUFFIX}"
+DOCKER_HUB_PREFIX = f"docker-hub-{STACK_SUFFIX}"
 EXPECTED_ENDPOINT = {
-    "aws": f"{ECR_HOST}/ecr-public/docker/library",
+    "aws": f"{ECR_HOST}/{ECR_PUBLIC_PREFIX}/docker/library",
     "gcp": "europe-west4-docker.pkg.dev/my-project-123/app-mirror/library",
     "local": "localhost:5001/library",
 }
@@ -170,11 +175,11 @@ def test_aws_caches_ecr_public_with_an_encrypted_expiring_template(
 ) -> None:
     run_target(harness, monkeypatch, "aws", mirror="true", untaggedExpiryDays="3")
     rule = harness.one(PTC_RULE)
-    assert rule.inputs["ecrRepositoryPrefix"] == "ecr-public"
+    assert rule.inputs["ecrRepositoryPrefix"] == ECR_PUBLIC_PREFIX
     assert rule.inputs["upstreamRegistryUrl"] == "public.ecr.aws"
     assert "credentialArn" not in rule.inputs, "ECR Public needs no credentials"
     template = harness.one(ECR_TEMPLATE)
-    assert template.inputs["prefix"] == "ecr-public"
+    assert template.inputs["prefix"] == ECR_PUBLIC_PREFIX
     assert template.inputs["appliedFors"] == ["PULL_THROUGH_CACHE"]
     assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
     assert template.inputs["imageTagMutability"] == "MUTABLE", "the cache follows upstream tags"
@@ -188,11 +193,26 @@ def test_aws_docker_hub_rule_only_with_the_secret(
 ) -> None:
     run_target(harness, monkeypatch, "aws", mirror="true", dockerHubCredentialsSecretArn=SECRET_ARN)
     rules = {r.inputs["ecrRepositoryPrefix"]: r.inputs for r in harness.of_type(PTC_RULE)}
-    assert set(rules) == {"ecr-public", "docker-hub"}
-    assert rules["docker-hub"]["upstreamRegistryUrl"] == "registry-1.docker.io"
-    assert rules["docker-hub"]["credentialArn"] == SECRET_ARN
+    assert set(rules) == {ECR_PUBLIC_PREFIX, DOCKER_HUB_PREFIX}
+    assert rules[DOCKER_HUB_PREFIX]["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rules[DOCKER_HUB_PREFIX]["credentialArn"] == SECRET_ARN
     templates = {r.inputs["prefix"] for r in harness.of_type(ECR_TEMPLATE)}
-    assert templates == {"ecr-public", "docker-hub"}
+    assert templates == {ECR_PUBLIC_PREFIX, DOCKER_HUB_PREFIX}
+
+
+@pytest.mark.parametrize("stack", ["dev", "aws", "prod-eu", "A_Very.Long-stack_name" * 4])
+def test_aws_cache_prefixes_are_the_stacks_own_and_valid(stack: str) -> None:
+    """Cache rules and templates are one per prefix in an account and region: two stacks must
+    never ask for the same one. ECR takes 2 to 30 of [a-z0-9] joined by '-', '_' or '.'."""
+    settings = Settings(cloud="aws", stack=stack)
+    prefixes = {aws_target.cache_prefix(settings, u) for u in ("ecr-public", "docker-hub")}
+    for prefix in prefixes:
+        assert re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", prefix) and len(prefix) <= 30
+    other = Settings(cloud="aws", stack=stack + "2")
+    assert aws_target.cache_prefix(other, "ecr-public") not in prefixes
+    assert aws_target.cache_prefix(settings, "ecr-public") == aws_target.cache_prefix(
+        Settings(cloud="aws", stack=stack), "ecr-public"
+    ), "stable for one stack"
 
 
 def test_aws_first_pull_policy_grants_only_the_cache_prefixes() -> None:
@@ -661,7 +681,10 @@ def test_docs_show_the_first_pull_policy_the_code_builds() -> None:
     text = MIRROR_DOCS.read_text(encoding="utf-8")
     blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text, re.DOTALL)]
     expected = aws_target.pull_through_identity_policy(
-        "aws", "<region>", "<account>", ("ecr-public", "docker-hub")
+        "aws",
+        "<region>",
+        "<account>",
+        ("ecr-public-<stack suffix>", "docker-hub-<stack suffix>"),
     )
     assert blocks == [expected]
 
