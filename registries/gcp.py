@@ -89,6 +89,46 @@ def mirror_repository_id(repository_name: str) -> str:
     return stem + MIRROR_SUFFIX
 
 
+SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+_SECRET_VERSION_PARTS = re.compile(r"projects/([^/]+)/secrets/([^/]+)/versions/[^/]+")
+
+
+def secret_of_version(version: str) -> tuple[str, str]:
+    """(project, secret) of a Secret Manager secret version name."""
+    found = _SECRET_VERSION_PARTS.fullmatch(version)
+    if found is None:
+        raise SettingsError(
+            "gcpDockerHubPasswordSecretVersion", version, "is not a Secret Manager secret version"
+        )
+    return found[1], found[2]
+
+
+def _secret_access(
+    name: str,
+    version: str,
+    project: str,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> gcp.secretmanager.SecretIamMember:
+    """Artifact Registry's service agent, and read access for it on the one secret."""
+    agent = gcp.projects.ServiceIdentity(
+        f"{name}-mirror-agent",
+        gcp.projects.ServiceIdentityArgs(project=project, service=ARTIFACT_REGISTRY_API),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )
+    secret_project, secret_id = secret_of_version(version)
+    return gcp.secretmanager.SecretIamMember(
+        f"{name}-mirror-secret-access",
+        gcp.secretmanager.SecretIamMemberArgs(
+            project=secret_project,
+            secret_id=secret_id,
+            role=SECRET_ACCESSOR_ROLE,
+            member=agent.member,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def _gar_mirror(
     name: str,
     settings: Settings,
@@ -106,7 +146,15 @@ def _gar_mirror(
     mirror = settings.mirror
     credentials = None
     if mirror.docker_hub_user and mirror.gcp_password_secret_version:
-        # Artifact Registry's service agent reads the secret version; docs/mirror.md grants it.
+        # Artifact Registry's service agent reads the secret version, and Google checks the
+        # upstream and its credentials when it creates the remote repository (see
+        # disable_upstream_validation in pulumi_gcp/artifactregistry/_inputs.py). So the agent is
+        # made to exist (it may not yet, in a project whose API this stack just turned on) and
+        # granted read on that one secret before the repository is created.
+        depends_on = [
+            *depends_on,
+            _secret_access(name, mirror.gcp_password_secret_version, project, parent, depends_on),
+        ]
         credentials = gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgs(
             username_password_credentials=gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsUsernamePasswordCredentialsArgs(  # noqa: E501
                 username=mirror.docker_hub_user,

@@ -141,6 +141,11 @@ def _random_password(inputs: dict[str, Any]) -> dict[str, Any]:
 
 # Computed outputs per resource type, merged over the inputs the program sent.
 RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "gcp:projects/serviceIdentity:ServiceIdentity": lambda inputs: {
+        "email": f"service-{GCP_PROJECT_NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com",
+        "member": f"serviceAccount:service-{GCP_PROJECT_NUMBER}"
+        "@gcp-sa-artifactregistry.iam.gserviceaccount.com",
+    },
     "aws:ecr/repository:Repository": _ecr_repository,
     "docker:index/image:Image": _image,
     "azure-native:containerregistry:Registry": _acr_registry,

@@ -347,6 +347,48 @@ def test_gcp_upstream_credentials_only_when_given(
     }
 
 
+AR_SERVICE_AGENT = (
+    "serviceAccount:service-123456789012@gcp-sa-artifactregistry.iam.gserviceaccount.com"
+)
+
+
+def test_gcp_service_agent_may_read_the_token_before_the_mirror_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google checks the upstream credentials when it creates the remote repository, so the
+    Artifact Registry service agent exists and may read that one secret first."""
+    run_target(
+        harness,
+        monkeypatch,
+        "gcp",
+        mirror="true",
+        dockerHubUser="someone",
+        gcpDockerHubPasswordSecretVersion=SECRET_VERSION,
+    )
+    agent = harness.one("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert agent.inputs == {
+        "project": "my-project-123",
+        "service": "artifactregistry.googleapis.com",
+    }
+    grant = harness.one("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grant.inputs == {
+        "project": "my-project-123",
+        "secretId": "dockerhub-token",
+        "role": "roles/secretmanager.secretAccessor",
+        "member": AR_SERVICE_AGENT,
+    }
+    _, mirror = gar_repositories(harness)
+    assert grant.urn in mirror.dependencies, "the mirror must wait for the grant"
+
+
+def test_gcp_no_secret_grant_without_credentials(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "gcp", mirror="true")
+    assert harness.of_type("gcp:secretmanager/secretIamMember:SecretIamMember") == []
+    assert harness.of_type("gcp:projects/serviceIdentity:ServiceIdentity") == []
+
+
 def test_gcp_mirror_repository_id_fits_the_limit() -> None:
     from registries.gcp import mirror_repository_id
 
