@@ -91,6 +91,7 @@ ECR_PUBLIC = "ecr-public"
 # Docker Hub, only with a Secrets Manager secret (ECR reads it through its service-linked role).
 DOCKER_HUB_URL = "registry-1.docker.io"
 DOCKER_HUB = "docker-hub"
+UPSTREAM_URLS = {ECR_PUBLIC: ECR_PUBLIC_URL, DOCKER_HUB: DOCKER_HUB_URL}
 MIRROR_SUFFIX_LENGTH = 8
 # What an identity needs for the first pull of an image through the cache, and nothing more.
 PULL_THROUGH_ACTIONS: tuple[str, ...] = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
@@ -153,35 +154,28 @@ def _ecr_mirror(name: str, settings: Settings, parent: pulumi.Resource) -> list[
     resource tags) would need a custom role for ECR to assume (RepositoryCreationTemplate's
     custom_role_arn in pulumi_aws/ecr/repository_creation_template.py)."""
     child = pulumi.ResourceOptions(parent=parent)
-    created: list[pulumi.Resource] = [
-        aws.ecr.PullThroughCacheRule(
-            f"{name}-mirror-ecr-public",
-            aws.ecr.PullThroughCacheRuleArgs(
-                ecr_repository_prefix=cache_prefix(settings, ECR_PUBLIC),
-                upstream_registry_url=ECR_PUBLIC_URL,
-            ),
-            opts=child,
-        )
-    ]
-    secret_arn = settings.mirror.docker_hub_secret_arn
-    if secret_arn:
+    created: list[pulumi.Resource] = []
+    for upstream in mirror_upstreams(settings):
+        prefix = cache_prefix(settings, upstream)
         created.append(
             aws.ecr.PullThroughCacheRule(
-                f"{name}-mirror-docker-hub",
+                f"{name}-mirror-{upstream}",
                 aws.ecr.PullThroughCacheRuleArgs(
-                    ecr_repository_prefix=cache_prefix(settings, DOCKER_HUB),
-                    upstream_registry_url=DOCKER_HUB_URL,
-                    credential_arn=secret_arn,
+                    ecr_repository_prefix=prefix,
+                    upstream_registry_url=UPSTREAM_URLS[upstream],
+                    # Docker Hub only, and only with credentials (mirror_upstreams).
+                    credential_arn=settings.mirror.docker_hub_secret_arn
+                    if upstream == DOCKER_HUB
+                    else None,
                 ),
                 opts=child,
             )
         )
-    for upstream in mirror_upstreams(settings):
         created.append(
             aws.ecr.RepositoryCreationTemplate(
                 f"{name}-mirror-{upstream}-template",
                 aws.ecr.RepositoryCreationTemplateArgs(
-                    prefix=cache_prefix(settings, upstream),
+                    prefix=prefix,
                     applied_fors=["PULL_THROUGH_CACHE"],
                     description=f"Pull-through cache of {settings.project}/{settings.stack}",
                     encryption_configurations=[
