@@ -39,6 +39,13 @@ def project_path(project: str) -> str:
     return project.replace(":", "/")
 
 
+def inherited_scanning() -> gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs:
+    """INHERITED: a repository is scanned whenever its project has the Container Scanning API on."""
+    return gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
+        enablement_config="INHERITED"
+    )
+
+
 def cleanup_policies(settings: Settings) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgs]:
     """Delete untagged versions after N days; keep only the newest M versions once tagged.
 
@@ -180,12 +187,8 @@ def _gar_mirror(
             ),
             cleanup_policies=cleanup_policies(settings),
             cleanup_policy_dry_run=False,
-            # Scanned like the main repository, whenever the Container Scanning API is on.
-            vulnerability_scanning_config=(
-                gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
-                    enablement_config="INHERITED"
-                )
-            ),
+            # Scanned like the main repository.
+            vulnerability_scanning_config=inherited_scanning(),
         ),
         opts=pulumi.ResourceOptions(
             parent=parent, depends_on=depends_on, protect=not settings.force_delete
@@ -231,12 +234,7 @@ class ArtifactRegistry(RegistryComponent):
                 ),
                 cleanup_policies=cleanup_policies(settings),
                 cleanup_policy_dry_run=False,
-                # INHERITED: scanned whenever the project has the Container Scanning API on.
-                vulnerability_scanning_config=(
-                    gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
-                        enablement_config="INHERITED"
-                    )
-                ),
+                vulnerability_scanning_config=inherited_scanning(),
             ),
             # Deleting a repository deletes every image in it; only forceDelete allows that.
             opts=pulumi.ResourceOptions(

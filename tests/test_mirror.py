@@ -300,10 +300,15 @@ def test_azure_credential_set_only_with_both_key_vault_secrets(
 # --------------------------------------------------------------------------- gcp
 
 
+def main_and_mirror(harness: Harness, typ: str, main: str) -> tuple[Registered, Registered]:
+    """The target's two resources of `typ`: the main one (named `main`) and `registry-mirror`."""
+    found = {r.name: r for r in harness.of_type(typ)}
+    assert set(found) == {main, "registry-mirror"}, set(found)
+    return found[main], found["registry-mirror"]
+
+
 def gar_repositories(harness: Harness) -> tuple[Registered, Registered]:
-    repositories = {r.name: r for r in harness.of_type(GAR_REPOSITORY)}
-    assert set(repositories) == {"registry-repo", "registry-mirror"}, set(repositories)
-    return repositories["registry-repo"], repositories["registry-mirror"]
+    return main_and_mirror(harness, GAR_REPOSITORY, "registry-repo")
 
 
 def test_gcp_remote_repository_of_docker_hub(
@@ -401,9 +406,7 @@ def test_gcp_mirror_repository_id_fits_the_limit() -> None:
 
 
 def local_containers(harness: Harness) -> tuple[Registered, Registered]:
-    containers = {r.name: r for r in harness.of_type(CONTAINER)}
-    assert set(containers) == {"registry-container", "registry-mirror"}, set(containers)
-    return containers["registry-container"], containers["registry-mirror"]
+    return main_and_mirror(harness, CONTAINER, "registry-container")
 
 
 def test_local_mirror_is_a_proxy_registry_on_loopback(
