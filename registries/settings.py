@@ -391,23 +391,22 @@ def _text(raw: Mapping[str, str | None], key: str) -> str | None:
     return value
 
 
-def _choice(
-    raw: Mapping[str, str | None],
-    key: str,
-    allowed: tuple[str, ...],
-    default: str,
-    *,
-    ignore_case: bool = False,
-) -> str:
-    """One of `allowed`, spelled as there; with ignore_case, `basic` is taken as `Basic`."""
+def _fold(value: str) -> str:
+    """The value in lowercase if it is ASCII, else unchanged: the one case rule of every
+    enumeration. Only ASCII folds, so that `ſ` or the Kelvin sign never pass for `s` or `k`."""
+    return value.lower() if value.isascii() else value
+
+
+def _choice(raw: Mapping[str, str | None], key: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of `allowed`, in any case, and spelled as there: `AWS` is taken as `aws`, `basic` as
+    `Basic`. Every enumerated key goes through here, so they all follow one rule."""
     value = _text(raw, key)
     if value is None:
         return default
-    if ignore_case:
-        value = {option.casefold(): option for option in allowed}.get(value.casefold(), value)
-    if value not in allowed:
+    found = {_fold(option): option for option in allowed}.get(_fold(value))
+    if found is None:
         raise SettingsError(key, value, f"is not one of {', '.join(allowed)}")
-    return value
+    return found
 
 
 def _int(raw: Mapping[str, str | None], key: str, default: int, low: int, high: int) -> int:
@@ -423,9 +422,9 @@ def _bool(raw: Mapping[str, str | None], key: str, default: bool) -> bool:
     value = _text(raw, key)
     if value is None:
         return default
-    if value.lower() not in ("true", "false"):
+    if _fold(value) not in ("true", "false"):
         raise SettingsError(key, value, "is not true or false")
-    return value.lower() == "true"
+    return _fold(value) == "true"
 
 
 def _matching(
@@ -438,11 +437,12 @@ def _matching(
 
 
 def _platform(raw: Mapping[str, str | None]) -> str | None:
-    """`os/arch[/variant]` as Docker takes it, with architecture aliases normalised."""
+    """`os/arch[/variant]` as Docker takes it, in any case, with architecture aliases normalised
+    (containerd's platforms package lowercases all three parts: normalizeOS, normalizeArch)."""
     value = _text(raw, "platform")
     if value is None:
         return None
-    found = _PLATFORM.fullmatch(value)
+    found = _PLATFORM.fullmatch(_fold(value))
     arch = _ARCH_ALIASES.get(found[1], found[1]) if found else ""
     if (
         not found
@@ -474,9 +474,12 @@ def _image_tag(raw: Mapping[str, str | None]) -> str | None:
         "is not a valid image tag: 1 to 128 letters, digits, '_', '.' or '-', not starting "
         "with '.' or '-'",
     )
-    if value == "latest":
+    if value is not None and _fold(value) == "latest":
         raise SettingsError(
-            "imageTag", value, "is not allowed: a moving tag cannot be deployed reproducibly"
+            "imageTag",
+            value,
+            "is not allowed: latest, in any case, is a moving tag and cannot be deployed "
+            "reproducibly",
         )
     return value
 
@@ -879,7 +882,7 @@ def _parse(
             ),
         ),
         azure=AzureSettings(
-            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic", ignore_case=True),
+            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic"),
             resource_group=_matching(
                 raw,
                 "azureResourceGroup",
