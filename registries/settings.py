@@ -836,11 +836,9 @@ _COMPARE_AS: dict[str, str | None] = {
 def _differs_from_default(key: str, value: str) -> bool:
     """Whether `value` means something else than `key`'s default. Pulumi copies every default of
     Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
-    so a value equal to the default may be nobody's choice and is no reason to warn. A mirror
-    key is compared with the mirror on, where it has its effect."""
-    beside = {"mirror": "true"} if key in MIRROR_KEYS else {}
+    so a value equal to the default may be nobody's choice and is no reason to warn."""
     try:
-        return _parse({**_COMPARE_AS, **beside, key: value}) != _parse({**_COMPARE_AS, **beside})
+        return _parse({**_COMPARE_AS, key: value}) != _parse(_COMPARE_AS)
     except SettingsError:
         return True
 
