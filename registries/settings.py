@@ -6,11 +6,12 @@ is a pure function over strings, so tests (and hypothesis) can feed it anything 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, cast
 
@@ -115,6 +116,19 @@ KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
     "ciEnvironment": ("aws", "azure", "gcp"),
     "awsOidcProviderArn": ("aws",),
 }
+# Keys that do something only with `mirror: true` (docs/mirror.md). unused_key_warnings warns
+# about one set without it, on a target it applies to; tests/test_key_targets.py checks that
+# each really changes nothing without the mirror.
+MIRROR_KEYS: tuple[str, ...] = (
+    "mirrorRepositories",
+    "dockerHubCredentialsSecretArn",
+    "acrDockerHubUsernameSecretUri",
+    "acrDockerHubPasswordSecretUri",
+    "gcpDockerHubPasswordSecretVersion",
+    "dockerHubUser",
+    "dockerHubToken",
+    "localMirrorPort",
+)
 
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
@@ -391,23 +405,22 @@ def _text(raw: Mapping[str, str | None], key: str) -> str | None:
     return value
 
 
-def _choice(
-    raw: Mapping[str, str | None],
-    key: str,
-    allowed: tuple[str, ...],
-    default: str,
-    *,
-    ignore_case: bool = False,
-) -> str:
-    """One of `allowed`, spelled as there; with ignore_case, `basic` is taken as `Basic`."""
+def _fold(value: str) -> str:
+    """The value in lowercase if it is ASCII, else unchanged: the one case rule of every
+    enumeration. Only ASCII folds, so that `ſ` or the Kelvin sign never pass for `s` or `k`."""
+    return value.lower() if value.isascii() else value
+
+
+def _choice(raw: Mapping[str, str | None], key: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of `allowed`, in any case, and spelled as there: `AWS` is taken as `aws`, `basic` as
+    `Basic`. Every enumerated key goes through here, so they all follow one rule."""
     value = _text(raw, key)
     if value is None:
         return default
-    if ignore_case:
-        value = {option.casefold(): option for option in allowed}.get(value.casefold(), value)
-    if value not in allowed:
+    found = {_fold(option): option for option in allowed}.get(_fold(value))
+    if found is None:
         raise SettingsError(key, value, f"is not one of {', '.join(allowed)}")
-    return value
+    return found
 
 
 def _int(raw: Mapping[str, str | None], key: str, default: int, low: int, high: int) -> int:
@@ -423,9 +436,9 @@ def _bool(raw: Mapping[str, str | None], key: str, default: bool) -> bool:
     value = _text(raw, key)
     if value is None:
         return default
-    if value.lower() not in ("true", "false"):
+    if _fold(value) not in ("true", "false"):
         raise SettingsError(key, value, "is not true or false")
-    return value.lower() == "true"
+    return _fold(value) == "true"
 
 
 def _matching(
@@ -438,11 +451,12 @@ def _matching(
 
 
 def _platform(raw: Mapping[str, str | None]) -> str | None:
-    """`os/arch[/variant]` as Docker takes it, with architecture aliases normalised."""
+    """`os/arch[/variant]` as Docker takes it, in any case, with architecture aliases normalised
+    (containerd's platforms package lowercases all three parts: normalizeOS, normalizeArch)."""
     value = _text(raw, "platform")
     if value is None:
         return None
-    found = _PLATFORM.fullmatch(value)
+    found = _PLATFORM.fullmatch(_fold(value))
     arch = _ARCH_ALIASES.get(found[1], found[1]) if found else ""
     if (
         not found
@@ -474,9 +488,12 @@ def _image_tag(raw: Mapping[str, str | None]) -> str | None:
         "is not a valid image tag: 1 to 128 letters, digits, '_', '.' or '-', not starting "
         "with '.' or '-'",
     )
-    if value == "latest":
+    if value is not None and _fold(value) == "latest":
         raise SettingsError(
-            "imageTag", value, "is not allowed: a moving tag cannot be deployed reproducibly"
+            "imageTag",
+            value,
+            "is not allowed: latest, in any case, is a moving tag and cannot be deployed "
+            "reproducibly",
         )
     return value
 
@@ -492,15 +509,32 @@ def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, 
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         parsed = None
     if cloud == "local":
-        if parsed == []:
-            return ()
-        raise SettingsError(
-            key,
-            value,
-            "is not used by the local registry: it has one basic-auth user and no IAM to grant "
-            "pulls in; pullPrincipals applies to aws, azure and gcp",
-        )
-    pattern, plural, rule = _PULL_PRINCIPAL_FORMS[cloud]
+        # The local registry has no IAM to grant pulls in: the key does nothing here, and
+        # unused_key_warnings says so. Its value is still checked (in any cloud's form), so a
+        # typo does not wait for the day the stack moves to a cloud.
+        _check_principals(key, value, parsed, _LOCAL_PULL_PRINCIPAL_FORM)
+        return ()
+    form = _PULL_PRINCIPAL_FORMS[cloud]
+    found = list(_check_principals(key, value, parsed, form))
+    if cloud == "azure":
+        found = [_entra_principal(item) for item in found]
+    return tuple(dict.fromkeys(found))
+
+
+# Any cloud's form, for a local stack that sets pullPrincipals although nothing reads it there.
+_LOCAL_PULL_PRINCIPAL_FORM: tuple[re.Pattern[str], str, str] = (
+    re.compile("|".join(f"(?:{form[0].pattern})" for form in _PULL_PRINCIPAL_FORMS.values())),
+    "IAM principal ARNs, Entra object IDs or IAM members",
+    "is not an IAM principal ARN (aws), Entra object ID (azure) or IAM member (gcp); '*' and "
+    "wildcards are never allowed",
+)
+
+
+def _check_principals(
+    key: str, value: str, parsed: object, form: tuple[re.Pattern[str], str, str]
+) -> list[str]:
+    """The items of a pullPrincipals list, each checked against `form`."""
+    pattern, plural, rule = form
     if parsed is None or isinstance(parsed, str):
         # `pulumi config set pullPrincipals X` stores a plain string, not a list.
         single = parsed if isinstance(parsed, str) else value
@@ -520,10 +554,7 @@ def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, 
             raise SettingsError(
                 key, item, rule, shown=None if isinstance(item, str) else json.dumps(item)
             )
-    found = cast("list[str]", principals)
-    if cloud == "azure":
-        found = [_entra_principal(item) for item in found]
-    return tuple(dict.fromkeys(found))
+    return cast("list[str]", principals)
 
 
 def _entra_principal(item: str) -> str:
@@ -706,16 +737,22 @@ def _secret(
 
 
 def _local_mirror_port(raw: Mapping[str, str | None], local_port: int) -> int:
+    """The mirror's port. Without `mirror: true` nothing listens on it, so only its form is
+    checked then (unused_key_warnings says it does nothing), not whether it fits beside
+    localPort."""
     key = "localMirrorPort"
     value = _text(raw, key)
+    mirror = _bool(raw, "mirror", False)
     if value is None or value == "0":
-        if local_port == 65535:
+        if local_port < 65535:
+            return local_port + 1
+        if mirror:
             raise SettingsError(
                 key, value, "is unset and localPort + 1 is beyond 65535: set localMirrorPort"
             )
-        return local_port + 1
+        return local_port  # never published: nothing listens on it without the mirror
     port = _int(raw, key, 0, 1, 65535)
-    if port == local_port:
+    if port == local_port and mirror:
         raise SettingsError(key, value, f"is the registry's own port (localPort {local_port})")
     return port
 
@@ -808,15 +845,41 @@ def _differs_from_default(key: str, value: str) -> bool:
 
 def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
     """A warning for each project key set to something other than its default although it has
-    no effect on `cloud`."""
+    no effect on `cloud`, or no effect without the mirror."""
+    mirror = _fold(_text(raw, "mirror") or "") == "true"
     warnings: list[str] = []
     for key, targets in KEY_TARGETS.items():
         value = _text(raw, key)
-        if cloud in targets or value is None or not _differs_from_default(key, value):
+        if value is None or (cloud in targets and (mirror or key not in MIRROR_KEYS)):
             continue
+        if not _differs_from_default(key, value):
+            continue
+        if cloud not in targets:
+            why = f"on the {cloud} target (it applies to {', '.join(targets)})"
+        else:
+            why = f"without the mirror (`pulumi config set mirror true --stack {stack}`)"
         warnings.append(
-            f"{key} has no effect on the {cloud} target (it applies to {', '.join(targets)}); "
-            f"`pulumi config rm {key} --stack {stack}` removes it"
+            f"{key} has no effect {why}; `pulumi config rm {key} --stack {stack}` removes it"
+        )
+    return tuple(warnings)
+
+
+def unknown_key_warnings(set_keys: Collection[str], stack: str) -> tuple[str, ...]:
+    """A warning for each key of this project's namespace that the program does not read, with
+    the known key closest to it (a typo such as `cloudd` would otherwise deploy the default).
+
+    A warning, not an error: the stack's config may come from a newer or older version of this
+    program (a branch that adds or renames a key) or from an ESC environment, and refusing
+    the key would stop those stacks altogether, while the warning shows on every `pulumi up`
+    and preview."""
+    known = {_fold(key): key for key in PROJECT_KEYS}
+    warnings: list[str] = []
+    for key in sorted(set(set_keys) - set(PROJECT_KEYS)):
+        close = difflib.get_close_matches(_fold(key), known, n=1)
+        hint = f"did you mean `{known[close[0]]}`?" if close else "README.md lists every key;"
+        warnings.append(
+            f"{key} is not a setting of this program: {hint} "
+            f"`pulumi config rm {shlex.quote(key)} --stack {stack}` removes it"
         )
     return tuple(warnings)
 
@@ -827,15 +890,22 @@ def parse_settings(
     project: str = "container-registry",
     stack: str = "dev",
     secrets: Mapping[str, pulumi.Output[str]] | None = None,
+    set_keys: Collection[str] = (),
 ) -> Settings:
     """Turn raw config strings into Settings, or raise SettingsError naming the first bad key.
 
     Every project key is checked whichever cloud is chosen, so a typo never waits for the day
     someone switches targets; provider keys are required only by the target that needs them.
-    A key that has no effect on the chosen target is reported in `Settings.warnings`.
+    `set_keys` are the keys of the project's namespace the stack sets (read_project_keys).
+    A key the program does not know, and one that has no effect on the chosen target, are
+    reported in `Settings.warnings`.
     """
     settings = _parse(raw, project=project, stack=stack, secrets=secrets)
-    return replace(settings, warnings=unused_key_warnings(raw, settings.cloud, stack))
+    warnings = (
+        *unknown_key_warnings(set_keys, stack),
+        *unused_key_warnings(raw, settings.cloud, stack),
+    )
+    return replace(settings, warnings=warnings)
 
 
 def _parse(
@@ -879,7 +949,7 @@ def _parse(
             ),
         ),
         azure=AzureSettings(
-            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic", ignore_case=True),
+            sku=_choice(raw, "acrSku", ACR_SKUS, "Basic"),
             resource_group=_matching(
                 raw,
                 "azureResourceGroup",
@@ -950,6 +1020,21 @@ def read_config() -> dict[str, str | None]:
     return raw
 
 
+def read_project_keys() -> tuple[str, ...]:
+    """Every key of this project's namespace the stack sets, known to the program or not; names
+    only, never a value (a key the program does not know may hold a secret).
+
+    The language host hands the whole config to the program as JSON in PULUMI_CONFIG
+    (pulumiConfigVar in sdk/python/cmd/pulumi-language-python/main.go of pulumi/pulumi), and the
+    exec shim (sdk/python/cmd/pulumi-language-python-exec) loads it into the SDK's config map
+    with set_all_config(get_config_env(), ...), pulumi/runtime/config.py's CONFIG, which is
+    also where the mocks' set_all_config puts it. Keys there are `<project>:<key>`.
+    """
+    prefix = f"{pulumi.Config().name}:"
+    passed = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    return tuple(sorted(key.removeprefix(prefix) for key in passed if key.startswith(prefix)))
+
+
 def _secret_state(config: pulumi.Config, key: str) -> str | None:
     """Whether a secret key is set, and how (SECRET_SET or PLAINTEXT_SET); never its value.
 
@@ -972,12 +1057,13 @@ def read_secrets() -> dict[str, pulumi.Output[str]]:
 
 def load_settings() -> Settings:
     """The settings of the running stack; raises SettingsError before anything is created, and
-    warns (`pulumi up` shows it) about each key that has no effect on the chosen target."""
+    warns (`pulumi up` shows it) about each key it does not know or that has no effect."""
     settings = parse_settings(
         read_config(),
         project=pulumi.get_project(),
         stack=pulumi.get_stack(),
         secrets=read_secrets(),
+        set_keys=read_project_keys(),
     )
     for warning in settings.warnings:
         pulumi.log.warn(warning)

@@ -120,12 +120,13 @@ VALID: dict[str, str] = {
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     ),
 }
-# pullPrincipals take each cloud's own form (and none on local); VALID holds the aws one.
+# pullPrincipals take each cloud's own form (and any on local, where they draw a warning);
+# VALID holds the aws one.
 VALID_PULL_PRINCIPALS: dict[str, str] = {
     "aws": VALID["pullPrincipals"],
     "azure": '["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"]',
     "gcp": '["serviceAccount:puller@my-project-123.iam.gserviceaccount.com"]',
-    "local": "[]",
+    "local": '["group:pullers@example.com"]',
 }
 
 
@@ -162,7 +163,8 @@ def check_accepted(result: Settings) -> None:
     """What accepted settings must always satisfy, whatever went in."""
     assert result.cloud in CLOUDS
     assert result.azure.sku in ACR_SKUS
-    assert result.image_tag != "latest"
+    assert result.image_tag is None or result.image_tag.lower() != "latest"
+    assert result.platform is None or result.platform == result.platform.lower()
     assert 1 <= result.untagged_expiry_days <= 3650
     assert 1 <= result.keep_tagged_images <= 10000
     assert 1 <= result.local.port <= 65535
@@ -195,11 +197,32 @@ def parse(config: Mapping[str, str]) -> Settings | SettingsError:
 @example(config={"cloud": "aws", "pullPrincipals": '["*"]'})
 @example(config={"cloud": "aws", "pullPrincipals": '["arn:aws:iam::210987654321:role/*"]'})
 @example(config={"cloud": "aws", "imageTag": "latest"})
+@example(config={"cloud": "aws", "imageTag": "LATEST"})
 @example(config={"cloud": "AWS"})
+@example(config={"cloud": "aw\u017f"})
+@example(config={"cloud": "local", "localPort": "65535", "localMirrorPort": "65535"})
 @example(config={"cloud": "local", "immutableTags": "yes"})
 def test_parse_settings_accepts_or_names_the_key(config: dict[str, str]) -> None:
     result = parse(config)
     event("accepted" if isinstance(result, Settings) else f"refused {result.key}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    names=st.lists(
+        st.one_of(st.text(max_size=40), st.sampled_from(PROJECT_KEYS), st.just("")), max_size=5
+    )
+)
+@example(names=["cloudd", "Cloud", "cloud"])
+@example(names=["docker:host", "aws:region", "\x1b[31m"])
+def test_any_key_name_is_warned_about_by_name_and_never_refused(names: list[str]) -> None:
+    """The names of the project's own keys the stack sets: each unknown one draws one warning
+    that starts with it, whatever it is; a known one draws none."""
+    warnings = parse_settings({}, set_keys=names).warnings
+    unknown = sorted(set(names) - set(PROJECT_KEYS))
+    assert len(warnings) == len(unknown), warnings
+    for name, warning in zip(unknown, warnings, strict=True):
+        assert warning.startswith(f"{name} is not a setting of this program: "), warning
 
 
 @pytest.mark.parametrize("key", ALL_KEYS)

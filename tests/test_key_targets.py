@@ -17,6 +17,7 @@ from conftest import ROOT, TARGET_CONFIG, Harness, program_run, run_target
 from registries.settings import (
     CLOUDS,
     KEY_TARGETS,
+    MIRROR_KEYS,
     PROJECT_KEYS,
     SECRET_KEYS,
     SECRET_SET,
@@ -24,6 +25,7 @@ from registries.settings import (
     SettingsError,
     load_settings,
     parse_settings,
+    read_project_keys,
 )
 
 
@@ -121,7 +123,7 @@ def parse(config: dict[str, str], stack: str = "dev") -> Settings:
 
 
 # (key, cloud) pairs where the key, or what it needs beside it, is refused outright rather than
-# ignored (the local target refuses ciRepository and pullPrincipals: docs/ci.md says why).
+# ignored (the local target refuses ciRepository: docs/ci.md says why).
 REFUSED = [
     (key, cloud)
     for key in KEY_TARGETS
@@ -198,7 +200,6 @@ def test_a_key_with_effect_is_not_warned_about(key: str, cloud: str) -> None:
 def test_a_key_that_cannot_work_on_a_target_is_refused_not_warned(key: str, cloud: str) -> None:
     """Not silently ignored either: the local target refuses CI and pull grants it cannot give."""
     assert cloud == "local" and key in {
-        "pullPrincipals",
         "ciRepository",
         "ciRef",
         "ciEnvironment",
@@ -286,10 +287,12 @@ def test_the_program_warns_on_pulumi_up(harness: Harness, monkeypatch: pytest.Mo
 # --------------------------------------------------------------------------- the table is true
 
 
-def snapshot(cloud: str, key: str, changed: bool) -> str:
-    """Everything the program registers and exports for `cloud` with what `key` needs beside it,
-    and with `key` changed or not, as one comparable string (conftest's shared runs)."""
-    run = program_run(cloud, **BESIDE.get(key, {}), **(change(key, cloud) if changed else {}))
+def snapshot(cloud: str, key: str, changed: bool, beside: dict[str, str] | None = None) -> str:
+    """Everything the program registers and exports for `cloud` with what `key` needs beside it
+    (or `beside`), and with `key` changed or not, as one comparable string (conftest's shared
+    runs)."""
+    beside = BESIDE.get(key, {}) if beside is None else beside
+    run = program_run(cloud, **beside, **(change(key, cloud) if changed else {}))
     registered = [
         {
             "type": r.typ,
@@ -321,3 +324,225 @@ def test_a_key_the_table_names_changes_something(key: str, cloud: str) -> None:
         f"{key}={CHANGED[key]!r} changes nothing on {cloud}: drop {cloud!r} from "
         f"KEY_TARGETS[{key!r}]"
     )
+
+
+# --------------------------------------------------------------------------- keys for the mirror
+
+# The mirror keys, by this file's own table: those that need `mirror: true` beside them.
+NEED_THE_MIRROR = sorted(key for key, beside in BESIDE.items() if beside == {"mirror": "true"})
+WITHOUT_THE_MIRROR = [(key, cloud) for key in NEED_THE_MIRROR for cloud in KEY_TARGETS[key]]
+
+
+def mirror_warning(key: str, stack: str = "dev") -> str:
+    return (
+        f"{key} has no effect without the mirror (`pulumi config set mirror true --stack "
+        f"{stack}`); `pulumi config rm {key} --stack {stack}` removes it"
+    )
+
+
+def test_every_key_that_needs_the_mirror_is_in_the_program_s_table() -> None:
+    assert sorted(MIRROR_KEYS) == NEED_THE_MIRROR, (
+        "registries.settings.MIRROR_KEYS must list the keys BESIDE says need the mirror"
+    )
+
+
+@pytest.mark.parametrize(("key", "cloud"), WITHOUT_THE_MIRROR)
+def test_a_mirror_key_without_the_mirror_is_warned_about(key: str, cloud: str) -> None:
+    config = change(key, cloud)
+    warnings = parse({**provider_config(cloud), **config}).warnings
+    assert mirror_warning(key) in warnings
+    assert set(warnings) == {
+        mirror_warning(k) if cloud in KEY_TARGETS[k] else expected_warning(k, cloud) for k in config
+    }
+
+
+@pytest.mark.parametrize(("key", "cloud"), WITHOUT_THE_MIRROR)
+def test_a_mirror_key_without_the_mirror_changes_nothing(key: str, cloud: str) -> None:
+    assert snapshot(cloud, key, True, beside={}) == snapshot(cloud, key, False, beside={}), (
+        f"{key} changes the {cloud} stack without the mirror: drop it from MIRROR_KEYS"
+    )
+
+
+def test_local_mirror_port_is_checked_against_local_port_only_with_the_mirror() -> None:
+    """Issue 17: equal to localPort with the mirror off is accepted, and said to do nothing."""
+    settings = parse_settings({"localPort": "6000", "localMirrorPort": "6000"}, stack="dev")
+    assert settings.local.port == 6000
+    assert settings.warnings == (
+        "localMirrorPort has no effect without the mirror (`pulumi config set mirror true "
+        "--stack dev`); `pulumi config rm localMirrorPort --stack dev` removes it",
+    )
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"mirror": "true", "localPort": "6000", "localMirrorPort": "6000"})
+    assert str(caught.value) == (
+        "localMirrorPort: '6000' is the registry's own port (localPort 6000)"
+    )
+    # The last port leaves no room for the mirror's default, which matters only with the mirror.
+    assert parse_settings({"localPort": "65535"}).warnings == ()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"mirror": "true", "localPort": "65535"})
+    assert caught.value.key == "localMirrorPort"
+    # Its form is checked either way, so a typo does not wait for the mirror.
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"localMirrorPort": "http"})
+    assert caught.value.key == "localMirrorPort"
+
+
+def test_the_mirror_port_s_default_draws_no_warning_without_the_mirror() -> None:
+    """Pulumi copies Pulumi.yaml's `default: 0` into every stack; 5001 is what 0 means."""
+    assert parse_settings({"localMirrorPort": "0"}).warnings == ()
+    assert parse_settings({"localMirrorPort": "5001"}).warnings == ()
+
+
+def test_local_mirror_port_without_the_mirror_is_warned_on_pulumi_up(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    run_target(harness, monkeypatch, "local", localPort="6000", localMirrorPort="6000")
+    assert logged == [
+        "localMirrorPort has no effect without the mirror (`pulumi config set mirror true "
+        "--stack dev`); `pulumi config rm localMirrorPort --stack dev` removes it"
+    ]
+    containers = harness.of_type("docker:index/container:Container")
+    assert len(containers) == 1, [c.name for c in containers]
+    assert containers[0].inputs["ports"][0]["external"] == 6000
+
+
+# ------------------------------------------------------------------- pullPrincipals on local
+
+
+def test_pull_principals_on_local_draw_the_warning_readme_promises(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a key that has no effect on the stack's target is accepted, with a warning that
+    names the key and the target. The local registry has one user and no IAM to grant pulls."""
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    run_target(harness, monkeypatch, "local", pullPrincipals='["arn:aws:iam::210987654321:root"]')
+    assert logged == [
+        "pullPrincipals has no effect on the local target (it applies to aws, azure, gcp); "
+        "`pulumi config rm pullPrincipals --stack dev` removes it"
+    ]
+    assert harness.of_type("docker:index/container:Container"), "the local stack did not deploy"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '["3f1c9a52-7d4e-4b8a-9c61-2e5d8f0a7b13"]',
+        '["group:pullers@example.com"]',
+        '["arn:aws:iam::210987654321:role/ci"]',
+    ],
+)
+def test_pull_principals_on_local_take_any_cloud_s_form(value: str) -> None:
+    settings = parse_settings({"pullPrincipals": value})
+    assert (settings.aws.pull_principals, settings.azure.pull_principals) == ((), ())
+    assert settings.warnings == (expected_warning("pullPrincipals", "local"),)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            '["*"]',
+            "pullPrincipals: '*' is not an IAM principal ARN (aws), Entra object ID (azure) or IAM "
+            "member (gcp); '*' and wildcards are never allowed",
+        ),
+        (
+            '["allUsers"]',
+            "pullPrincipals: 'allUsers' is not an IAM principal ARN (aws), Entra object ID "
+            "(azure) or IAM member (gcp); '*' and wildcards are never allowed",
+        ),
+        (
+            "arn:aws:iam::210987654321:root",
+            "pullPrincipals: 'arn:aws:iam::210987654321:root' is not a list of IAM principal "
+            "ARNs, Entra object IDs or IAM members: set each one by its index, `pulumi config "
+            "set --path 'pullPrincipals[0]' arn:aws:iam::210987654321:root`",
+        ),
+    ],
+)
+def test_pull_principals_on_local_are_still_checked(value: str, message: str) -> None:
+    """Not used on local, but a value no cloud could take is refused at once."""
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"pullPrincipals": value})
+    assert str(caught.value) == message
+
+
+# --------------------------------------------------------------------------- unknown keys
+
+
+def unknown_warning(key: str, hint: str) -> str:
+    return (
+        f"{key} is not a setting of this program: {hint} `pulumi config rm {key} --stack dev` "
+        "removes it"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("cloudd", "cloud"),
+        ("Cloud", "cloud"),
+        ("clod", "cloud"),
+        ("acrsku", "acrSku"),
+        ("localport", "localPort"),
+        ("imagetag", "imageTag"),
+        ("image_tag", "imageTag"),
+        ("pullPrincipal", "pullPrincipals"),
+        ("mirorr", "mirror"),
+        ("localMirorPort", "localMirrorPort"),
+        ("immutableTag", "immutableTags"),
+        ("gcpLocaton", "gcpLocation"),
+    ],
+)
+def test_an_unknown_key_names_the_closest_known_one(typed: str, meant: str) -> None:
+    settings = parse_settings({}, set_keys=[typed])
+    assert settings.warnings == (unknown_warning(typed, f"did you mean `{meant}`?"),)
+    assert settings == parse_settings({}), "an unknown key changed the settings"
+
+
+def test_an_unknown_key_like_no_known_one_points_to_the_readme() -> None:
+    (warning,) = parse_settings({}, set_keys=["zzzqqq"]).warnings
+    assert warning == unknown_warning("zzzqqq", "README.md lists every key;")
+
+
+def test_known_keys_draw_no_unknown_key_warning() -> None:
+    assert parse_settings({}, set_keys=list(PROJECT_KEYS)).warnings == ()
+
+
+def test_a_typo_in_cloud_is_warned_about_on_pulumi_up(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: `cloudd: aws` was ignored without a word and the stack deployed local. Keys of
+    other namespaces (aws:region, gcp:project) are the providers' business and draw nothing."""
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    harness.configure(cloudd="aws", aws__region="eu-west-1", gcp__project="my-project-123")
+    harness.run_program()
+    assert logged == [unknown_warning("cloudd", "did you mean `cloud`?")]
+    assert harness.of_type("docker:index/container:Container"), "the default target, local"
+
+
+def test_unknown_keys_come_from_the_config_the_engine_passes(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pulumi up` hands the config over as JSON in PULUMI_CONFIG; the exec shim loads it with
+    set_all_config, and pulumi.runtime.get_config reads the variable itself when it has not."""
+    harness.configure(cloud="local", acrSkew="Premium")
+    monkeypatch.setenv(
+        "PULUMI_CONFIG",
+        json.dumps({"container-registry:cloudd": "aws", "aws:region": "eu-west-1"}),
+    )
+    assert read_project_keys() == ("acrSkew", "cloud", "cloudd")
+
+
+def test_an_unknown_key_s_value_is_never_shown(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key the program does not know may be a credential set with --secret."""
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    harness.configure(dockerHubTokn="dckr_pat_not-for-the-log")
+    load_settings()
+    assert logged == [unknown_warning("dockerHubTokn", "did you mean `dockerHubToken`?")]
+    assert "dckr_pat" not in "".join(logged)

@@ -590,9 +590,9 @@ BAD_MIRROR_VALUES: list[tuple[dict[str, str], str]] = [
     ({"localMirrorPort": "65536"}, "localMirrorPort"),
     ({"localMirrorPort": "-1"}, "localMirrorPort"),
     ({"localMirrorPort": "http"}, "localMirrorPort"),
-    ({"localMirrorPort": "5000"}, "localMirrorPort"),
-    ({"localPort": "6000", "localMirrorPort": "6000"}, "localMirrorPort"),
-    ({"localPort": "65535"}, "localMirrorPort"),
+    ({"mirror": "true", "localMirrorPort": "5000"}, "localMirrorPort"),
+    ({"mirror": "true", "localPort": "6000", "localMirrorPort": "6000"}, "localMirrorPort"),
+    ({"mirror": "true", "localPort": "65535"}, "localMirrorPort"),
 ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, Harness
+from conftest import ROOT, Harness, resolve
 from registries.settings import (
     PROJECT_KEYS,
     AwsSettings,
@@ -104,9 +104,15 @@ def test_the_documented_example_message() -> None:
 
 
 BAD_VALUES: list[tuple[dict[str, str], str]] = [
-    ({"cloud": "AWS"}, "cloud"),
+    # Case folds in ASCII only: a long s (U+017F) or a Kelvin sign (U+212A) is no s or k.
+    ({"cloud": "aw\u017f"}, "cloud"),
     ({"cloud": " aws"}, "cloud"),
+    ({"acrSku": "Ba\u017fic"}, "acrSku"),
+    ({"immutableTags": "\u212a"}, "immutableTags"),
+    ({"platform": "linux/\u017f390x"}, "platform"),
     ({"imageTag": "latest"}, "imageTag"),
+    ({"imageTag": "LATEST"}, "imageTag"),
+    ({"imageTag": "Latest"}, "imageTag"),
     ({"imageTag": "-dash-first"}, "imageTag"),
     ({"imageTag": "x" * 129}, "imageTag"),
     ({"imageTag": "has space"}, "imageTag"),
@@ -116,7 +122,6 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
     ({"platform": "linux/arm/v9"}, "platform"),
     ({"platform": "linux/amd64/"}, "platform"),
     ({"platform": "linux//amd64"}, "platform"),
-    ({"platform": "Linux/AMD64"}, "platform"),
     ({"platform": "linux/386/v1"}, "platform"),
     ({"platform": "amd64"}, "platform"),
     ({"platform": "linux/amd64,linux/arm64"}, "platform"),
@@ -277,6 +282,8 @@ def test_load_settings_reads_pulumi_config_and_provider_env(
         ({"cloud": "aws", "pullPrincipals": '["*"]'}, "pullPrincipals"),
         ({"cloud": "aws", "immutableTags": "maybe"}, "immutableTags"),
         ({"cloud": "gcp"}, "gcp:project"),
+        ({"cloud": "AWS", "imageTag": "Latest"}, "imageTag"),
+        ({"cloud": "local", "imageTag": "LATEST"}, "imageTag"),
     ],
 )
 def test_program_refuses_bad_config_before_creating_anything(
@@ -326,6 +333,59 @@ def test_acr_sku_takes_any_case(typed: str) -> None:
     raw = {"cloud": "azure", "azure-native:location": "westeurope", "acrSku": typed}
     sku = parse_settings(raw).azure.sku
     assert sku == typed.capitalize(), f"acrSku {typed!r} became {sku!r}"
+
+
+AZURE = {"azure-native:location": "westeurope"}
+# Every enumerated key, typed in another case, and the spelling the program goes on with.
+ANY_CASE: list[tuple[dict[str, str], str, object]] = [
+    ({"cloud": "AWS"}, "cloud", "aws"),
+    ({"cloud": "Azure", **AZURE}, "cloud", "azure"),
+    ({"cloud": "GCP", **GCP}, "cloud", "gcp"),
+    ({"cloud": "Local"}, "cloud", "local"),
+    ({"acrSku": "PREMIUM"}, "azure.sku", "Premium"),
+    ({"immutableTags": "FALSE"}, "immutable_tags", False),
+    ({"forceDelete": "TRUE"}, "force_delete", True),
+    ({"mirror": "True"}, "mirror.enabled", True),
+    ({"docker:disableDockerDaemonCheck": "TRUE"}, "local.check_engine", False),
+    # containerd's platforms.Parse lowercases the OS, architecture and variant
+    # (normalizeOS, normalizeArch in platforms/platforms.go of containerd/containerd).
+    ({"platform": "Linux/ARM64/V8"}, "platform", "linux/arm64/v8"),
+    ({"platform": "LINUX/X86_64"}, "platform", "linux/amd64"),
+    ({"platform": "linux/ARM/v7"}, "platform", "linux/arm/v7"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "attribute", "expected"), ANY_CASE, ids=[f"{a}:{r}" for r, a, _ in ANY_CASE]
+)
+def test_every_enumeration_takes_any_case(
+    raw: dict[str, str], attribute: str, expected: object
+) -> None:
+    """One rule for every enumerated key: any case in, the canonical spelling out."""
+    value: object = parse_settings(raw)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    assert value == expected, f"{raw} gave {attribute} = {value!r}"
+
+
+@pytest.mark.parametrize("typed", ["latest", "LATEST", "Latest", "lAtEsT"])
+def test_latest_is_refused_in_any_case(typed: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"imageTag": typed})
+    assert str(caught.value) == (
+        f"imageTag: {typed!r} is not allowed: latest, in any case, is a moving tag and cannot be "
+        "deployed reproducibly"
+    )
+
+
+def test_the_program_goes_on_with_the_normalised_values(harness: Harness) -> None:
+    """`cloud: AWS` deploys ECR and exports `aws`; the platform is built as Docker spells it."""
+    harness.configure(cloud="AWS", platform="Linux/ARM64")
+    outputs = harness.run_program()
+    assert resolve(outputs["cloud"]) == "aws"
+    assert harness.of_type("aws:ecr/repository:Repository"), "cloud: AWS did not deploy ECR"
+    image = harness.one("docker:index/image:Image")
+    assert image.inputs["build"]["platform"] == "linux/arm64", image.inputs["build"]
 
 
 @pytest.mark.parametrize(
