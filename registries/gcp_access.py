@@ -29,7 +29,10 @@ POOL_PREFIX = "github-"
 SUFFIX_BYTES = 3
 # google.subject is the token's `sub` as GitHub issued it (at most 127 bytes, checked in
 # settings._ci on the subject trusted); the ID claims are mapped so a principal set can name the
-# repository by its immutable ID.
+# repository by its immutable ID. Mapping and condition are updated in place, not replaced, when
+# they change (neither is ForceNew in hashicorp/terraform-provider-google,
+# google/services/iambeta/resource_iam_workload_identity_pool_provider.go, which also documents
+# the `assertion`, `google` and `attribute` names a condition may use).
 ATTRIBUTE_MAPPING: dict[str, str] = {
     "google.subject": "assertion.sub",
     "attribute.repository": "assertion.repository",
