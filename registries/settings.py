@@ -657,8 +657,9 @@ def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
     return (
         f"ciRepository {ci.repository} has no numeric IDs, so the clouds trust only the subject "
         f"{ci.subject!r}. Repositories created, renamed or transferred on or after "
-        f"{IMMUTABLE_SUBJECTS_FROM}, and those whose owner opted in, get tokens with GitHub's "
-        "immutable subject (repo:owner@OWNER_ID/name@REPO_ID:...), and every push from them is "
+        f"{IMMUTABLE_SUBJECTS_FROM}, and those opted in by their owner or organization, get "
+        "tokens with GitHub's immutable subject (repo:owner@OWNER_ID/name@REPO_ID:...), and "
+        "every push from them is "
         f"refused. `{_immutable_form_command(ci.repository)}` prints the immutable form; set it "
         "with `pulumi config set ciRepository <what it printed>` (docs/ci.md)",
     )
