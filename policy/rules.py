@@ -623,9 +623,11 @@ _REGISTRY_SCOPE = re.compile(
     r"Microsoft\.ContainerRegistry/registries/[^/]+",
     re.IGNORECASE,
 )
-# `repo:<owner>/<name>:...`, the repository part free of IAM's wildcards.
+# `repo:<owner>/<name>:...`, or GitHub's immutable `repo:<owner>@<id>/<name>@<id>:...`, the
+# repository part free of IAM's wildcards.
 _GITHUB_SUBJECT = re.compile(r"repo:[^/*?:]+/[^/*?:]+:.+")
-_PINS_REPOSITORY = re.compile(r"\bassertion\.repository\s*==")
+# The repository by name, or by its immutable numeric ID (never the owner alone).
+_PINS_REPOSITORY = re.compile(r"\bassertion\.repository(?:_id)?\s*==")
 PUBLIC_MEMBERS: tuple[str, ...] = (*PUBLIC_GCP_MEMBERS, "*")
 
 
@@ -696,7 +698,7 @@ def gcp_github_provider_condition(resource_type: str, props: Props, config: Conf
     if not isinstance(condition, str) or not _PINS_REPOSITORY.search(condition):
         return [
             f"attributeCondition is {condition!r}; a provider for GitHub's issuer must pin "
-            "assertion.repository == '<owner>/<name>'"
+            "assertion.repository == '<owner>/<name>' or assertion.repository_id == '<id>'"
         ]
     return []
 
@@ -938,7 +940,8 @@ RULES: tuple[Rule, ...] = (
     ResourceRule(
         "gcp-github-provider-condition",
         "Workload identity providers for GitHub's issuer have an attribute_condition pinning "
-        "assertion.repository (Google requires a condition for GitHub). " + _NO_CONTROL,
+        "assertion.repository or assertion.repository_id (Google requires a condition for "
+        "GitHub). " + _NO_CONTROL,
         (),
         (GCP_WORKLOAD_IDENTITY_PROVIDER,),
         gcp_github_provider_condition,

@@ -21,7 +21,10 @@ AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken"
 
 
 def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
-    """Only GitHub's tokens for this audience and this exact subject may assume the role."""
+    """Only GitHub's tokens for this audience and this exact subject may assume the role: with
+    ciRepository's IDs, the immutable subject alone. The IDs reach IAM through `sub` only:
+    "Support for custom claims for OIDC is unavailable in AWS" (GitHub docs, "OIDC in AWS"),
+    so `repository_id` cannot be a condition key here."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -156,7 +159,7 @@ def ci_push_access(
 
     region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
     values = pulumi.Output.all(role.arn, region).apply(
-        lambda v: {"roleArn": v[0], "region": v[1], "subject": subject}
+        lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
     )
     document = pulumi.Output.all(
         role.arn, region, repository.repository_url, ci.build_args_output(build_args)

@@ -171,6 +171,9 @@ def _ci_push(
         ),
         opts=child,
     )
+    # Entra ID matches the token's `sub` against `subject` exactly (Microsoft Learn,
+    # "workload-identities-github-immutable-subjects"): the one subject of CiSettings, never a
+    # second credential for the other form.
     # Keyword arguments, not FederatedIdentityCredentialArgs: the Args form passes its
     # `resource_name` (the identity) where _internal_init expects the Pulumi resource name
     # (pulumi_azure_native/managedidentity/federated_identity_credential.py, __init__).
@@ -200,7 +203,7 @@ def _ci_push(
             "tenantId": v[1],
             "subscriptionId": v[2],
             "registryName": v[3],
-            "subject": subject,
+            **ci.subject_values(ci_settings),
         }
     )
     document = pulumi.Output.all(values, repo_endpoint, ci.build_args_output(build_args)).apply(

@@ -85,14 +85,27 @@ ACTIONS: tuple[Action, ...] = (
 
 
 def oidc_subject(ci: CiSettings) -> str:
-    """The `sub` claim of GitHub's OIDC token for the runs allowed to push, in GitHub's default
-    format: `repo:<owner>/<name>:environment:<env>` for a job in an environment (GitHub puts the
-    environment in place of the ref then), else `repo:<owner>/<name>:ref:<ref>`."""
-    if ci.environment is not None:
-        return f"repo:{ci.repository}:environment:{ci.environment}"
-    if ci.ref is None:
-        raise ValueError("CiSettings needs a ref or an environment")
-    return f"repo:{ci.repository}:ref:{ci.ref}"
+    """The `sub` claim every cloud trusts (CiSettings.subject): GitHub's immutable form
+    `repo:<owner>@<owner id>/<name>@<repo id>:...` when ciRepository carries the IDs, else the
+    name-only form `repo:<owner>/<name>:...`; never both."""
+    return ci.subject
+
+
+SUBJECT_FORMS = {True: "immutable", False: "name-only"}
+
+
+def subject_values(ci: CiSettings) -> dict[str, str]:
+    """What the `ci` output says about the trust: the subject, which of GitHub's two forms it
+    is, and the command that prints the prefix the repository's tokens actually carry (GitHub's
+    REST API, "Get the customization template for an OIDC subject claim for a repository",
+    field `sub_claim_prefix`)."""
+    return {
+        "subject": ci.subject,
+        "subjectForm": SUBJECT_FORMS[ci.immutable],
+        "checkTokenSubject": (
+            f"gh api repos/{ci.repository}/actions/oidc/customization/sub --jq .sub_claim_prefix"
+        ),
+    }
 
 
 def step(action: Action, name: str, **with_: str) -> dict[str, Any]:
@@ -115,10 +128,8 @@ def run_step(name: str, script: str, env: Mapping[str, str] | None = None) -> di
 
 
 def _trigger(ci: CiSettings) -> dict[str, Any]:
-    """Run on a push of the trusted ref (or by hand). With an environment, every push may start
-    it: the environment's deployment rules decide which refs may use it."""
-    if ci.environment is not None or ci.ref is None:
-        return {"push": None, "workflow_dispatch": None}
+    """Run on a push of the trusted ref, or by hand; with an environment too, so that a push to
+    any other branch never starts a job that asks for the environment's token."""
     kind, _, name = ci.ref.removeprefix("refs/").partition("/")
     return {"push": {"branches" if kind == "heads" else "tags": [name]}, "workflow_dispatch": None}
 
@@ -138,6 +149,11 @@ def workflow(
     job: dict[str, Any] = {
         "name": f"Build app/ and push it to {cloud_name}",
         "runs-on": "ubuntu-latest",
+        # A run started by hand from another branch stops here, not at an opaque cloud error.
+        # ciRef holds no quote (settings._CI_REF), so the literal is safe in the expression.
+        "if": f"github.ref == '{ci.ref}'",
+        # The OIDC token and a read-only checkout, for this job alone; nothing more.
+        "permissions": {"id-token": "write", "contents": "read"},
     }
     if ci.environment is not None:
         job["environment"] = ci.environment
@@ -176,8 +192,8 @@ def workflow(
     return {
         "name": "Push image",
         "on": _trigger(ci),
-        # The OIDC token and a read-only checkout; nothing more.
-        "permissions": {"id-token": "write", "contents": "read"},
+        # Nothing for the workflow as a whole: the job asks for what it needs.
+        "permissions": {},
         "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
         "jobs": {"push": job},
     }

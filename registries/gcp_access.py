@@ -27,10 +27,18 @@ FEDERATION_APIS: tuple[str, ...] = ("iam.googleapis.com", "sts.googleapis.com")
 # provider keeps its ID for 30 days, so each carries a random suffix kept in the stack's state.
 POOL_PREFIX = "github-"
 SUFFIX_BYTES = 3
+# google.subject is the token's `sub` as GitHub issued it (at most 127 bytes, checked in
+# settings._ci on the subject trusted); the ID claims are mapped so a principal set can name the
+# repository by its immutable ID. Mapping and condition are updated in place, not replaced, when
+# they change (neither is ForceNew in hashicorp/terraform-provider-google,
+# google/services/iambeta/resource_iam_workload_identity_pool_provider.go, which also documents
+# the `assertion`, `google` and `attribute` names a condition may use).
 ATTRIBUTE_MAPPING: dict[str, str] = {
     "google.subject": "assertion.sub",
     "attribute.repository": "assertion.repository",
     "attribute.repository_owner": "assertion.repository_owner",
+    "attribute.repository_id": "assertion.repository_id",
+    "attribute.repository_owner_id": "assertion.repository_owner_id",
     "attribute.ref": "assertion.ref",
 }
 
@@ -41,17 +49,39 @@ def _cel_string(value: str) -> str:
 
 
 def attribute_condition(ci_settings: CiSettings) -> str:
-    """Google requires a condition for GitHub's shared issuer; this one admits only tokens of the
-    configured repository and of the runs allowed to push (the same subject AWS and Azure pin)."""
-    return (
-        f"assertion.repository == {_cel_string(ci_settings.repository)} && "
-        f"assertion.sub == {_cel_string(ci.oidc_subject(ci_settings))}"
+    """Google requires a condition for GitHub's shared issuer. This one admits only tokens of
+    the configured repository, of runs on the configured ref, with the one subject AWS and
+    Azure pin too. With ciRepository's IDs it names the repository by the numeric
+    `repository_owner_id` and `repository_id` claims, which a re-created repository of the same
+    name cannot take (google-github-actions/auth, docs/SECURITY_CONSIDERATIONS.md: use the
+    numeric `*_id` fields, with this very condition as its example). The IDs are strings in
+    GitHub's token, so they are compared as strings. Unlike `sub`, `ref` is in an
+    environment's tokens too, so a job in the environment is held to ciRef here as well."""
+    repository = (
+        [
+            f"assertion.repository_owner_id == {_cel_string(ci_settings.owner_id or '')}",
+            f"assertion.repository_id == {_cel_string(ci_settings.repository_id or '')}",
+        ]
+        if ci_settings.immutable
+        else [f"assertion.repository == {_cel_string(ci_settings.repository)}"]
+    )
+    return " && ".join(
+        [
+            *repository,
+            f"assertion.ref == {_cel_string(ci_settings.ref)}",
+            f"assertion.sub == {_cel_string(ci.oidc_subject(ci_settings))}",
+        ]
     )
 
 
-def repository_principal_set(pool_name: str, repository: str) -> str:
-    """Every identity of the pool whose token names this GitHub repository."""
-    return f"principalSet://iam.googleapis.com/{pool_name}/attribute.repository/{repository}"
+def repository_principal_set(pool_name: str, ci_settings: CiSettings) -> str:
+    """Every identity of the pool whose token names this GitHub repository: by its immutable ID
+    when ciRepository carries it, so a rename does not lose the grant."""
+    if ci_settings.immutable:
+        attribute = f"attribute.repository_id/{ci_settings.repository_id}"
+    else:
+        attribute = f"attribute.repository/{ci_settings.repository}"
+    return f"principalSet://iam.googleapis.com/{pool_name}/{attribute}"
 
 
 def member_resource_name(name: str, role: str, member: str) -> str:
@@ -198,7 +228,7 @@ def _ci_push(
         opts=child,
     )
     principal_set = pool.name.apply(
-        lambda pool_name: repository_principal_set(pool_name, ci_settings.repository)
+        lambda pool_name: repository_principal_set(pool_name, ci_settings)
     )
     _grant(
         name,
@@ -222,13 +252,12 @@ def _ci_push(
             principal_set,
             resource_name=f"{name}-ci-mirror-reader",
         )
-    subject = ci.oidc_subject(ci_settings)
     values = provider.name.apply(
         lambda provider_name: {
             "workloadIdentityProvider": provider_name,
             "project": project,
             "registryHost": registry_host,
-            "subject": subject,
+            **ci.subject_values(ci_settings),
         }
     )
     document = pulumi.Output.all(

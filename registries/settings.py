@@ -240,6 +240,18 @@ _GCP_SUBJECT_MAX = 127
 # '.' and '..' are reserved.
 _GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
 _GITHUB_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# GitHub's immutable subject claims append the owner's and the repository's numeric IDs to their
+# names with '@' (`repo:octocat@123456/my-repo@456789:ref:...`; GitHub docs, "OpenID Connect
+# reference", "Immutable subject claims"). The IDs are positive decimal integers (the REST API's
+# `.owner.id` and `.id`), carried in the token as the strings `repository_owner_id` and
+# `repository_id`.
+_GITHUB_ID = re.compile(r"[1-9][0-9]{0,19}")
+# The day GitHub makes the immutable form the default for new, renamed and transferred
+# repositories (github/docs PR 45221).
+IMMUTABLE_SUBJECTS_FROM = "2026-07-15"
+# Prints a repository's immutable form, `owner@OWNER_ID/name@REPO_ID`, from GitHub's REST API
+# ("Get a repository": `.owner.login`, `.owner.id`, `.name`, `.id`).
+_IMMUTABLE_FORM_JQ = '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"'
 # A branch or tag ref, in a subset of git's check-ref-format rules that is also free of the glob
 # characters of GitHub's `on.push` filters (`*`, `?`, `+`, `!`, `[`): components of letters,
 # digits, '.', '_' and '-', not starting with '.', not ending with '.lock' or '.'.
@@ -334,11 +346,37 @@ class GcpSettings:
 
 @dataclass(frozen=True)
 class CiSettings:
-    """Which GitHub Actions runs may push: one repository, and one ref or one environment."""
+    """Which GitHub Actions runs may push: one repository and one ref, and with an environment
+    only the jobs that run in it. With the owner's and the repository's numeric IDs the clouds
+    trust GitHub's immutable subject; without them, the name-only form of older repositories."""
 
     repository: str
-    ref: str | None = DEFAULT_CI_REF
+    """owner/name, as GitHub spells it."""
+    ref: str = DEFAULT_CI_REF
     environment: str | None = None
+    owner_id: str | None = None
+    repository_id: str | None = None
+
+    @property
+    def immutable(self) -> bool:
+        return self.owner_id is not None and self.repository_id is not None
+
+    @property
+    def subject_repository(self) -> str:
+        """The repository as the token's `sub` spells it: `owner@OWNER_ID/name@REPO_ID` in the
+        immutable form, `owner/name` in the old one."""
+        if not self.immutable:
+            return self.repository
+        owner, _, name = self.repository.partition("/")
+        return f"{owner}@{self.owner_id}/{name}@{self.repository_id}"
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim of the runs allowed to push, in GitHub's default template:
+        `repo:<repository>:environment:<env>` for a job in an environment (GitHub puts the
+        environment in place of the ref then), else `repo:<repository>:ref:<ref>`."""
+        claim = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
+        return f"repo:{self.subject_repository}:{claim}"
 
 
 @dataclass(frozen=True)
@@ -564,7 +602,7 @@ def _entra_principal(item: str) -> str:
 
 
 def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
-    """The GitHub repository, ref or environment allowed to push; None when ciRepository is
+    """The GitHub repository, ref and environment allowed to push; None when ciRepository is
     unset. ciRef and ciEnvironment are checked either way, so a typo shows up at once."""
     ref = _matching(
         raw,
@@ -580,54 +618,82 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
         "is not a GitHub environment name: 1 to 255 letters, digits, '.', '_' or '-' "
         "(no wildcards)",
     )
-    if environment is not None and ref not in (None, DEFAULT_CI_REF):
-        raise SettingsError(
-            "ciEnvironment",
-            environment,
-            f"cannot be combined with ciRef {ref!r}: GitHub's OIDC subject names either the "
-            "environment or the ref; unset one of them",
-        )
     key = "ciRepository"
-    repository = _text(raw, key)
-    if repository is None:
+    value = _text(raw, key)
+    if value is None:
         return None
-    owner, slash, name = repository.partition("/")
+    owner, slash, name = value.partition("/")
+    owner, owner_at, owner_id = owner.partition("@")
+    name, name_at, repository_id = name.partition("@")
     if (
         not slash
         or not _GITHUB_OWNER.fullmatch(owner)
         or not _GITHUB_REPO_NAME.fullmatch(name)
         or name in (".", "..")
+        or (owner_at and not _GITHUB_ID.fullmatch(owner_id))
+        or (name_at and not _GITHUB_ID.fullmatch(repository_id))
     ):
         raise SettingsError(
             key,
-            repository,
-            "is not a GitHub repository as owner/name: the owner 1 to 39 letters, digits or "
-            "single hyphens, the name 1 to 100 letters, digits, '.', '-' or '_'; wildcards and "
+            value,
+            "is not a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID with "
+            "GitHub's numeric IDs: the owner 1 to 39 letters, digits or single hyphens, the name "
+            "1 to 100 letters, digits, '.', '-' or '_', each ID decimal digits; wildcards and "
             "a bare owner are never allowed",
+        )
+    if bool(owner_at) != bool(name_at):
+        raise SettingsError(
+            key,
+            value,
+            "carries only one of the two IDs: GitHub's immutable subject appends both, as "
+            f"owner@OWNER_ID/name@REPO_ID; `{_immutable_form_command(f'{owner}/{name}')}` "
+            "prints it",
         )
     if cloud == "local":
         raise SettingsError(
             key,
-            repository,
+            value,
             "is not allowed with cloud local: the local registry listens on 127.0.0.1, which "
             "hosted CI runners cannot reach; choose aws, azure or gcp",
         )
-    ci = (
-        CiSettings(repository=repository, ref=None, environment=environment)
-        if environment is not None
-        else CiSettings(repository=repository, ref=ref or DEFAULT_CI_REF)
+    ci = CiSettings(
+        repository=f"{owner}/{name}",
+        ref=ref or DEFAULT_CI_REF,
+        environment=environment,
+        owner_id=owner_id or None,
+        repository_id=repository_id or None,
     )
-    # Google maps the token's subject to google.subject, which holds at most 127 bytes.
-    claim = f"environment:{ci.environment}" if ci.environment else f"ref:{ci.ref}"
-    subject = f"repo:{repository}:{claim}"
-    if cloud == "gcp" and len(subject.encode()) > _GCP_SUBJECT_MAX:
+    # Google maps the token's subject to google.subject, which holds at most 127 bytes: the
+    # subject checked is the one the clouds trust, IDs included.
+    if cloud == "gcp" and len(ci.subject.encode()) > _GCP_SUBJECT_MAX:
         raise SettingsError(
             "ciEnvironment" if ci.environment else "ciRef",
             ci.environment or ci.ref,
-            f"makes the OIDC subject {subject!r} longer than the {_GCP_SUBJECT_MAX} bytes Google "
-            "Cloud's google.subject holds; use a shorter name",
+            f"makes the OIDC subject {ci.subject!r} longer than the {_GCP_SUBJECT_MAX} bytes "
+            "Google Cloud's google.subject holds; use a shorter name",
         )
     return ci
+
+
+def _immutable_form_command(repository: str) -> str:
+    """The one command that prints a repository's immutable form, ready for ciRepository."""
+    return f"gh api repos/{repository} --jq '{_IMMUTABLE_FORM_JQ}'"
+
+
+def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
+    """A warning when ciRepository has no IDs: the clouds then trust only the name-only subject,
+    which GitHub no longer issues to every repository."""
+    if ci is None or ci.immutable:
+        return ()
+    return (
+        f"ciRepository {ci.repository} has no numeric IDs, so the clouds trust only the subject "
+        f"{ci.subject!r}. Repositories created, renamed or transferred on or after "
+        f"{IMMUTABLE_SUBJECTS_FROM}, and those opted in by their owner or organization, get "
+        "tokens with GitHub's immutable subject (repo:owner@OWNER_ID/name@REPO_ID:...), and "
+        "every push from them is "
+        f"refused. `{_immutable_form_command(ci.repository)}` prints the immutable form; set it "
+        "with `pulumi config set ciRepository <what it printed>` (docs/ci.md)",
+    )
 
 
 def _gcp(
@@ -904,6 +970,7 @@ def parse_settings(
     warnings = (
         *unknown_key_warnings(set_keys, stack),
         *unused_key_warnings(raw, settings.cloud, stack),
+        *ci_warnings(settings.ci),
     )
     return replace(settings, warnings=warnings)
 

@@ -1,6 +1,8 @@
 """Keyless push from GitHub Actions and least-privilege pull, on aws, azure and gcp, under the
-mocks: every identity, grant and policy document, the ci and ciWorkflow outputs, and the
-workflow judged by GitHub's workflow schema (check-jsonschema) and shellcheck."""
+mocks: every identity, grant and policy document, the ci and ciWorkflow outputs, the trust
+evaluated as each cloud evaluates it (IAM condition operators, Entra's exact subject match, and
+Google's attribute mapping and condition in a real CEL implementation), and the workflow judged
+by GitHub's workflow schema (check-jsonschema), zizmor and shellcheck."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import celpy
 import pytest
 import yaml
+from celpy.adapter import json_to_cel
+from celpy.celtypes import BoolType
+from celpy.evaluation import CELEvalError
 from policyuniverse.policy import Policy as IamPolicy
 from test_hostile_config import fresh_stack
 
@@ -34,18 +41,23 @@ from conftest import (
 from registries import ci
 from registries.aws import PULL_ACTIONS, PUSH_ACTIONS
 from registries.aws import cache_prefix as aws_cache_prefix
-from registries.azure_access import (
-    ACR_PULL_ROLE,
-    ACR_PUSH_ROLE,
-    registry_scope,
-    role_assignment_name,
-)
-from registries.gcp_access import READER_ROLE, WRITER_ROLE
+from registries.azure_access import registry_scope, role_assignment_name
 from registries.settings import CiSettings, Settings
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+ZIZMOR = Path(sys.executable).with_name("zizmor")
 REPO = "acme/app"
 MAIN = "repo:acme/app:ref:refs/heads/main"
+# GitHub's immutable form of the same repository (owner ID 1001, repository ID 2002).
+IMMUTABLE = "acme@1001/app@2002"
+IMMUTABLE_MAIN = "repo:acme@1001/app@2002:ref:refs/heads/main"
+# Built-in role IDs, the same in every tenant (Microsoft Learn, "Azure built-in roles for
+# Containers": AcrPush, AcrPull).
+ACR_PUSH_ROLE = "8311e382-0749-4cb8-b61a-304f252e45ec"
+ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+# Google Cloud, "Artifact Registry roles and permissions" (predefined roles): Writer, Reader.
+WRITER_ROLE = "roles/artifactregistry.writer"
+READER_ROLE = "roles/artifactregistry.reader"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -90,7 +102,7 @@ def counts(resources: list[Registered]) -> dict[str, int]:
 def deploy(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **config: str
 ) -> dict[str, Any]:
-    outputs = run_target(harness, monkeypatch, cloud, ciRepository=REPO, **config)
+    outputs = run_target(harness, monkeypatch, cloud, **{"ciRepository": REPO, **config})
     return {name: resolve(output) for name, output in outputs.items()}
 
 
@@ -102,7 +114,13 @@ def deploy(
     [
         (CiSettings(REPO), MAIN),
         (CiSettings(REPO, "refs/tags/v1.0"), "repo:acme/app:ref:refs/tags/v1.0"),
-        (CiSettings(REPO, None, "production"), "repo:acme/app:environment:production"),
+        (CiSettings(REPO, environment="production"), "repo:acme/app:environment:production"),
+        # GitHub docs, "OpenID Connect reference", "Immutable subject claims".
+        (CiSettings(REPO, owner_id="1001", repository_id="2002"), IMMUTABLE_MAIN),
+        (
+            CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002"),
+            "repo:acme@1001/app@2002:environment:production",
+        ),
     ],
 )
 def test_oidc_subject_for_ref_and_environment(settings: CiSettings, subject: str) -> None:
@@ -148,6 +166,10 @@ def test_ci_resources_and_outputs(
     assert {"ci", "ciWorkflow"} <= harness.monitor.registered_outputs[component.urn]
     values = resolve(outputs["ci"])
     assert values["subject"] == MAIN
+    assert values["subjectForm"] == "name-only"
+    assert values["checkTokenSubject"] == (
+        "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
+    )
     for r in harness.resources:
         if r.typ in CI_TYPES[cloud]:
             assert r.parent == component.urn, f"{r.name} must be a child of the component"
@@ -192,6 +214,10 @@ def test_aws_trust_policy_pins_audience_and_subject(
     judged = IamPolicy(trust)
     assert not judged.is_internet_accessible(), "the trust policy lets anyone in"
     assert {p.value for p in judged.whos_allowed()} == {provider_arn}
+    # IAM's default, and what configure-aws-credentials asks for by default: one hour
+    # (AWS IAM API Reference, CreateRole, MaxSessionDuration: 3600 to 43200, default 3600;
+    # aws-actions/configure-aws-credentials README, role-duration-seconds default 3600).
+    assert harness.one(ROLE).inputs["maxSessionDuration"] == 3600
     assert values["ci"]["region"] == AWS_REGION
     assert values["ci"]["roleArn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
 
@@ -277,6 +303,10 @@ def test_azure_identity_federation_and_acr_push(
         "subscriptionId": AZURE_SUBSCRIPTION,
         "registryName": registry.inputs["registryName"],
         "subject": MAIN,
+        "subjectForm": "name-only",
+        "checkTokenSubject": (
+            "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
+        ),
     }
     assert re.fullmatch(r"[0-9a-f-]{36}", values["ci"]["clientId"])
 
@@ -349,11 +379,13 @@ def test_gcp_pool_provider_and_repository_grant(
     assert provider.inputs["workloadIdentityPoolProviderId"] == pool_id
     assert provider.inputs["oidc"] == {"issuerUri": "https://token.actions.githubusercontent.com"}
     assert provider.inputs["attributeCondition"] == (
-        f'assertion.repository == "{REPO}" && assertion.sub == "{MAIN}"'
+        f'assertion.repository == "{REPO}" && assertion.ref == "refs/heads/main" && '
+        f'assertion.sub == "{MAIN}"'
     )
     mapping = provider.inputs["attributeMapping"]
     assert mapping["google.subject"] == "assertion.sub"
     assert mapping["attribute.repository"] == "assertion.repository"
+    assert mapping["attribute.repository_id"] == "assertion.repository_id"
 
     writer = harness.one(GAR_MEMBER)
     assert writer.inputs["role"] == WRITER_ROLE
@@ -409,10 +441,28 @@ def schema_errors(text: str, tmp_path: Path) -> str:
     return "" if result.returncode == 0 else result.stdout + result.stderr
 
 
+def zizmor_findings(text: str, tmp_path: Path, *extra: str) -> list[dict[str, Any]]:
+    """zizmor's findings on the workflow, offline and with no configuration file."""
+    path = tmp_path / "push-image.yml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [str(ZIZMOR), "--offline", "--no-config", "--format=json", *extra, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Exit codes: 0 clean, 1 error, 10 and up findings (zizmor docs, "Exit codes").
+    assert result.returncode == 0 or result.returncode >= 10, result.stderr
+    findings: list[dict[str, Any]] = json.loads(result.stdout)
+    return findings
+
+
 WORKFLOW_CASES = [
     ("aws", {}),
     ("azure", {"ciRef": "refs/tags/v1.0"}),
     ("gcp", {"ciEnvironment": "production", "platform": "linux/arm64"}),
+    ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production"}),
+    ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release"}),
 ]
 
 
@@ -427,10 +477,28 @@ def test_workflow_validates_and_holds_what_a_push_needs(
     text = _workflow(harness, monkeypatch, cloud, **config)
     assert schema_errors(text, tmp_path) == ""
     document = yaml.safe_load(text)
-    assert document["permissions"] == {"id-token": "write", "contents": "read"}
+    # Nothing at workflow level; the OIDC token and a read-only checkout for the job alone.
+    assert document["permissions"] == {}
     job = document["jobs"]["push"]
-    assert "permissions" not in job
+    assert job["permissions"] == {"id-token": "write", "contents": "read"}
+    # Whatever the mode, only the configured ref starts the job, and only it triggers a push run.
+    ref = config.get("ciRef", "refs/heads/main")
+    assert job["if"] == f"github.ref == '{ref}'"
+    kind, name = (
+        ("tags", ref.removeprefix("refs/tags/"))
+        if "/tags/" in ref
+        else (
+            "branches",
+            ref.removeprefix("refs/heads/"),
+        )
+    )
+    assert document["on"] == {"push": {kind: [name]}, "workflow_dispatch": None}
     steps = job["steps"]
+    # actions/checkout README: persist-credentials (default true) leaves the token in the
+    # local git config; the workflow turns it off.
+    checkout = steps[0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert checkout["with"] == {"persist-credentials": "false"}
     pinned = {action.uses for action in ci.ACTIONS}
     for step in steps:
         if "uses" in step:
@@ -456,8 +524,6 @@ def test_workflow_validates_and_holds_what_a_push_needs(
         assert job["environment"] == config["ciEnvironment"]
     else:
         assert "environment" not in job
-    if config.get("ciRef") == "refs/tags/v1.0":
-        assert document["on"]["push"] == {"tags": ["v1.0"]}
 
 
 def deploy_endpoint(harness: Harness) -> str:
@@ -511,6 +577,43 @@ def test_a_broken_workflow_fails_the_schema(tmp_path: Path) -> None:
     assert schema_errors(ci.dump_workflow(broken), tmp_path) != ""
     job = {k: v for k, v in document["jobs"]["push"].items() if k != "runs-on"}
     assert schema_errors(ci.dump_workflow({**document, "jobs": {"push": job}}), tmp_path) != ""
+
+
+@pytest.mark.parametrize(("cloud", "config"), WORKFLOW_CASES)
+def test_workflow_passes_zizmor(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    cloud: str,
+    config: dict[str, str],
+) -> None:
+    """No finding on zizmor's default persona; on the pedantic one, no excessive-permissions
+    (undocumented-permissions asks for YAML comments, which a dumped document cannot carry)."""
+    text = _workflow(harness, monkeypatch, cloud, **config)
+    assert zizmor_findings(text, tmp_path) == []
+    pedantic = {f["ident"] for f in zizmor_findings(text, tmp_path, "--persona=pedantic")}
+    assert "excessive-permissions" not in pedantic, pedantic
+
+
+def test_zizmor_can_fail(tmp_path: Path) -> None:
+    """The zizmor checks bite: permissions at workflow level, and a checkout that keeps its
+    credentials."""
+    document = ci.workflow(
+        CiSettings(REPO),
+        cloud_name="x",
+        login_steps=[],
+        repo_endpoint="r/app",
+        platform="linux/amd64",
+    )
+    assert zizmor_findings(ci.dump_workflow(document), tmp_path) == []
+    job = dict(document["jobs"]["push"])
+    workflow_level = {**document, "permissions": job.pop("permissions"), "jobs": {"push": job}}
+    pedantic = zizmor_findings(ci.dump_workflow(workflow_level), tmp_path, "--persona=pedantic")
+    assert "excessive-permissions" in {f["ident"] for f in pedantic}
+    steps = [dict(step) for step in document["jobs"]["push"]["steps"]]
+    steps[0]["with"] = {}
+    kept = {**document, "jobs": {"push": {**document["jobs"]["push"], "steps": steps}}}
+    assert "artipacked" in {f["ident"] for f in zizmor_findings(ci.dump_workflow(kept), tmp_path)}
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
@@ -596,3 +699,278 @@ def test_gcp_ci_principal_reads_the_mirror_and_nothing_else_more(
         if m.inputs["member"].startswith("principalSet://")
     }
     assert grants == {("app", WRITER_ROLE), ("app-mirror", READER_ROLE)}
+
+
+# --------------------------------------------------------------------------- trust, evaluated
+# Each cloud's trust is evaluated the way that cloud evaluates it, against the claims of tokens
+# GitHub would issue: one that must pass and several that must not.
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# The audience azure/login asks GitHub for (Microsoft Learn, "Use GitHub Actions to connect to
+# Azure": api://AzureADTokenExchange).
+AZURE_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def github_token(
+    *,
+    owner_id: str = "1001",
+    repository_id: str = "2002",
+    ref: str = "refs/heads/main",
+    environment: str | None = None,
+    immutable: bool = True,
+    aud: str = "sts.amazonaws.com",
+) -> dict[str, str]:
+    """The claims of a token for a job of acme/app (GitHub docs, "OpenID Connect reference":
+    `sub` in the default template, the ID claims as strings; `environment` replaces the ref in
+    `sub` for a job in an environment)."""
+    repository = f"acme@{owner_id}/app@{repository_id}" if immutable else "acme/app"
+    context = f"environment:{environment}" if environment else f"ref:{ref}"
+    claims = {
+        "iss": GITHUB_ISSUER,
+        "aud": aud,
+        "sub": f"repo:{repository}:{context}",
+        "repository": "acme/app",
+        "repository_owner": "acme",
+        "repository_id": repository_id,
+        "repository_owner_id": owner_id,
+        "ref": ref,
+        "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
+        "event_name": "push",
+    }
+    if environment:
+        claims["environment"] = environment
+    return claims
+
+
+# What must be refused, whatever the cloud: another repository (a new one under the old name has
+# another ID), another ref, the name-only form of the same repository.
+REFUSED_TOKENS: dict[str, dict[str, Any]] = {
+    "other repository ID": {"repository_id": "2003"},
+    "other owner ID": {"owner_id": "1002"},
+    "other ref": {"ref": "refs/heads/dev"},
+    "a tag": {"ref": "refs/tags/v1"},
+    "name-only form": {"immutable": False},
+    "in an environment": {"environment": "production"},
+}
+REFUSED_IN_ENVIRONMENT: dict[str, dict[str, Any]] = {
+    "other repository ID": {"repository_id": "2003", "environment": "production"},
+    "name-only form": {"immutable": False, "environment": "production"},
+    "other environment": {"environment": "staging"},
+    "no environment": {},
+}
+
+
+def _glob(pattern: str, value: str) -> bool:
+    """IAM's StringLike: '*' any run of characters, '?' one; nothing else is special."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+def _iam_condition_holds(condition: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    """Every operator and key must hold; a key the request lacks fails (no ...IfExists here).
+    Condition keys are case-insensitive, values case-sensitive (IAM User Guide, "IAM JSON
+    policy elements: Condition operators", string condition operators)."""
+    lowered = {key.lower(): value for key, value in context.items()}
+    for operator, entries in condition.items():
+        for key, expected in entries.items():
+            values = expected if isinstance(expected, list) else [expected]
+            actual = lowered.get(key.lower())
+            if actual is None:
+                return False
+            if operator == "StringEquals":
+                held = actual in values
+            elif operator == "StringLike":
+                held = any(_glob(v, actual) for v in values)
+            else:
+                raise AssertionError(f"the test's evaluator does not know {operator}")
+            if not held:
+                return False
+    return True
+
+
+def iam_admits(trust: Mapping[str, Any], provider_arn: str, claims: Mapping[str, str]) -> bool:
+    """Would STS let this token assume the role? AWS exposes `<provider>:aud` and
+    `<provider>:sub` of GitHub's token as condition keys, no custom claim (GitHub docs, "OIDC in
+    AWS"); an explicit Deny wins."""
+    context = {
+        "token.actions.githubusercontent.com:aud": claims["aud"],
+        "token.actions.githubusercontent.com:sub": claims["sub"],
+    }
+    allowed = False
+    for statement in trust["Statement"]:
+        actions = statement["Action"]
+        actions = actions if isinstance(actions, list) else [actions]
+        federated = statement.get("Principal", {}).get("Federated", [])
+        federated = federated if isinstance(federated, list) else [federated]
+        if "sts:AssumeRoleWithWebIdentity" not in actions or provider_arn not in federated:
+            continue
+        if not _iam_condition_holds(statement.get("Condition", {}), context):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        allowed = True
+    return allowed
+
+
+def entra_admits(credential: Mapping[str, Any], claims: Mapping[str, str]) -> bool:
+    """A federated identity credential matches issuer, audience and subject exactly,
+    case-sensitively (Microsoft Learn, "Workload identity federation: considerations",
+    and "workload-identities-github-immutable-subjects")."""
+    return (
+        credential["issuer"] == claims["iss"]
+        and claims["aud"] in credential["audiences"]
+        and credential["subject"] == claims["sub"]
+    )
+
+
+_CEL = celpy.Environment()
+_PRINCIPAL_SET = re.compile(
+    r"principalSet://iam\.googleapis\.com/projects/(?P<number>[0-9]+)/locations/global/"
+    r"workloadIdentityPools/(?P<pool>[a-z0-9-]+)/attribute\.(?P<attribute>[a-z_]+)/(?P<value>.+)"
+)
+
+
+def _cel(expression: str, activation: Mapping[str, Any]) -> Any:
+    return _CEL.program(_CEL.compile(expression)).evaluate(dict(activation))
+
+
+def google_admits(
+    provider: Mapping[str, Any], pool_id: str, member: str, claims: Mapping[str, str]
+) -> bool:
+    """Would Google's STS exchange this token, and is the result a member of the principal set
+    the repository grants to? The attribute mapping is applied first; google.subject must not
+    exceed 127 bytes; the attribute condition must evaluate to true (an error refuses); the
+    principal set names a mapped attribute's value (Google Cloud, "Workload Identity
+    Federation": attribute mappings, attribute conditions, principal identifiers)."""
+    assertion = {"assertion": json_to_cel(dict(claims))}
+    try:
+        mapped = {
+            target: str(_cel(source, assertion))
+            for target, source in provider["attributeMapping"].items()
+        }
+    except CELEvalError:
+        return False
+    if len(mapped["google.subject"].encode()) > 127:
+        return False
+    attributes = {k.removeprefix("attribute."): v for k, v in mapped.items() if "attribute." in k}
+    activation = {
+        **assertion,
+        "google": json_to_cel({"subject": mapped["google.subject"]}),
+        "attribute": json_to_cel(attributes),
+    }
+    try:
+        verdict = _cel(provider["attributeCondition"], activation)
+        if not (isinstance(verdict, BoolType) and bool(verdict)):
+            return False
+    except CELEvalError:
+        return False
+    if claims["iss"] != provider["oidc"]["issuerUri"]:
+        return False
+    found = _PRINCIPAL_SET.fullmatch(member)
+    assert found is not None, member
+    return found["pool"] == pool_id and attributes.get(found["attribute"]) == found["value"]
+
+
+def _admits(harness: Harness, cloud: str, claims: Mapping[str, str]) -> bool:
+    """What the cloud the stack was deployed to says about a token."""
+    if cloud == "aws":
+        trust = json.loads(harness.one(ROLE).inputs["assumeRolePolicy"])
+        provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+        return iam_admits(trust, provider_arn, claims)
+    if cloud == "azure":
+        return entra_admits(harness.one(FEDERATED).inputs, {**claims, "aud": AZURE_AUDIENCE})
+    # The audience is the provider's own name by default (no allowedAudiences), which
+    # google-github-actions/auth asks for; test_gcp_pool_provider_and_repository_grant checks
+    # that none is set, so the evaluation here is about the repository, ref and subject.
+    provider = harness.one(POOL_PROVIDER).inputs
+    writer = next(r for r in harness.of_type(GAR_MEMBER) if r.inputs["role"] == WRITER_ROLE)
+    pool_id = harness.one(POOL).inputs["workloadIdentityPoolId"]
+    return google_admits(provider, pool_id, writer.inputs["member"], claims)
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_immutable_repository_is_trusted_for_its_ref_alone(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    values = deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE)["ci"]
+    assert values["subject"] == IMMUTABLE_MAIN
+    assert values["subjectForm"] == "immutable"
+    assert _admits(harness, cloud, github_token()), "the repository's own token is refused"
+    for why, change in REFUSED_TOKENS.items():
+        assert not _admits(harness, cloud, github_token(**change)), f"{cloud} admits {why}"
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_immutable_repository_is_trusted_in_its_environment_alone(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production")
+    assert _admits(harness, cloud, github_token(environment="production"))
+    for why, change in REFUSED_IN_ENVIRONMENT.items():
+        assert not _admits(harness, cloud, github_token(**change)), f"{cloud} admits {why}"
+    # The environment's token names no ref in `sub`: AWS and Azure cannot tell refs apart (the
+    # environment's deployment branch rule must, docs/ci.md); Google conditions on `ref` too.
+    other_ref = github_token(environment="production", ref="refs/heads/dev")
+    assert _admits(harness, cloud, other_ref) == (cloud != "gcp")
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_name_only_repository_works_as_before(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    """acme/app: its name-only token passes as before, nothing wider; the immutable token of
+    the same repository does not (what the warning is about)."""
+    deploy(harness, monkeypatch, cloud)
+    assert _admits(harness, cloud, github_token(immutable=False))
+    assert not _admits(harness, cloud, github_token(immutable=False, ref="refs/heads/dev"))
+    assert not _admits(harness, cloud, github_token())
+
+
+def test_gcp_with_ids_grants_the_repository_by_id(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deploy(harness, monkeypatch, "gcp", ciRepository=IMMUTABLE)
+    provider = harness.one(POOL_PROVIDER).inputs
+    assert provider["attributeCondition"] == (
+        'assertion.repository_owner_id == "1001" && assertion.repository_id == "2002" && '
+        f'assertion.ref == "refs/heads/main" && assertion.sub == "{IMMUTABLE_MAIN}"'
+    )
+    members = {m.inputs["member"] for m in harness.of_type(GAR_MEMBER)}
+    pool_id = harness.one(POOL).inputs["workloadIdentityPoolId"]
+    assert members == {
+        "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
+        f"workloadIdentityPools/{pool_id}/attribute.repository_id/2002"
+    }
+
+
+def test_the_evaluators_can_refuse() -> None:
+    """Each evaluator refuses what its cloud refuses: a wildcard the trust does not hold, a
+    condition that errs on a missing claim, a subject over 127 bytes."""
+    arn = "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}},
+    }
+    trust = {"Statement": [statement]}
+    assert iam_admits(trust, arn, github_token(immutable=False))
+    assert not iam_admits(trust, arn, github_token())
+    assert not iam_admits(trust, arn.replace("::1:", "::2:"), github_token(immutable=False))
+    denied = {"Statement": [statement, {**statement, "Effect": "Deny"}]}
+    assert not iam_admits(denied, arn, github_token(immutable=False))
+    provider = {
+        "attributeMapping": {"google.subject": "assertion.sub"},
+        "attributeCondition": 'assertion.environment == "production"',
+        "oidc": {"issuerUri": GITHUB_ISSUER},
+    }
+    member = (
+        "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/"
+        "p/attribute.repository/acme/app"
+    )
+    provider["attributeMapping"]["attribute.repository"] = "assertion.repository"
+    assert google_admits(provider, "p", member, github_token(environment="production"))
+    assert not google_admits(provider, "p", member, github_token())  # no environment claim
+    assert not google_admits(provider, "q", member, github_token(environment="production"))
+    long_ref = github_token(environment="e" * 100)
+    assert not google_admits({**provider, "attributeCondition": "true"}, "p", member, long_ref)

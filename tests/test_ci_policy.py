@@ -5,6 +5,7 @@ agrees with the pack about the trust policy (tests/test_policy.py shows each rul
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi_policy
 import pytest
@@ -36,6 +37,26 @@ CI_RULES: dict[str, tuple[str, ...]] = {
 def pack(monkeypatch: pytest.MonkeyPatch) -> dict[str, pulumi_policy.Policy]:
     policies: list[pulumi_policy.Policy] = load_pack(monkeypatch)["policies"]()
     return {p.name: p for p in policies}
+
+
+# The same stacks with ciRepository in GitHub's immutable form, environment mode included.
+IMMUTABLE_STACK: dict[str, dict[str, str]] = {
+    cloud: {**config, "ciRepository": "acme@1001/app@2002", "ciEnvironment": "production"}
+    for cloud, config in CI_STACK.items()
+}
+
+
+@pytest.mark.parametrize("cloud", sorted(CI_STACK))
+def test_every_rule_passes_on_the_immutable_ci_stack(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    pack: dict[str, pulumi_policy.Policy],
+    cloud: str,
+) -> None:
+    stack = deploy(cloud, **IMMUTABLE_STACK[cloud])
+    for rule in RULES:
+        assert direct_violations(rule, stack) == [], f"{rule.name} on {cloud}, immutable form"
+        assert pack_violations(pack[rule.name], stack) == [], f"pack's {rule.name} on {cloud}"
 
 
 @pytest.mark.parametrize("cloud", sorted(CI_STACK))
@@ -112,3 +133,254 @@ def test_acr_scope_rule_ignores_other_roles() -> None:
         "roleDefinitionId": props["roleDefinitionId"][:-36] + rules.ACR_ROLE_IDS[1],
     }
     assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, acr_pull, {})
+
+
+# --------------------------------------------------------------------------- each CI rule, bitten
+# Each rule called directly with values that must pass and several kinds that must not.
+
+PROVIDER_ARN = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+AUD = "token.actions.githubusercontent.com:aud"
+SUB = "token.actions.githubusercontent.com:sub"
+GOOD_SUBJECTS = [
+    "repo:acme/app:ref:refs/heads/main",
+    "repo:acme@1001/app@2002:ref:refs/heads/main",
+    "repo:acme@1001/app@2002:environment:production",
+]
+
+
+def _role(condition: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Federated": PROVIDER_ARN},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+
+
+def _pinned(subject: Any) -> dict[str, Any]:
+    return {"StringEquals": {AUD: "sts.amazonaws.com", SUB: subject}}
+
+
+@pytest.mark.parametrize("subject", GOOD_SUBJECTS)
+def test_aws_trust_rule_passes_one_repository_in_either_form(subject: str) -> None:
+    assert rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, _role(_pinned(subject)), {}) == []
+
+
+BAD_TRUSTS: dict[str, Any] = {
+    "no condition": None,
+    "no aud": {"StringEquals": {SUB: GOOD_SUBJECTS[1]}},
+    "another audience": {
+        "StringEquals": {AUD: "api://AzureADTokenExchange", SUB: GOOD_SUBJECTS[1]}
+    },
+    "a second audience": {
+        "StringEquals": {AUD: ["sts.amazonaws.com", "sigstore"], SUB: GOOD_SUBJECTS[1]}
+    },
+    "aud only as a pattern": {
+        "StringLike": {AUD: "sts.amazonaws.com"},
+        "StringEquals": {SUB: GOOD_SUBJECTS[1]},
+    },
+    "no sub": {"StringEquals": {AUD: "sts.amazonaws.com"}},
+    "sub only negated": {
+        "StringEquals": {AUD: "sts.amazonaws.com"},
+        "StringNotEquals": {SUB: "repo:evil/app:ref:refs/heads/main"},
+    },
+    "any repository": _pinned("repo:*"),
+    "any repository of the owner": _pinned("repo:acme/*:ref:refs/heads/main"),
+    "any repository of the owner, immutable form": _pinned("repo:acme@1001/*:ref:refs/heads/main"),
+    "a one-character wildcard in the name": _pinned("repo:acme/ap?:ref:refs/heads/main"),
+    "not a repository subject": _pinned("repository_owner:acme"),
+    "a number": _pinned(2002),
+}
+
+
+@pytest.mark.parametrize("why", sorted(BAD_TRUSTS))
+def test_aws_trust_rule_refuses(why: str) -> None:
+    found = rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, _role(BAD_TRUSTS[why]), {})
+    assert found, f"{why} passed"
+
+
+def test_aws_trust_rule_refuses_a_document_that_is_not_json() -> None:
+    props = {"assumeRolePolicy": "{not json"}
+    assert rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, props, {})
+
+
+GITHUB_ISSUER = {"issuerUri": "https://token.actions.githubusercontent.com"}
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'assertion.repository == "acme/app"',
+        'assertion.repository_owner_id == "1001" && assertion.repository_id == "2002" && '
+        'assertion.ref == "refs/heads/main"',
+        "assertion.repository_id=='2002'",
+    ],
+)
+def test_gcp_condition_rule_passes_the_repository_by_name_or_id(condition: str) -> None:
+    props = {"oidc": GITHUB_ISSUER, "attributeCondition": condition}
+    assert (
+        rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {}) == []
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        None,
+        "",
+        "true",
+        'assertion.repository_owner == "acme"',
+        'assertion.repository_owner_id == "1001"',  # every repository of the owner
+        'assertion.repository != "acme/app"',
+        'assertion.repository_idx == "2002"',
+        'attribute.repository == "acme/app"',
+        'assertion.sub.startsWith("repo:acme/")',
+        42,
+    ],
+)
+def test_gcp_condition_rule_refuses(condition: Any) -> None:
+    props = {"oidc": GITHUB_ISSUER, "attributeCondition": condition}
+    found = rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {})
+    assert found, f"{condition!r} passed"
+
+
+@pytest.mark.parametrize("subject", GOOD_SUBJECTS)
+def test_azure_subject_rule_passes_one_exact_subject(subject: str) -> None:
+    props = {"subject": subject}
+    assert rules.azure_federated_subject_pinned(rules.AZURE_FEDERATED_CREDENTIAL, props, {}) == []
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        None,
+        "",
+        "*",
+        "repo:acme/*:ref:refs/heads/main",
+        "repo:acme@1001/app@2002:ref:refs/heads/*",
+        "repo:acme/app:ref:refs/heads/ma?n",
+        42,
+    ],
+)
+def test_azure_subject_rule_refuses(subject: Any) -> None:
+    props = {"subject": subject}
+    found = rules.azure_federated_subject_pinned(rules.AZURE_FEDERATED_CREDENTIAL, props, {})
+    assert found, f"{subject!r} passed"
+
+
+REGISTRY_SCOPE = (
+    "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg/providers/"
+    "Microsoft.ContainerRegistry/registries/appdev1234"
+)
+# Microsoft Learn, "Azure built-in roles for Containers": AcrPush, AcrPull, AcrDelete.
+ACR_ROLES = (
+    "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "c2f4ef07-c644-48eb-af81-4b1b4947fb11",
+)
+
+
+def _assignment(role: str, scope: Any) -> dict[str, Any]:
+    return {
+        "roleDefinitionId": "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/providers/"
+        f"Microsoft.Authorization/roleDefinitions/{role}",
+        "scope": scope,
+        "principalId": "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
+    }
+
+
+@pytest.mark.parametrize("role", ACR_ROLES)
+def test_acr_scope_rule_passes_the_registry(role: str) -> None:
+    props = _assignment(role, REGISTRY_SCOPE)
+    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {}) == []
+
+
+@pytest.mark.parametrize("role", ACR_ROLES)
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/rg",
+        "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333",
+        "/providers/Microsoft.Management/managementGroups/root",
+        "/",
+        None,
+        REGISTRY_SCOPE.replace("Microsoft.ContainerRegistry/registries", "Microsoft.Storage/x"),
+    ],
+)
+def test_acr_scope_rule_refuses(role: str, scope: Any) -> None:
+    found = rules.acr_role_assignment_scoped(
+        rules.AZURE_ROLE_ASSIGNMENT, _assignment(role, scope), {}
+    )
+    assert found, f"{role} on {scope!r} passed"
+
+
+PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
+    (rules.GAR_IAM_MEMBER, {"member": "allUsers"}),
+    (rules.GAR_IAM_MEMBER, {"member": "allAuthenticatedUsers"}),
+    (rules.GAR_IAM_MEMBER, {"member": "*"}),
+    (rules.GCP_PROJECT_IAM_MEMBER, {"member": "allUsers"}),
+    (rules.GAR_IAM_BINDING, {"members": ["group:pullers@example.com", "allUsers"]}),
+    (rules.GCP_PROJECT_IAM_BINDING, {"members": ["allAuthenticatedUsers"]}),
+    (
+        rules.GAR_IAM_POLICY,
+        {"policyData": json.dumps({"bindings": [{"role": "r", "members": ["allUsers"]}]})},
+    ),
+    (rules.AZURE_ROLE_ASSIGNMENT, {"principalId": "*"}),
+    (
+        rules.AWS_IAM_ROLE,
+        {
+            "assumeRolePolicy": json.dumps(
+                {
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                    ]
+                }
+            )
+        },
+    ),
+    (
+        rules.AWS_IAM_ROLE,
+        {
+            "assumeRolePolicy": json.dumps(
+                {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}
+            )
+        },
+    ),
+    (
+        rules.ECR_REPOSITORY_POLICY,
+        {
+            "policy": json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": ["arn:aws:iam::1:root", "*"]},
+                            "Action": "ecr:BatchGetImage",
+                        }
+                    ]
+                }
+            )
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("resource_type", "props"), PUBLIC_GRANTS)
+def test_no_public_grants_refuses(resource_type: str, props: dict[str, Any]) -> None:
+    assert rules.no_public_grants(resource_type, props, {}), f"{resource_type} {props} passed"
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "props"),
+    [
+        (rules.GAR_IAM_MEMBER, {"member": "group:pullers@example.com"}),
+        (rules.AZURE_ROLE_ASSIGNMENT, {"principalId": "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"}),
+        (rules.AWS_IAM_ROLE, _role(_pinned(GOOD_SUBJECTS[1]))),
+    ],
+)
+def test_no_public_grants_passes_named_principals(
+    resource_type: str, props: dict[str, Any]
+) -> None:
+    assert rules.no_public_grants(resource_type, props, {}) == []

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
+import pulumi
 import pytest
 
 from conftest import ROOT, Harness
@@ -15,6 +17,7 @@ from registries.settings import (
     PROJECT_KEYS,
     CiSettings,
     SettingsError,
+    load_settings,
     parse_settings,
 )
 
@@ -45,17 +48,111 @@ def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
     [
         ({"ciRef": "refs/tags/v1.2.3"}, CiSettings("acme/app", "refs/tags/v1.2.3", None)),
         ({"ciRef": "refs/heads/release/2026"}, CiSettings("acme/app", "refs/heads/release/2026")),
-        ({"ciEnvironment": "production"}, CiSettings("acme/app", None, "production")),
-        # The default ref (as Pulumi.yaml hands it over) gives way to an environment.
+        # An environment keeps the ref: the workflow runs, and the job starts, for it alone.
+        ({"ciEnvironment": "production"}, CiSettings("acme/app", DEFAULT_CI_REF, "production")),
         (
-            {"ciEnvironment": "prod", "ciRef": DEFAULT_CI_REF},
-            CiSettings("acme/app", None, "prod"),
+            {"ciEnvironment": "prod", "ciRef": "refs/heads/release"},
+            CiSettings("acme/app", "refs/heads/release", "prod"),
         ),
     ],
 )
-def test_ref_or_environment(config: dict[str, str], expected: CiSettings) -> None:
+def test_ref_and_environment(config: dict[str, str], expected: CiSettings) -> None:
     settings = parse_settings({"cloud": "aws", "ciRepository": "acme/app", **config})
     assert settings.ci == expected
+
+
+# --------------------------------------------------------------------------- immutable subjects
+# GitHub docs, "OpenID Connect reference", "Immutable subject claims": the owner's and the
+# repository's numeric IDs follow their names after '@', e.g.
+# repo:octocat@123456/my-repo@456789:ref:refs/heads/main.
+
+
+@pytest.mark.parametrize(
+    ("config", "subject"),
+    [
+        ({}, "repo:acme@1001/app@2002:ref:refs/heads/main"),
+        ({"ciRef": "refs/tags/v1"}, "repo:acme@1001/app@2002:ref:refs/tags/v1"),
+        ({"ciEnvironment": "production"}, "repo:acme@1001/app@2002:environment:production"),
+    ],
+)
+def test_immutable_form_is_trusted_as_given(config: dict[str, str], subject: str) -> None:
+    settings = parse_settings({"cloud": "aws", "ciRepository": "acme@1001/app@2002", **config})
+    assert settings.ci is not None
+    assert settings.ci.repository == "acme/app"
+    assert (settings.ci.owner_id, settings.ci.repository_id) == ("1001", "2002")
+    assert settings.ci.subject == subject
+    assert settings.warnings == (), "the immutable form draws no warning"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_name_only_form_warns_with_the_date_what_breaks_and_the_command(cloud: str) -> None:
+    settings = parse_settings({**CLOUD_CONFIG[cloud], "ciRepository": "acme/app"})
+    assert settings.ci is not None and settings.ci.subject == "repo:acme/app:ref:refs/heads/main"
+    (warning,) = settings.warnings
+    assert warning.startswith("ciRepository acme/app ")
+    assert "2026-07-15" in warning
+    assert "refused" in warning and "repo:acme/app:ref:refs/heads/main" in warning
+    # The one command, as a user would paste it: gh's --jq prints owner@ID/name@ID.
+    command = re.search(r"`(gh api [^`]+)`", warning)
+    assert command is not None, warning
+    assert shlex.split(command.group(1)) == [
+        "gh",
+        "api",
+        "repos/acme/app",
+        "--jq",
+        '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"',
+    ]
+
+
+def test_load_settings_logs_the_name_only_warning(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warning reaches `pulumi up` through pulumi.log.warn, like every settings warning."""
+    logged: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
+    harness.configure(cloud="aws", ciRepository="acme/app")
+    load_settings()
+    assert len(logged) == 1 and "2026-07-15" in logged[0], logged
+    logged.clear()
+    harness.configure(cloud="aws", ciRepository="acme@1001/app@2002")
+    load_settings()
+    assert logged == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "acme@1001/app",  # only the owner's ID
+        "acme/app@2002",  # only the repository's ID
+        "acme@/app@2002",
+        "acme@1001/app@",
+        "acme@0/app@2002",  # IDs start at 1
+        "acme@01001/app@2002",
+        "acme@1001/app@-2002",
+        "acme@1001/app@2e3",
+        "acme@1001/app@20 02",
+        "acme@1001@1/app@2002",
+        "acme@1001/app@2002/x",
+        "acme@*/app@2002",
+        "acme@1001/app@*",
+        "acme@1001/*@2002",
+        "*@1001/app@2002",
+        "acme@1001/app@" + "9" * 21,
+        "acme@1001",
+    ],
+)
+def test_bad_immutable_form_refused(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "aws", "ciRepository": value})
+    assert caught.value.key == "ciRepository"
+    assert str(caught.value).startswith("ciRepository: ")
+
+
+def test_one_sided_ids_say_how_to_get_both() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "aws", "ciRepository": "acme@1001/app"})
+    assert "only one of the two IDs" in str(caught.value)
+    assert "gh api repos/acme/app --jq" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +195,7 @@ BAD_CI: list[tuple[dict[str, str], str]] = [
     ({"ciEnvironment": "*"}, "ciEnvironment"),
     ({"ciEnvironment": "prod:ref"}, "ciEnvironment"),
     ({"ciEnvironment": "x" * 256}, "ciEnvironment"),
-    ({"ciEnvironment": "prod", "ciRef": "refs/heads/dev"}, "ciEnvironment"),
+    ({"ciEnvironment": "prod", "ciRef": "refs/heads/*"}, "ciRef"),
     ({"awsOidcProviderArn": "*"}, "awsOidcProviderArn"),
     (
         {"awsOidcProviderArn": "arn:aws:iam::123456789012:oidc-provider/gitlab.com"},
@@ -283,6 +380,23 @@ def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_settings({**CLOUD_CONFIG["gcp"], "ciRepository": "acme/app", "ciRef": long_ref})
     assert caught.value.key == "ciRef" and "127" in str(caught.value)
+
+
+def test_the_127_byte_check_counts_the_ids_of_the_subject_trusted() -> None:
+    """Google: google.subject holds at most 127 bytes. repo:acme/app:ref:refs/heads/ is 29
+    bytes, so a 98-byte branch fits the name-only subject exactly; the IDs add 10 bytes."""
+    ref = "refs/heads/" + "b" * 98
+    base = {**CLOUD_CONFIG["gcp"], "ciRef": ref}
+    assert len(f"repo:acme/app:ref:{ref}".encode()) == 127
+    assert parse_settings({**base, "ciRepository": "acme/app"}).ci is not None
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**base, "ciRepository": "acme@1001/app@2002"})
+    assert caught.value.key == "ciRef"
+    assert "repo:acme@1001/app@2002:ref:" in str(caught.value)
+    env = {**CLOUD_CONFIG["gcp"], "ciEnvironment": "e" * 100}
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({**env, "ciRepository": "acme@1001/app@2002"})
+    assert caught.value.key == "ciEnvironment"
 
 
 def test_docs_show_only_keys_pulumi_yaml_declares() -> None:

@@ -60,7 +60,7 @@ CHANGED: dict[str, str] = {
     "dockerHubUser": "someone1",
     "dockerHubToken": "dckr-pat-example",
     "localMirrorPort": "5002",
-    "ciRepository": "acme/app",
+    "ciRepository": "acme@1001/app@2002",
     "ciRef": "refs/tags/release",
     "ciEnvironment": "production",
     "awsOidcProviderArn": (
@@ -83,9 +83,9 @@ BESIDE: dict[str, dict[str, str]] = {
     "dockerHubUser": {"mirror": "true"},
     "dockerHubToken": {"mirror": "true"},
     "localMirrorPort": {"mirror": "true"},
-    "ciRef": {"ciRepository": "acme/app"},
-    "ciEnvironment": {"ciRepository": "acme/app"},
-    "awsOidcProviderArn": {"ciRepository": "acme/app"},
+    "ciRef": {"ciRepository": "acme@1001/app@2002"},
+    "ciEnvironment": {"ciRepository": "acme@1001/app@2002"},
+    "awsOidcProviderArn": {"ciRepository": "acme@1001/app@2002"},
 }
 # Keys that are only valid in pairs change together (a Docker Hub user and its token).
 TOGETHER: dict[str, tuple[str, ...]] = {
