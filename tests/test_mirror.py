@@ -322,6 +322,8 @@ def test_gcp_remote_repository_of_docker_hub(
     config = mirror.inputs["remoteRepositoryConfig"]
     assert config["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
     assert "upstreamCredentials" not in config
+    # Nothing to race without credentials: Google still checks the upstream at creation.
+    assert "disableUpstreamValidation" not in config
     assert mirror.inputs["labels"] == main.inputs["labels"]
     assert mirror.inputs["cleanupPolicies"] == main.inputs["cleanupPolicies"]
     assert mirror.inputs["cleanupPolicyDryRun"] is False
@@ -384,6 +386,33 @@ def test_gcp_service_agent_may_read_the_token_before_the_mirror_exists(
     }
     _, mirror = gar_repositories(harness)
     assert grant.urn in mirror.dependencies, "the mirror must wait for the grant"
+    assert agent.urn in grant.dependencies, "the grant must wait for the service agent"
+
+
+def test_gcp_first_up_with_credentials_cannot_race_the_grant(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google validates upstream credentials when it creates a remote repository, while the
+    secretAccessor grant created just before may not have propagated yet (hashicorp/terraform-
+    provider-google issue 17589, "Failed to validate remote upstream"); the provider sends the
+    create once. So validation is off whenever there are credentials, the repository still comes
+    after the grant, and the build (the first pull that reads the secret) after the repository."""
+    run_target(
+        harness,
+        monkeypatch,
+        "gcp",
+        mirror="true",
+        dockerHubUser="someone",
+        gcpDockerHubPasswordSecretVersion=SECRET_VERSION,
+    )
+    _, mirror = gar_repositories(harness)
+    config = mirror.inputs["remoteRepositoryConfig"]
+    # The wire name pulumi-gcp sends for disable_upstream_validation.
+    assert config["disableUpstreamValidation"] is True, config
+    grant = harness.one("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grant.urn in mirror.dependencies, "the remote repository must wait for the grant"
+    image = harness.one(IMAGE)
+    assert mirror.urn in image.dependencies, "the build must wait for the remote repository"
 
 
 def test_gcp_no_secret_grant_without_credentials(
