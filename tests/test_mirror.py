@@ -233,11 +233,17 @@ def test_aws_first_pull_policy_grants_only_the_cache_prefixes() -> None:
     document = aws_target.pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)
     policy = IamPolicy(document)
     assert not policy.is_internet_accessible()
-    assert policy.action_summary() == {"ecr": {"Write"}}, policy.action_summary()
+    assert policy.action_summary() == {"ecr": {"Read", "Write"}}, policy.action_summary()
     (statement,) = document["Statement"]
+    # A pull through the cache is a pull (the ECR user guide's pull actions) plus, the first
+    # time, importing the image and creating its repository ("IAM permissions required to sync
+    # an upstream registry with an Amazon ECR private registry").
     assert sorted(statement["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
         "ecr:BatchImportUpstreamImage",
         "ecr:CreateRepository",
+        "ecr:GetDownloadUrlForLayer",
     ]
     assert statement["Resource"] == [
         f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{prefix}/*" for prefix in prefixes
