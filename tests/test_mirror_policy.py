@@ -13,6 +13,7 @@ from typing import Any
 import pulumi_policy
 import pytest
 from test_policy import (
+    BREAKAGES,
     DELETE,
     Resource,
     Stack,
@@ -26,7 +27,7 @@ from test_policy import (
 
 from conftest import Harness
 from policy import rules
-from policy.rules import RULES, ResourceRule
+from policy.rules import RULE_NAMES, RULES, ResourceRule
 
 CLOUDS = ("aws", "azure", "gcp", "local")
 SECRET_ARN = (
@@ -171,6 +172,12 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         named("registry-acr", set_key("anonymousPullEnabled", True)),
     ),
     MirrorBreakage(
+        "acr-anonymous-pull-disabled",
+        "azure",
+        "anonymous-pull-on-the-cache-as-text",
+        named("registry-acr", set_key("anonymousPullEnabled", "true")),
+    ),
+    MirrorBreakage(
         "gar-cleanup-policies",
         "gcp",
         "remote-without-cleanup",
@@ -189,6 +196,12 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         named("registry-mirror", set_key("format", "NPM")),
     ),
     MirrorBreakage(
+        "gar-docker-format",
+        "gcp",
+        "remote-without-format",
+        named("registry-mirror", set_key("format", DELETE)),
+    ),
+    MirrorBreakage(
         "gar-not-public",
         "gcp",
         "remote-read-by-all-users",
@@ -201,6 +214,20 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
             },
         ),
         # The pack's general "no grant to allUsers anywhere" rule sees it too.
+        also=frozenset({"no-public-grants"}),
+    ),
+    MirrorBreakage(
+        "gar-not-public",
+        "gcp",
+        "remote-bound-to-all-authenticated-users",
+        added(
+            rules.GAR_IAM_BINDING,
+            {
+                "repository": "app-mirror",
+                "role": "roles/artifactregistry.reader",
+                "members": ["group:pullers@example.com", "allAuthenticatedUsers"],
+            },
+        ),
         also=frozenset({"no-public-grants"}),
     ),
     MirrorBreakage(
@@ -262,6 +289,21 @@ def test_every_rule_passes_with_the_mirror_on(
 def test_every_mirror_rule_has_a_mirror_breakage() -> None:
     guarded = {name for names in MIRROR_RULES.values() for name in names}
     assert guarded == {b.rule for b in MIRROR_BREAKAGES}
+
+
+def test_every_rule_bites_on_more_than_one_kind_of_bad_value() -> None:
+    """One breakage shows a rule can bite; a second kind of bad value shows it checks the
+    property rather than the one spelling a test happened to use. Per rule over the whole pack
+    (tests/test_policy.py and this file), and per mirror rule and target on the mirror's own
+    resources."""
+    kinds: dict[str, set[str]] = {name: set() for name in RULE_NAMES}
+    for b in (*BREAKAGES, *MIRROR_BREAKAGES):
+        kinds[b.rule].add(f"{b.cloud}:{b.id}")
+    assert [name for name, ids in kinds.items() if len(ids) < 2] == []
+    mirror_kinds: dict[tuple[str, str], set[str]] = {}
+    for b in MIRROR_BREAKAGES:
+        mirror_kinds.setdefault((b.rule, b.cloud), set()).add(b.id)
+    assert [key for key, ids in mirror_kinds.items() if len(ids) < 2] == []
 
 
 @pytest.mark.parametrize("breakage", MIRROR_BREAKAGES, ids=lambda b: f"{b.rule}-{b.cloud}-{b.id}")

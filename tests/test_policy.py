@@ -657,6 +657,60 @@ BREAKAGES: tuple[Breakage, ...] = (
         ),
     ),
     Breakage(
+        "ecr-cache-template-encryption",
+        "aws",
+        "template-of-unknown-encryption",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "NONE"}],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-lifecycle",
+        "aws",
+        "template-lifecycle-without-rules",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+                "lifecyclePolicy": json.dumps({"rules": []}),
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-not-public",
+        "aws",
+        "template-policy-for-any-aws-account",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+                "repositoryPolicy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": ["arn:aws:iam::210987654321:root", "*"]},
+                                "Action": ["ecr:BatchGetImage"],
+                            }
+                        ],
+                    }
+                ),
+            },
+        ),
+    ),
+    Breakage(
         "ecr-cache-template-lifecycle",
         "aws",
         "template-without-lifecycle",
@@ -697,6 +751,13 @@ BREAKAGES: tuple[Breakage, ...] = (
         "azure",
         "anonymous-pull",
         edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", True)),
+    ),
+    # The same switch as a string, the way a YAML or JSON value may carry it.
+    Breakage(
+        "acr-anonymous-pull-disabled",
+        "azure",
+        "anonymous-pull-as-text",
+        edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
     ),
     Breakage(
         "acr-sku-allowed",
@@ -773,6 +834,18 @@ BREAKAGES: tuple[Breakage, ...] = (
     # Artifact Registry
     Breakage(
         "gar-docker-format", "gcp", "maven", edit(rules.GAR_REPOSITORY, set_key("format", "MAVEN"))
+    ),
+    Breakage(
+        "gar-docker-format",
+        "gcp",
+        "no-format",
+        edit(rules.GAR_REPOSITORY, set_key("format", DELETE)),
+    ),
+    Breakage(
+        "gar-docker-format",
+        "gcp",
+        "empty-format",
+        edit(rules.GAR_REPOSITORY, set_key("format", "")),
     ),
     Breakage(
         "gar-immutable-tags",
