@@ -15,8 +15,10 @@ import pytest
 from test_policy import (
     BREAKAGES,
     DELETE,
+    VAULT_ID,
     Resource,
     Stack,
+    cut_scope,
     deploy,
     direct_violations,
     load_pack,
@@ -36,14 +38,22 @@ SECRET_ARN = (
 # What each target's mirror stack is deployed with.
 MIRROR_CONFIG: dict[str, dict[str, str]] = {
     "aws": {"mirror": "true", "dockerHubCredentialsSecretArn": SECRET_ARN},
-    "azure": {"mirror": "true", "mirrorRepositories": '["*"]'},
+    "azure": {
+        "mirror": "true",
+        "mirrorRepositories": '["*"]',
+        "acrDockerHubUsernameSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-user",
+        "acrDockerHubPasswordSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-token",
+        "acrDockerHubKeyVaultId": VAULT_ID,
+    },
     "gcp": {"mirror": "true"},
     "local": {"mirror": "true"},
 }
 # The resource each target's mirror adds that a rule must inspect, by resource name.
 MIRROR_RESOURCES: dict[str, tuple[str, ...]] = {
     "aws": ("registry-mirror-ecr-public-template", "registry-mirror-docker-hub-template"),
-    "azure": ("registry-acr",),  # the cache lives in the registry: its anonymous pull stays off
+    # The cache lives in the registry (its anonymous pull stays off); the credential set reads
+    # its vault through one role assignment.
+    "azure": ("registry-acr", "registry-mirror-secrets-user"),
     "gcp": ("registry-mirror",),
     "local": ("registry-mirror",),
 }
@@ -54,7 +64,7 @@ MIRROR_RULES: dict[str, tuple[str, ...]] = {
         "ecr-cache-template-lifecycle",
         "ecr-cache-template-not-public",
     ),
-    "azure": ("acr-anonymous-pull-disabled",),
+    "azure": ("acr-anonymous-pull-disabled", "key-vault-role-assignment-scoped"),
     "gcp": ("gar-cleanup-policies", "gar-docker-format", "gar-not-public"),
     "local": ("local-registry-loopback", "local-registry-auth"),
 }
@@ -176,6 +186,24 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         "azure",
         "anonymous-pull-on-the-cache-as-text",
         named("registry-acr", set_key("anonymousPullEnabled", "true")),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-the-vaults-group",
+        named("registry-mirror-secrets-user", cut_scope(5)),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-the-subscription",
+        named("registry-mirror-secrets-user", cut_scope(3)),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-no-scope",
+        named("registry-mirror-secrets-user", set_key("scope", DELETE)),
     ),
     MirrorBreakage(
         "gar-cleanup-policies",

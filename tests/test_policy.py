@@ -38,6 +38,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from conftest import (
+    AZURE_SUBSCRIPTION,
     RESOURCE_OUTPUTS,
     SECRET_VALUES,
     Harness,
@@ -66,6 +67,8 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "ecr-cache-template-lifecycle": (),
     "ecr-cache-template-not-public": (),
     "acr-anonymous-pull-disabled": ("azure",),
+    # The mirror's Key Vault grant: tests/test_mirror_policy.py runs it with ACR credentials.
+    "key-vault-role-assignment-scoped": (),
     "acr-sku-allowed": ("azure",),
     "acr-untagged-cleanup": ("azure",),
     "gar-docker-format": ("gcp",),
@@ -370,6 +373,24 @@ def condition(operator: str, key: str, value: Any) -> Callable[[dict[str, Any]],
 def cut_scope(parts: int) -> Callable[[dict[str, Any]], None]:
     """Widen a role assignment's scope to its first `parts` path segments."""
     return lambda props: props.update(scope="/".join(props["scope"].split("/")[:parts]))
+
+
+VAULT_ID = (
+    f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/secrets-rg"
+    "/providers/Microsoft.KeyVault/vaults/my-vault"
+)
+
+
+def secrets_role_assignment(scope: str) -> dict[str, Any]:
+    """A Key Vault Secrets User assignment (4633458b-..., Microsoft's built-in roles page,
+    Security) for a service principal, on `scope`."""
+    return {
+        "scope": scope,
+        "principalId": "e1d2c3b4-a596-4877-8a9b-0c1d2e3f4a5b",
+        "principalType": "ServicePrincipal",
+        "roleDefinitionId": f"/subscriptions/{AZURE_SUBSCRIPTION}/providers/"
+        "Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6",
+    }
 
 
 def ci_breakage(rule: str, cloud: str, id: str, breaks: Callable[[Stack], Stack]) -> Breakage:
@@ -742,6 +763,37 @@ BREAKAGES: tuple[Breakage, ...] = (
                         ],
                     }
                 ),
+            },
+        ),
+    ),
+    # Key Vault secrets roles (the mirror's credential set); more in tests/test_mirror_policy.py
+    *(
+        Breakage(
+            "key-vault-role-assignment-scoped",
+            "azure",
+            kind,
+            add(rules.AZURE_ROLE_ASSIGNMENT, secrets_role_assignment(scope)),
+        )
+        for kind, scope in (
+            ("secrets-user-on-a-group", VAULT_ID.split("/providers/")[0]),
+            ("secrets-user-on-the-subscription", "/".join(VAULT_ID.split("/")[:3])),
+            (
+                "secrets-user-on-a-storage-account",
+                VAULT_ID.replace("Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts"),
+            ),
+        )
+    ),
+    Breakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "administrator-on-the-subscription",
+        add(
+            rules.AZURE_ROLE_ASSIGNMENT,
+            {
+                **secrets_role_assignment("/".join(VAULT_ID.split("/")[:3])),
+                # Key Vault Administrator (Microsoft's built-in roles page, Security).
+                "roleDefinitionId": f"/subscriptions/{AZURE_SUBSCRIPTION}/providers/"
+                "Microsoft.Authorization/roleDefinitions/00482a5a-887f-4fb3-b363-3b7fe8e74483",
             },
         ),
     ),
