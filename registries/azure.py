@@ -217,9 +217,9 @@ def _secrets_user_grant(
     """Key Vault Secrets User on the one vault that holds the Docker Hub secrets, for the credential
     set's system-assigned identity, which ACR creates with the set. principal_type is given
     because that identity is new: without it ARM looks the principal up in Entra ID, which may
-    not have replicated it yet, and refuses the assignment (the azure-native RoleAssignmentArgs
-    principal_type docstring, pulumi_azure_native/authorization/role_assignment.py). The role
-    definition lives in the vault's own subscription, which need not be the registry's."""
+    not have replicated it yet, and refuses the assignment (Microsoft's "Assign Azure roles using
+    the REST API", the section on a new service principal). The role definition is named in the
+    vault's own subscription, which need not be the registry's."""
     subscription_id = vault_id.split("/")[2]
     principal_id = credential_set.identity.apply(_credential_set_principal)
     return authorization.RoleAssignment(
