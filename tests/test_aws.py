@@ -32,7 +32,12 @@ from conftest import (
     run_target,
 )
 from registries import component
-from registries.aws import EcrRegistry, lifecycle_policy, repository_policy
+from registries.aws import (
+    EcrRegistry,
+    lifecycle_policy,
+    pull_through_identity_policy,
+    repository_policy,
+)
 from registries.image import APP_DIR, RegistryLogin, content_tag
 from registries.settings import AwsSettings, Settings
 
@@ -665,3 +670,12 @@ def test_the_deployer_policy_allows_everything_the_stack_does(
     policy = docs_deployer_policy()
     refused = sorted({f"{n.action} on {n.resource}" for n in needs if not allows(policy, n)})
     assert refused == [], "docs/aws.md's deployer policy refuses:\n" + "\n".join(refused)
+
+
+def test_the_deployer_policy_holds_the_mirrors_pull_statement() -> None:
+    """docs/mirror.md shows the pull-through statement alone; docs/aws.md's policy holds it as
+    registries/aws.py builds it."""
+    prefixes = tuple(f"{upstream}-{STACK_SUFFIX}" for upstream in ("ecr-public", "docker-hub"))
+    (expected,) = pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)["Statement"]
+    statements = {s["Sid"]: s for s in docs_deployer_policy()["Statement"]}
+    assert statements[expected["Sid"]] == expected
