@@ -161,7 +161,8 @@ def _gar_mirror(
         # Google also validates the upstream credentials when it creates a remote repository,
         # unless disable_upstream_validation is set (pulumi_gcp/artifactregistry/_inputs.py,
         # RepositoryRemoteRepositoryConfigArgs). An IAM grant takes effect after a propagation
-        # delay Google does not bound (typically two minutes, sometimes seven or more), and the
+        # delay Google does not bound (typically two minutes, sometimes seven or more:
+        # https://cloud.google.com/iam/docs/access-change-propagation), and the
         # provider sends the create once: resourceArtifactRegistryRepositoryCreate in
         # google/services/artifactregistry/resource_artifact_registry_repository.go of
         # hashicorp/terraform-provider-google has no retry for "Failed to validate remote
