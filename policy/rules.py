@@ -349,6 +349,39 @@ def acr_anonymous_pull_disabled(resource_type: str, props: Props, config: Config
     return []
 
 
+# Built-in roles that read Key Vault secret values, the same GUIDs in every tenant
+# (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security): Key Vault
+# Secrets User, Key Vault Secrets Officer, Key Vault Administrator.
+KEY_VAULT_SECRET_ROLE_IDS: tuple[str, ...] = (
+    "4633458b-17de-408a-b874-0445c86b69e6",
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+)
+# One vault, or one secret in it: never the vault's group, subscription or above.
+_KEY_VAULT_SCOPE = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+"
+    r"(?:/secrets/[^/]+)?",
+    re.IGNORECASE,
+)
+
+
+def key_vault_role_assignment_scoped(resource_type: str, props: Props, config: Config) -> list[str]:
+    """A role that reads secret values (the mirror's ACR credential set gets Key Vault Secrets
+    User) is granted on one vault, never on the group or subscription, where it would read every
+    vault's secrets."""
+    if resource_type != AZURE_ROLE_ASSIGNMENT:
+        return []
+    role = props.get("roleDefinitionId")
+    if not isinstance(role, str) or role.rsplit("/", 1)[-1].lower() not in (
+        KEY_VAULT_SECRET_ROLE_IDS
+    ):
+        return []
+    scope = props.get("scope")
+    if not isinstance(scope, str) or not _KEY_VAULT_SCOPE.fullmatch(scope):
+        return [f"scope is {scope!r}; a Key Vault secrets role must be scoped to one vault"]
+    return []
+
+
 def acr_sku_allowed(resource_type: str, props: Props, config: Config) -> list[str]:
     if resource_type != ACR_REGISTRY:
         return []
@@ -840,6 +873,15 @@ RULES: tuple[Rule, ...] = (
         ("CKV_AZURE_138",),
         (ACR_REGISTRY,),
         acr_anonymous_pull_disabled,
+    ),
+    ResourceRule(
+        "key-vault-role-assignment-scoped",
+        "Role assignments of a role that reads Key Vault secrets (Key Vault Secrets User, "
+        "Secrets Officer, Administrator) are scoped to one vault, not its resource group or "
+        "subscription. " + _NO_CONTROL,
+        (),
+        (AZURE_ROLE_ASSIGNMENT,),
+        key_vault_role_assignment_scoped,
     ),
     ResourceRule(
         "acr-sku-allowed",

@@ -128,16 +128,17 @@ def mirror_endpoint(registry_server: str, settings: Settings) -> str:
 def pull_through_identity_policy(
     partition: str, region: str, account: str, prefixes: tuple[str, ...]
 ) -> dict[str, Any]:
-    """The IAM policy the identity that runs `pulumi up` (and so the image build) needs on top of
-    push and pull, for a first pull through the cache: import the image and create its cache
-    repository, under the cache prefixes only (docs/mirror.md shows it)."""
+    """The IAM policy the identity that runs `pulumi up` (and so the image build) needs to pull
+    through the cache: the pull actions, and for a first pull importing the image and creating
+    its cache repository, under the cache prefixes only (docs/mirror.md shows it, and
+    docs/aws.md's deployer policy holds it)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "PullThroughCacheFirstPull",
+                "Sid": "MirrorPullThroughCache",
                 "Effect": "Allow",
-                "Action": list(PULL_THROUGH_ACTIONS),
+                "Action": sorted(PULL_ACTIONS + PULL_THROUGH_ACTIONS),
                 "Resource": [
                     f"arn:{partition}:ecr:{region}:{account}:repository/{prefix}/*"
                     for prefix in prefixes

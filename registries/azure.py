@@ -14,7 +14,7 @@ import pulumi
 import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
 
-from registries.azure_access import registry_access
+from registries.azure_access import registry_access, role_assignment_name, role_definition
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin, mirror_build_args
 from registries.settings import (
@@ -155,6 +155,10 @@ def _first_password(credentials: containerregistry.ListRegistryCredentialsResult
 # ------------------------------------------------------------------ the mirror (issue 12)
 
 DOCKER_HUB_LOGIN_SERVER = "docker.io"
+# The built-in role that reads secret values, the same ID in every tenant
+# (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security,
+# "Key Vault Secrets User"). It acts only on vaults that use the Azure RBAC permission model.
+KEY_VAULT_SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
 # ACR cache rule names: letters, digits and hyphens, 5 to 50 characters.
 CACHE_RULE_NAME_MAX = 50
 _NOT_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9-]+")
@@ -177,6 +181,65 @@ def cache_rule_paths(repository: str) -> tuple[str, str]:
     return f"docker.io/library/{repository}", f"library/{repository}"
 
 
+def credential_set_vault(settings: Settings) -> str | None:
+    """The vault of the credential set's secrets, when the mirror has one. parse_settings
+    requires acrDockerHubKeyVaultId with the secret URIs; a Settings built by hand may lack it,
+    and AcrRegistry checks this before it registers anything."""
+    mirror = settings.mirror
+    if not (mirror.enabled and mirror.acr_username_secret_uri and mirror.acr_password_secret_uri):
+        return None
+    if mirror.acr_key_vault_id is None:
+        raise SettingsError(
+            "acrDockerHubKeyVaultId",
+            None,
+            "is not set: the ACR credential set's identity is granted Key Vault Secrets User on "
+            "that vault",
+        )
+    return mirror.acr_key_vault_id
+
+
+def _credential_set_principal(
+    identity: containerregistry.outputs.IdentityPropertiesResponse | None,
+) -> str:
+    if identity is None or not identity.principal_id:
+        raise pulumi.RunError(
+            "ACR returned no principal ID for the credential set's system-assigned identity"
+        )
+    return identity.principal_id
+
+
+def _secrets_user_grant(
+    name: str,
+    vault_id: str,
+    credential_set: containerregistry.CredentialSet,
+    parent: pulumi.Resource,
+) -> authorization.RoleAssignment:
+    """Key Vault Secrets User on the one vault that holds the Docker Hub secrets, for the credential
+    set's system-assigned identity, which ACR creates with the set. principal_type is given
+    because that identity is new: without it ARM looks the principal up in Entra ID, which may
+    not have replicated it yet, and refuses the assignment (Microsoft's "Assign Azure roles using
+    the REST API", the section on a new service principal). The role definition is named in the
+    vault's own subscription, which need not be the registry's."""
+    subscription_id = vault_id.split("/")[2]
+    principal_id = credential_set.identity.apply(_credential_set_principal)
+    return authorization.RoleAssignment(
+        f"{name}-mirror-secrets-user",
+        authorization.RoleAssignmentArgs(
+            scope=vault_id,
+            principal_id=principal_id,
+            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            role_definition_id=role_definition(subscription_id, KEY_VAULT_SECRETS_USER_ROLE),
+            role_assignment_name=principal_id.apply(
+                lambda principal: role_assignment_name(
+                    vault_id, principal, KEY_VAULT_SECRETS_USER_ROLE
+                )
+            ),
+            description="Lets the ACR credential set read the Docker Hub secrets of the mirror",
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 def _acr_mirror(
     name: str,
     settings: Settings,
@@ -188,16 +251,18 @@ def _acr_mirror(
 ) -> list[pulumi.Resource]:
     """ACR artifact cache rules (every SKU has them), with a credential set only when Key Vault
     secret URIs are given. The credential set reads them with its own system-assigned identity,
-    which needs the Key Vault Secrets User role (or a get-secret access policy) on the vault:
-    docs/mirror.md shows how. pulumi-azure-native 3.x sends CacheRule with REST API version
-    2024-11-01-preview and CredentialSet with 2023-01-01-preview (their docstrings in
-    pulumi_azure_native/containerregistry); the wildcard source is a string to the API, and the
-    service has accepted repository-level wildcards since its wildcard support shipped."""
+    which is granted Key Vault Secrets User on their vault (acrDockerHubKeyVaultId) before any
+    cache rule uses the set, so the first `up` needs no manual grant. pulumi-azure-native 3.x
+    sends CacheRule with REST API version 2024-11-01-preview and CredentialSet with
+    2023-01-01-preview (their docstrings in pulumi_azure_native/containerregistry); the wildcard
+    source is a string to the API, and the service has accepted repository-level wildcards since
+    its wildcard support shipped."""
     mirror = settings.mirror
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     created: list[pulumi.Resource] = []
     credential_set_id: pulumi.Input[str] | None = None
-    if mirror.acr_username_secret_uri and mirror.acr_password_secret_uri:
+    key_vault_id = credential_set_vault(settings)
+    if mirror.acr_username_secret_uri and mirror.acr_password_secret_uri and key_vault_id:
         credential_set = containerregistry.CredentialSet(
             f"{name}-mirror-credentials",
             containerregistry.CredentialSetArgs(
@@ -218,8 +283,11 @@ def _acr_mirror(
             ),
             opts=opts,
         )
-        created.append(credential_set)
+        grant = _secrets_user_grant(name, key_vault_id, credential_set, parent)
+        created += [credential_set, grant]
         credential_set_id = credential_set.id
+        # Every cache rule, and through them the build, waits for the grant.
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, grant])
     for repository in mirror.repositories:
         source, target = cache_rule_paths(repository)
         rule_name = cache_rule_name(repository)
@@ -250,6 +318,7 @@ class AcrRegistry(RegistryComponent):
         # Checked before anything is registered, so a bad stack creates nothing.
         require_azure_location(azure)
         check_registry_name_source(settings.repository_name)
+        credential_set_vault(settings)
         super().__init__("container-registry:azure:AcrRegistry", name, None, opts)
         # Deleting the registry (or the group holding it) deletes every image in it.
         guarded = pulumi.ResourceOptions(parent=self, protect=not settings.force_delete)

@@ -152,12 +152,29 @@ def _gar_mirror(
     repositories only)."""
     mirror = settings.mirror
     credentials = None
+    skip_validation: bool | None = None
     if mirror.docker_hub_user and mirror.gcp_password_secret_version:
-        # Artifact Registry's service agent reads the secret version, and Google checks the
-        # upstream and its credentials when it creates the remote repository (see
-        # disable_upstream_validation in pulumi_gcp/artifactregistry/_inputs.py). So the agent is
-        # made to exist (it may not yet, in a project whose API this stack just turned on) and
-        # granted read on that one secret before the repository is created.
+        # Artifact Registry's service agent reads the secret version on each upstream pull. So
+        # the agent is made to exist (it may not yet, in a project whose API this stack just
+        # turned on) and granted read on that one secret before the repository is created.
+        #
+        # Google also validates the upstream credentials when it creates a remote repository,
+        # unless disable_upstream_validation is set (pulumi_gcp/artifactregistry/_inputs.py,
+        # RepositoryRemoteRepositoryConfigArgs). An IAM grant takes effect after a propagation
+        # delay Google does not bound (typically two minutes, sometimes seven or more:
+        # https://cloud.google.com/iam/docs/access-change-propagation), and the
+        # provider sends the create once: resourceArtifactRegistryRepositoryCreate in
+        # google/services/artifactregistry/resource_artifact_registry_repository.go of
+        # hashicorp/terraform-provider-google has no retry for "Failed to validate remote
+        # upstream" (issue 17589). Ordering alone cannot close that race and a fixed wait cannot
+        # bound it, so validation is turned off, as Google's engineer advised on that issue and
+        # the provider's own Docker Hub example does (testAccArtifactRegistryRepository_
+        # artifactRegistryRepositoryRemoteDockerhubAuthExample). The field is input-only and
+        # updatable (its flatten function returns the configured value), so it never shows as a
+        # diff. The ordering stays, so the grant has the repository's creation behind it before
+        # the build's first pull reads the secret; that pull also names a wrong token, in the
+        # same `up`, where validation would have named it at creation.
+        skip_validation = True
         depends_on = [
             *depends_on,
             _secret_access(name, mirror.gcp_password_secret_version, project, parent, depends_on),
@@ -184,6 +201,7 @@ def _gar_mirror(
                     public_repository="DOCKER_HUB"
                 ),
                 upstream_credentials=credentials,
+                disable_upstream_validation=skip_validation,
             ),
             cleanup_policies=cleanup_policies(settings),
             cleanup_policy_dry_run=False,

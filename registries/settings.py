@@ -65,6 +65,7 @@ PROJECT_KEYS: tuple[str, ...] = (
     "dockerHubCredentialsSecretArn",
     "acrDockerHubUsernameSecretUri",
     "acrDockerHubPasswordSecretUri",
+    "acrDockerHubKeyVaultId",
     "gcpDockerHubPasswordSecretVersion",
     "dockerHubUser",
     "dockerHubToken",
@@ -106,6 +107,7 @@ KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
     "dockerHubCredentialsSecretArn": ("aws",),
     "acrDockerHubUsernameSecretUri": ("azure",),
     "acrDockerHubPasswordSecretUri": ("azure",),
+    "acrDockerHubKeyVaultId": ("azure",),
     "gcpDockerHubPasswordSecretVersion": ("gcp",),
     "dockerHubUser": ("local", "gcp"),
     "dockerHubToken": ("local",),
@@ -216,11 +218,20 @@ _PULL_THROUGH_SECRET = re.compile(
     r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:"
     r"secret:ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]{1,480}"
 )
-# A Key Vault secret URI, with or without its 32-hex-digit version.
+# A Key Vault name: 3 to 24 letters, digits and hyphens, starting with a letter.
+_KEY_VAULT_NAME = r"[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]"
+# A Key Vault secret URI, with or without its 32-hex-digit version; group 1 is the vault.
 _KEY_VAULT_SECRET = re.compile(
-    r"https://[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]\.vault\."
+    rf"https://({_KEY_VAULT_NAME})\.vault\."
     r"(?:azure\.net|azure\.cn|usgovcloudapi\.net|microsoftazure\.de)"
     r"/secrets/[A-Za-z0-9-]{1,127}(?:/[0-9a-f]{32})?"
+)
+# A Key Vault's ARM resource ID, as `az keyvault show --query id` prints it. ARM compares the
+# fixed segments without regard to case; group 1 is the vault's name.
+_KEY_VAULT_ID = re.compile(
+    r"/(?i:subscriptions)/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}/(?i:resourceGroups)/[-\w.()]{0,89}[-\w()]"
+    rf"/(?i:providers/Microsoft\.KeyVault/vaults)/({_KEY_VAULT_NAME})"
 )
 _SECRET_VERSION = re.compile(
     r"projects/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})/secrets/[A-Za-z0-9_-]{1,255}"
@@ -401,6 +412,9 @@ class MirrorSettings:
     # azure: Key Vault secret URIs of a Docker Hub user name and token, for a credential set.
     acr_username_secret_uri: str | None = None
     acr_password_secret_uri: str | None = None
+    # azure: the ARM resource ID of the vault holding both, where the credential set's identity
+    # is granted Key Vault Secrets User.
+    acr_key_vault_id: str | None = None
     # gcp: a Secret Manager secret version holding the Docker Hub token of docker_hub_user.
     gcp_password_secret_version: str | None = None
     # gcp and local: the Docker Hub user name the upstream credentials belong to.
@@ -823,6 +837,67 @@ def _local_mirror_port(raw: Mapping[str, str | None], local_port: int) -> int:
     return port
 
 
+def _vault_of(uri: str) -> str:
+    """The vault name of a Key Vault secret URI that _KEY_VAULT_SECRET accepted."""
+    found = _KEY_VAULT_SECRET.fullmatch(uri)
+    assert found is not None
+    return found[1]
+
+
+def _acr_key_vault_id(
+    raw: Mapping[str, str | None], username_uri: str | None, password_uri: str | None
+) -> str | None:
+    """The vault the credential set reads both secrets from, as an ARM resource ID: required
+    with the secret URIs (the stack grants the set's identity Key Vault Secrets User there, so
+    the first `up` needs no manual step), refused without them, and naming the vault the URIs
+    name. Key Vault names are DNS labels, so they are compared without regard to case."""
+    key = "acrDockerHubKeyVaultId"
+    value = _matching(
+        raw,
+        key,
+        _KEY_VAULT_ID,
+        "is not the resource ID of a Key Vault (/subscriptions/<subscription id>/resourceGroups/"
+        "<group>/providers/Microsoft.KeyVault/vaults/<vault>; `az keyvault show -n <vault> "
+        "--query id -o tsv` prints it)",
+    )
+    if username_uri is None or password_uri is None:
+        if value is not None:
+            raise SettingsError(
+                key,
+                value,
+                "is set without acrDockerHubUsernameSecretUri and acrDockerHubPasswordSecretUri: "
+                "it names the vault of the ACR credential set's secrets; set both URIs, or unset "
+                "it",
+            )
+        return None
+    user_vault, password_vault = _vault_of(username_uri), _vault_of(password_uri)
+    if user_vault.lower() != password_vault.lower():
+        raise SettingsError(
+            "acrDockerHubPasswordSecretUri",
+            password_uri,
+            f"is in vault {password_vault!r}, the user name secret in {user_vault!r}: keep both "
+            "in one vault, where the credential set's identity is granted Key Vault Secrets User",
+        )
+    if value is None:
+        raise SettingsError(
+            key,
+            None,
+            f"is not set: the ACR credential set's identity is granted Key Vault Secrets User on "
+            f'the vault {user_vault!r} of the secret URIs; run `pulumi config set {key} "$(az '
+            f'keyvault show -n {user_vault} --query id -o tsv)"`',
+        )
+    found = _KEY_VAULT_ID.fullmatch(value)
+    assert found is not None
+    if found[1].lower() != user_vault.lower():
+        raise SettingsError(
+            key,
+            value,
+            f"names the vault {found[1]!r}, but the secret URIs are in {user_vault!r}: the "
+            "credential set's identity must be granted read on the vault that holds them",
+        )
+    return value
+
+
 def _mirror(
     raw: Mapping[str, str | None], secrets: Mapping[str, pulumi.Output[str]], local_port: int
 ) -> MirrorSettings:
@@ -846,6 +921,7 @@ def _mirror(
             else ("acrDockerHubUsernameSecretUri")
         )
         raise SettingsError(missing, None, "is not set: ACR credential sets need both secret URIs")
+    key_vault_id = _acr_key_vault_id(raw, username_uri, password_uri)
     user = _matching(
         raw,
         "dockerHubUser",
@@ -883,6 +959,7 @@ def _mirror(
         ),
         acr_username_secret_uri=username_uri,
         acr_password_secret_uri=password_uri,
+        acr_key_vault_id=key_vault_id,
         gcp_password_secret_version=secret_version,
         docker_hub_user=user,
         docker_hub_token=token,

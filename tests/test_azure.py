@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import shlex
 from typing import Any
@@ -21,12 +22,14 @@ from conftest import (
     ACR_PASSWORDS,
     AZURE_AUTO_GROUP,
     AZURE_CLIENT,
+    ROOT,
     Harness,
     Registered,
     assert_only_credentials_secret,
     cloud_sdks_loaded,
     is_secret,
     resolve,
+    run_target,
 )
 from registries.azure import (
     PURGE_SCHEDULE,
@@ -607,3 +610,21 @@ def test_program_refuses_a_missing_location(harness: Harness) -> None:
 def test_azure_stack_loads_no_other_cloud_sdk() -> None:
     """Run the program under the mocks in a fresh interpreter and list the cloud SDKs loaded."""
     assert cloud_sdks_loaded("azure") == ["pulumi_azure_native"]
+
+
+def test_docs_name_the_pull_grant_a_principal_may_already_hold(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/azure.md's way out of RoleAssignmentExists names the resource type and name the
+    program really registers for a pullPrincipals entry."""
+    principal = "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"
+    run_target(harness, monkeypatch, "azure", pullPrincipals=json.dumps([principal]))
+    (grant,) = harness.of_type("azure-native:authorization:RoleAssignment")
+    assert grant.name == f"registry-acrpull-{principal}"
+    # AcrPull (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/
+    # containers#acrpull) on the registry.
+    assert grant.inputs["roleDefinitionId"].endswith("/7f951dda-4ed3-4680-a7ca-43fe172d538d")
+    text = (ROOT / "docs" / "azure.md").read_text(encoding="utf-8")
+    section = text[text.index("(`RoleAssignmentExists`)") :]
+    assert "`azure-native:authorization:RoleAssignment`" in section
+    assert "`registry-acrpull-<object id>`" in section

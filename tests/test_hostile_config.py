@@ -110,6 +110,8 @@ VALID: dict[str, str] = {
     "ecr-pullthroughcache/docker-hub-AbCdEf",
     "acrDockerHubUsernameSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-user",
     "acrDockerHubPasswordSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-token",
+    "acrDockerHubKeyVaultId": "/subscriptions/7d1e2c3b-4a5f-4e6d-9c8b-1a2b3c4d5e6f/resourceGroups/"
+    "secrets-rg/providers/Microsoft.KeyVault/vaults/my-vault",
     "localMirrorPort": "5003",
     "gcp:project": "my-project-123",
     "gcp:region": "europe-west4",

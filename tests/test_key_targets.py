@@ -56,6 +56,8 @@ CHANGED: dict[str, str] = {
     ),
     "acrDockerHubUsernameSecretUri": "https://team-vault.vault.azure.net/secrets/hub-user",
     "acrDockerHubPasswordSecretUri": "https://team-vault.vault.azure.net/secrets/hub-token",
+    "acrDockerHubKeyVaultId": "/subscriptions/7d1e2c3b-4a5f-4e6d-9c8b-1a2b3c4d5e6f/resourceGroups/"
+    "secrets-rg/providers/Microsoft.KeyVault/vaults/team-vault",
     "gcpDockerHubPasswordSecretVersion": "projects/my-project-123/secrets/hub-token/versions/1",
     "dockerHubUser": "someone1",
     "dockerHubToken": "dckr-pat-example",
@@ -79,6 +81,7 @@ BESIDE: dict[str, dict[str, str]] = {
     "dockerHubCredentialsSecretArn": {"mirror": "true"},
     "acrDockerHubUsernameSecretUri": {"mirror": "true"},
     "acrDockerHubPasswordSecretUri": {"mirror": "true"},
+    "acrDockerHubKeyVaultId": {"mirror": "true"},
     "gcpDockerHubPasswordSecretVersion": {"mirror": "true"},
     "dockerHubUser": {"mirror": "true"},
     "dockerHubToken": {"mirror": "true"},
@@ -89,8 +92,9 @@ BESIDE: dict[str, dict[str, str]] = {
 }
 # Keys that are only valid in pairs change together (a Docker Hub user and its token).
 TOGETHER: dict[str, tuple[str, ...]] = {
-    "acrDockerHubUsernameSecretUri": ("acrDockerHubPasswordSecretUri",),
-    "acrDockerHubPasswordSecretUri": ("acrDockerHubUsernameSecretUri",),
+    "acrDockerHubUsernameSecretUri": ("acrDockerHubPasswordSecretUri", "acrDockerHubKeyVaultId"),
+    "acrDockerHubPasswordSecretUri": ("acrDockerHubUsernameSecretUri", "acrDockerHubKeyVaultId"),
+    "acrDockerHubKeyVaultId": ("acrDockerHubUsernameSecretUri", "acrDockerHubPasswordSecretUri"),
     "gcpDockerHubPasswordSecretVersion": ("dockerHubUser",),
     "dockerHubToken": ("dockerHubUser",),
     "dockerHubUser": ("dockerHubToken",),

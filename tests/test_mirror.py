@@ -18,6 +18,7 @@ from policyuniverse.policy import Policy as IamPolicy
 from conftest import (
     ACCOUNT,
     AWS_REGION,
+    CREDENTIAL_SET_PRINCIPAL,
     PROJECT,
     SECRET_VALUES,
     TARGET_CONFIG,
@@ -84,6 +85,18 @@ SECRET_ARN = (
 )
 USERNAME_URI = "https://my-vault.vault.azure.net/secrets/dockerhub-user"
 PASSWORD_URI = "https://my-vault.vault.azure.net/secrets/dockerhub-token"
+# The vault of both secrets, in a subscription other than the registry's (conftest.AZURE_CLIENT).
+VAULT_SUBSCRIPTION = "7d1e2c3b-4a5f-4e6d-9c8b-1a2b3c4d5e6f"
+VAULT_ID = (
+    f"/subscriptions/{VAULT_SUBSCRIPTION}/resourceGroups/secrets-rg"
+    "/providers/Microsoft.KeyVault/vaults/my-vault"
+)
+ACR_CREDENTIALS = {
+    "acrDockerHubUsernameSecretUri": USERNAME_URI,
+    "acrDockerHubPasswordSecretUri": PASSWORD_URI,
+    "acrDockerHubKeyVaultId": VAULT_ID,
+}
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 SECRET_VERSION = "projects/my-project-123/secrets/dockerhub-token/versions/3"
 
 
@@ -220,11 +233,17 @@ def test_aws_first_pull_policy_grants_only_the_cache_prefixes() -> None:
     document = aws_target.pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)
     policy = IamPolicy(document)
     assert not policy.is_internet_accessible()
-    assert policy.action_summary() == {"ecr": {"Write"}}, policy.action_summary()
+    assert policy.action_summary() == {"ecr": {"Read", "Write"}}, policy.action_summary()
     (statement,) = document["Statement"]
+    # A pull through the cache is a pull (the ECR user guide's pull actions) plus, the first
+    # time, importing the image and creating its repository ("IAM permissions required to sync
+    # an upstream registry with an Amazon ECR private registry").
     assert sorted(statement["Action"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
         "ecr:BatchImportUpstreamImage",
         "ecr:CreateRepository",
+        "ecr:GetDownloadUrlForLayer",
     ]
     assert statement["Resource"] == [
         f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{prefix}/*" for prefix in prefixes
@@ -275,14 +294,7 @@ def test_azure_cache_rules_follow_mirror_repositories(
 def test_azure_credential_set_only_with_both_key_vault_secrets(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run_target(
-        harness,
-        monkeypatch,
-        "azure",
-        mirror="true",
-        acrDockerHubUsernameSecretUri=USERNAME_URI,
-        acrDockerHubPasswordSecretUri=PASSWORD_URI,
-    )
+    run_target(harness, monkeypatch, "azure", mirror="true", **ACR_CREDENTIALS)
     credential_set = harness.one(ACR_CREDENTIAL_SET)
     assert credential_set.inputs["loginServer"] == "docker.io"
     assert credential_set.inputs["authCredentials"] == [
@@ -295,6 +307,76 @@ def test_azure_credential_set_only_with_both_key_vault_secrets(
     assert credential_set.inputs["identity"] == {"type": "SystemAssigned"}
     rule = harness.one(ACR_CACHE_RULE)
     assert rule.inputs["credentialSetResourceId"] == "registry-mirror-credentials-id"
+
+
+def test_azure_credential_set_may_read_its_vault_before_any_pull(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first `up` with Docker Hub credentials needs no manual `az role assignment`: the
+    credential set's own identity gets Key Vault Secrets User on the vault of both secrets, and
+    the cache rules and the build wait for that grant."""
+    run_target(
+        harness,
+        monkeypatch,
+        "azure",
+        mirror="true",
+        mirrorRepositories='["nginx", "python"]',
+        **ACR_CREDENTIALS,
+    )
+    credential_set = harness.one(ACR_CREDENTIAL_SET)
+    grants = [r for r in harness.of_type(ROLE_ASSIGNMENT) if r.inputs["scope"] == VAULT_ID]
+    assert len(grants) == 1, [r.name for r in harness.of_type(ROLE_ASSIGNMENT)]
+    (grant,) = grants
+    # "Key Vault Secrets User" is 4633458b-17de-408a-b874-0445c86b69e6 in every tenant:
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security
+    # #key-vault-secrets-user (Microsoft's built-in roles page, "Key Vault Secrets User", id).
+    # A role definition is named in the subscription of the scope it is assigned on: the vault's.
+    assert grant.inputs["roleDefinitionId"] == (
+        f"/subscriptions/{VAULT_SUBSCRIPTION}/providers/Microsoft.Authorization/roleDefinitions/"
+        "4633458b-17de-408a-b874-0445c86b69e6"
+    )
+    assert grant.inputs["scope"] == VAULT_ID, "the grant must be on the one vault, no wider"
+    # The credential set's system-assigned identity, as ACR reports it, and nobody else.
+    assert grant.inputs["principalId"] == CREDENTIAL_SET_PRINCIPAL
+    assert grant.inputs["principalType"] == "ServicePrincipal"
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        grant.inputs["roleAssignmentName"],
+    )
+    assert credential_set.urn in grant.dependencies
+    rules = harness.of_type(ACR_CACHE_RULE)
+    assert len(rules) == 2
+    for rule in rules:
+        assert grant.urn in rule.dependencies, f"{rule.name} may use the set before the grant"
+    image = harness.one(IMAGE)
+    assert grant.urn in image.dependencies, "the build may pull before the grant exists"
+
+
+def test_azure_no_vault_grant_without_credentials(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_target(harness, monkeypatch, "azure", mirror="true")
+    assert harness.of_type(ROLE_ASSIGNMENT) == []
+
+
+def test_azure_credential_set_without_its_vault_is_refused_before_anything_exists(
+    harness: Harness,
+) -> None:
+    """Settings built by hand, without parse_settings: the component checks it too."""
+    from registries.azure import AcrRegistry
+    from registries.settings import AzureSettings
+
+    settings = Settings(
+        cloud="azure",
+        azure=AzureSettings(location="westeurope"),
+        mirror=MirrorSettings(
+            enabled=True, acr_username_secret_uri=USERNAME_URI, acr_password_secret_uri=PASSWORD_URI
+        ),
+    )
+    with pytest.raises(SettingsError) as caught:
+        AcrRegistry("registry", settings)
+    assert caught.value.key == "acrDockerHubKeyVaultId"
+    assert harness.resources == []
 
 
 # --------------------------------------------------------------------------- gcp
@@ -322,6 +404,8 @@ def test_gcp_remote_repository_of_docker_hub(
     config = mirror.inputs["remoteRepositoryConfig"]
     assert config["dockerRepository"] == {"publicRepository": "DOCKER_HUB"}
     assert "upstreamCredentials" not in config
+    # Nothing to race without credentials: Google still checks the upstream at creation.
+    assert "disableUpstreamValidation" not in config
     assert mirror.inputs["labels"] == main.inputs["labels"]
     assert mirror.inputs["cleanupPolicies"] == main.inputs["cleanupPolicies"]
     assert mirror.inputs["cleanupPolicyDryRun"] is False
@@ -384,6 +468,33 @@ def test_gcp_service_agent_may_read_the_token_before_the_mirror_exists(
     }
     _, mirror = gar_repositories(harness)
     assert grant.urn in mirror.dependencies, "the mirror must wait for the grant"
+    assert agent.urn in grant.dependencies, "the grant must wait for the service agent"
+
+
+def test_gcp_first_up_with_credentials_cannot_race_the_grant(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google validates upstream credentials when it creates a remote repository, while the
+    secretAccessor grant created just before may not have propagated yet (hashicorp/terraform-
+    provider-google issue 17589, "Failed to validate remote upstream"); the provider sends the
+    create once. So validation is off whenever there are credentials, the repository still comes
+    after the grant, and the build (the first pull that reads the secret) after the repository."""
+    run_target(
+        harness,
+        monkeypatch,
+        "gcp",
+        mirror="true",
+        dockerHubUser="someone",
+        gcpDockerHubPasswordSecretVersion=SECRET_VERSION,
+    )
+    _, mirror = gar_repositories(harness)
+    config = mirror.inputs["remoteRepositoryConfig"]
+    # The wire name pulumi-gcp sends for disable_upstream_validation.
+    assert config["disableUpstreamValidation"] is True, config
+    grant = harness.one("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grant.urn in mirror.dependencies, "the remote repository must wait for the grant"
+    image = harness.one(IMAGE)
+    assert mirror.urn in image.dependencies, "the build must wait for the remote repository"
 
 
 def test_gcp_no_secret_grant_without_credentials(
@@ -573,6 +684,49 @@ BAD_MIRROR_VALUES: list[tuple[dict[str, str], str]] = [
     ),
     ({"acrDockerHubUsernameSecretUri": USERNAME_URI}, "acrDockerHubPasswordSecretUri"),
     ({"acrDockerHubPasswordSecretUri": PASSWORD_URI}, "acrDockerHubUsernameSecretUri"),
+    # The vault of the credential set's secrets: required with them, refused without them, and
+    # the vault they are in.
+    (
+        {
+            "acrDockerHubUsernameSecretUri": USERNAME_URI,
+            "acrDockerHubPasswordSecretUri": PASSWORD_URI,
+        },
+        "acrDockerHubKeyVaultId",
+    ),
+    ({"acrDockerHubKeyVaultId": VAULT_ID}, "acrDockerHubKeyVaultId"),
+    ({**ACR_CREDENTIALS, "acrDockerHubKeyVaultId": "my-vault"}, "acrDockerHubKeyVaultId"),
+    (
+        {**ACR_CREDENTIALS, "acrDockerHubKeyVaultId": VAULT_ID.replace("my-vault", "other-vault")},
+        "acrDockerHubKeyVaultId",
+    ),
+    (
+        {
+            **ACR_CREDENTIALS,
+            "acrDockerHubKeyVaultId": VAULT_ID.replace(
+                "Microsoft.KeyVault/vaults", "Microsoft.KeyVault/managedHSMs"
+            ),
+        },
+        "acrDockerHubKeyVaultId",
+    ),
+    (
+        {**ACR_CREDENTIALS, "acrDockerHubKeyVaultId": VAULT_ID.rsplit("/providers/", 1)[0]},
+        "acrDockerHubKeyVaultId",
+    ),
+    (
+        {**ACR_CREDENTIALS, "acrDockerHubKeyVaultId": VAULT_ID + "/secrets/dockerhub-user"},
+        "acrDockerHubKeyVaultId",
+    ),
+    (
+        {**ACR_CREDENTIALS, "acrDockerHubKeyVaultId": "https://my-vault.vault.azure.net"},
+        "acrDockerHubKeyVaultId",
+    ),
+    (
+        {
+            **ACR_CREDENTIALS,
+            "acrDockerHubPasswordSecretUri": PASSWORD_URI.replace("my-vault", "other-vault"),
+        },
+        "acrDockerHubPasswordSecretUri",
+    ),
     (
         {"gcpDockerHubPasswordSecretVersion": "projects/p/secrets/s"},
         "gcpDockerHubPasswordSecretVersion",
@@ -619,6 +773,10 @@ def test_mirror_settings_converted() -> None:
             "dockerHubCredentialsSecretArn": SECRET_ARN,
             "acrDockerHubUsernameSecretUri": USERNAME_URI,
             "acrDockerHubPasswordSecretUri": PASSWORD_URI + "/" + "0" * 32,
+            # ARM compares resource IDs without regard to case, and vault names are DNS labels.
+            "acrDockerHubKeyVaultId": VAULT_ID.replace("/resourceGroups/", "/resourcegroups/")
+            .replace("Microsoft.KeyVault", "microsoft.keyvault")
+            .replace("my-vault", "My-Vault"),
             "gcpDockerHubPasswordSecretVersion": SECRET_VERSION.replace("/3", "/latest"),
             **SECRET_SET_RAW,
             "localMirrorPort": "6100",
@@ -629,6 +787,7 @@ def test_mirror_settings_converted() -> None:
     assert mirror.enabled and mirror.repositories == ("python", "nginx")
     assert mirror.docker_hub_secret_arn == SECRET_ARN
     assert mirror.acr_password_secret_uri is not None
+    assert mirror.acr_key_vault_id is not None and mirror.acr_key_vault_id.endswith("My-Vault")
     assert mirror.gcp_password_secret_version is not None
     assert mirror.docker_hub_user == "someone" and mirror.local_port == 6100
     assert mirror.docker_hub_token is not None

@@ -13,9 +13,12 @@ from typing import Any
 import pulumi_policy
 import pytest
 from test_policy import (
+    BREAKAGES,
     DELETE,
+    VAULT_ID,
     Resource,
     Stack,
+    cut_scope,
     deploy,
     direct_violations,
     load_pack,
@@ -26,7 +29,7 @@ from test_policy import (
 
 from conftest import Harness
 from policy import rules
-from policy.rules import RULES, ResourceRule
+from policy.rules import RULE_NAMES, RULES, ResourceRule
 
 CLOUDS = ("aws", "azure", "gcp", "local")
 SECRET_ARN = (
@@ -35,14 +38,22 @@ SECRET_ARN = (
 # What each target's mirror stack is deployed with.
 MIRROR_CONFIG: dict[str, dict[str, str]] = {
     "aws": {"mirror": "true", "dockerHubCredentialsSecretArn": SECRET_ARN},
-    "azure": {"mirror": "true", "mirrorRepositories": '["*"]'},
+    "azure": {
+        "mirror": "true",
+        "mirrorRepositories": '["*"]',
+        "acrDockerHubUsernameSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-user",
+        "acrDockerHubPasswordSecretUri": "https://my-vault.vault.azure.net/secrets/dockerhub-token",
+        "acrDockerHubKeyVaultId": VAULT_ID,
+    },
     "gcp": {"mirror": "true"},
     "local": {"mirror": "true"},
 }
 # The resource each target's mirror adds that a rule must inspect, by resource name.
 MIRROR_RESOURCES: dict[str, tuple[str, ...]] = {
     "aws": ("registry-mirror-ecr-public-template", "registry-mirror-docker-hub-template"),
-    "azure": ("registry-acr",),  # the cache lives in the registry: its anonymous pull stays off
+    # The cache lives in the registry (its anonymous pull stays off); the credential set reads
+    # its vault through one role assignment.
+    "azure": ("registry-acr", "registry-mirror-secrets-user"),
     "gcp": ("registry-mirror",),
     "local": ("registry-mirror",),
 }
@@ -53,7 +64,7 @@ MIRROR_RULES: dict[str, tuple[str, ...]] = {
         "ecr-cache-template-lifecycle",
         "ecr-cache-template-not-public",
     ),
-    "azure": ("acr-anonymous-pull-disabled",),
+    "azure": ("acr-anonymous-pull-disabled", "key-vault-role-assignment-scoped"),
     "gcp": ("gar-cleanup-policies", "gar-docker-format", "gar-not-public"),
     "local": ("local-registry-loopback", "local-registry-auth"),
 }
@@ -171,6 +182,30 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         named("registry-acr", set_key("anonymousPullEnabled", True)),
     ),
     MirrorBreakage(
+        "acr-anonymous-pull-disabled",
+        "azure",
+        "anonymous-pull-on-the-cache-as-text",
+        named("registry-acr", set_key("anonymousPullEnabled", "true")),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-the-vaults-group",
+        named("registry-mirror-secrets-user", cut_scope(5)),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-the-subscription",
+        named("registry-mirror-secrets-user", cut_scope(3)),
+    ),
+    MirrorBreakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "vault-grant-on-no-scope",
+        named("registry-mirror-secrets-user", set_key("scope", DELETE)),
+    ),
+    MirrorBreakage(
         "gar-cleanup-policies",
         "gcp",
         "remote-without-cleanup",
@@ -189,6 +224,12 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         named("registry-mirror", set_key("format", "NPM")),
     ),
     MirrorBreakage(
+        "gar-docker-format",
+        "gcp",
+        "remote-without-format",
+        named("registry-mirror", set_key("format", DELETE)),
+    ),
+    MirrorBreakage(
         "gar-not-public",
         "gcp",
         "remote-read-by-all-users",
@@ -201,6 +242,20 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
             },
         ),
         # The pack's general "no grant to allUsers anywhere" rule sees it too.
+        also=frozenset({"no-public-grants"}),
+    ),
+    MirrorBreakage(
+        "gar-not-public",
+        "gcp",
+        "remote-bound-to-all-authenticated-users",
+        added(
+            rules.GAR_IAM_BINDING,
+            {
+                "repository": "app-mirror",
+                "role": "roles/artifactregistry.reader",
+                "members": ["group:pullers@example.com", "allAuthenticatedUsers"],
+            },
+        ),
         also=frozenset({"no-public-grants"}),
     ),
     MirrorBreakage(
@@ -262,6 +317,21 @@ def test_every_rule_passes_with_the_mirror_on(
 def test_every_mirror_rule_has_a_mirror_breakage() -> None:
     guarded = {name for names in MIRROR_RULES.values() for name in names}
     assert guarded == {b.rule for b in MIRROR_BREAKAGES}
+
+
+def test_every_rule_bites_on_more_than_one_kind_of_bad_value() -> None:
+    """One breakage shows a rule can bite; a second kind of bad value shows it checks the
+    property rather than the one spelling a test happened to use. Per rule over the whole pack
+    (tests/test_policy.py and this file), and per mirror rule and target on the mirror's own
+    resources."""
+    kinds: dict[str, set[str]] = {name: set() for name in RULE_NAMES}
+    for b in (*BREAKAGES, *MIRROR_BREAKAGES):
+        kinds[b.rule].add(f"{b.cloud}:{b.id}")
+    assert [name for name, ids in kinds.items() if len(ids) < 2] == []
+    mirror_kinds: dict[tuple[str, str], set[str]] = {}
+    for b in MIRROR_BREAKAGES:
+        mirror_kinds.setdefault((b.rule, b.cloud), set()).add(b.id)
+    assert [key for key, ids in mirror_kinds.items() if len(ids) < 2] == []
 
 
 @pytest.mark.parametrize("breakage", MIRROR_BREAKAGES, ids=lambda b: f"{b.rule}-{b.cloud}-{b.id}")

@@ -38,6 +38,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from conftest import (
+    AZURE_SUBSCRIPTION,
     RESOURCE_OUTPUTS,
     SECRET_VALUES,
     Harness,
@@ -66,6 +67,8 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "ecr-cache-template-lifecycle": (),
     "ecr-cache-template-not-public": (),
     "acr-anonymous-pull-disabled": ("azure",),
+    # The mirror's Key Vault grant: tests/test_mirror_policy.py runs it with ACR credentials.
+    "key-vault-role-assignment-scoped": (),
     "acr-sku-allowed": ("azure",),
     "acr-untagged-cleanup": ("azure",),
     "gar-docker-format": ("gcp",),
@@ -372,6 +375,24 @@ def cut_scope(parts: int) -> Callable[[dict[str, Any]], None]:
     return lambda props: props.update(scope="/".join(props["scope"].split("/")[:parts]))
 
 
+VAULT_ID = (
+    f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/secrets-rg"
+    "/providers/Microsoft.KeyVault/vaults/my-vault"
+)
+
+
+def secrets_role_assignment(scope: str) -> dict[str, Any]:
+    """A Key Vault Secrets User assignment (4633458b-..., Microsoft's built-in roles page,
+    Security) for a service principal, on `scope`."""
+    return {
+        "scope": scope,
+        "principalId": "e1d2c3b4-a596-4877-8a9b-0c1d2e3f4a5b",
+        "principalType": "ServicePrincipal",
+        "roleDefinitionId": f"/subscriptions/{AZURE_SUBSCRIPTION}/providers/"
+        "Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6",
+    }
+
+
 def ci_breakage(rule: str, cloud: str, id: str, breaks: Callable[[Stack], Stack]) -> Breakage:
     return Breakage(rule, cloud, id, breaks, stack_config=CI_STACK[cloud])
 
@@ -657,6 +678,60 @@ BREAKAGES: tuple[Breakage, ...] = (
         ),
     ),
     Breakage(
+        "ecr-cache-template-encryption",
+        "aws",
+        "template-of-unknown-encryption",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "NONE"}],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-lifecycle",
+        "aws",
+        "template-lifecycle-without-rules",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+                "lifecyclePolicy": json.dumps({"rules": []}),
+            },
+        ),
+    ),
+    Breakage(
+        "ecr-cache-template-not-public",
+        "aws",
+        "template-policy-for-any-aws-account",
+        add(
+            rules.ECR_CREATION_TEMPLATE,
+            {
+                "prefix": "ecr-public",
+                "appliedFors": ["PULL_THROUGH_CACHE"],
+                "encryptionConfigurations": [{"encryptionType": "AES256"}],
+                "lifecyclePolicy": json.dumps({"rules": [{"rulePriority": 1}]}),
+                "repositoryPolicy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": ["arn:aws:iam::210987654321:root", "*"]},
+                                "Action": ["ecr:BatchGetImage"],
+                            }
+                        ],
+                    }
+                ),
+            },
+        ),
+    ),
+    Breakage(
         "ecr-cache-template-lifecycle",
         "aws",
         "template-without-lifecycle",
@@ -691,12 +766,50 @@ BREAKAGES: tuple[Breakage, ...] = (
             },
         ),
     ),
+    # Key Vault secrets roles (the mirror's credential set); more in tests/test_mirror_policy.py
+    *(
+        Breakage(
+            "key-vault-role-assignment-scoped",
+            "azure",
+            kind,
+            add(rules.AZURE_ROLE_ASSIGNMENT, secrets_role_assignment(scope)),
+        )
+        for kind, scope in (
+            ("secrets-user-on-a-group", VAULT_ID.split("/providers/")[0]),
+            ("secrets-user-on-the-subscription", "/".join(VAULT_ID.split("/")[:3])),
+            (
+                "secrets-user-on-a-storage-account",
+                VAULT_ID.replace("Microsoft.KeyVault/vaults", "Microsoft.Storage/storageAccounts"),
+            ),
+        )
+    ),
+    Breakage(
+        "key-vault-role-assignment-scoped",
+        "azure",
+        "administrator-on-the-subscription",
+        add(
+            rules.AZURE_ROLE_ASSIGNMENT,
+            {
+                **secrets_role_assignment("/".join(VAULT_ID.split("/")[:3])),
+                # Key Vault Administrator (Microsoft's built-in roles page, Security).
+                "roleDefinitionId": f"/subscriptions/{AZURE_SUBSCRIPTION}/providers/"
+                "Microsoft.Authorization/roleDefinitions/00482a5a-887f-4fb3-b363-3b7fe8e74483",
+            },
+        ),
+    ),
     # ACR
     Breakage(
         "acr-anonymous-pull-disabled",
         "azure",
         "anonymous-pull",
         edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", True)),
+    ),
+    # The same switch as a string, the way a YAML or JSON value may carry it.
+    Breakage(
+        "acr-anonymous-pull-disabled",
+        "azure",
+        "anonymous-pull-as-text",
+        edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
     ),
     Breakage(
         "acr-sku-allowed",
@@ -773,6 +886,18 @@ BREAKAGES: tuple[Breakage, ...] = (
     # Artifact Registry
     Breakage(
         "gar-docker-format", "gcp", "maven", edit(rules.GAR_REPOSITORY, set_key("format", "MAVEN"))
+    ),
+    Breakage(
+        "gar-docker-format",
+        "gcp",
+        "no-format",
+        edit(rules.GAR_REPOSITORY, set_key("format", DELETE)),
+    ),
+    Breakage(
+        "gar-docker-format",
+        "gcp",
+        "empty-format",
+        edit(rules.GAR_REPOSITORY, set_key("format", "")),
     ),
     Breakage(
         "gar-immutable-tags",
