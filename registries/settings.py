@@ -126,6 +126,7 @@ MIRROR_KEYS: tuple[str, ...] = (
     "dockerHubCredentialsSecretArn",
     "acrDockerHubUsernameSecretUri",
     "acrDockerHubPasswordSecretUri",
+    "acrDockerHubKeyVaultId",
     "gcpDockerHubPasswordSecretVersion",
     "dockerHubUser",
     "dockerHubToken",

@@ -164,7 +164,10 @@ def test_registry_name_depends_on_the_subscription_and_the_group() -> None:
 
 # Few examples: the properties are checked on every draw, and hypothesis shrinks towards the
 # short, collision-prone names first.
-@hypothesis_settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     first=st.tuples(REPOSITORY_NAMES, STACK_NAMES), second=st.tuples(REPOSITORY_NAMES, STACK_NAMES)
 )
@@ -180,7 +183,10 @@ def test_registry_names_are_valid_stable_and_distinct(
         assert one != two, f"{first} and {second} both get {one}"
 
 
-@hypothesis_settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     repository=st.from_regex(r"\A[a-z0-9]{2,80}\Z"),
     stack=STACK_NAMES,
