@@ -450,8 +450,10 @@ print_environment
 
 # ------------------------------------------------------------------ --destroy
 
-# Drop the `encryptionsalt:` line that creating the stack added to Pulumi.<stack>.yaml (a checked-in
-# file stays as it was), and the file itself when nothing else is left in it.
+# Drop the `encryptionsalt:` line that creating the stack added to Pulumi.<stack>.yaml, and the file
+# itself when nothing else is left in it. The CLI edits that file keeping its comments and layout
+# (ProjectStack.Save -> encoding's marshal.go -> yamlutil.Edit in sdk/go/common/util/yamlutil of
+# pulumi/pulumi), so without that one line a checked-in file is as it was.
 forget_salt() {
 	local file="$PROJECT_DIR/Pulumi.$stack.yaml"
 	[[ -f "$file" ]] || return 0

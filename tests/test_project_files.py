@@ -198,3 +198,15 @@ def test_license_is_apache_2() -> None:
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text, "the full text, not a summary"
+
+
+def test_template_quickstart_gives_the_readmes_commands() -> None:
+    quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["template"][
+        "quickstart"
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r"`(\./up\.sh[^`]*)`", quickstart)
+    assert "./up.sh" in shown and "./up.sh --stack dev --destroy" in shown, quickstart
+    for command in shown:
+        assert command in readme, f"the quickstart's `{command}` is not in README.md"
+    assert "`pulumi up`" not in quickstart, "README's quickstart is ./up.sh"

@@ -615,7 +615,16 @@ def test_a_failed_update_stops_the_script_and_still_says_how_to_reach_the_stack(
 def test_help_prints_the_usage_and_touches_nothing(fakes: Sandbox, flag: str) -> None:
     done = fakes.run(args=("--stack", "aws", flag))
     assert done.returncode == 0, output_of(done)
-    for option in ("--stack NAME", "--preview", "--outputs", "--destroy", "--yes", "--help"):
+    for option in (
+        "--stack NAME",
+        "--config KEY VALUE",
+        "--preview",
+        "--outputs",
+        "--env",
+        "--destroy",
+        "--yes",
+        "--help",
+    ):
         assert option in done.stdout, f"the usage does not mention {option}"
     assert done.stderr == ""
     assert fakes.calls("pulumi") == [] and fakes.calls("docker") == [], "--help ran a command"
@@ -709,6 +718,13 @@ def test_preview_shows_the_changes_and_changes_nothing(fakes: Sandbox) -> None:
     assert fakes.pulumi_call("preview")["args"] == ["preview", "--refresh", "--stack", "dev"]
     assert not fakes.ran("up") and not fakes.ran("destroy")
     assert "docker pull" not in done.stdout
+    # What --help says it makes, it makes: the state folder, the passphrase and the stack.
+    usage = fakes.run(args=("--help",)).stdout
+    assert "changes no resource, but creates the\n" in usage
+    assert "state folder, the passphrase and the empty stack if they do not exist yet" in usage
+    assert (fakes.project / ".pulumi-state").is_dir()
+    assert (fakes.project / ".pulumi-passphrase").is_file()
+    assert "--create" in fakes.pulumi_call("stack", "select")["args"]
 
 
 def test_outputs_prints_the_outputs_and_commands_and_changes_nothing(fakes: Sandbox) -> None:
