@@ -237,8 +237,10 @@ if [[ -z "${PULUMI_BACKEND_URL:-}" ]]; then
 		fail "there is no stack here yet (no .pulumi-state/): run ./up.sh --stack $stack first."
 	fi
 	export PULUMI_BACKEND_URL="file://$PROJECT_DIR/.pulumi-state"
-	own_backend=true
 fi
+# The state folder and passphrase file are up.sh's own (and --destroy may remove them) when they
+# are the project's, whether up.sh chose them now or a shell has them from `./up.sh --env`.
+[[ "$PULUMI_BACKEND_URL" == "file://$PROJECT_DIR/.pulumi-state" ]] && own_backend=true
 
 own_passphrase=false
 if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
@@ -255,8 +257,9 @@ if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:
 	fi
 	chmod 600 -- "$passphrase_file"
 	export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
-	own_passphrase=true
 fi
+[[ "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" == "$PROJECT_DIR/.pulumi-passphrase" &&
+	-z "${PULUMI_CONFIG_PASSPHRASE:-}" ]] && own_passphrase=true
 
 if [[ "$creates" == true ]]; then
 	pulumi stack select --create --secrets-provider passphrase --non-interactive "$stack"

@@ -857,6 +857,29 @@ def test_a_round_trip_leaves_the_machine_and_the_checkout_as_they_were(fakes: Sa
     assert git(project, "status", "--porcelain") == "", "the round trip left the checkout dirty"
 
 
+def test_destroy_from_a_shell_with_the_env_lines_still_cleans_up(fakes: Sandbox) -> None:
+    deploy_then_forget(fakes, env=WITH_STATE)
+    lines = fakes.run(args=("--env",)).stdout
+    shell = evaluate_in_a_new_shell(fakes, lines)
+    exported = {k: v for k, v in shell.items() if k != "PWD" and v is not None}
+    done = fakes.run(args=("--destroy", "--yes"), env={**WITH_STATE, **exported})
+    assert done.returncode == 0, output_of(done)
+    assert not (fakes.project / ".pulumi-state").exists()
+    assert not (fakes.project / ".pulumi-passphrase").exists()
+
+
+def test_destroy_keeps_a_backend_and_passphrase_of_the_users_own(
+    fakes: Sandbox, tmp_path: Path
+) -> None:
+    own = {"PULUMI_BACKEND_URL": f"file://{tmp_path}/elsewhere", "PULUMI_CONFIG_PASSPHRASE": "x"}
+    (tmp_path / "elsewhere").mkdir()
+    deploy_then_forget(fakes, env=own)
+    done = fakes.run(args=("--destroy", "--yes"), env=own)
+    assert done.returncode == 0, output_of(done)
+    assert (tmp_path / "elsewhere").is_dir()
+    assert not fakes.ran("stack", "ls"), "not up.sh's backend: nothing of it is removed"
+
+
 def test_destroy_keeps_the_state_while_another_stack_is_in_it(fakes: Sandbox) -> None:
     deploy_then_forget(fakes, env=WITH_STATE)
     (fakes.stacks / "aws").touch()
