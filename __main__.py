@@ -5,7 +5,7 @@ import importlib
 import pulumi
 
 from registries.engine import prepare_engine
-from registries.settings import load_settings
+from registries.settings import SettingsError, load_settings
 
 # Imported lazily, so a stack loads only its own cloud's SDK.
 TARGETS = {
@@ -16,10 +16,23 @@ TARGETS = {
 }
 
 settings = load_settings()
+module_name, class_name = TARGETS[settings.cloud]
+try:
+    component = getattr(importlib.import_module(module_name), class_name)
+except ModuleNotFoundError as missing:
+    # requirements.txt holds the local stack's packages only; each cloud's SDK is in
+    # requirements-<cloud>.txt. Said before anything is registered.
+    if settings.cloud == "local" or not (missing.name or "").startswith("pulumi_"):
+        raise
+    raise SettingsError(
+        "cloud",
+        settings.cloud,
+        f"needs the {missing.name} package, which venv/ lacks: install it with "
+        f"`venv/bin/python -m pip install -r requirements-{settings.cloud}.txt` "
+        f"(./up.sh does this for every stack whose cloud is {settings.cloud})",
+    ) from missing
 # One Docker engine for every Docker resource, checked before anything is registered.
 engine = prepare_engine(settings)
-module_name, class_name = TARGETS[settings.cloud]
-component = getattr(importlib.import_module(module_name), class_name)
 registry = component("registry", engine.settings, opts=engine.options)
 
 pulumi.export("cloud", settings.cloud)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from conftest import (
+    PROJECT,
+    ROOT,
     SECRET_VALUES,
+    STUB_ENGINE_SOURCE,
     TARGET_CONFIG,
     Harness,
     assert_only_credentials_secret,
@@ -72,3 +83,132 @@ def test_a_stack_loads_only_its_own_cloud_sdk(cloud: str) -> None:
     """Run the program in a fresh interpreter under mocks and list the cloud SDKs it imported."""
     expected = {"aws": ["pulumi_aws"], "azure": ["pulumi_azure_native"], "gcp": ["pulumi_gcp"]}
     assert cloud_sdks_loaded(cloud) == expected.get(cloud, [])
+
+
+# --------------------------------------------------------------------------- one SDK per stack
+
+# The PyPI names of the cloud SDKs (https://pypi.org/project/pulumi-aws/, .../pulumi-azure-native/,
+# .../pulumi-gcp/) and the modules they install.
+CLOUD_DISTRIBUTIONS = {
+    "pulumi-aws": "pulumi_aws",
+    "pulumi-azure-native": "pulumi_azure_native",
+    "pulumi-gcp": "pulumi_gcp",
+}
+CLOUD_REQUIREMENTS = {"aws": "pulumi-aws", "azure": "pulumi-azure-native", "gcp": "pulumi-gcp"}
+
+# __main__.py under the mocks in a fresh interpreter in which the modules named in argv[3] cannot
+# be imported (None in sys.modules: Python's documented way to make an import fail with
+# ModuleNotFoundError). Prints what was registered and the error, if any, as JSON.
+_BLOCKED_PROGRAM_RUN = (
+    """
+import json, runpy, sys
+root, config, blocked = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+for name in blocked:
+    sys.modules[name] = None
+sys.path[:0] = [root, root + "/tests"]
+import pulumi
+from pulumi.runtime.sync_await import _sync_await
+import conftest
+"""
+    + STUB_ENGINE_SOURCE
+    + """
+mocks = conftest.RegistryMocks()
+pulumi.runtime.set_all_config(config)
+pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
+error = None
+try:
+    outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
+    _sync_await(outputs["registry"].repo_digest.future())
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+except Exception as err:
+    error = f"{type(err).__name__}: {err}"
+loaded = sorted({m.split(".")[0] for m, v in sys.modules.items() if v is not None})
+types = sorted({t for t, _ in mocks.inputs})
+print(json.dumps({"types": types, "error": error, "modules": loaded}))
+"""
+)
+
+
+def run_without(cloud: str, blocked: list[str]) -> dict[str, Any]:
+    config = {
+        key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
+        for key, value in TARGET_CONFIG[cloud].items()
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _BLOCKED_PROGRAM_RUN,
+            str(ROOT),
+            json.dumps(config),
+            json.dumps(blocked),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def requirement_closure(path: Path) -> set[str]:
+    """The distributions pip would install for a requirements file: its lines (following `-r`),
+    then each requirement's own requirements, as the installed distributions' metadata declares
+    them (extras not asked for and markers that do not hold on this interpreter left out)."""
+    wanted: list[Requirement] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r "):
+            wanted.extend(Requirement(name) for name in requirement_closure(path.parent / line[3:]))
+        elif line:
+            wanted.append(Requirement(line))
+    found: set[str] = set()
+    while wanted:
+        requirement = wanted.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        for text in metadata.requires(name) or []:
+            dependency = Requirement(text)
+            marker = dependency.marker
+            if marker is None or marker.evaluate({"extra": ""}):
+                wanted.append(dependency)
+    return found
+
+
+def test_the_local_stacks_requirements_hold_no_cloud_sdk() -> None:
+    closure = requirement_closure(ROOT / "requirements.txt")
+    assert {"pulumi", "pulumi-docker", "pulumi-random", "docker", "pyyaml"} <= closure, closure
+    clouds = closure & set(CLOUD_DISTRIBUTIONS)
+    assert not clouds, f"requirements.txt (the local stack's install) pulls in {clouds}"
+    # The closure is real: the program runs for a local stack with every cloud SDK unimportable.
+    run = run_without("local", sorted(CLOUD_DISTRIBUTIONS.values()))
+    assert run["error"] is None, run["error"]
+    assert "docker:index/container:Container" in run["types"]
+    assert not set(run["modules"]) & set(CLOUD_DISTRIBUTIONS.values())
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_a_cloud_stack_adds_only_its_own_sdk(cloud: str) -> None:
+    closure = requirement_closure(ROOT / f"requirements-{cloud}.txt")
+    base = requirement_closure(ROOT / "requirements.txt")
+    assert closure & set(CLOUD_DISTRIBUTIONS) == {CLOUD_REQUIREMENTS[cloud]}, closure
+    assert base < closure, f"requirements-{cloud}.txt must start from requirements.txt"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_a_cloud_stack_without_its_sdk_says_the_command_before_creating_anything(
+    cloud: str,
+) -> None:
+    module = CLOUD_DISTRIBUTIONS[CLOUD_REQUIREMENTS[cloud]]
+    run = run_without(cloud, [module])
+    assert run["types"] == [], "resources were registered before the missing SDK was reported"
+    assert run["error"] == (
+        f"SettingsError: cloud: '{cloud}' needs the {module} package, which venv/ lacks: install "
+        f"it with `venv/bin/python -m pip install -r requirements-{cloud}.txt` "
+        f"(./up.sh does this for every stack whose cloud is {cloud})"
+    )
+    assert (ROOT / f"requirements-{cloud}.txt").is_file(), "the command names a missing file"

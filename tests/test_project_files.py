@@ -68,14 +68,25 @@ def program_imports() -> set[str]:
 # --------------------------------------------------------------------------- requirements
 
 
-def test_requirements_txt_holds_only_what_the_program_imports() -> None:
-    names = requirement_names(ROOT / "requirements.txt")
-    assert sorted(names) == sorted(PROGRAM_PACKAGES), (
-        "requirements.txt is what `pulumi up` installs: the program's imports and nothing else; "
-        "test and lint tools go to requirements-dev.txt"
+def test_requirements_hold_only_what_the_program_imports() -> None:
+    """requirements.txt is the local stack's set, which a fresh clone's `pulumi up` installs;
+    requirements-<cloud>.txt adds one cloud's SDK to it, and nothing else."""
+    base = requirement_names(ROOT / "requirements.txt")
+    clouds = {"aws": "pulumi-aws", "azure": "pulumi-azure-native", "gcp": "pulumi-gcp"}
+    assert not set(base) & set(clouds.values()), "requirements.txt must hold no cloud SDK"
+    everything = set(base)
+    for cloud, sdk in clouds.items():
+        path = ROOT / f"requirements-{cloud}.txt"
+        lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
+        assert "-r requirements.txt" in lines, f"{path.name} must start from requirements.txt"
+        assert requirement_names(path) == [sdk], f"{path.name} adds {sdk} and nothing else"
+        everything.add(sdk)
+    assert everything == set(PROGRAM_PACKAGES), (
+        "the requirement files are what `pulumi up` and ./up.sh install: the program's imports "
+        "and nothing else; test and lint tools go to requirements-dev.txt"
     )
     imported = program_imports()
-    for name in names:
+    for name in everything:
         assert PROGRAM_PACKAGES[name] in imported, f"{name} is required but never imported"
 
 
@@ -85,7 +96,11 @@ def test_requirements_dev_adds_the_tools_to_the_program() -> None:
         for line in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert lines[0] == "-r requirements.txt", "requirements-dev.txt starts from the program's"
+    assert lines[:3] == [
+        "-r requirements-aws.txt",
+        "-r requirements-azure.txt",
+        "-r requirements-gcp.txt",
+    ], "requirements-dev.txt starts from the program with every cloud's SDK (the tests need all)"
     tools = requirement_names(ROOT / "requirements-dev.txt")
     for tool in ("pytest", "hypothesis", "ruff", "pyright", "pulumi-policy", "check-jsonschema"):
         assert tool in tools, f"{tool} is missing from requirements-dev.txt"
@@ -183,3 +198,15 @@ def test_license_is_apache_2() -> None:
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text, "the full text, not a summary"
+
+
+def test_template_quickstart_gives_the_readmes_commands() -> None:
+    quickstart = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))["template"][
+        "quickstart"
+    ]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.findall(r"`(\./up\.sh[^`]*)`", quickstart)
+    assert "./up.sh" in shown and "./up.sh --stack dev --destroy" in shown, quickstart
+    for command in shown:
+        assert command in readme, f"the quickstart's `{command}` is not in README.md"
+    assert "`pulumi up`" not in quickstart, "README's quickstart is ./up.sh"
