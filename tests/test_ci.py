@@ -463,6 +463,15 @@ WORKFLOW_CASES = [
     ("gcp", {"ciEnvironment": "production", "platform": "linux/arm64"}),
     ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production"}),
     ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release"}),
+    ("gcp", {"ciRepository": IMMUTABLE}),
+]
+# The modes zizmor judges: the ones above, and each cloud with the mirror (its build arguments in
+# the build step), once in an environment.
+ZIZMOR_CASES = [
+    *WORKFLOW_CASES,
+    ("aws", {"mirror": "true"}),
+    ("azure", {"mirror": "true", "ciRepository": IMMUTABLE}),
+    ("gcp", {"mirror": "true", "ciEnvironment": "production"}),
 ]
 
 
@@ -579,7 +588,7 @@ def test_a_broken_workflow_fails_the_schema(tmp_path: Path) -> None:
     assert schema_errors(ci.dump_workflow({**document, "jobs": {"push": job}}), tmp_path) != ""
 
 
-@pytest.mark.parametrize(("cloud", "config"), WORKFLOW_CASES)
+@pytest.mark.parametrize(("cloud", "config"), ZIZMOR_CASES)
 def test_workflow_passes_zizmor(
     harness: Harness,
     monkeypatch: pytest.MonkeyPatch,
@@ -590,6 +599,8 @@ def test_workflow_passes_zizmor(
     """No finding on zizmor's default persona; on the pedantic one, no excessive-permissions
     (undocumented-permissions asks for YAML comments, which a dumped document cannot carry)."""
     text = _workflow(harness, monkeypatch, cloud, **config)
+    # The mirror's cases judge the build step with its build arguments, as the mirror writes it.
+    assert ("build-args" in _build_step(text)["with"]) == ("mirror" in config)
     assert zizmor_findings(text, tmp_path) == []
     pedantic = {f["ident"] for f in zizmor_findings(text, tmp_path, "--persona=pedantic")}
     assert "excessive-permissions" not in pedantic, pedantic
