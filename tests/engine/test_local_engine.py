@@ -141,7 +141,9 @@ def test_a_restart_and_a_replacement_keep_the_images(registry: Replay, pushed: s
     server, username, password = credentials(registry)
     config = registry.docker_config("restart")
     registry.login(config, server, username, password)
-    name = next(c.name for c in registry.declared.containers if "uploads" in c.inputs)
+    name = next(
+        c.name for c in registry.declared.containers if "REGISTRY_AUTH=htpasswd" in c.inputs["envs"]
+    )
     declared = registry.declared.container(name)
     timeout = int(declared.inputs.get("waitTimeout", 60))
     # A restart (the engine's, or the machine's: restart policy) ...
