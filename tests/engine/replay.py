@@ -58,6 +58,7 @@ VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 IMAGE = "docker:index/image:Image"
 DOCKER_TIMEOUT_S = 600
+BRIDGE_PREFIX_VARIABLE = "CONTAINER_REGISTRY_BRIDGE_PREFIX"
 
 
 # ---------------------------------------------------------------------------- the program run
@@ -633,7 +634,15 @@ class Replay:
         return name
 
     def network(self, name: str) -> str:
-        self.engine.client.networks.create(name, driver="bridge", labels=self.labels)
+        """A bridge network of this replay. On .ci/run's private engine its bridge is named with
+        the prefix that engine's forwarding rule allows (CONTAINER_REGISTRY_BRIDGE_PREFIX)."""
+        options = {}
+        prefix = os.environ.get(BRIDGE_PREFIX_VARIABLE)
+        if prefix:
+            options["com.docker.network.bridge.name"] = f"{prefix}{uuid.uuid4().hex[:6]}"
+        self.engine.client.networks.create(
+            name, driver="bridge", labels=self.labels, options=options or None
+        )
         self.created_networks.add(name)
         return name
 
