@@ -51,7 +51,7 @@ NGINX_STANDIN = StandIn("nginx", ("nginx", "busybox"))
 
 def app_base_image() -> str:
     """The app's base image as app/Dockerfile names it with its default build args."""
-    base = DockerfileParser(str(ROOT / "app" / "Dockerfile"), build_args={}).baseimage
+    base = DockerfileParser(str(ROOT / "app" / "Dockerfile"), build_args={}).parent_images[0]
     if not base or "$" in base:
         raise RuntimeError(f"app/Dockerfile's base image cannot be read: {base!r}")
     return base
