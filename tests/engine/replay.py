@@ -20,6 +20,7 @@ volumes, the containers and the app image from those recorded inputs the way pul
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -264,7 +265,6 @@ _AFTER_CREATE = {
     "destroyGraceSeconds",
     "removeVolumes",
     "containerReadRefreshTimeoutMilliseconds",
-    "keepLocally",
 }
 
 
@@ -387,8 +387,6 @@ def upload_tar(upload: Mapping[str, Any]) -> bytes:
     if upload.get("source"):
         content = Path(upload["source"]).read_bytes()
     elif upload.get("contentBase64"):
-        import base64
-
         content = base64.b64decode(upload["contentBase64"])
     else:
         content = str(upload.get("content", "")).encode()
@@ -550,8 +548,17 @@ class Replay:
         container = self.engine.client.containers.get(created["Id"])
         self.created_containers.add(container.name or created["Id"])
         self.containers[name] = container
+        if inputs.get("networksAdvanced"):
+            # The provider leaves the default network first, then joins each one.
+            api.disconnect_container_from_network(created["Id"], "bridge")
         for network in inputs.get("networksAdvanced") or []:
-            raise NotImplementedError(f"networksAdvanced ({network}) is not replayed yet")
+            api.connect_container_to_network(
+                created["Id"],
+                network["name"],
+                aliases=network.get("aliases") or None,
+                ipv4_address=network.get("ipv4Address") or None,
+                ipv6_address=network.get("ipv6Address") or None,
+            )
         for network in self.networks.get(name, []):
             self.engine.client.networks.get(network).connect(container)
         for upload in inputs.get("uploads") or []:
@@ -564,8 +571,8 @@ class Replay:
         return container
 
     def create_all(self) -> None:
-        """Volumes, then every declared container (registry before mirror order does not matter:
-        neither depends on the other), then the app image is left to `build_and_push`."""
+        """The declared volumes, then every declared container (neither container depends on
+        the other); the app image is `build_and_push`'s."""
         self.create_volumes()
         for container in self.declared.containers:
             self.create_container(container.name)
