@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import socket
 import subprocess
@@ -91,6 +92,30 @@ def host_addresses() -> list[str]:
                 continue
             found.append(local)
     return found
+
+
+def free_subnet() -> str:
+    """A 10.x.y.1/24 that no route of this machine overlaps (`ip -json route`): for the bridge of
+    a private engine (.ci/run)."""
+    routes = json.loads(
+        subprocess.run(
+            ["ip", "-json", "route", "show", "table", "all"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    taken = []
+    for route in routes:
+        destination = route.get("dst", "")
+        if destination and destination != "default" and ":" not in destination:
+            taken.append(ipaddress.ip_network(destination, strict=False))
+    for second in range(200, 256):
+        for third in range(0, 256, 7):
+            candidate = ipaddress.ip_network(f"10.{second}.{third}.0/24")
+            if not any(candidate.overlaps(network) for network in taken):
+                return f"10.{second}.{third}.1/24"
+    raise RuntimeError("no free 10.x.y.0/24 subnet on this machine")
 
 
 def run_app(replay: Replay, image: str) -> tuple[Container, int]:

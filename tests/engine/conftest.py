@@ -19,6 +19,7 @@ import pytest
 
 from registries.engine import DockerEngine, probe_engine, resolve_engine
 from registries.settings import Settings
+from tests.e2e.support import free_loopback_port
 from tests.engine.images import ensure_images
 from tests.engine.replay import Declared, Engine, Replay, declare, replayed, unique_stack
 
@@ -154,8 +155,6 @@ class _Deployments:
         return self
 
     def deploy(self, *, replay: dict | None = None, start: bool = True, **config: str) -> Replay:
-        from tests.e2e.support import free_loopback_port
-
         config.setdefault("localPort", str(free_loopback_port()))
         if config.get("mirror") == "true":
             config.setdefault("localMirrorPort", str(free_loopback_port()))

@@ -20,6 +20,7 @@ volumes, the containers and the app image from those recorded inputs the way pul
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -58,6 +59,7 @@ VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 IMAGE = "docker:index/image:Image"
 DOCKER_TIMEOUT_S = 600
+BRIDGE_PREFIX_VARIABLE = "CONTAINER_REGISTRY_BRIDGE_PREFIX"
 
 
 # ---------------------------------------------------------------------------- the program run
@@ -263,7 +265,6 @@ _AFTER_CREATE = {
     "destroyGraceSeconds",
     "removeVolumes",
     "containerReadRefreshTimeoutMilliseconds",
-    "keepLocally",
 }
 
 
@@ -386,8 +387,6 @@ def upload_tar(upload: Mapping[str, Any]) -> bytes:
     if upload.get("source"):
         content = Path(upload["source"]).read_bytes()
     elif upload.get("contentBase64"):
-        import base64
-
         content = base64.b64decode(upload["contentBase64"])
     else:
         content = str(upload.get("content", "")).encode()
@@ -549,8 +548,17 @@ class Replay:
         container = self.engine.client.containers.get(created["Id"])
         self.created_containers.add(container.name or created["Id"])
         self.containers[name] = container
+        if inputs.get("networksAdvanced"):
+            # The provider leaves the default network first, then joins each one.
+            api.disconnect_container_from_network(created["Id"], "bridge")
         for network in inputs.get("networksAdvanced") or []:
-            raise NotImplementedError(f"networksAdvanced ({network}) is not replayed yet")
+            api.connect_container_to_network(
+                created["Id"],
+                network["name"],
+                aliases=network.get("aliases") or None,
+                ipv4_address=network.get("ipv4Address") or None,
+                ipv6_address=network.get("ipv6Address") or None,
+            )
         for network in self.networks.get(name, []):
             self.engine.client.networks.get(network).connect(container)
         for upload in inputs.get("uploads") or []:
@@ -563,8 +571,8 @@ class Replay:
         return container
 
     def create_all(self) -> None:
-        """Volumes, then every declared container (registry before mirror order does not matter:
-        neither depends on the other), then the app image is left to `build_and_push`."""
+        """The declared volumes, then every declared container (neither container depends on
+        the other); the app image is `build_and_push`'s."""
         self.create_volumes()
         for container in self.declared.containers:
             self.create_container(container.name)
@@ -633,7 +641,15 @@ class Replay:
         return name
 
     def network(self, name: str) -> str:
-        self.engine.client.networks.create(name, driver="bridge", labels=self.labels)
+        """A bridge network of this replay. On .ci/run's private engine its bridge is named with
+        the prefix that engine's forwarding rule allows (CONTAINER_REGISTRY_BRIDGE_PREFIX)."""
+        options = {}
+        prefix = os.environ.get(BRIDGE_PREFIX_VARIABLE)
+        if prefix:
+            options["com.docker.network.bridge.name"] = f"{prefix}{uuid.uuid4().hex[:6]}"
+        self.engine.client.networks.create(
+            name, driver="bridge", labels=self.labels, options=options or None
+        )
         self.created_networks.add(name)
         return name
 

@@ -3,15 +3,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import docker.errors
 import pytest
 
+from tests.conftest import Registered
 from tests.e2e.support import get, missing_security_headers
 from tests.engine.checks import catalog, connects, host_addresses, http, run_app
-from tests.engine.replay import CONTAINER, Declared, Engine, Replay, declare, unique_stack
+from tests.engine.replay import (
+    CONTAINER,
+    Declared,
+    Engine,
+    Replay,
+    declare,
+    unique_stack,
+    wait_healthy,
+)
 
 # The uid and gid of the `nginx` user in the official nginx images (docs/local.md; the app's
 # Dockerfile runs as USER 101:101), which the app must run as.
@@ -37,6 +47,18 @@ def credentials(replay: Replay) -> tuple[str, str, str]:
 
 def registry_port(replay: Replay) -> int:
     return int(replay.declared.outputs["registryServer"].rsplit(":", 1)[1])
+
+
+def registry_container(replay: Replay) -> Registered:
+    """The declared container published on the exported registry's port."""
+    port = registry_port(replay)
+    found = [
+        c
+        for c in replay.declared.containers
+        if any(int(p.get("external", 0)) == port for p in c.inputs.get("ports", []))
+    ]
+    assert len(found) == 1, f"expected one container on port {port}, got {found}"
+    return found[0]
 
 
 def test_every_declared_container_is_healthy_within_its_wait(registry: Replay) -> None:
@@ -83,8 +105,6 @@ def test_pushes_without_the_password_are_refused(registry: Replay, who: str) -> 
     if who == "wrong-password":
         # What `docker login` would store, had the registry accepted the wrong password.
         auth = f"{username}:{password}-wrong".encode()
-        import base64
-
         entry = {"auths": {server: {"auth": base64.b64encode(auth).decode()}}}
         (config / "config.json").write_text(json.dumps(entry))
     source = registry.image_for(registry.declared.containers[0].inputs["image"])
@@ -141,16 +161,12 @@ def test_a_restart_and_a_replacement_keep_the_images(registry: Replay, pushed: s
     server, username, password = credentials(registry)
     config = registry.docker_config("restart")
     registry.login(config, server, username, password)
-    name = next(
-        c.name for c in registry.declared.containers if "REGISTRY_AUTH=htpasswd" in c.inputs["envs"]
-    )
-    declared = registry.declared.container(name)
+    declared = registry_container(registry)
+    name = declared.name
     timeout = int(declared.inputs.get("waitTimeout", 60))
     # A restart (the engine's, or the machine's: restart policy) ...
     container = registry.containers[name]
     container.restart()
-    from tests.engine.replay import wait_healthy
-
     wait_healthy(registry.engine, container, timeout)
     # ... and a replacement, as `pulumi up` does when a container input changes.
     container.remove(force=True)
