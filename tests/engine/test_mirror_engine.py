@@ -10,11 +10,13 @@ here); everything else is what the program declares.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import docker.errors
 import pytest
+from docker.models.containers import Container
 
 from tests.e2e.support import free_loopback_port
 from tests.engine.checks import MANIFEST_TYPES, http, wait_answering
@@ -104,7 +106,23 @@ def mirrored(deploy) -> Iterator[Mirrored]:
     # keeps what it served.
     port = int(replay.declared.outputs["mirrorEndpoint"].split("/", 1)[0].rsplit(":", 1)[1])
     blobs = _pull_every_blob(port, repository, tag)
+    _wait_until_stored(replay.containers[mirror], repository, blobs)
     yield Mirrored(replay, mirror, upstream, repository, tag, pushed, blobs)
+
+
+def _wait_until_stored(
+    container: Container, repository: str, digests: list[str], timeout: float = 60.0
+) -> None:
+    """The proxy stores a blob in the background while it streams it to the first client
+    (registry/proxy/proxyblobstore.go, ServeBlob: storeLocal in a goroutine), so a restart just
+    after a pull can lose it. Wait for each blob's link in the repository (written on commit)."""
+    root = f"/var/lib/registry/docker/registry/v2/repositories/{repository}/_layers/sha256"
+    deadline = time.monotonic() + timeout
+    for digest in digests:
+        link = f"{root}/{digest.removeprefix('sha256:')}/link"
+        while container.exec_run(["test", "-e", link]).exit_code != 0:
+            assert time.monotonic() < deadline, f"the mirror has not stored {digest}"
+            time.sleep(0.5)
 
 
 def _manifest(port: int, repository: str, reference: str) -> tuple[str, dict]:
