@@ -679,3 +679,19 @@ def test_the_deployer_policy_holds_the_mirrors_pull_statement() -> None:
     (expected,) = pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)["Statement"]
     statements = {s["Sid"]: s for s in docs_deployer_policy()["Statement"]}
     assert statements[expected["Sid"]] == expected
+
+
+def test_ci_md_names_only_what_the_deployer_policy_holds_for_ci() -> None:
+    """docs/ci.md lists the IAM actions CI needs on AWS; docs/aws.md's policy is the complete
+    list, so each action ci.md names must be in its Ci statements, on the provider or the role."""
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    section = text.split("### What the person running `pulumi up` needs", 1)[1].split("###", 1)[0]
+    named = set(re.findall(r"`(iam:[A-Za-z]+)`", section))
+    assert len(named) >= 10, named
+    statements = {s["Sid"]: s for s in docs_deployer_policy()["Statement"]}
+    held = {
+        action
+        for sid in ("CiGitHubOidcProvider", "CiPushRole")
+        for action in _as_list(statements[sid]["Action"])
+    }
+    assert named <= held, f"docs/ci.md names what docs/aws.md's policy lacks: {named - held}"

@@ -6,6 +6,7 @@ by GitHub's workflow schema (check-jsonschema), zizmor and shellcheck."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -29,7 +30,9 @@ from conftest import (
     AWS_REGION,
     AZURE_SUBSCRIPTION,
     AZURE_TENANT,
+    PROJECT,
     SECRET_VALUES,
+    STACK,
     TARGET_CONFIG,
     Harness,
     Registered,
@@ -39,10 +42,8 @@ from conftest import (
     stub_engine,
 )
 from registries import ci
-from registries.aws import PULL_ACTIONS, PUSH_ACTIONS
-from registries.aws import cache_prefix as aws_cache_prefix
 from registries.azure_access import registry_scope, role_assignment_name
-from registries.settings import CiSettings, Settings
+from registries.settings import CiSettings
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
@@ -58,6 +59,19 @@ ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 # Google Cloud, "Artifact Registry roles and permissions" (predefined roles): Writer, Reader.
 WRITER_ROLE = "roles/artifactregistry.writer"
 READER_ROLE = "roles/artifactregistry.reader"
+# Amazon ECR User Guide, "Required IAM permissions for pushing an image" (image-push-iam.html):
+# the layer check and upload actions and PutImage; pulling is BatchGetImage and
+# GetDownloadUrlForLayer, with BatchCheckLayerAvailability ("Private repository policy examples").
+ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+ECR_PUSH = (
+    "ecr:CompleteLayerUpload",
+    "ecr:InitiateLayerUpload",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+)
+# ECR User Guide, "IAM permissions required to sync an upstream registry" (pull-through-cache-
+# iam.html): the first pull through a cache rule imports the image into a new repository.
+ECR_PULL_THROUGH = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -240,7 +254,7 @@ def test_aws_role_policy_pushes_this_repository_only(
             by_resource.setdefault(resource, set()).update(statement.actions_expanded)
     assert by_resource == {
         "*": {"ecr:getauthorizationtoken"},
-        repository_arn: {a.lower() for a in PULL_ACTIONS + PUSH_ACTIONS},
+        repository_arn: {a.lower() for a in ECR_PULL + ECR_PUSH},
     }
     assert set(judged.action_summary()["ecr"]) <= {"Read", "Write"}
     assert not any("delete" in a or "policy" in a for a in by_resource[repository_arn])
@@ -463,6 +477,15 @@ WORKFLOW_CASES = [
     ("gcp", {"ciEnvironment": "production", "platform": "linux/arm64"}),
     ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production"}),
     ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release"}),
+    ("gcp", {"ciRepository": IMMUTABLE}),
+]
+# The modes zizmor judges: the ones above, and each cloud with the mirror (its build arguments in
+# the build step), once in an environment.
+ZIZMOR_CASES = [
+    *WORKFLOW_CASES,
+    ("aws", {"mirror": "true"}),
+    ("azure", {"mirror": "true", "ciRepository": IMMUTABLE}),
+    ("gcp", {"mirror": "true", "ciEnvironment": "production"}),
 ]
 
 
@@ -579,7 +602,7 @@ def test_a_broken_workflow_fails_the_schema(tmp_path: Path) -> None:
     assert schema_errors(ci.dump_workflow({**document, "jobs": {"push": job}}), tmp_path) != ""
 
 
-@pytest.mark.parametrize(("cloud", "config"), WORKFLOW_CASES)
+@pytest.mark.parametrize(("cloud", "config"), ZIZMOR_CASES)
 def test_workflow_passes_zizmor(
     harness: Harness,
     monkeypatch: pytest.MonkeyPatch,
@@ -590,6 +613,8 @@ def test_workflow_passes_zizmor(
     """No finding on zizmor's default persona; on the pedantic one, no excessive-permissions
     (undocumented-permissions asks for YAML comments, which a dumped document cannot carry)."""
     text = _workflow(harness, monkeypatch, cloud, **config)
+    # The mirror's cases judge the build step with its build arguments, as the mirror writes it.
+    assert ("build-args" in _build_step(text)["with"]) == ("mirror" in config)
     assert zizmor_findings(text, tmp_path) == []
     pedantic = {f["ident"] for f in zizmor_findings(text, tmp_path, "--persona=pedantic")}
     assert "excessive-permissions" not in pedantic, pedantic
@@ -677,11 +702,11 @@ def test_aws_ci_role_may_make_the_first_pull_through_the_cache_only(
         assert not any("*" in action for action in statement.actions), statement.actions
         for resource in statement.resources:
             by_resource.setdefault(resource, set()).update(statement.actions_expanded)
-    prefix = aws_cache_prefix(Settings(cloud="aws"), "ecr-public")
-    cache = f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/{prefix}/*"
-    assert by_resource[cache] == {
-        a.lower() for a in (*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
-    }
+    # The stack's cache prefix, `ecr-public-<stack suffix>` (docs/mirror.md): 8 hex digits of a
+    # SHA-256 over project and stack, written out as test_aws's STACK_SUFFIX is.
+    suffix = hashlib.sha256(f"{PROJECT}\0{STACK}".encode()).hexdigest()[:8]
+    cache = f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/ecr-public-{suffix}/*"
+    assert by_resource[cache] == {a.lower() for a in (*ECR_PULL, *ECR_PULL_THROUGH)}
     assert set(by_resource) == {
         "*",
         f"arn:aws:ecr:{AWS_REGION}:{ACCOUNT}:repository/app",
