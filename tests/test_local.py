@@ -7,8 +7,11 @@ is run for real against engines that cannot answer.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import socket
+import subprocess
 from typing import Any
 
 import bcrypt
@@ -20,6 +23,7 @@ from conftest import (
     Harness,
     Registered,
     assert_only_credentials_secret,
+    fresh_stack,
     is_secret,
     program_in_fresh_interpreter,
     resolve,
@@ -28,7 +32,7 @@ from conftest import (
 from registries.engine import DockerEngine
 from registries.image import APP_DIR, content_tag
 from registries.local import LocalRegistry, engine_name
-from registries.settings import Settings, SettingsError
+from registries.settings import MirrorSettings, Settings, SettingsError
 
 COMPONENT = "container-registry:local:LocalRegistry"
 CONTAINER = "docker:index/container:Container"
@@ -75,12 +79,15 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def env_of(container: Registered) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in container.inputs["envs"])
+
+
 def htpasswd_entry(container: Registered) -> tuple[str, str]:
-    uploads: list[dict[str, Any]] = container.inputs["uploads"]
-    assert [u["file"] for u in uploads] == ["/auth/htpasswd"], f"container uploads: {uploads}"
-    content: str = uploads[0]["content"]
-    assert content.endswith("\n") and content.count("\n") == 1, f"htpasswd: {content!r}"
-    user, _, hashed = content.rstrip("\n").partition(":")
+    """The htpasswd line the start script writes (from HTPASSWD) to the file auth reads."""
+    line = env_of(container)["HTPASSWD"]
+    assert "\n" not in line, f"htpasswd: {line!r}"
+    user, _, hashed = line.partition(":")
     return user, hashed
 
 
@@ -107,12 +114,39 @@ def test_container_turns_on_htpasswd_auth_and_delete(harness: Harness) -> None:
 
 def test_htpasswd_holds_a_bcrypt_hash_of_the_generated_password(harness: Harness) -> None:
     build()
-    user, hashed = htpasswd_entry(harness.one(CONTAINER))
+    container = harness.one(CONTAINER)
+    user, hashed = htpasswd_entry(container)
     assert user == "admin"
-    assert hashed.startswith("$2"), f"htpasswd hash is not bcrypt: {hashed!r}"
     assert bcrypt.checkpw(RANDOM_PASSWORD.encode(), hashed.encode()), (
         "the htpasswd hash does not match the generated password"
     )
+    assert "envs" in container.secret_paths, "the htpasswd line reached the provider in clear"
+
+
+def test_htpasswd_hash_has_bcrypts_lowest_cost(harness: Harness) -> None:
+    """Modular crypt format: `$2b$` then the cost as two decimal digits (the log2 of the rounds)
+    then `$`; 4 is the lowest cost bcrypt allows (OpenBSD bcrypt(3), "the minimum is 4";
+    https://man.openbsd.org/crypt_newhash.3 and the `bcrypt` package's README, "rounds")."""
+    build()
+    _, hashed = htpasswd_entry(harness.one(CONTAINER))
+    assert hashed.startswith("$2b$04$"), f"htpasswd hash is not bcrypt at cost 4: {hashed[:7]!r}"
+    assert len(hashed) == 60, f"a bcrypt hash is 60 characters: {len(hashed)}"
+
+
+def test_two_program_runs_give_byte_identical_containers() -> None:
+    """A second `up` must replace nothing: the hash's salt comes from the state (a RandomId the
+    mocks answer the same way twice), never from the clock or os.urandom at run time. The
+    mocks' own bcrypt salt for RandomPassword.bcryptHash differs per run on purpose."""
+    runs = []
+    for _ in range(2):
+        with fresh_stack({"mirror": "true"}) as run:
+            for output in run.run_program().values():
+                resolve(output)
+            containers = {r.name: r.inputs for r in run.resources if r.typ == CONTAINER}
+            runs.append(json.dumps(containers, sort_keys=True))
+    first, second = runs
+    assert "HTPASSWD=admin:$2b$04$" in first, "the run did not register the htpasswd line"
+    assert first == second, "two runs registered different container inputs"
 
 
 def test_password_is_long_and_within_bcrypt_limits(harness: Harness) -> None:
@@ -135,6 +169,13 @@ def test_container_restarts_unless_stopped_and_is_named_per_stack(harness: Harne
     assert len({dev, prod, other}) == 3, "two stacks or projects would share a container name"
 
 
+def seconds(duration: str) -> float:
+    """A Docker health-check duration as the provider takes it (`1s`, `500ms`, `2m`)."""
+    match = re.fullmatch(r"(\d+)(ms|s|m)", duration)
+    assert match, f"not a duration: {duration!r}"
+    return int(match[1]) * {"ms": 0.001, "s": 1, "m": 60}[match[2]]
+
+
 def test_push_waits_until_the_registry_answers(harness: Harness) -> None:
     """Distribution answers 200 on `/` before auth once it listens: the health check asks that,
     inside the container, and the provider waits for healthy before the image is pushed."""
@@ -143,9 +184,92 @@ def test_push_waits_until_the_registry_answers(harness: Harness) -> None:
     check = inputs["healthcheck"]
     assert check["tests"][0] == "CMD" and check["tests"][1] == "wget", check
     assert check["tests"][-1] == "http://127.0.0.1:5000/", check
-    assert check["retries"] >= 5, check
+    assert check["retries"] >= 3, check
     assert inputs["wait"] is True, "the provider must wait for the registry to be healthy"
     assert 30 <= inputs["waitTimeout"] <= 300, inputs["waitTimeout"]
+
+
+def test_health_probe_is_quick_at_start_and_quiet_after(harness: Harness) -> None:
+    """Each probe is an access-log line. Docker probes every `start_interval` during
+    `start_period` (API 1.44+, https://docs.docker.com/reference/dockerfile/#healthcheck), then
+    every `interval`; an engine that ignores start_interval probes first after `interval`, which
+    must still leave the provider's wait room for a few probes."""
+    build()
+    inputs = harness.one(CONTAINER).inputs
+    check = inputs["healthcheck"]
+    assert seconds(check["interval"]) >= 10, f"probed too often for the container's life: {check}"
+    assert seconds(check["startInterval"]) <= 2, f"slow to notice the start: {check}"
+    assert seconds(check["startPeriod"]) >= 10 * seconds(check["startInterval"]), check
+    assert seconds(check["timeout"]) <= seconds(check["interval"]), check
+    assert 3 * seconds(check["interval"]) <= inputs["waitTimeout"], (
+        f"an engine without start_interval would probe too late for the wait: {inputs}"
+    )
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["registry", "with-mirror"])
+def test_every_container_has_bounded_logs(harness: Harness, mirror: bool) -> None:
+    """json-file with a size cap and a file count: Docker's options are `max-size` (a number
+    with k, m or g) and `max-file` (https://docs.docker.com/engine/logging/drivers/json-file/)."""
+    build(Settings(mirror=MirrorSettings(enabled=True)) if mirror else None)
+    containers = harness.of_type(CONTAINER)
+    assert len(containers) == (2 if mirror else 1)
+    for container in containers:
+        inputs = container.inputs
+        assert inputs.get("logDriver") == "json-file", f"{container.name}: {inputs}"
+        opts = inputs.get("logOpts", {})
+        assert re.fullmatch(r"[1-9]\d*[kmg]", opts.get("max-size", "")), f"{container.name}: {opts}"
+        assert 1 <= int(opts.get("max-file", "0")) <= 10, f"{container.name}: {opts}"
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["registry", "with-mirror"])
+def test_every_container_is_hardened(harness: Harness, mirror: bool) -> None:
+    """Read-only root filesystem, `no-new-privileges:true` (the form Docker documents,
+    https://docs.docker.com/reference/cli/docker/container/run/#security-opt) and every
+    capability dropped (`ALL`, https://docs.docker.com/engine/containers/run/#runtime-privilege-and-linux-capabilities),
+    none added: the registry binds 5000 (above 1024) and owns what it writes."""
+    build(Settings(mirror=MirrorSettings(enabled=True)) if mirror else None)
+    for container in harness.of_type(CONTAINER):
+        inputs = container.inputs
+        assert inputs.get("readOnly") is True, f"{container.name}: root filesystem is writable"
+        assert "no-new-privileges:true" in inputs.get("securityOpts", []), (
+            f"{container.name}: {inputs.get('securityOpts')}"
+        )
+        assert inputs.get("capabilities") == {"drops": ["ALL"]}, (
+            f"{container.name}: {inputs.get('capabilities')}"
+        )
+        assert inputs.get("user") in (None, "", "0", "0:0", "root"), inputs.get("user")
+
+
+def test_htpasswd_is_written_to_a_small_tmpfs(harness: Harness) -> None:
+    """Docker refuses `uploads` into a read-only root filesystem, so the start script writes the
+    file from HTPASSWD into a tmpfs, then removes the variable and starts the registry as the
+    image does."""
+    build()
+    inputs = harness.one(CONTAINER).inputs
+    path = env_of(harness.one(CONTAINER))["REGISTRY_AUTH_HTPASSWD_PATH"]
+    folder = path.rsplit("/", 1)[0]
+    assert list(inputs.get("tmpfs", {})) == [folder], f"tmpfs: {inputs.get('tmpfs')}"
+    options = inputs["tmpfs"][folder].split(",")
+    assert {"noexec", "nosuid", "nodev"} <= set(options), options
+    assert "uploads" not in inputs, "uploads fail on a read-only root filesystem"
+    entrypoint = inputs["entrypoints"]
+    assert entrypoint[:2] == ["/bin/sh", "-c"], entrypoint
+    script = entrypoint[2].splitlines()
+    assert f"> {path})" in script[0] and "$HTPASSWD" in script[0], script
+    assert "unset HTPASSWD" in script, script
+    assert script[-1] == "exec /entrypoint.sh /etc/docker/registry/config.yml", script
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+@pytest.mark.parametrize("mirror", [False, True], ids=["registry", "mirror"])
+def test_start_scripts_pass_shellcheck(harness: Harness, mirror: bool) -> None:
+    build(Settings(mirror=MirrorSettings(enabled=True)))
+    name = "registry-mirror" if mirror else "registry-container"
+    script = next(c for c in harness.of_type(CONTAINER) if c.name == name).inputs["entrypoints"][2]
+    checked = subprocess.run(
+        ["shellcheck", "--shell=sh", "-"], input=script, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, f"{name}:\n{checked.stdout}"
 
 
 def test_registry_image_is_a_pinned_distribution_release(harness: Harness) -> None:

@@ -606,7 +606,7 @@ def test_base_image_is_read_from_the_dockerfile() -> None:
     assert found == BaseImage(repository="nginx", tag="1.28.1-alpine")
     # The same image Docker resolves from the ARG defaults (dockerfile-parse, as checkov uses).
     parsed = DockerfileParser(path=str(DOCKERFILE), env_replace=True)
-    assert parsed.baseimage == found.reference
+    assert parsed.parent_images[0] == found.reference
     assert found.in_mirror("localhost:5001/library") == "localhost:5001/library/nginx"
 
 
