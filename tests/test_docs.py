@@ -178,3 +178,150 @@ def test_readme_settings_table_is_the_programs_table() -> None:
         assert targets == KEY_TARGETS[key], (
             f"README says {key} applies to {targets}; KEY_TARGETS says {KEY_TARGETS[key]}"
         )
+
+
+# --- issue 17: short pages that do not repeat each other, and commands that work as printed
+
+README_MAX_WORDS = 1000
+OPENING_MAX_LINES = 3
+REPEAT_MIN_WORDS = 12
+# The one documented way out (issue 17 item 4): up.sh's --destroy, with the stack named.
+DESTROY_RECIPE = re.compile(r"\./up\.sh --stack [A-Za-z0-9_.<>-]+ --destroy\s*(#.*)?")
+# Commands that need the stack's environment (backend, passphrase) in a new shell.
+NEEDS_ENVIRONMENT = ("pulumi config set", "pulumi config rm", "pulumi destroy", "pulumi stack rm")
+# Other ways to delete a stack than the one recipe.
+OTHER_WAYS_OUT = ("pulumi destroy", "pulumi stack rm")
+ENV_LINE = 'eval "$(./up.sh'
+STACK_FILES = sorted(path for path in ROOT.glob("Pulumi.*.yaml"))
+PRINTED = [*DOCS, *STACK_FILES]
+
+
+def blocks(text: str) -> list[str]:
+    """A page cut where a reader would see a unit: each fenced code block whole, and the text
+    between them by blank lines (paragraphs, lists, tables, comment groups)."""
+    found: list[str] = []
+    for index, part in enumerate(re.split(r"^(```.*?^```)\s*$", text, flags=re.M | re.S)):
+        if index % 2:
+            found.append(part.strip())
+        else:
+            found.extend(chunk.strip() for chunk in re.split(r"\n\s*\n", part) if chunk.strip())
+    return found
+
+
+def prose(text: str) -> str:
+    """A page without its fenced code blocks."""
+    return re.sub(r"^```.*?^```\s*$", "\n", text, flags=re.M | re.S)
+
+
+def sentences(text: str) -> list[str]:
+    """The page's sentences outside code blocks, each list item and table cell on its own,
+    lowercased with Markdown links reduced to their text and spaces collapsed."""
+    found: list[str] = []
+    for chunk in blocks(prose(text)):
+        pieces: list[str] = []
+        for line in chunk.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("|"):
+                pieces.extend(stripped.strip("|").split("|"))
+            elif re.match(r"([-*]|\d+\.) ", stripped) or stripped.startswith("#") or not pieces:
+                pieces.append(stripped)
+            else:
+                pieces[-1] += " " + stripped
+        for piece in pieces:
+            piece = re.sub(r"\]\([^)]*\)", "]", piece)
+            for sentence in re.split(r"(?<=[.!?])\s+", piece):
+                normal = " ".join(sentence.lower().split()).rstrip(".:;,")
+                if normal:
+                    found.append(normal)
+    return found
+
+
+def opening(text: str) -> list[str]:
+    """The lines between a page's title and its first section heading."""
+    lines = text.splitlines()
+    assert lines and lines[0].startswith("# "), "a page starts with its title"
+    body: list[str] = []
+    for line in lines[1:]:
+        if line.startswith("## "):
+            break
+        body.append(line)
+    return [line for line in body if line.strip()]
+
+
+def test_readme_is_at_most_1000_words() -> None:
+    # `wc -w`: runs of non-space characters.
+    words = len(README.read_text(encoding="utf-8").split())
+    assert words <= README_MAX_WORDS, f"README.md has {words} words; move detail to docs/"
+
+
+@pytest.mark.parametrize("path", DOCS[1:], ids=doc_id)
+def test_each_page_opens_with_what_it_is_for(path: Path) -> None:
+    lines = opening(path.read_text(encoding="utf-8"))
+    assert lines, f"{doc_id(path)}: no opening prose under the title"
+    assert len(lines) <= OPENING_MAX_LINES, (
+        f"{doc_id(path)} opens with {len(lines)} lines before its first section; at most "
+        f"{OPENING_MAX_LINES} lines of prose say what the page is for"
+    )
+    for line in lines:
+        assert not re.match(r"\s*(```|\||[-*] |\d+\. |>)", line), (
+            f"{doc_id(path)}: the opening is prose, not {line!r}"
+        )
+
+
+def test_no_sentence_is_on_two_pages() -> None:
+    seen: dict[str, str] = {}
+    repeated: list[str] = []
+    for path in DOCS:
+        for sentence in set(sentences(path.read_text(encoding="utf-8"))):
+            if len(sentence.split()) < REPEAT_MIN_WORDS:
+                continue
+            if sentence in seen and seen[sentence] != doc_id(path):
+                repeated.append(f"{seen[sentence]} and {doc_id(path)}: {sentence!r}")
+            seen.setdefault(sentence, doc_id(path))
+    assert not repeated, "one fact lives on one page; link to it:\n" + "\n".join(repeated)
+
+
+@pytest.mark.parametrize("path", PRINTED, ids=doc_id)
+def test_the_way_out_is_one_recipe(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    for command in commands(text, "./up.sh"):
+        if "--destroy" in command:
+            assert DESTROY_RECIPE.fullmatch(command.strip()), (
+                f"{doc_id(path)}: `{command.strip()}`; the one way out is "
+                "`./up.sh --stack <stack> --destroy`"
+            )
+    for other in OTHER_WAYS_OUT:
+        assert other not in text, (
+            f"{doc_id(path)} shows `{other}`: the one way out is `./up.sh --stack <stack> "
+            "--destroy` (docs/stacks.md#the-one-way-out)"
+        )
+
+
+@pytest.mark.parametrize("path", PRINTED, ids=doc_id)
+def test_pulumi_commands_come_with_the_stacks_environment(path: Path) -> None:
+    """A bare `pulumi config set` in a new shell reaches the default backend (Pulumi Cloud), not
+    .pulumi-state/: it is shown only after the `eval "$(./up.sh ... --env)"` line, in its own
+    block or the one before."""
+    found = blocks(path.read_text(encoding="utf-8"))
+    for index, block in enumerate(found):
+        for command in NEEDS_ENVIRONMENT:
+            at = block.find(command)
+            if at < 0:
+                continue
+            context = (found[index - 1] if index else "") + block[:at]
+            assert ENV_LINE in context, (
+                f"{doc_id(path)}: `{command}` in a new shell misses the stack's backend and "
+                f"passphrase; use `./up.sh --stack S --config KEY VALUE`, or show "
+                f'`eval "$(./up.sh --stack S --env)"` first:\n{block}'
+            )
+
+
+def test_the_page_parsers() -> None:
+    """The helpers above on small pages, so the tests above can fail."""
+    page = "# T\n\nFor x.\n\n## A\n\nOne two. Three\nfour.\n\n```sh\ncode. here\n```\n| a. | b |\n"
+    assert opening(page) == ["For x."]
+    assert sentences(page) == ["# t", "for x", "## a", "one two", "three four", "a", "b"]
+    assert blocks("a\n\n```sh\nx\n\ny\n```\nb\n") == ["a", "```sh\nx\n\ny\n```", "b"]
+    assert DESTROY_RECIPE.fullmatch("./up.sh --stack dev --destroy   # asks first")
+    assert not DESTROY_RECIPE.fullmatch("./up.sh --destroy")
+    assert not DESTROY_RECIPE.fullmatch("./up.sh --stack dev --destroy --yes")
