@@ -107,6 +107,12 @@ done
 	usage_error "--yes goes only with an update or --destroy"
 [[ ${#config_args[@]} -eq 0 || "$mode" == up ]] ||
 	usage_error "--config goes only with an update (no --preview, --outputs, --env or --destroy)"
+# A secret on the command line would stay in the shell's history: Pulumi asks for it instead.
+for ((i = 0; i < ${#config_args[@]}; i += 2)); do
+	[[ "${config_args[i]##*:}" != dockerHubToken ]] ||
+		usage_error "--config does not take the secret dockerHubToken; set it at a hidden prompt:
+  eval \"\$(./up.sh --stack $stack --env)\" && pulumi config set --secret dockerHubToken --stack $stack"
+done
 
 # The project's name, as Pulumi.yaml says (the prefix of its config keys and container names).
 project=container-registry
@@ -563,7 +569,11 @@ if [[ "$mode" == up && "$assume_yes" == false && "$cloud" != local ]] && ! atten
 	refuse_unattended "$cloud"
 fi
 for ((i = 0; i < ${#config_args[@]}; i += 2)); do
-	pulumi config set "${config_args[i]}" "${config_args[i + 1]}" --stack "$stack"
+	# --plaintext: none of these is a secret (dockerHubToken is refused above), and without it the
+	# CLI refuses a value of a key named like *Password*/*Secret* whose text looks random, such as
+	# acrDockerHubPasswordSecretUri's URI (configSetCmd.Run and looksLikeSecret in
+	# pkg/cmd/pulumi/config/config.go of pulumi/pulumi).
+	pulumi config set --plaintext "${config_args[i]}" "${config_args[i + 1]}" --stack "$stack"
 done
 
 if [[ "$cloud" == local ]]; then

@@ -660,6 +660,16 @@ def test_every_flag_the_docs_show_is_in_the_usage(fakes: Sandbox) -> None:
         (("--config", "localPort"), "--config needs a key and a value"),
         (("--config", "--yes", "1"), "--config needs a key and a value"),
         (("--preview", "--config", "localPort", "5006"), "--config goes only with an update"),
+        (
+            ("--config", "dockerHubToken", "dckr_pat_x", "--stack", "team"),
+            "--config does not take the secret dockerHubToken; set it at a hidden prompt:\n"
+            '  eval "$(./up.sh --stack team --env)" && '
+            "pulumi config set --secret dockerHubToken --stack team",
+        ),
+        (
+            ("--config", "container-registry:dockerHubToken", "dckr_pat_x"),
+            "--config does not take the secret dockerHubToken",
+        ),
     ],
 )
 def test_a_wrong_argument_prints_the_usage_exits_2_and_touches_nothing(
@@ -1015,8 +1025,8 @@ def test_config_flags_set_the_stack_then_update_it(fakes: Sandbox) -> None:
     )
     assert done.returncode == 0, output_of(done)
     commands = fakes.commands()
-    first = commands.index(["config", "set", "localPort", "5006", "--stack", "dev"])
-    second = commands.index(["config", "set", "mirror", "true", "--stack", "dev"])
+    first = commands.index(["config", "set", "--plaintext", "localPort", "5006", "--stack", "dev"])
+    second = commands.index(["config", "set", "--plaintext", "mirror", "true", "--stack", "dev"])
     select = commands.index(
         [
             "stack",
@@ -1160,7 +1170,7 @@ def test_a_port_held_by_another_program_names_a_fix_that_works_as_printed(fakes:
         fakes.log.unlink()
         again = fakes.run(args=tuple(words[1:]), cwd=fakes.project, config={"localPort": new_port})
     assert again.returncode == 0, output_of(again)
-    assert fakes.ran("config", "set", "localPort", new_port, "--stack", "dev")
+    assert fakes.ran("config", "set", "--plaintext", "localPort", new_port, "--stack", "dev")
     assert int(new_port) != port
 
 
