@@ -42,6 +42,20 @@ PLATFORM_VARIANTS: dict[str, tuple[str, ...]] = {
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386"}
 _PLATFORM = re.compile(r"linux/([a-z0-9_-]+)(?:/(v[0-9]+(?:\.[0-9])?))?")
 
+# Keys that do something only with `mirror: true` (docs/mirror.md). unused_key_warnings warns
+# about one set without it, on a target it applies to; tests/test_key_targets.py checks that
+# each really changes nothing without the mirror.
+MIRROR_KEYS: tuple[str, ...] = (
+    "mirrorRepositories",
+    "dockerHubCredentialsSecretArn",
+    "acrDockerHubUsernameSecretUri",
+    "acrDockerHubPasswordSecretUri",
+    "acrDockerHubKeyVaultId",
+    "gcpDockerHubPasswordSecretVersion",
+    "dockerHubUser",
+    "dockerHubToken",
+    "localMirrorPort",
+)
 # Keys of this project's own namespace (`pulumi config set <key> <value>`).
 PROJECT_KEYS: tuple[str, ...] = (
     "cloud",
@@ -61,15 +75,7 @@ PROJECT_KEYS: tuple[str, ...] = (
     "localUser",
     # The pull-through mirror (docs/mirror.md).
     "mirror",
-    "mirrorRepositories",
-    "dockerHubCredentialsSecretArn",
-    "acrDockerHubUsernameSecretUri",
-    "acrDockerHubPasswordSecretUri",
-    "acrDockerHubKeyVaultId",
-    "gcpDockerHubPasswordSecretVersion",
-    "dockerHubUser",
-    "dockerHubToken",
-    "localMirrorPort",
+    *MIRROR_KEYS,
     "ciRepository",
     "ciRef",
     "ciEnvironment",
@@ -118,20 +124,6 @@ KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
     "ciEnvironment": ("aws", "azure", "gcp"),
     "awsOidcProviderArn": ("aws",),
 }
-# Keys that do something only with `mirror: true` (docs/mirror.md). unused_key_warnings warns
-# about one set without it, on a target it applies to; tests/test_key_targets.py checks that
-# each really changes nothing without the mirror.
-MIRROR_KEYS: tuple[str, ...] = (
-    "mirrorRepositories",
-    "dockerHubCredentialsSecretArn",
-    "acrDockerHubUsernameSecretUri",
-    "acrDockerHubPasswordSecretUri",
-    "acrDockerHubKeyVaultId",
-    "gcpDockerHubPasswordSecretVersion",
-    "dockerHubUser",
-    "dockerHubToken",
-    "localMirrorPort",
-)
 
 # Provider settings stay in the providers' namespaces; these are the ones we must know up front.
 # Each falls back to the environment variables its provider reads, in the provider's order.
