@@ -10,6 +10,7 @@ here); everything else is what the program declares.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -104,7 +105,28 @@ def mirrored(deploy) -> Iterator[Mirrored]:
     # keeps what it served.
     port = int(replay.declared.outputs["mirrorEndpoint"].split("/", 1)[0].rsplit(":", 1)[1])
     blobs = _pull_every_blob(port, repository, tag)
+    _wait_stored(replay, mirror, blobs)
     yield Mirrored(replay, mirror, upstream, repository, tag, pushed, blobs)
+
+
+def _wait_stored(replay: Replay, mirror: str, blobs: list[str], timeout: float = 120) -> None:
+    """Until the mirror has written every blob to its volume. The proxy streams a blob to the
+    client from the upstream and stores it with a second fetch in a goroutine of its own
+    (distribution v2.8.2, registry/proxy/proxyblobstore.go, ServeBlob -> storeLocal), so the
+    upstream must not go away before that is done. The path is Distribution's storage layout
+    (registry/storage/paths.go, blobDataPathSpec) under the volume's mount point."""
+    volumes = replay.declared.container(mirror).inputs.get("volumes") or []
+    root = next(v["containerPath"] for v in volumes if v.get("volumeName"))
+    paths = [
+        f"{root}/docker/registry/v2/blobs/sha256/{d.split(':')[1][:2]}/{d.split(':')[1]}/data"
+        for d in blobs
+    ]
+    test = " && ".join(f"test -s {path}" for path in paths)
+    container = replay.containers[mirror]
+    deadline = time.monotonic() + timeout
+    while container.exec_run(["sh", "-c", test]).exit_code != 0:
+        assert time.monotonic() < deadline, f"the mirror did not store {blobs} in {timeout}s"
+        time.sleep(0.5)
 
 
 def _manifest(port: int, repository: str, reference: str) -> tuple[str, dict]:
