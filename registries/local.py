@@ -164,11 +164,12 @@ def registry_container(
             entrypoints=["/bin/sh", "-c", start],
             restart="unless-stopped",
             # The registry answers 200 on `/` (before auth) once it listens. Each probe is one
-            # access-log line: every 10 s, not every 2 s. Docker 25+ probes every second during
-            # the start period (start_interval), so `wait` returns about a second after the
-            # start; older engines ignore start_interval (API < 1.44) and probe first after
-            # `interval`. The provider's `wait` inspects the container every second until it is
-            # healthy (kreuzwerker/terraform-provider-docker, resourceDockerContainerCreate).
+            # access-log line: every 10 s, not every 2 s. Docker 25+ probes every second while
+            # the container starts (until healthy, within start_period: start_interval), so
+            # `wait` returns about a second after the start; older engines ignore start_interval
+            # (API < 1.44) and probe first after `interval`. The provider's `wait` inspects the
+            # container every second until it is healthy (kreuzwerker/terraform-provider-docker,
+            # resourceDockerContainerCreate).
             healthcheck=pulumi_docker.ContainerHealthcheckArgs(
                 tests=[
                     "CMD",

@@ -33,6 +33,7 @@ PROGRAM_PACKAGES = {
     "pulumi-random": "pulumi_random",
     "docker": "docker",
     "pyyaml": "yaml",
+    "bcrypt": "bcrypt",
 }
 
 

@@ -22,7 +22,8 @@ import pytest
 from docker.models.containers import Container
 
 from tests.e2e.support import free_loopback_port
-from tests.engine.checks import http
+from tests.engine.checks import MANIFEST_TYPES, http, wait_answering
+from tests.engine.images import app_base_image
 from tests.engine.replay import Engine, Replay, declare, replayed, unique_stack, wait_healthy
 
 REGISTRY = "registry-container"
@@ -223,3 +224,52 @@ def test_the_app_image_declares_only_port_8080(deploy) -> None:
     assert image.attrs["Config"]["ExposedPorts"] == {"8080/tcp": {}}, image.attrs["Config"]
     assert image.attrs["Config"]["User"] == "101:101"
     assert pushed.split("@")[1].startswith("sha256:")
+
+
+def test_the_mirror_goes_back_to_proxying_when_its_upstream_returns(deploy) -> None:
+    """An outage: the mirror, restarted, serves its cache read-only (a push is refused). The
+    upstream comes back with an image the mirror has never seen: within its next checks (once a
+    minute) the mirror is a pull-through cache again and fetches it."""
+    replay: Replay = deploy(mirror="true", start=False)
+    client = replay.engine.client
+    network = replay.network(f"{replay.stack}-upstream-net")
+    upstream = f"{replay.stack}-upstream"
+    image = replay.image_for(replay.declared.container(MIRROR).inputs["image"])
+    seed_port = free_loopback_port()
+
+    def start_upstream() -> None:
+        container = client.containers.run(
+            image,
+            detach=True,
+            name=upstream,
+            network=network,
+            ports={"5000/tcp": ("127.0.0.1", seed_port)},
+            labels=replay.labels,
+        )
+        replay.created_containers.add(container.name or upstream)
+        wait_answering(f"http://127.0.0.1:{seed_port}/v2/")
+
+    start_upstream()
+    replay.env_overrides[MIRROR] = {"REGISTRY_PROXY_REMOTEURL": f"http://{upstream}:5000"}
+    replay.networks[MIRROR] = [network]
+    replay.create_all()
+    mirror = replay.containers[MIRROR]
+    port = int(replay.declared.outputs["mirrorEndpoint"].split("/", 1)[0].rsplit(":", 1)[1])
+
+    client.containers.get(upstream).remove(force=True)
+    mirror.restart()
+    wait_healthy(
+        replay.engine, mirror, int(replay.declared.container(MIRROR).inputs["waitTimeout"])
+    )
+    refused = http(f"http://127.0.0.1:{port}/v2/library/pushed/blobs/uploads/", method="POST")
+    assert refused.status == 405, f"the cache took a push: HTTP {refused.status}"
+
+    start_upstream()
+    fresh = replay.track_image(f"127.0.0.1:{seed_port}/library/fresh:1")
+    client.images.get(app_base_image()).tag(fresh)
+    replay.engine.docker("push", fresh, config_dir=replay.docker_config("fresh"))
+    manifest = f"http://127.0.0.1:{port}/v2/library/fresh/manifests/1"
+    deadline = time.monotonic() + 90
+    while (answer := http(manifest, headers={"Accept": MANIFEST_TYPES})).status != 200:
+        assert time.monotonic() < deadline, f"still not proxying after 90 s: HTTP {answer.status}"
+        time.sleep(3)
