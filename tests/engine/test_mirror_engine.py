@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import docker.errors
 import pytest
-from docker.models.containers import Container
 
 from tests.e2e.support import free_loopback_port
 from tests.engine.checks import MANIFEST_TYPES, http, wait_answering
@@ -106,23 +105,28 @@ def mirrored(deploy) -> Iterator[Mirrored]:
     # keeps what it served.
     port = int(replay.declared.outputs["mirrorEndpoint"].split("/", 1)[0].rsplit(":", 1)[1])
     blobs = _pull_every_blob(port, repository, tag)
-    _wait_until_stored(replay.containers[mirror], repository, blobs)
+    _wait_stored(replay, mirror, blobs)
     yield Mirrored(replay, mirror, upstream, repository, tag, pushed, blobs)
 
 
-def _wait_until_stored(
-    container: Container, repository: str, digests: list[str], timeout: float = 60.0
-) -> None:
-    """The proxy stores a blob in the background while it streams it to the first client
-    (registry/proxy/proxyblobstore.go, ServeBlob: storeLocal in a goroutine), so a restart just
-    after a pull can lose it. Wait for each blob's link in the repository (written on commit)."""
-    root = f"/var/lib/registry/docker/registry/v2/repositories/{repository}/_layers/sha256"
+def _wait_stored(replay: Replay, mirror: str, blobs: list[str], timeout: float = 120) -> None:
+    """Until the mirror has written every blob to its volume. The proxy streams a blob to the
+    client from the upstream and stores it with a second fetch in a goroutine of its own
+    (distribution v2.8.2, registry/proxy/proxyblobstore.go, ServeBlob -> storeLocal), so the
+    upstream must not go away before that is done. The path is Distribution's storage layout
+    (registry/storage/paths.go, blobDataPathSpec) under the volume's mount point."""
+    volumes = replay.declared.container(mirror).inputs.get("volumes") or []
+    root = next(v["containerPath"] for v in volumes if v.get("volumeName"))
+    paths = [
+        f"{root}/docker/registry/v2/blobs/sha256/{d.split(':')[1][:2]}/{d.split(':')[1]}/data"
+        for d in blobs
+    ]
+    test = " && ".join(f"test -s {path}" for path in paths)
+    container = replay.containers[mirror]
     deadline = time.monotonic() + timeout
-    for digest in digests:
-        link = f"{root}/{digest.removeprefix('sha256:')}/link"
-        while container.exec_run(["test", "-e", link]).exit_code != 0:
-            assert time.monotonic() < deadline, f"the mirror has not stored {digest}"
-            time.sleep(0.5)
+    while container.exec_run(["sh", "-c", test]).exit_code != 0:
+        assert time.monotonic() < deadline, f"the mirror did not store {blobs} in {timeout}s"
+        time.sleep(0.5)
 
 
 def _manifest(port: int, repository: str, reference: str) -> tuple[str, dict]:

@@ -1,0 +1,34 @@
+"""`.ci/run`, the whole check: shellcheck finds nothing in it, and the private engine it starts
+where none answers (for tests/engine) is torn down by a trap on every way out."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+from conftest import ROOT
+
+SCRIPT = ROOT / ".ci" / "run"
+
+
+def test_shellcheck_is_clean() -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is not installed (Debian/Ubuntu: apt-get install -y shellcheck)"
+    result = subprocess.run(
+        [shellcheck, "--shell=bash", str(SCRIPT)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_private_engine_lives_in_a_temporary_folder_and_is_stopped_on_exit() -> None:
+    text = SCRIPT.read_text()
+    dockerd = re.search(r"^\s*dockerd \\\n((?:.*\\\n)*.*)$", text, re.MULTILINE)
+    assert dockerd, "no dockerd command in .ci/run"
+    options = dockerd.group(1)
+    for option in ("--data-root", "--exec-root", "--pidfile", "--host"):
+        assert re.search(rf'{option} "[^"]*\$ENGINE_DIR/', options), f"{option} not in ENGINE_DIR"
+    assert 'ENGINE_DIR="$(mktemp -d' in text, "ENGINE_DIR is not a new temporary folder"
+    assert "trap stop_engine EXIT" in text, "the private engine is not stopped when the run ends"
+    # The engine is started before pytest, whose engine tests need it.
+    assert text.index("\nensure_engine\n") < text.index("venv/bin/python -m pytest")
