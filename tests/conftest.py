@@ -14,7 +14,7 @@ import json
 import runpy
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -527,10 +527,16 @@ def program_run(cloud: str, **config: str) -> ProgramRun:
     return copy.deepcopy(_program_run(cloud, tuple(sorted(config.items()))))
 
 
+# __main__.py under the mocks in a fresh interpreter. The modules named in argv[3], if given,
+# cannot be imported there (None in sys.modules: Python's documented way to make an import fail
+# with ModuleNotFoundError). Prints what was registered, the modules loaded and the program's
+# error, if any, as JSON.
 _FRESH_PROGRAM_RUN = (
     """
 import json, runpy, sys
 root, config = sys.argv[1], json.loads(sys.argv[2])
+for name in json.loads(sys.argv[3]) if len(sys.argv) > 3 else []:
+    sys.modules[name] = None
 sys.path[:0] = [root, root + "/tests"]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
@@ -541,36 +547,50 @@ import conftest
 mocks = conftest.RegistryMocks()
 pulumi.runtime.set_all_config(config)
 pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
-_sync_await(outputs["registry"].repo_digest.future())
-_sync_await(pulumi.runtime.stack.wait_for_rpcs())
-print(json.dumps({"types": sorted({t for t, _ in mocks.inputs}), "modules": sorted(sys.modules)}))
+error = None
+try:
+    outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
+    _sync_await(outputs["registry"].repo_digest.future())
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+except Exception as err:
+    error = f"{type(err).__name__}: {err}"
+modules = sorted(name for name, module in sys.modules.items() if module is not None)
+types = sorted({t for t, _ in mocks.inputs})
+print(json.dumps({"types": types, "error": error, "modules": modules}))
 """
 )
+
+
+def fresh_program_command(cloud: str, blocked: Collection[str] = ()) -> list[str]:
+    """The command that runs _FRESH_PROGRAM_RUN for one target (TARGET_CONFIG)."""
+    config = {
+        key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
+        for key, value in TARGET_CONFIG[cloud].items()
+    }
+    script = [sys.executable, "-c", _FRESH_PROGRAM_RUN, str(ROOT), json.dumps(config)]
+    return [*script, json.dumps(sorted(blocked))]
 
 
 @functools.cache
 def _fresh_program_runs() -> dict[str, dict[str, Any]]:
     """Every target's run of _FRESH_PROGRAM_RUN, started together (a run costs about half a
     second, mostly imports, and the machine has two cores) and made once per test session."""
-    running: dict[str, subprocess.Popen[str]] = {}
-    for cloud, values in TARGET_CONFIG.items():
-        config = {
-            key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
-            for key, value in values.items()
-        }
-        running[cloud] = subprocess.Popen(
-            [sys.executable, "-c", _FRESH_PROGRAM_RUN, str(ROOT), json.dumps(config)],
+    running = {
+        cloud: subprocess.Popen(
+            fresh_program_command(cloud),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+        for cloud in TARGET_CONFIG
+    }
     reports: dict[str, dict[str, Any]] = {}
     for cloud, process in running.items():
         stdout, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, f"{cloud}: {stderr}"
         reports[cloud] = json.loads(stdout.strip().splitlines()[-1])
+        assert reports[cloud]["error"] is None, f"{cloud}: {reports[cloud]['error']}"
     return reports
 
 

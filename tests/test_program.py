@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,14 +14,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from conftest import (
-    PROJECT,
     ROOT,
     SECRET_VALUES,
-    STUB_ENGINE_SOURCE,
     TARGET_CONFIG,
     Harness,
     assert_only_credentials_secret,
     cloud_sdks_loaded,
+    fresh_program_command,
     resolve,
     run_target,
     stub_engine,
@@ -96,53 +94,12 @@ CLOUD_DISTRIBUTIONS = {
 }
 CLOUD_REQUIREMENTS = {"aws": "pulumi-aws", "azure": "pulumi-azure-native", "gcp": "pulumi-gcp"}
 
-# __main__.py under the mocks in a fresh interpreter in which the modules named in argv[3] cannot
-# be imported (None in sys.modules: Python's documented way to make an import fail with
-# ModuleNotFoundError). Prints what was registered and the error, if any, as JSON.
-_BLOCKED_PROGRAM_RUN = (
-    """
-import json, runpy, sys
-root, config, blocked = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
-for name in blocked:
-    sys.modules[name] = None
-sys.path[:0] = [root, root + "/tests"]
-import pulumi
-from pulumi.runtime.sync_await import _sync_await
-import conftest
-"""
-    + STUB_ENGINE_SOURCE
-    + """
-mocks = conftest.RegistryMocks()
-pulumi.runtime.set_all_config(config)
-pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-error = None
-try:
-    outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
-    _sync_await(outputs["registry"].repo_digest.future())
-    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
-except Exception as err:
-    error = f"{type(err).__name__}: {err}"
-loaded = sorted({m.split(".")[0] for m, v in sys.modules.items() if v is not None})
-types = sorted({t for t, _ in mocks.inputs})
-print(json.dumps({"types": types, "error": error, "modules": loaded}))
-"""
-)
-
 
 def run_without(cloud: str, blocked: list[str]) -> dict[str, Any]:
-    config = {
-        key.replace("__", ":") if "__" in key else f"{PROJECT}:{key}": value
-        for key, value in TARGET_CONFIG[cloud].items()
-    }
+    """The program for `cloud` in a fresh interpreter where the `blocked` modules cannot be
+    imported; its report, with the loaded modules' top-level names."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _BLOCKED_PROGRAM_RUN,
-            str(ROOT),
-            json.dumps(config),
-            json.dumps(blocked),
-        ],
+        fresh_program_command(cloud, blocked),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -150,7 +107,8 @@ def run_without(cloud: str, blocked: list[str]) -> dict[str, Any]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**report, "modules": sorted({m.split(".")[0] for m in report["modules"]})}
 
 
 def requirement_closure(path: Path) -> set[str]:
