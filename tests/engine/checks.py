@@ -144,3 +144,18 @@ def wait_answering(url: str, timeout: float = 60.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url} did not answer within {timeout:.0f}s: {err}") from err
             time.sleep(0.3)
+
+
+def start_upstream(replay: Replay, image: str, *, network: str, name: str, port: int) -> None:
+    """A registry without auth standing in for Docker Hub: on `network`, where the mirror reaches
+    it as http://NAME:5000, and on 127.0.0.1:`port` for the pushes that seed it."""
+    container = replay.engine.client.containers.run(
+        image,
+        detach=True,
+        name=name,
+        network=network,
+        ports={"5000/tcp": ("127.0.0.1", port)},
+        labels=replay.labels,
+    )
+    replay.created_containers.add(container.name or name)
+    wait_answering(f"http://127.0.0.1:{port}/v2/")

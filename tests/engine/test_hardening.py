@@ -22,7 +22,7 @@ import pytest
 from docker.models.containers import Container
 
 from tests.e2e.support import free_loopback_port
-from tests.engine.checks import MANIFEST_TYPES, http, wait_answering
+from tests.engine.checks import MANIFEST_TYPES, http, start_upstream
 from tests.engine.images import app_base_image
 from tests.engine.replay import Engine, Replay, declare, replayed, unique_stack, wait_healthy
 
@@ -237,19 +237,7 @@ def test_the_mirror_goes_back_to_proxying_when_its_upstream_returns(deploy) -> N
     image = replay.image_for(replay.declared.container(MIRROR).inputs["image"])
     seed_port = free_loopback_port()
 
-    def start_upstream() -> None:
-        container = client.containers.run(
-            image,
-            detach=True,
-            name=upstream,
-            network=network,
-            ports={"5000/tcp": ("127.0.0.1", seed_port)},
-            labels=replay.labels,
-        )
-        replay.created_containers.add(container.name or upstream)
-        wait_answering(f"http://127.0.0.1:{seed_port}/v2/")
-
-    start_upstream()
+    start_upstream(replay, image, network=network, name=upstream, port=seed_port)
     replay.env_overrides[MIRROR] = {"REGISTRY_PROXY_REMOTEURL": f"http://{upstream}:5000"}
     replay.networks[MIRROR] = [network]
     replay.create_all()
@@ -264,7 +252,7 @@ def test_the_mirror_goes_back_to_proxying_when_its_upstream_returns(deploy) -> N
     refused = http(f"http://127.0.0.1:{port}/v2/library/pushed/blobs/uploads/", method="POST")
     assert refused.status == 405, f"the cache took a push: HTTP {refused.status}"
 
-    start_upstream()
+    start_upstream(replay, image, network=network, name=upstream, port=seed_port)
     fresh = replay.track_image(f"127.0.0.1:{seed_port}/library/fresh:1")
     client.images.get(app_base_image()).tag(fresh)
     replay.engine.docker("push", fresh, config_dir=replay.docker_config("fresh"))

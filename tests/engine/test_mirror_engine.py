@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 
 from tests.e2e.support import free_loopback_port
-from tests.engine.checks import MANIFEST_TYPES, http, wait_answering
+from tests.engine.checks import MANIFEST_TYPES, http, start_upstream
 from tests.engine.images import app_base_image
 from tests.engine.replay import REMOTE_IMAGE, Replay, wait_healthy
 
@@ -78,16 +78,7 @@ def mirrored(deploy) -> Iterator[Mirrored]:
     upstream = f"{replay.stack}-upstream"
     seed_port = free_loopback_port()
     registry_image = replay.declared.one(REMOTE_IMAGE).inputs["name"]
-    container = client.containers.run(
-        registry_image,
-        detach=True,
-        name=upstream,
-        network=network,
-        ports={"5000/tcp": ("127.0.0.1", seed_port)},
-        labels=replay.labels,
-    )
-    replay.created_containers.add(container.name or upstream)
-    wait_answering(f"http://127.0.0.1:{seed_port}/v2/")
+    start_upstream(replay, registry_image, network=network, name=upstream, port=seed_port)
     seed = replay.track_image(f"127.0.0.1:{seed_port}/{repository}:{tag}")
     client.images.get(base).tag(seed)
     replay.engine.docker("push", seed, config_dir=replay.docker_config("seed"))
