@@ -81,6 +81,17 @@ ENV_LOGGED = (
     "DOCKER_HOST",
     "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
 )
+# How up.sh selects (or creates) the dev stack: passphrase secrets, never a prompt.
+SELECT_DEV = [
+    "stack",
+    "select",
+    "--create",
+    "--secrets-provider",
+    "passphrase",
+    "--non-interactive",
+    "dev",
+]
+
 FAKE_PULUMI = (
     r"""
 {
@@ -483,15 +494,7 @@ def test_up_creates_the_dev_stack_in_the_project_and_never_prints_the_password(
     assert len(passphrase) >= 32
 
     select = fakes.pulumi_call("stack", "select")
-    assert select["args"] == [
-        "stack",
-        "select",
-        "--create",
-        "--secrets-provider",
-        "passphrase",
-        "--non-interactive",
-        "dev",
-    ]
+    assert select["args"] == SELECT_DEV
     up = fakes.pulumi_call("up")
     # --refresh: a registry container that was stopped or removed comes back (issue 9).
     assert up["args"] == ["up", "--yes", "--refresh", "--stack", "dev"]
@@ -1027,17 +1030,7 @@ def test_config_flags_set_the_stack_then_update_it(fakes: Sandbox) -> None:
     commands = fakes.commands()
     first = commands.index(["config", "set", "--plaintext", "localPort", "5006", "--stack", "dev"])
     second = commands.index(["config", "set", "--plaintext", "mirror", "true", "--stack", "dev"])
-    select = commands.index(
-        [
-            "stack",
-            "select",
-            "--create",
-            "--secrets-provider",
-            "passphrase",
-            "--non-interactive",
-            "dev",
-        ]
-    )
+    select = commands.index(SELECT_DEV)
     assert select < first < second < commands.index(["up", "--yes", "--refresh", "--stack", "dev"])
 
 
