@@ -204,7 +204,11 @@ def registry_container(
             ],
             labels=[pulumi_docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
         ),
-        opts=pulumi.ResourceOptions(parent=parent),
+        # An engine older than Docker 25 neither keeps nor reports start_interval, and the
+        # provider's read sets what the engine reports (resourceDockerContainerRead in
+        # kreuzwerker/terraform-provider-docker), so after each refresh (`./up.sh` refreshes)
+        # every update would show a no-op change of it. The value is only ever set at create.
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["healthcheck.startInterval"]),
     )
 
 

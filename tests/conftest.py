@@ -273,6 +273,7 @@ class Registered:
     secret_paths: list[str] = field(default_factory=list)
     provider: str = ""
     """The explicit provider reference (`<provider urn>::<id>`), empty for the default one."""
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 class RegistryMocks(pulumi.runtime.Mocks):
@@ -334,6 +335,7 @@ class RecordingMonitor(MockMonitor):
                 dependencies=list(request.dependencies),
                 secret_paths=self.registry_mocks.secret_paths.get((request.type, request.name), []),
                 provider=request.provider,
+                ignore_changes=list(request.ignoreChanges),
             )
             for request, urn in self.requests
         ]

@@ -207,6 +207,17 @@ def test_health_probe_is_quick_at_start_and_quiet_after(harness: Harness) -> Non
 
 
 @pytest.mark.parametrize("mirror", [False, True], ids=["registry", "with-mirror"])
+def test_an_old_engine_s_missing_start_interval_is_not_a_change(
+    harness: Harness, mirror: bool
+) -> None:
+    """Docker before 25 (API < 1.44) drops start_interval, and a refresh reads back what the
+    engine reports, so the container must ignore that one property's drift, and only it."""
+    build(Settings(mirror=MirrorSettings(enabled=True)) if mirror else None)
+    for container in harness.of_type(CONTAINER):
+        assert container.ignore_changes == ["healthcheck.startInterval"], container.name
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["registry", "with-mirror"])
 def test_every_container_has_bounded_logs(harness: Harness, mirror: bool) -> None:
     """json-file with a size cap and a file count: Docker's options are `max-size` (a number
     with k, m or g) and `max-file` (https://docs.docker.com/engine/logging/drivers/json-file/)."""
