@@ -3,9 +3,11 @@ where none answers (for tests/engine) is torn down by a trap on every way out.""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 from conftest import ROOT
 
@@ -32,3 +34,23 @@ def test_the_private_engine_lives_in_a_temporary_folder_and_is_stopped_on_exit()
     assert "trap stop_engine EXIT" in text, "the private engine is not stopped when the run ends"
     # The engine is started before pytest, whose engine tests need it.
     assert text.index("\nensure_engine\n") < text.index("venv/bin/python -m pytest")
+
+
+def test_a_run_without_engine_tests_fails_in_ci_and_ci_run_is_ci() -> None:
+    """`.ci/run` runs pytest with CI=true, and with CI=true a pytest run whose engine tests are
+    all deselected fails (exit 1, pytest's TESTS_FAILED) where it would otherwise end with
+    "no tests ran" (exit 5). Collection only: no engine is needed."""
+    text = SCRIPT.read_text()
+    pytest_line = next(line for line in text.splitlines() if "venv/bin/python -m pytest" in line)
+    assert pytest_line.startswith('CI="${CI:-true}" '), f"pytest runs without CI: {pytest_line}"
+    outcomes = {}
+    for ci in ("true", "false"):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not engine",
+             "tests/engine"],
+            cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
+            env={**os.environ, "CI": ci},
+        )  # fmt: skip
+        assert "engine tests: 0 ran" in result.stdout, result.stdout[-2000:]
+        outcomes[ci] = result.returncode
+    assert outcomes == {"true": 1, "false": 5}, outcomes
