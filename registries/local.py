@@ -80,6 +80,9 @@ REGISTRY_START = "\n".join(
 #     nothing may push into the cache), where nothing expires either: the proxy's TTL
 #     scheduler runs only in proxy mode (registry/proxy/proxyregistry.go);
 # and asks again every minute, restarting the registry in the other mode when the answer changes.
+# A registry that stops by itself in proxy mode (the check's wget got an answer that Go's client
+# refuses, such as a TLS certificate busybox does not verify) is followed by the cache mode until
+# the next check, instead of a proxy-mode crash loop.
 # POSIX sh and busybox or coreutils tools: the official image's busybox, and Debian's (whose
 # `wget -T` crashes, hence `timeout`).
 MIRROR_CHECK_EVERY = 12  # times the 5 s tick: once a minute
@@ -97,7 +100,7 @@ MIRROR_START = "\n".join(
         '  if [ "$1" = proxy ]; then',
         f'    REGISTRY_PROXY_REMOTEURL="$upstream" {IMAGE_START.removeprefix("exec ")} &',
         "  else",
-        '    echo "mirror: $upstream does not answer: serving the cache read-only" >&2',
+        '    echo "mirror: serving the cache read-only, without $upstream" >&2',
         "    REGISTRY_STORAGE_MAINTENANCE_READONLY='{enabled: true}' "
         f"{IMAGE_START.removeprefix('exec ')} &",
         "  fi",
@@ -105,10 +108,12 @@ MIRROR_START = "\n".join(
         "}",
         "pid=",
         'trap \'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0\' TERM INT',
+        "crashed=",
         "while :; do",
-        "  mode=$(mode_now)",
+        '  if [ -n "$crashed" ]; then mode=cache; else mode=$(mode_now); fi',
         '  serve "$mode"',
         "  ticks=0",
+        "  stopped=",
         '  while kill -0 "$pid" 2>/dev/null; do',
         "    sleep 5 &",
         "    wait $!",
@@ -116,11 +121,17 @@ MIRROR_START = "\n".join(
         f'    [ "$ticks" -lt {MIRROR_CHECK_EVERY} ] && continue',
         "    ticks=0",
         '    if [ "$(mode_now)" != "$mode" ]; then',
+        "      stopped=1",
         '      kill -TERM "$pid"',
         "      break",
         "    fi",
         "  done",
         '  wait "$pid"',
+        "  crashed=",
+        '  if [ -z "$stopped" ] && [ "$mode" = proxy ]; then',
+        '    echo "mirror: the registry stopped in proxy mode: serving the cache instead" >&2',
+        "    crashed=1",
+        "  fi",
         "  sleep 1",
         "done",
     ]

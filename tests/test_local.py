@@ -12,6 +12,8 @@ import re
 import shutil
 import socket
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import bcrypt
@@ -281,6 +283,51 @@ def test_start_scripts_pass_shellcheck(harness: Harness, mirror: bool) -> None:
         ["shellcheck", "--shell=sh", "-"], input=script, capture_output=True, text=True
     )
     assert checked.returncode == 0, f"{name}:\n{checked.stdout}"
+
+
+def test_a_mirror_that_dies_in_proxy_mode_serves_its_cache(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The check's wget can get an answer that the registry's own client refuses (a TLS
+    certificate busybox does not verify); Distribution then panics at start in proxy mode. The
+    mirror's start script must fall back to the read-only cache, not crash-loop. Run on this
+    machine with the image's entrypoint swapped for one that dies whenever it is given
+    REGISTRY_PROXY_REMOTEURL, and a wget that always gets an HTTP answer."""
+    build(Settings(mirror=MirrorSettings(enabled=True)))
+    mirror = next(c for c in harness.of_type(CONTAINER) if c.name == "registry-mirror")
+    script = mirror.inputs["entrypoints"][2]
+    assert "/entrypoint.sh " in script, script
+    log = tmp_path / "starts.log"
+    entrypoint = tmp_path / "entrypoint.sh"
+    entrypoint.write_text(
+        "#!/bin/sh\n"
+        'if [ -n "$REGISTRY_PROXY_REMOTEURL" ]; then echo proxy >> "$LOG"; exit 2; fi\n'
+        'echo "cache $REGISTRY_STORAGE_MAINTENANCE_READONLY" >> "$LOG"\n'
+        "exec sleep 60\n"
+    )
+    wget = tmp_path / "bin" / "wget"
+    wget.parent.mkdir()
+    wget.write_text("#!/bin/sh\necho '  HTTP/1.1 200 OK' >&2\n")
+    for tool in (entrypoint, wget):
+        tool.chmod(0o755)
+    env = {
+        "PATH": f"{wget.parent}:/usr/bin:/bin",
+        "LOG": str(log),
+        "REGISTRY_PROXY_REMOTEURL": "https://upstream.invalid",
+    }
+    started = subprocess.Popen(
+        ["sh", "-c", script.replace("/entrypoint.sh ", f"{entrypoint} ")], env=env
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not (log.exists() and "cache" in log.read_text()):
+            assert started.poll() is None, "the start script ended"
+            assert time.monotonic() < deadline, f"no fallback to the cache: {log.read_text()}"
+            time.sleep(0.2)
+    finally:
+        started.terminate()
+        started.wait(timeout=20)
+    assert log.read_text().splitlines()[:2] == ["proxy", "cache {enabled: true}"], log.read_text()
 
 
 def test_registry_image_is_a_pinned_distribution_release(harness: Harness) -> None:
