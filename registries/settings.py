@@ -969,6 +969,13 @@ _COMPARE_AS: dict[str, str | None] = {
 }
 
 
+def in_stack_shell(stack: str, command: str) -> str:
+    """`command`, a pulumi command on `stack`, in a form that works as printed in a new shell:
+    behind the export lines of `./up.sh --env` (the stack's backend and passphrase; without them
+    pulumi goes to its default backend, a Pulumi Cloud login). Issue 17 item 3."""
+    return f'eval "$(./up.sh --stack {stack} --env)" && {command}'
+
+
 def _differs_from_default(key: str, value: str) -> bool:
     """Whether `value` means something else than `key`'s default. Pulumi copies every default of
     Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
@@ -993,9 +1000,13 @@ def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str)
         if cloud not in targets:
             why = f"on the {cloud} target (it applies to {', '.join(targets)})"
         else:
-            why = f"without the mirror (`pulumi config set mirror true --stack {stack}`)"
+            why = (
+                f"without the mirror (`./up.sh --stack {shlex.quote(stack)} --config mirror true`)"
+            )
         warnings.append(
-            f"{key} has no effect {why}; `pulumi config rm {key} --stack {stack}` removes it"
+            f"{key} has no effect {why}; "
+            f"`{in_stack_shell(stack, f'pulumi config rm {key} --stack {stack}')}` "
+            "removes it"
         )
     return tuple(warnings)
 
@@ -1015,7 +1026,8 @@ def unknown_key_warnings(set_keys: Collection[str], stack: str) -> tuple[str, ..
         hint = f"did you mean `{known[close[0]]}`?" if close else "README.md lists every key;"
         warnings.append(
             f"{key} is not a setting of this program: {hint} "
-            f"`pulumi config rm {shlex.quote(key)} --stack {stack}` removes it"
+            f"`{in_stack_shell(stack, f'pulumi config rm {shlex.quote(key)} --stack {stack}')}` "
+            "removes it"
         )
     return tuple(warnings)
 

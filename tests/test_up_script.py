@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from registries.settings import parse_settings
 
 SCRIPT = ROOT / "up.sh"
 # What up.sh reads besides itself: the project name, the checked-in stack files and the
@@ -1382,3 +1383,42 @@ def test_an_unreadable_pulumi_version_only_warns(fakes: Sandbox) -> None:
     done = fakes.run(args=("--preview",), env={"FAKE_VERSION": "a development build"})
     assert done.returncode == 0, output_of(done)
     assert "warning: cannot tell the Pulumi CLI version" in done.stderr
+
+
+# ------------------------------------------------------------------ the program's own lines
+
+
+@pytest.mark.parametrize(
+    ("raw", "set_keys", "key"),
+    [
+        ({}, ["cloudd"], "cloudd"),  # an unknown key (issue 17 item 6)
+        ({"pullPrincipals": '["arn:aws:iam::210987654321:root"]'}, ["pullPrincipals"], ""),
+    ],
+)
+def test_the_programs_remove_this_key_line_works_as_printed_in_a_new_shell(
+    fakes: Sandbox, raw: dict[str, str], set_keys: list[str], key: str
+) -> None:
+    """Issue 17 item 3: `pulumi up` prints its warnings through ./up.sh; the command in one must
+    reach this stack from a new shell, not pulumi's default backend (a Pulumi Cloud login)."""
+    key = key or set_keys[0]
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    (warning,) = parse_settings(raw, stack="dev", set_keys=set_keys).warnings
+    command = warning.split("`")[-2]  # the last `...` of the line: the way to remove the key
+    # A new shell: none of up.sh's variables, in the project folder.
+    environment = {k: v for k, v in fakes.environment().items() if not k.startswith("PULUMI_")}
+    done = subprocess.run(
+        [BASH, "-c", command],
+        cwd=fakes.project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, output_of(done)
+    removed = fakes.pulumi_call("config", "rm")
+    assert removed["args"] == ["config", "rm", key, "--stack", "dev"]
+    assert removed["env"]["PULUMI_BACKEND_URL"] == f"file://{fakes.project}/.pulumi-state"
+    assert removed["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == f"{fakes.project}/.pulumi-passphrase"
