@@ -789,7 +789,7 @@ def _mirror_repositories(raw: Mapping[str, str | None]) -> tuple[str, ...]:
 
 
 def _secret(
-    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]]
+    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]], stack: str
 ) -> pulumi.Output[str] | None:
     """A secret key's value as a Pulumi secret, or None when unset. read_config records only
     whether it was set, and how; a value stored in plain text is refused."""
@@ -801,7 +801,9 @@ def _secret(
         raise SettingsError(
             key,
             "(not shown)",
-            f"is stored in plain text: run `pulumi config set --secret {key} <value>`",
+            "is stored in plain text: set it again as a secret, at a hidden prompt (not on the "
+            f"command line, where your shell's history keeps it): "
+            f"`{in_stack_shell(stack, f'pulumi config set --secret {key} --stack {stack}')}`",
         )
     value = secrets.get(key)
     if value is None:
@@ -892,7 +894,10 @@ def _acr_key_vault_id(
 
 
 def _mirror(
-    raw: Mapping[str, str | None], secrets: Mapping[str, pulumi.Output[str]], local_port: int
+    raw: Mapping[str, str | None],
+    secrets: Mapping[str, pulumi.Output[str]],
+    local_port: int,
+    stack: str,
 ) -> MirrorSettings:
     """The mirror keys; upstream credentials come in pairs, and the token only as a secret."""
     username_uri = _matching(
@@ -928,17 +933,20 @@ def _mirror(
         "is not a Secret Manager secret version "
         "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
     )
-    token = _secret(raw, "dockerHubToken", secrets)
+    token = _secret(raw, "dockerHubToken", secrets, stack)
     if user is None and (token is not None or secret_version is not None):
         raise SettingsError(
             "dockerHubUser", None, "is not set: Docker Hub credentials need the user name too"
         )
     if user is not None and token is None and secret_version is None:
+        set_token = in_stack_shell(
+            stack, f"pulumi config set --secret dockerHubToken --stack {stack}"
+        )
         raise SettingsError(
             "dockerHubToken",
             None,
-            "is not set while dockerHubUser is: run `pulumi config set --secret dockerHubToken "
-            "<token>` (local) or set gcpDockerHubPasswordSecretVersion (gcp)",
+            f"is not set while dockerHubUser is: set it (local) at a hidden prompt with "
+            f"`{set_token}`, or set gcpDockerHubPasswordSecretVersion (gcp)",
         )
     return MirrorSettings(
         enabled=_bool(raw, "mirror", False),
@@ -1068,7 +1076,7 @@ def _parse(
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     local_port = _int(raw, "localPort", 5000, 1, 65535)
-    mirror = _mirror(raw, secrets or {}, local_port)
+    mirror = _mirror(raw, secrets or {}, local_port, stack)
     pull_principals = _pull_principals(raw, cloud)
     settings = Settings(
         cloud=cloud,

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from registries.settings import parse_settings
+from registries.settings import PLAINTEXT_SET, SettingsError, parse_settings
 
 SCRIPT = ROOT / "up.sh"
 # What up.sh reads besides itself: the project name, the checked-in stack files and the
@@ -1405,8 +1405,17 @@ def test_the_programs_remove_this_key_line_works_as_printed_in_a_new_shell(
     assert up.returncode == 0, output_of(up)
     fakes.log.unlink()
     (warning,) = parse_settings(raw, stack="dev", set_keys=set_keys).warnings
-    command = warning.split("`")[-2]  # the last `...` of the line: the way to remove the key
-    # A new shell: none of up.sh's variables, in the project folder.
+    removed = run_the_last_command_in_a_new_shell(fakes, warning, "config", "rm")
+    assert removed["args"] == ["config", "rm", key, "--stack", "dev"]
+
+
+def run_the_last_command_in_a_new_shell(
+    fakes: Sandbox, message: str, *pulumi_command: str
+) -> dict[str, Any]:
+    """Run the message's last `...` as printed in a new shell (none of up.sh's variables, in the
+    project folder); the `pulumi <pulumi_command>` call it made must reach this stack's backend
+    and passphrase. Returns that call."""
+    command = message.split("`")[-2]
     environment = {k: v for k, v in fakes.environment().items() if not k.startswith("PULUMI_")}
     done = subprocess.run(
         [BASH, "-c", command],
@@ -1418,7 +1427,29 @@ def test_the_programs_remove_this_key_line_works_as_printed_in_a_new_shell(
         check=False,
     )
     assert done.returncode == 0, output_of(done)
-    removed = fakes.pulumi_call("config", "rm")
-    assert removed["args"] == ["config", "rm", key, "--stack", "dev"]
-    assert removed["env"]["PULUMI_BACKEND_URL"] == f"file://{fakes.project}/.pulumi-state"
-    assert removed["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == f"{fakes.project}/.pulumi-passphrase"
+    call = fakes.pulumi_call(*pulumi_command)
+    assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{fakes.project}/.pulumi-state"
+    assert call["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == f"{fakes.project}/.pulumi-passphrase"
+    return call
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"dockerHubUser": "someone", "dockerHubToken": PLAINTEXT_SET},  # stored in plain text
+        {"dockerHubUser": "someone"},  # the user without the token
+    ],
+)
+def test_the_programs_set_the_token_line_works_as_printed_and_keeps_it_off_the_line(
+    fakes: Sandbox, raw: dict[str, str]
+) -> None:
+    """The token goes in at pulumi's hidden prompt (`config set --secret KEY` with no value, as
+    docs/mirror.md shows), never as an argument that the shell's history keeps."""
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, stack="dev")
+    assert caught.value.key == "dockerHubToken"
+    set_call = run_the_last_command_in_a_new_shell(fakes, str(caught.value), "config", "set")
+    assert set_call["args"] == ["config", "set", "--secret", "dockerHubToken", "--stack", "dev"]
