@@ -704,7 +704,10 @@ def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
 
 
 def _gcp(
-    raw: Mapping[str, str | None], gcp_location: str | None, pull_principals: tuple[str, ...]
+    raw: Mapping[str, str | None],
+    gcp_location: str | None,
+    pull_principals: tuple[str, ...],
+    stack: str,
 ) -> GcpSettings:
     project = _matching(
         raw,
@@ -717,15 +720,16 @@ def _gcp(
         raise SettingsError(
             "gcp:project",
             None,
-            "is not set: run `pulumi config set gcp:project <project-id>` (or set GOOGLE_PROJECT)",
+            f"is not set: run `./up.sh --stack {stack} --config gcp:project <project-id>` "
+            "(or set GOOGLE_PROJECT)",
         )
     location = gcp_location or _text(raw, "gcp:region")
     if location is None:
         raise SettingsError(
             "gcpLocation",
             None,
-            "is not set and neither is gcp:region: run `pulumi config set gcp:region <region>` "
-            "or `pulumi config set gcpLocation <location>`",
+            f"is not set and neither is gcp:region: run `./up.sh --stack {stack} --config "
+            f"gcp:region <region>` or `./up.sh --stack {stack} --config gcpLocation <location>`",
         )
     if not _GCP_LOCATION.fullmatch(location):
         raise SettingsError("gcp:region", location, _GCP_LOCATION_ALLOWED)
@@ -1122,7 +1126,7 @@ def _parse(
             ),
             pull_principals=pull_principals if cloud == "azure" else (),
         ),
-        gcp=_gcp(raw, gcp_location, pull_principals) if cloud == "gcp" else None,
+        gcp=_gcp(raw, gcp_location, pull_principals, stack) if cloud == "gcp" else None,
         local=LocalSettings(
             port=local_port,
             user=_matching(

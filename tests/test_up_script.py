@@ -1453,3 +1453,20 @@ def test_the_programs_set_the_token_line_works_as_printed_and_keeps_it_off_the_l
     assert caught.value.key == "dockerHubToken"
     set_call = run_the_last_command_in_a_new_shell(fakes, str(caught.value), "config", "set")
     assert set_call["args"] == ["config", "set", "--secret", "dockerHubToken", "--stack", "dev"]
+
+
+def test_the_programs_missing_gcp_project_line_works_with_a_value_filled_in(
+    fakes: Sandbox,
+) -> None:
+    """The fix a gcp stack prints names up.sh, which brings the stack's backend along."""
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "gcp", "gcp:region": "europe-west4"}, stack="dev")
+    message = str(caught.value).replace("<project-id>", "my-project-123")
+    up_call = run_the_last_command_in_a_new_shell(fakes, message.split(" (or")[0], "up")
+    assert fakes.ran(
+        "config", "set", "--plaintext", "gcp:project", "my-project-123", "--stack", "dev"
+    )
+    assert up_call["args"][0] == "up"
