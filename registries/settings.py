@@ -704,7 +704,10 @@ def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
 
 
 def _gcp(
-    raw: Mapping[str, str | None], gcp_location: str | None, pull_principals: tuple[str, ...]
+    raw: Mapping[str, str | None],
+    gcp_location: str | None,
+    pull_principals: tuple[str, ...],
+    stack: str,
 ) -> GcpSettings:
     project = _matching(
         raw,
@@ -717,15 +720,16 @@ def _gcp(
         raise SettingsError(
             "gcp:project",
             None,
-            "is not set: run `pulumi config set gcp:project <project-id>` (or set GOOGLE_PROJECT)",
+            f"is not set: run `./up.sh --stack {stack} --config gcp:project <project-id>` "
+            "(or set GOOGLE_PROJECT)",
         )
     location = gcp_location or _text(raw, "gcp:region")
     if location is None:
         raise SettingsError(
             "gcpLocation",
             None,
-            "is not set and neither is gcp:region: run `pulumi config set gcp:region <region>` "
-            "or `pulumi config set gcpLocation <location>`",
+            f"is not set and neither is gcp:region: run `./up.sh --stack {stack} --config "
+            f"gcp:region <region>` or `./up.sh --stack {stack} --config gcpLocation <location>`",
         )
     if not _GCP_LOCATION.fullmatch(location):
         raise SettingsError("gcp:region", location, _GCP_LOCATION_ALLOWED)
@@ -789,7 +793,7 @@ def _mirror_repositories(raw: Mapping[str, str | None]) -> tuple[str, ...]:
 
 
 def _secret(
-    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]]
+    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]], stack: str
 ) -> pulumi.Output[str] | None:
     """A secret key's value as a Pulumi secret, or None when unset. read_config records only
     whether it was set, and how; a value stored in plain text is refused."""
@@ -801,7 +805,9 @@ def _secret(
         raise SettingsError(
             key,
             "(not shown)",
-            f"is stored in plain text: run `pulumi config set --secret {key} <value>`",
+            "is stored in plain text: set it again as a secret, at a hidden prompt (not on the "
+            f"command line, where your shell's history keeps it): "
+            f"`{in_stack_shell(stack, f'pulumi config set --secret {key} --stack {stack}')}`",
         )
     value = secrets.get(key)
     if value is None:
@@ -892,7 +898,10 @@ def _acr_key_vault_id(
 
 
 def _mirror(
-    raw: Mapping[str, str | None], secrets: Mapping[str, pulumi.Output[str]], local_port: int
+    raw: Mapping[str, str | None],
+    secrets: Mapping[str, pulumi.Output[str]],
+    local_port: int,
+    stack: str,
 ) -> MirrorSettings:
     """The mirror keys; upstream credentials come in pairs, and the token only as a secret."""
     username_uri = _matching(
@@ -928,17 +937,20 @@ def _mirror(
         "is not a Secret Manager secret version "
         "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
     )
-    token = _secret(raw, "dockerHubToken", secrets)
+    token = _secret(raw, "dockerHubToken", secrets, stack)
     if user is None and (token is not None or secret_version is not None):
         raise SettingsError(
             "dockerHubUser", None, "is not set: Docker Hub credentials need the user name too"
         )
     if user is not None and token is None and secret_version is None:
+        set_token = in_stack_shell(
+            stack, f"pulumi config set --secret dockerHubToken --stack {stack}"
+        )
         raise SettingsError(
             "dockerHubToken",
             None,
-            "is not set while dockerHubUser is: run `pulumi config set --secret dockerHubToken "
-            "<token>` (local) or set gcpDockerHubPasswordSecretVersion (gcp)",
+            f"is not set while dockerHubUser is: set it (local) at a hidden prompt with "
+            f"`{set_token}`, or set gcpDockerHubPasswordSecretVersion (gcp)",
         )
     return MirrorSettings(
         enabled=_bool(raw, "mirror", False),
@@ -969,6 +981,13 @@ _COMPARE_AS: dict[str, str | None] = {
 }
 
 
+def in_stack_shell(stack: str, command: str) -> str:
+    """`command`, a pulumi command on `stack`, in a form that works as printed in a new shell:
+    behind the export lines of `./up.sh --env` (the stack's backend and passphrase; without them
+    pulumi goes to its default backend, a Pulumi Cloud login). Issue 17 item 3."""
+    return f'eval "$(./up.sh --stack {stack} --env)" && {command}'
+
+
 def _differs_from_default(key: str, value: str) -> bool:
     """Whether `value` means something else than `key`'s default. Pulumi copies every default of
     Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
@@ -993,9 +1012,13 @@ def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str)
         if cloud not in targets:
             why = f"on the {cloud} target (it applies to {', '.join(targets)})"
         else:
-            why = f"without the mirror (`pulumi config set mirror true --stack {stack}`)"
+            why = (
+                f"without the mirror (`./up.sh --stack {shlex.quote(stack)} --config mirror true`)"
+            )
         warnings.append(
-            f"{key} has no effect {why}; `pulumi config rm {key} --stack {stack}` removes it"
+            f"{key} has no effect {why}; "
+            f"`{in_stack_shell(stack, f'pulumi config rm {key} --stack {stack}')}` "
+            "removes it"
         )
     return tuple(warnings)
 
@@ -1015,7 +1038,8 @@ def unknown_key_warnings(set_keys: Collection[str], stack: str) -> tuple[str, ..
         hint = f"did you mean `{known[close[0]]}`?" if close else "README.md lists every key;"
         warnings.append(
             f"{key} is not a setting of this program: {hint} "
-            f"`pulumi config rm {shlex.quote(key)} --stack {stack}` removes it"
+            f"`{in_stack_shell(stack, f'pulumi config rm {shlex.quote(key)} --stack {stack}')}` "
+            "removes it"
         )
     return tuple(warnings)
 
@@ -1056,7 +1080,7 @@ def _parse(
     cloud = cast(Cloud, _choice(raw, "cloud", CLOUDS, "local"))
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     local_port = _int(raw, "localPort", 5000, 1, 65535)
-    mirror = _mirror(raw, secrets or {}, local_port)
+    mirror = _mirror(raw, secrets or {}, local_port, stack)
     pull_principals = _pull_principals(raw, cloud)
     settings = Settings(
         cloud=cloud,
@@ -1102,7 +1126,7 @@ def _parse(
             ),
             pull_principals=pull_principals if cloud == "azure" else (),
         ),
-        gcp=_gcp(raw, gcp_location, pull_principals) if cloud == "gcp" else None,
+        gcp=_gcp(raw, gcp_location, pull_principals, stack) if cloud == "gcp" else None,
         local=LocalSettings(
             port=local_port,
             user=_matching(

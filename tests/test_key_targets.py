@@ -154,7 +154,7 @@ def expected_warning(key: str, cloud: str) -> str:
     targets = ", ".join(KEY_TARGETS[key])
     return (
         f"{key} has no effect on the {cloud} target (it applies to {targets}); "
-        f"`pulumi config rm {key} --stack dev` removes it"
+        f'`eval "$(./up.sh --stack dev --env)" && pulumi config rm {key} --stack dev` removes it'
     )
 
 
@@ -262,7 +262,8 @@ def test_the_warning_names_the_key_and_the_target() -> None:
     (warning,) = parse_settings(raw, stack="prod").warnings
     assert warning == (
         "immutableTags has no effect on the azure target (it applies to aws, gcp); "
-        "`pulumi config rm immutableTags --stack prod` removes it"
+        '`eval "$(./up.sh --stack prod --env)" && pulumi config rm immutableTags --stack prod` '
+        "removes it"
     )
 
 
@@ -339,8 +340,9 @@ WITHOUT_THE_MIRROR = [(key, cloud) for key in NEED_THE_MIRROR for cloud in KEY_T
 
 def mirror_warning(key: str, stack: str = "dev") -> str:
     return (
-        f"{key} has no effect without the mirror (`pulumi config set mirror true --stack "
-        f"{stack}`); `pulumi config rm {key} --stack {stack}` removes it"
+        f"{key} has no effect without the mirror (`./up.sh --stack {stack} --config mirror "
+        f'true`); `eval "$(./up.sh --stack {stack} --env)" && pulumi config rm {key} --stack '
+        f"{stack}` removes it"
     )
 
 
@@ -372,8 +374,9 @@ def test_local_mirror_port_is_checked_against_local_port_only_with_the_mirror() 
     settings = parse_settings({"localPort": "6000", "localMirrorPort": "6000"}, stack="dev")
     assert settings.local.port == 6000
     assert settings.warnings == (
-        "localMirrorPort has no effect without the mirror (`pulumi config set mirror true "
-        "--stack dev`); `pulumi config rm localMirrorPort --stack dev` removes it",
+        "localMirrorPort has no effect without the mirror (`./up.sh --stack dev --config mirror "
+        'true`); `eval "$(./up.sh --stack dev --env)" && pulumi config rm localMirrorPort '
+        "--stack dev` removes it",
     )
     with pytest.raises(SettingsError) as caught:
         parse_settings({"mirror": "true", "localPort": "6000", "localMirrorPort": "6000"})
@@ -404,8 +407,9 @@ def test_local_mirror_port_without_the_mirror_is_warned_on_pulumi_up(
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
     run_target(harness, monkeypatch, "local", localPort="6000", localMirrorPort="6000")
     assert logged == [
-        "localMirrorPort has no effect without the mirror (`pulumi config set mirror true "
-        "--stack dev`); `pulumi config rm localMirrorPort --stack dev` removes it"
+        "localMirrorPort has no effect without the mirror (`./up.sh --stack dev --config mirror "
+        'true`); `eval "$(./up.sh --stack dev --env)" && pulumi config rm localMirrorPort '
+        "--stack dev` removes it"
     ]
     containers = harness.of_type("docker:index/container:Container")
     assert len(containers) == 1, [c.name for c in containers]
@@ -425,7 +429,8 @@ def test_pull_principals_on_local_draw_the_warning_readme_promises(
     run_target(harness, monkeypatch, "local", pullPrincipals='["arn:aws:iam::210987654321:root"]')
     assert logged == [
         "pullPrincipals has no effect on the local target (it applies to aws, azure, gcp); "
-        "`pulumi config rm pullPrincipals --stack dev` removes it"
+        '`eval "$(./up.sh --stack dev --env)" && pulumi config rm pullPrincipals --stack dev` '
+        "removes it"
     ]
     assert harness.of_type("docker:index/container:Container"), "the local stack did not deploy"
 
@@ -477,8 +482,8 @@ def test_pull_principals_on_local_are_still_checked(value: str, message: str) ->
 
 def unknown_warning(key: str, hint: str) -> str:
     return (
-        f"{key} is not a setting of this program: {hint} `pulumi config rm {key} --stack dev` "
-        "removes it"
+        f"{key} is not a setting of this program: {hint} "
+        f'`eval "$(./up.sh --stack dev --env)" && pulumi config rm {key} --stack dev` removes it'
     )
 
 

@@ -393,13 +393,13 @@ def test_the_program_goes_on_with_the_normalised_values(harness: Harness) -> Non
     [
         (
             {"cloud": "gcp", "gcp:region": "europe-west4"},
-            "gcp:project is not set: run `pulumi config set gcp:project <project-id>` (or set "
-            "GOOGLE_PROJECT)",
+            "gcp:project is not set: run `./up.sh --stack dev --config gcp:project <project-id>` "
+            "(or set GOOGLE_PROJECT)",
         ),
         (
             {"cloud": "gcp", "gcp:project": "my-project-123"},
-            "gcpLocation is not set and neither is gcp:region: run `pulumi config set gcp:region "
-            "<region>` or `pulumi config set gcpLocation <location>`",
+            "gcpLocation is not set and neither is gcp:region: run `./up.sh --stack dev --config "
+            "gcp:region <region>` or `./up.sh --stack dev --config gcpLocation <location>`",
         ),
         (
             {"cloud": "aws", "pullPrincipals": "[null]"},

@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from registries.settings import PLAINTEXT_SET, SettingsError, parse_settings
 
 SCRIPT = ROOT / "up.sh"
 # What up.sh reads besides itself: the project name, the checked-in stack files and the
@@ -1382,3 +1383,90 @@ def test_an_unreadable_pulumi_version_only_warns(fakes: Sandbox) -> None:
     done = fakes.run(args=("--preview",), env={"FAKE_VERSION": "a development build"})
     assert done.returncode == 0, output_of(done)
     assert "warning: cannot tell the Pulumi CLI version" in done.stderr
+
+
+# ------------------------------------------------------------------ the program's own lines
+
+
+@pytest.mark.parametrize(
+    ("raw", "set_keys", "key"),
+    [
+        ({}, ["cloudd"], "cloudd"),  # an unknown key (issue 17 item 6)
+        ({"pullPrincipals": '["arn:aws:iam::210987654321:root"]'}, ["pullPrincipals"], ""),
+    ],
+)
+def test_the_programs_remove_this_key_line_works_as_printed_in_a_new_shell(
+    fakes: Sandbox, raw: dict[str, str], set_keys: list[str], key: str
+) -> None:
+    """Issue 17 item 3: `pulumi up` prints its warnings through ./up.sh; the command in one must
+    reach this stack from a new shell, not pulumi's default backend (a Pulumi Cloud login)."""
+    key = key or set_keys[0]
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    (warning,) = parse_settings(raw, stack="dev", set_keys=set_keys).warnings
+    removed = run_the_last_command_in_a_new_shell(fakes, warning, "config", "rm")
+    assert removed["args"] == ["config", "rm", key, "--stack", "dev"]
+
+
+def run_the_last_command_in_a_new_shell(
+    fakes: Sandbox, message: str, *pulumi_command: str
+) -> dict[str, Any]:
+    """Run the message's last `...` as printed in a new shell (none of up.sh's variables, in the
+    project folder); the `pulumi <pulumi_command>` call it made must reach this stack's backend
+    and passphrase. Returns that call."""
+    command = message.split("`")[-2]
+    environment = {k: v for k, v in fakes.environment().items() if not k.startswith("PULUMI_")}
+    done = subprocess.run(
+        [BASH, "-c", command],
+        cwd=fakes.project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=SCRIPT_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, output_of(done)
+    call = fakes.pulumi_call(*pulumi_command)
+    assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{fakes.project}/.pulumi-state"
+    assert call["env"]["PULUMI_CONFIG_PASSPHRASE_FILE"] == f"{fakes.project}/.pulumi-passphrase"
+    return call
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"dockerHubUser": "someone", "dockerHubToken": PLAINTEXT_SET},  # stored in plain text
+        {"dockerHubUser": "someone"},  # the user without the token
+    ],
+)
+def test_the_programs_set_the_token_line_works_as_printed_and_keeps_it_off_the_line(
+    fakes: Sandbox, raw: dict[str, str]
+) -> None:
+    """The token goes in at pulumi's hidden prompt (`config set --secret KEY` with no value, as
+    docs/mirror.md shows), never as an argument that the shell's history keeps."""
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(raw, stack="dev")
+    assert caught.value.key == "dockerHubToken"
+    set_call = run_the_last_command_in_a_new_shell(fakes, str(caught.value), "config", "set")
+    assert set_call["args"] == ["config", "set", "--secret", "dockerHubToken", "--stack", "dev"]
+
+
+def test_the_programs_missing_gcp_project_line_works_with_a_value_filled_in(
+    fakes: Sandbox,
+) -> None:
+    """The fix a gcp stack prints names up.sh, which brings the stack's backend along."""
+    up = fakes.run()
+    assert up.returncode == 0, output_of(up)
+    fakes.log.unlink()
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "gcp", "gcp:region": "europe-west4"}, stack="dev")
+    message = str(caught.value).replace("<project-id>", "my-project-123")
+    up_call = run_the_last_command_in_a_new_shell(fakes, message.split(" (or")[0], "up")
+    assert fakes.ran(
+        "config", "set", "--plaintext", "gcp:project", "my-project-123", "--stack", "dev"
+    )
+    assert up_call["args"][0] == "up"
