@@ -316,7 +316,7 @@ class AcrRegistry(RegistryComponent):
     ) -> None:
         azure = settings.azure
         # Checked before anything is registered, so a bad stack creates nothing.
-        require_azure_location(azure)
+        require_azure_location(azure, settings.stack)
         check_registry_name_source(settings.repository_name)
         credential_set_vault(settings)
         super().__init__("container-registry:azure:AcrRegistry", name, None, opts)

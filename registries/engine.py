@@ -37,7 +37,7 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # too (provider/image.go, configureDockerClient), the bridged one does not.
 FALLBACK_SOCKETS = ("~/.docker/run/docker.sock", "~/.docker/desktop/docker.sock")
 ENGINE_HINT = (
-    "Start Docker, or point DOCKER_HOST (or `pulumi config set docker:host ...`) "
+    "Start Docker, or point DOCKER_HOST (or `./up.sh --stack <stack> --config docker:host ...`) "
     "at a running engine."
 )
 # `uname -m` as the engine reports it (`docker info`: Architecture) -> Docker's platform arch.
@@ -242,7 +242,8 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
                     "platform",
                     None,
                     f"is not set, and the engine's architecture {architecture!r} is not one "
-                    "this program knows: run `pulumi config set platform linux/<arch>`",
+                    f"this program knows: run `./up.sh --stack {settings.stack} --config platform "
+                    "linux/<arch>`",
                 )
         elif is_this_machine(engine):
             platform = this_machine_platform()
@@ -253,7 +254,8 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
                 "platform",
                 None,
                 f"is not set, and the architecture of the engine at {engine.where} cannot be "
-                "read from here: run `pulumi config set platform linux/amd64` (or linux/arm64, "
+                f"read from here: run `./up.sh --stack {settings.stack} --config platform "
+                "linux/amd64` (or linux/arm64, "
                 "...) for the engine's own architecture",
             )
     platform = platform or DEFAULT_PLATFORM

@@ -543,7 +543,7 @@ def _image_tag(raw: Mapping[str, str | None]) -> str | None:
     return value
 
 
-def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, ...]:
+def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
     """The principals allowed to pull, in the chosen cloud's own form, deduplicated in order."""
     key = "pullPrincipals"
     value = _text(raw, key)
@@ -557,10 +557,10 @@ def _pull_principals(raw: Mapping[str, str | None], cloud: Cloud) -> tuple[str, 
         # The local registry has no IAM to grant pulls in: the key does nothing here, and
         # unused_key_warnings says so. Its value is still checked (in any cloud's form), so a
         # typo does not wait for the day the stack moves to a cloud.
-        _check_principals(key, value, parsed, _LOCAL_PULL_PRINCIPAL_FORM)
+        _check_principals(key, value, parsed, _LOCAL_PULL_PRINCIPAL_FORM, stack)
         return ()
     form = _PULL_PRINCIPAL_FORMS[cloud]
-    found = list(_check_principals(key, value, parsed, form))
+    found = list(_check_principals(key, value, parsed, form, stack))
     if cloud == "azure":
         found = [_entra_principal(item) for item in found]
     return tuple(dict.fromkeys(found))
@@ -576,19 +576,21 @@ _LOCAL_PULL_PRINCIPAL_FORM: tuple[re.Pattern[str], str, str] = (
 
 
 def _check_principals(
-    key: str, value: str, parsed: object, form: tuple[re.Pattern[str], str, str]
+    key: str, value: str, parsed: object, form: tuple[re.Pattern[str], str, str], stack: str
 ) -> list[str]:
     """The items of a pullPrincipals list, each checked against `form`."""
     pattern, plural, rule = form
     if parsed is None or isinstance(parsed, str):
-        # `pulumi config set pullPrincipals X` stores a plain string, not a list.
+        # `pulumi config set pullPrincipals X` stores a plain string, not a list; a JSON list
+        # set the same way is read as one (json.loads above).
         single = parsed if isinstance(parsed, str) else value
         shown = single if single.isprintable() and 0 < len(single) <= 80 else "<value>"
         raise SettingsError(
             key,
             value,
-            f"is not a list of {plural}: set each one by its index, "
-            f"`pulumi config set --path 'pullPrincipals[0]' {shlex.quote(shown)}`",
+            f"is not a list of {plural}: give a JSON list, "
+            f"`./up.sh --stack {stack} --config pullPrincipals "
+            f"{shlex.quote(json.dumps([shown]))}`",
         )
     if not isinstance(parsed, list) or len(cast("list[object]", parsed)) > _MAX_PULL_PRINCIPALS:
         raise SettingsError(key, value, f"is not a list of at most {_MAX_PULL_PRINCIPALS} {plural}")
@@ -687,7 +689,7 @@ def _immutable_form_command(repository: str) -> str:
     return f"gh api repos/{repository} --jq '{_IMMUTABLE_FORM_JQ}'"
 
 
-def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
+def ci_warnings(ci: CiSettings | None, stack: str) -> tuple[str, ...]:
     """A warning when ciRepository has no IDs: the clouds then trust only the name-only subject,
     which GitHub no longer issues to every repository."""
     if ci is None or ci.immutable:
@@ -699,7 +701,7 @@ def ci_warnings(ci: CiSettings | None) -> tuple[str, ...]:
         "tokens with GitHub's immutable subject (repo:owner@OWNER_ID/name@REPO_ID:...), and "
         "every push from them is "
         f"refused. `{_immutable_form_command(ci.repository)}` prints the immutable form; set it "
-        "with `pulumi config set ciRepository <what it printed>` (docs/ci.md)",
+        f"with `./up.sh --stack {stack} --config ciRepository <what it printed>` (docs/ci.md)",
     )
 
 
@@ -736,15 +738,15 @@ def _gcp(
     return GcpSettings(project=project, location=location, pull_principals=pull_principals)
 
 
-def require_azure_location(azure: AzureSettings) -> None:
+def require_azure_location(azure: AzureSettings, stack: str) -> None:
     """The azure target needs a location, unless it goes into an existing group."""
     if azure.resource_group is None and azure.location is None:
         raise SettingsError(
             "azure-native:location",
             None,
-            "is not set: run `pulumi config set azure-native:location <region>` (or set "
-            "ARM_LOCATION), or name an existing group with `pulumi config set "
-            "azureResourceGroup <name>`",
+            f"is not set: run `./up.sh --stack {stack} --config azure-native:location <region>` "
+            f"(or set ARM_LOCATION), or name an existing group with `./up.sh --stack {stack} "
+            "--config azureResourceGroup <name>`",
         )
 
 
@@ -844,7 +846,7 @@ def _vault_of(uri: str) -> str:
 
 
 def _acr_key_vault_id(
-    raw: Mapping[str, str | None], username_uri: str | None, password_uri: str | None
+    raw: Mapping[str, str | None], username_uri: str | None, password_uri: str | None, stack: str
 ) -> str | None:
     """The vault the credential set reads both secrets from, as an ARM resource ID: required
     with the secret URIs (the stack grants the set's identity Key Vault Secrets User there, so
@@ -882,8 +884,8 @@ def _acr_key_vault_id(
             key,
             None,
             f"is not set: the ACR credential set's identity is granted Key Vault Secrets User on "
-            f'the vault {user_vault!r} of the secret URIs; run `pulumi config set {key} "$(az '
-            f'keyvault show -n {user_vault} --query id -o tsv)"`',
+            f"the vault {user_vault!r} of the secret URIs; run `./up.sh --stack {stack} --config "
+            f'{key} "$(az keyvault show -n {user_vault} --query id -o tsv)"`',
         )
     found = _KEY_VAULT_ID.fullmatch(value)
     assert found is not None
@@ -923,7 +925,7 @@ def _mirror(
             else ("acrDockerHubUsernameSecretUri")
         )
         raise SettingsError(missing, None, "is not set: ACR credential sets need both secret URIs")
-    key_vault_id = _acr_key_vault_id(raw, username_uri, password_uri)
+    key_vault_id = _acr_key_vault_id(raw, username_uri, password_uri, stack)
     user = _matching(
         raw,
         "dockerHubUser",
@@ -1064,7 +1066,7 @@ def parse_settings(
     warnings = (
         *unknown_key_warnings(set_keys, stack),
         *unused_key_warnings(raw, settings.cloud, stack),
-        *ci_warnings(settings.ci),
+        *ci_warnings(settings.ci, stack),
     )
     return replace(settings, warnings=warnings)
 
@@ -1081,7 +1083,7 @@ def _parse(
     gcp_location = _matching(raw, "gcpLocation", _GCP_LOCATION, _GCP_LOCATION_ALLOWED)
     local_port = _int(raw, "localPort", 5000, 1, 65535)
     mirror = _mirror(raw, secrets or {}, local_port, stack)
-    pull_principals = _pull_principals(raw, cloud)
+    pull_principals = _pull_principals(raw, cloud, stack)
     settings = Settings(
         cloud=cloud,
         repository_name=_repository_name(raw, cloud),
@@ -1160,7 +1162,7 @@ def _parse(
         stack=stack,
     )
     if cloud == "azure":
-        require_azure_location(settings.azure)
+        require_azure_location(settings.azure, stack)
     return settings
 
 

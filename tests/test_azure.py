@@ -533,7 +533,9 @@ def test_missing_location_creates_nothing(harness: Harness) -> None:
     with pytest.raises(SettingsError) as caught:
         AcrRegistry("registry", Settings(cloud="azure"))
     assert caught.value.key == "azure-native:location"
-    assert str(caught.value).startswith("azure-native:location is not set: run `pulumi config set")
+    assert str(caught.value).startswith(
+        "azure-native:location is not set: run `./up.sh --stack dev --config azure-native:location"
+    )
     assert harness.resources == []
 
 

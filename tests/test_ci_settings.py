@@ -338,20 +338,22 @@ def test_local_grants_no_pull_principals() -> None:
 
 
 @pytest.mark.parametrize("cloud", sorted(GOOD_PRINCIPALS))
-def test_a_plain_string_shows_the_path_form(cloud: str) -> None:
+def test_a_plain_string_shows_the_list_form(cloud: str) -> None:
     """`pulumi config set pullPrincipals X` stores a string; the message shows the command that
-    stores a list instead."""
+    stores a JSON list instead, in a form that works as printed in a new shell."""
     value = GOOD_PRINCIPALS[cloud][0]
     with pytest.raises(SettingsError) as caught:
         parse_settings({**CLOUD_CONFIG[cloud], "pullPrincipals": value})
     assert caught.value.key == "pullPrincipals"
-    assert f"`pulumi config set --path 'pullPrincipals[0]' {value}`" in str(caught.value)
+    assert f"""`./up.sh --stack dev --config pullPrincipals '["{value}"]'`""" in str(caught.value)
+    # Stored as printed, the value is what the program reads as a list.
+    assert parse_settings({**CLOUD_CONFIG[cloud], "pullPrincipals": f'["{value}"]'})
 
 
-def test_the_path_form_quotes_what_a_shell_would_split() -> None:
+def test_the_list_form_quotes_what_a_shell_would_split() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_settings({**CLOUD_CONFIG["gcp"], "pullPrincipals": '"user:a b@example.com"'})
-    assert "--path 'pullPrincipals[0]' 'user:a b@example.com'`" in str(caught.value)
+    assert """--config pullPrincipals '["user:a b@example.com"]'`""" in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -256,7 +256,8 @@ def test_a_remote_engine_that_cannot_be_asked_needs_a_platform(
     monkeypatch.setattr(engine_module, "probe_engine", lambda engine: (engine, None))
     with pytest.raises(SettingsError) as raised:
         prepare_engine(parse_settings(config))
-    assert raised.value.key == "platform" and "pulumi config set platform" in str(raised.value)
+    assert raised.value.key == "platform"
+    assert "`./up.sh --stack dev --config platform linux/amd64`" in str(raised.value)
     given = parse_settings({**config, "platform": "linux/amd64"})
     assert prepare_engine(given).settings.platform == "linux/amd64"
 

@@ -465,8 +465,8 @@ def test_pull_principals_on_local_take_any_cloud_s_form(value: str) -> None:
         (
             "arn:aws:iam::210987654321:root",
             "pullPrincipals: 'arn:aws:iam::210987654321:root' is not a list of IAM principal "
-            "ARNs, Entra object IDs or IAM members: set each one by its index, `pulumi config "
-            "set --path 'pullPrincipals[0]' arn:aws:iam::210987654321:root`",
+            "ARNs, Entra object IDs or IAM members: give a JSON list, `./up.sh --stack dev "
+            "--config pullPrincipals '[\"arn:aws:iam::210987654321:root\"]'`",
         ),
     ],
 )
