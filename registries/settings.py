@@ -817,13 +817,12 @@ def _secret(
     return pulumi.Output.secret(value)
 
 
-def _local_mirror_port(raw: Mapping[str, str | None], local_port: int) -> int:
+def _local_mirror_port(raw: Mapping[str, str | None], local_port: int, mirror: bool) -> int:
     """The mirror's port. Without `mirror: true` nothing listens on it, so only its form is
     checked then (unused_key_warnings says it does nothing), not whether it fits beside
     localPort."""
     key = "localMirrorPort"
     value = _text(raw, key)
-    mirror = _bool(raw, "mirror", False)
     if value is None or value == "0":
         if local_port < 65535:
             return local_port + 1
@@ -906,6 +905,7 @@ def _mirror(
     stack: str,
 ) -> MirrorSettings:
     """The mirror keys; upstream credentials come in pairs, and the token only as a secret."""
+    enabled = _bool(raw, "mirror", False)
     username_uri = _matching(
         raw,
         "acrDockerHubUsernameSecretUri",
@@ -955,7 +955,7 @@ def _mirror(
             f"`{set_token}`, or set gcpDockerHubPasswordSecretVersion (gcp)",
         )
     return MirrorSettings(
-        enabled=_bool(raw, "mirror", False),
+        enabled=enabled,
         repositories=_mirror_repositories(raw),
         docker_hub_secret_arn=_matching(
             raw,
@@ -970,7 +970,7 @@ def _mirror(
         gcp_password_secret_version=secret_version,
         docker_hub_user=user,
         docker_hub_token=token,
-        local_port=_local_mirror_port(raw, local_port),
+        local_port=_local_mirror_port(raw, local_port, enabled),
     )
 
 
@@ -1000,10 +1000,11 @@ def _differs_from_default(key: str, value: str) -> bool:
         return True
 
 
-def unused_key_warnings(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> tuple[str, ...]:
+def unused_key_warnings(
+    raw: Mapping[str, str | None], cloud: Cloud, stack: str, *, mirror: bool
+) -> tuple[str, ...]:
     """A warning for each project key set to something other than its default although it has
-    no effect on `cloud`, or no effect without the mirror."""
-    mirror = _fold(_text(raw, "mirror") or "") == "true"
+    no effect on `cloud`, or no effect without the mirror (`mirror`: whether it is on)."""
     warnings: list[str] = []
     for key, targets in KEY_TARGETS.items():
         value = _text(raw, key)
@@ -1065,7 +1066,7 @@ def parse_settings(
     settings = _parse(raw, project=project, stack=stack, secrets=secrets)
     warnings = (
         *unknown_key_warnings(set_keys, stack),
-        *unused_key_warnings(raw, settings.cloud, stack),
+        *unused_key_warnings(raw, settings.cloud, stack, mirror=settings.mirror.enabled),
         *ci_warnings(settings.ci, stack),
     )
     return replace(settings, warnings=warnings)
