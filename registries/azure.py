@@ -261,8 +261,9 @@ def _acr_mirror(
     opts = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     created: list[pulumi.Resource] = []
     credential_set_id: pulumi.Input[str] | None = None
+    # The vault when the mirror has Docker Hub credentials (both secret URIs), else None.
     key_vault_id = credential_set_vault(settings)
-    if mirror.acr_username_secret_uri and mirror.acr_password_secret_uri and key_vault_id:
+    if key_vault_id is not None:
         credential_set = containerregistry.CredentialSet(
             f"{name}-mirror-credentials",
             containerregistry.CredentialSetArgs(

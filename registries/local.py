@@ -20,7 +20,8 @@ REGISTRY_PORT = 5000
 DATA_PATH = "/var/lib/registry"
 # The official image's entrypoint and default configuration (its Dockerfile: ENTRYPOINT
 # ["/entrypoint.sh"], CMD ["/etc/docker/registry/config.yml"]); our start scripts end in them.
-IMAGE_START = "exec /entrypoint.sh /etc/docker/registry/config.yml"
+IMAGE_COMMAND = "/entrypoint.sh /etc/docker/registry/config.yml"
+IMAGE_START = f"exec {IMAGE_COMMAND}"
 AUTH_DIR = "/auth"
 HTPASSWD_PATH = f"{AUTH_DIR}/htpasswd"
 PASSWORD_LENGTH = 32  # letters and digits only: ~190 bits, well under bcrypt's 72-byte limit
@@ -98,11 +99,10 @@ MIRROR_START = "\n".join(
         "}",
         "serve() {",
         '  if [ "$1" = proxy ]; then',
-        f'    REGISTRY_PROXY_REMOTEURL="$upstream" {IMAGE_START.removeprefix("exec ")} &',
+        f'    REGISTRY_PROXY_REMOTEURL="$upstream" {IMAGE_COMMAND} &',
         "  else",
         '    echo "mirror: serving the cache read-only, without $upstream" >&2',
-        "    REGISTRY_STORAGE_MAINTENANCE_READONLY='{enabled: true}' "
-        f"{IMAGE_START.removeprefix('exec ')} &",
+        f"    REGISTRY_STORAGE_MAINTENANCE_READONLY='{{enabled: true}}' {IMAGE_COMMAND} &",
         "  fi",
         "  pid=$!",
         "}",
