@@ -133,10 +133,21 @@ if [[ -f "Pulumi.$stack.yaml" ]]; then
 		fi
 	done <"Pulumi.$stack.yaml"
 fi
-for ((i = 0; i < ${#config_args[@]}; i += 2)); do
-	[[ "${config_args[i]}" == cloud || "${config_args[i]}" == "$project:cloud" ]] &&
-		declared_cloud="${config_args[i + 1]}"
-done
+# The value `--config KEY` gives ($1: the key, bare or with the project's prefix), the last one
+# winning; fails when no --config names it.
+given_config() {
+	local i found=1
+	for ((i = 0; i < ${#config_args[@]}; i += 2)); do
+		if [[ "${config_args[i]}" == "$1" || "${config_args[i]}" == "$project:$1" ]]; then
+			REPLY="${config_args[i + 1]}"
+			found=0
+		fi
+	done
+	((found == 0)) && printf '%s' "$REPLY"
+}
+if given="$(given_config cloud)"; then
+	declared_cloud="$given"
+fi
 
 # Bash 3.2 (macOS) has no ${x,,}.
 lower() { printf '%s' "$1" | tr '[:upper:]' '[:lower:]'; }
@@ -279,10 +290,9 @@ config_or() {
 }
 
 cloud="$(config_or cloud local)"
-for ((i = 0; i < ${#config_args[@]}; i += 2)); do
-	[[ "${config_args[i]}" == cloud || "${config_args[i]}" == "$project:cloud" ]] &&
-		cloud="${config_args[i + 1]}"
-done
+if given="$(given_config cloud)"; then
+	cloud="$given"
+fi
 cloud="$(lower "$cloud")"
 
 # A local stack's update runs with only the docker and random plugins ("Plugins" below); the same
@@ -409,13 +419,22 @@ if [[ "$mode" == env ]]; then
 	exit 0
 fi
 
+# The mirror's port as the program derives it ($1: the registry's port): localMirrorPort, or the
+# registry's port + 1 when that is 0 (unset).
+mirror_port_of() {
+	local port
+	port="$(config_or localMirrorPort 0)"
+	if [[ "$port" == 0 && "$1" =~ ^[0-9]+$ ]]; then
+		port=$(($1 + 1))
+	fi
+	printf '%s' "$port"
+}
+
 # A loopback port for trying the app, away from the registry's ports.
 try_port() {
-	local registry_port mirror_port
+	local registry_port
 	registry_port="$(config_or localPort 5000)"
-	mirror_port="$(config_or localMirrorPort 0)"
-	[[ "$mirror_port" == 0 ]] && mirror_port=$((registry_port + 1))
-	free_port_after 8079 "$registry_port" "$mirror_port"
+	free_port_after 8079 "$registry_port" "$(mirror_port_of "$registry_port")"
 }
 
 # The outputs, then how to log in (as the stack's own user), pull, run and check the image.
@@ -586,8 +605,7 @@ if [[ "$cloud" == local ]]; then
 	ports=("localPort" "$registry_port")
 	names=("$project-$stack-registry")
 	if [[ "$(config_or mirror false)" == true ]]; then
-		mirror_port="$(config_or localMirrorPort 0)"
-		[[ "$mirror_port" == 0 && "$registry_port" =~ ^[0-9]+$ ]] && mirror_port=$((registry_port + 1))
+		mirror_port="$(mirror_port_of "$registry_port")"
 		ports+=("localMirrorPort" "$mirror_port")
 		names+=("$project-$stack-registry-mirror")
 	fi
