@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from registries.aws_access import ci_push_access
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin, mirror_build_args
+from registries.provenance import SIGNATURE_TAG_PREFIX, signature_window, tagged_window
 from registries.settings import Settings
 
 PULL_ACTIONS: tuple[str, ...] = (
@@ -29,35 +30,57 @@ PUSH_ACTIONS: tuple[str, ...] = (
 
 
 def lifecycle_policy(settings: Settings) -> dict[str, Any]:
-    """Expire untagged images after N days; keep only the newest M tagged images."""
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": (
-                    f"Expire untagged images {settings.untagged_expiry_days} days after push"
-                ),
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": settings.untagged_expiry_days,
-                },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep only the newest {settings.keep_tagged_images} tagged images",
-                "selection": {
-                    "tagStatus": "tagged",
-                    "tagPatternList": ["*"],
-                    "countType": "imageCountMoreThan",
-                    "countNumber": settings.keep_tagged_images,
-                },
-                "action": {"type": "expire"},
-            },
-        ]
+    """Expire untagged images after N days; keep the newest M tagged images with their cosign
+    signatures and attestations (registries/provenance.py, docs/supply-chain.md).
+
+    ECR evaluates rules by priority and "an image that matches the tagging requirements of a
+    higher priority rule cannot be expired by a rule with a lower priority"; a lower rule still
+    counts such images (the "identify them as if they haven't been expired" rule, and Example A
+    of the documentation's lifecycle policy examples). So rule 1 claims every signature tag
+    (`sha256-*`) and keeps the newest 2M of them (those of the newest M images, which are younger
+    than their images); rule 3 counts images and signatures together, keeping the newest 3M
+    tagged manifests, and can only expire images. A signature is thus expired only once it is no
+    longer among the newest 2M: after its image has gone.
+    """
+    untagged_rule: dict[str, Any] = {
+        "rulePriority": 2,
+        "description": f"Expire untagged images {settings.untagged_expiry_days} days after push",
+        "selection": {
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": settings.untagged_expiry_days,
+        },
+        "action": {"type": "expire"},
     }
+    signatures_rule: dict[str, Any] = {
+        "rulePriority": 1,
+        "description": (
+            f"Keep the signatures and attestations of the newest {settings.keep_tagged_images} "
+            "images"
+        ),
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": [f"{SIGNATURE_TAG_PREFIX}*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": signature_window(settings.keep_tagged_images),
+        },
+        "action": {"type": "expire"},
+    }
+    images_rule: dict[str, Any] = {
+        "rulePriority": 3,
+        "description": (
+            f"Keep the newest {settings.keep_tagged_images} tagged images and their signatures"
+        ),
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": ["*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": tagged_window(settings.keep_tagged_images),
+        },
+        "action": {"type": "expire"},
+    }
+    return {"rules": [signatures_rule, untagged_rule, images_rule]}
 
 
 def repository_policy(account_root: str, pull_principals: tuple[str, ...]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pulumi_azure_native import authorization, containerregistry, resources
 from registries.azure_access import registry_access, role_assignment_name, role_definition
 from registries.component import RegistryComponent
 from registries.image import RegistryLogin, mirror_build_args
+from registries.provenance import tagged_window
 from registries.settings import (
     MIRROR_WILDCARD,
     Settings,
@@ -86,6 +87,13 @@ def purge_commands(settings: Settings) -> list[str]:
     regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
     `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
     escaped. Every run names the task's registry (see TASK_REGISTRY).
+
+    acr-cli counts tags, and cosign's signature and attestation tags are tags: `--keep` is 3M
+    (registries/provenance.py), so the newest M images keep theirs (younger than the image, they
+    are among the newest 3M tags whenever its tag is). A signature whose tag went is an untagged
+    manifest without a `subject`, deleted by the second run; a manifest with a `subject` (an OCI
+    referrer) is never deleted by acr-cli (GetUntaggedManifests, since acr-cli PR #188): ACR
+    deletes it with its subject.
     """
     repository = re.escape(settings.repository_name)
     commands = [
@@ -100,7 +108,7 @@ def purge_commands(settings: Settings) -> list[str]:
                 "--ago",
                 "0d",
                 "--keep",
-                str(settings.keep_tagged_images),
+                str(tagged_window(settings.keep_tagged_images)),
             ]
         )
     ]

@@ -12,6 +12,7 @@ import pulumi_gcp as gcp
 from registries.component import RegistryComponent
 from registries.gcp_access import repository_access
 from registries.image import RegistryLogin, mirror_build_args
+from registries.provenance import tagged_window
 from registries.settings import Settings, SettingsError
 
 ARTIFACT_REGISTRY_API = "artifactregistry.googleapis.com"
@@ -59,6 +60,11 @@ def cleanup_policies(settings: Settings) -> list[gcp.artifactregistry.Repository
     be deleted at once, ignoring `untaggedExpiryDays`. The same rules as the ECR lifecycle policy.
     One difference remains, set by the API: most_recent_versions counts every version, tagged or
     not, so an untagged version among the newest M is kept until it falls out of them.
+
+    The newest M images keep their cosign signatures and attestations (registries/provenance.py):
+    `keep-newest` keeps the newest 3M versions, and a signature, younger than its image, is among
+    them whenever its image is. A signature whose image has gone is deleted with the other
+    tagged versions past the newest 3M.
     """
     untagged_age = f"{settings.untagged_expiry_days * SECONDS_PER_DAY}s"
     return [
@@ -78,7 +84,7 @@ def cleanup_policies(settings: Settings) -> list[gcp.artifactregistry.Repository
             id="keep-newest",
             action="KEEP",
             most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
-                keep_count=settings.keep_tagged_images
+                keep_count=tagged_window(settings.keep_tagged_images)
             ),
         ),
     ]

@@ -138,7 +138,7 @@ def test_the_lifecycle_validator_can_fail() -> None:
 def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep: int) -> None:
     document = lifecycle_policy(Settings(untagged_expiry_days=days, keep_tagged_images=keep))
     assert ecr_lifecycle_errors(document) == []
-    untagged, tagged = document["rules"]
+    signatures, untagged, tagged = sorted(document["rules"], key=lambda r: r["rulePriority"])
     assert untagged["selection"] == {
         "tagStatus": "untagged",
         "countType": "sinceImagePushed",
@@ -146,8 +146,18 @@ def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep:
         "countNumber": days,
     }
     assert tagged["selection"]["tagStatus"] == "tagged"
+    assert tagged["selection"]["tagPatternList"] == ["*"]
     assert tagged["selection"]["countType"] == "imageCountMoreThan"
-    assert tagged["selection"]["countNumber"] == keep
+    # Each image, its `.sig` and its `.att` (docs/supply-chain.md; tests/test_cleanup_semantics.py
+    # evaluates what this keeps).
+    assert tagged["selection"]["countNumber"] == 3 * keep
+    # cosign's signature and attestation tags, `sha256-<hex>.sig|.att`, claimed first.
+    assert signatures["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": ["sha256-*"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 2 * keep,
+    }
 
 
 def test_tutorial_policy_is_caught_by_the_same_checks() -> None:
@@ -235,7 +245,8 @@ def test_policies_attached_to_the_repository(harness: Harness) -> None:
     assert lifecycle.inputs["repository"] == "app"
     document = json.loads(lifecycle.inputs["policy"])
     assert ecr_lifecycle_errors(document) == []
-    assert document["rules"][0]["selection"]["countNumber"] == 3
+    (untagged,) = [r for r in document["rules"] if r["selection"]["tagStatus"] == "untagged"]
+    assert untagged["selection"]["countNumber"] == 3
 
     repo = harness.one(REPO)
     assert repo.urn in lifecycle.dependencies, "the lifecycle policy must wait for the repository"
