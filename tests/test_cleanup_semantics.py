@@ -169,22 +169,26 @@ def test_ecr_never_expires_a_kept_images_signature_whatever_the_push_order() -> 
 
 def ar_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
     """What the program's Artifact Registry cleanup policies keep of `repo`."""
-    policies = [
-        {
-            "action": policy.action,
-            "condition": None
-            if policy.condition is None
-            else {
-                "tag_state": policy.condition.tag_state,
-                "tag_prefixes": policy.condition.tag_prefixes,
-                "older_than": policy.condition.older_than,
-            },
-            "most_recent_versions": None
-            if policy.most_recent_versions is None
-            else {"keep_count": policy.most_recent_versions.keep_count},
-        }
-        for policy in cleanup_policies(settings)
-    ]
+    policies: list[dict[str, Any]] = []
+    for policy in cleanup_policies(settings):
+        # The provider's Args, plain values here (typed as Inputs).
+        condition: Any = policy.condition
+        recent: Any = policy.most_recent_versions
+        policies.append(
+            {
+                "action": policy.action,
+                "condition": None
+                if condition is None
+                else {
+                    "tag_state": condition.tag_state,
+                    "tag_prefixes": condition.tag_prefixes,
+                    "older_than": condition.older_than,
+                },
+                "most_recent_versions": None
+                if recent is None
+                else {"keep_count": recent.keep_count},
+            }
+        )
     return {m.name for m in repo} - artifact_registry_deleted(policies, repo)
 
 
