@@ -29,7 +29,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from registries.settings import PROVIDER_KEYS, SECRET_KEYS
+from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
 
 # Time limits measure the machine, not the code: CI shares two cores with a Docker engine and
 # image builds, where hypothesis's 200 ms deadline and its "input generation is slow" check
@@ -464,8 +464,8 @@ TARGET_CONFIG: dict[str, dict[str, str]] = {
 ENGINE_ARCHITECTURE = "x86_64"
 # For programs run in a fresh interpreter: the same stub, as a line of Python.
 STUB_ENGINE_SOURCE = (
-    "import registries.engine; "
-    f"registries.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
+    "import stack_config.engine; "
+    f"stack_config.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
 )
 
 
@@ -480,7 +480,7 @@ def stub_engine(
         asked.append(engine)
         return engine, architecture
 
-    monkeypatch.setattr("registries.engine.probe_engine", probe)
+    monkeypatch.setattr("stack_config.engine.probe_engine", probe)
     return asked
 
 
@@ -552,7 +552,7 @@ pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, 
 error = None
 try:
     outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
-    _sync_await(outputs["registry"].repo_digest.future())
+    _sync_await(outputs["image"].repo_digest.future())
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
 except Exception as err:
     error = f"{type(err).__name__}: {err}"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from registries.aws import lifecycle_policy
-from registries.azure import purge_commands, uses_retention_policy
-from registries.gcp import cleanup_policies
-from registries.settings import AzureSettings, Settings
+from container_registry.aws.policies import lifecycle_policy
+from container_registry.azure.registry import purge_commands, uses_retention_policy
+from container_registry.gcp.policies import cleanup_policies
+from container_registry.options import AzureOptions, RegistryOptions
 from tests.cleanup_semantics import (
     Manifest,
     acr_purge,
@@ -53,7 +53,7 @@ def provenance_of(names: set[str]) -> set[str]:
     return {f"{n}.{kind}" for n in names if n != "v5" for kind in ("sig", "att")}
 
 
-SETTINGS = Settings(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
+SETTINGS = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
 # The newest three images are v8, v7, v6 (signed): three images and their six signatures fill the
 # window of 3 x 3 tagged manifests exactly. v5 and older go, and with them their signatures.
 KEPT_IMAGES = {"v8", "v7", "v6"}
@@ -167,7 +167,7 @@ def test_ecr_never_expires_a_kept_images_signature_whatever_the_push_order() -> 
         assert len(kept_images) >= KEEP, f"unsigned={unsigned}: kept only {kept_images}"
 
 
-def ar_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
+def ar_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     """What the program's Artifact Registry cleanup policies keep of `repo`."""
     policies: list[dict[str, Any]] = []
     for policy in cleanup_policies(settings):
@@ -192,7 +192,7 @@ def ar_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
     return {m.name for m in repo} - artifact_registry_deleted(policies, repo)
 
 
-def acr_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
+def acr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     """What the program's daily `acr purge` runs keep of `repo`."""
     for command in purge_commands(settings):
         args = shlex.split(command)[2:]
@@ -209,7 +209,7 @@ def acr_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
     return {m.name for m in repo}
 
 
-def ecr_kept(settings: Settings, repo: list[Manifest]) -> set[str]:
+def ecr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     return ecr_evaluate(lifecycle_policy(settings), repo).kept(repo)
 
 
@@ -226,10 +226,10 @@ def test_artifact_registry_keeps_the_newest_images_with_their_signatures() -> No
 
 
 def test_acr_purge_keeps_the_newest_images_with_their_signatures() -> None:
-    settings = Settings(
+    settings = RegistryOptions(
         untagged_expiry_days=UNTAGGED_DAYS,
         keep_tagged_images=KEEP,
-        azure=AzureSettings(sku="Standard"),
+        azure=AzureOptions(sku="Standard"),
     )
     assert not uses_retention_policy(settings)
     kept = acr_kept(settings, listing())
@@ -250,10 +250,10 @@ def test_no_cloud_keeps_an_image_without_its_signatures(cloud: str, keep: int) -
     """The invariant, for every pattern of signed and unsigned images among the eight: an image
     kept keeps its signature and attestation, and a signed image is kept among the newest
     `keepTaggedImages` tagged images whenever no untagged version shares the window."""
-    settings = Settings(
+    settings = RegistryOptions(
         untagged_expiry_days=UNTAGGED_DAYS,
         keep_tagged_images=keep,
-        azure=AzureSettings(sku="Standard"),
+        azure=AzureOptions(sku="Standard"),
     )
     for mask in range(256):
         unsigned = [name for i, (name, _) in enumerate(IMAGES) if mask >> i & 1]

@@ -34,8 +34,8 @@ import docker.errors
 import requests
 from docker.models.containers import Container
 
-from registries.local import DATA_PATH, IMAGE_COMMAND
-from registries.provenance import is_signature_tag
+from container_registry.local.container import DATA_PATH, IMAGE_COMMAND
+from container_registry.provenance import is_signature_tag
 
 SECONDS_PER_DAY = 86400
 # Distribution's storage layout (registry/storage/paths.go, distribution 2.8): per repository,

@@ -1,0 +1,60 @@
+"""The stack program's errors name the config key: SettingsError, and the mapping of a
+component's InputPropertyError (a property path) to the key it came from (keys.PATH_KEYS)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+import pulumi
+
+from container_registry.errors import ArgumentError
+from stack_config.keys import PATH_KEYS
+
+_INDEX = re.compile(r"\[[0-9]+\]$")
+
+
+class SettingsError(pulumi.RunError):
+    """A config value that cannot work; the message names the key, the value and what is allowed.
+
+    A RunError, so `pulumi up` shows just the message instead of a Python traceback. A value of
+    None means the key is not set: the message is then `<key> <allowed>` ("gcp:project is not
+    set: ..."), never a Python `None`. `shown` replaces the repr of the value in the message.
+    """
+
+    def __init__(self, key: str, value: object, allowed: str, *, shown: str | None = None) -> None:
+        if value is None and shown is None:
+            super().__init__(f"{key} {allowed}")
+        else:
+            text = repr(value) if shown is None else shown
+            if len(text) > 80:
+                text = text[:77] + "..."
+            super().__init__(f"{key}: {text} {allowed}")
+        self.key = key
+        self.value = value
+
+
+def config_key(property_path: str, raw: Mapping[str, str | None]) -> str:
+    """The config key a property path comes from; a list item's path names its list's key."""
+    path = _INDEX.sub("", property_path)
+    if path.startswith("ci.mirror_build_args"):
+        return "ciRepository"
+    if path == "gcp.location" and not raw.get("gcpLocation"):
+        return "gcp:region"
+    return PATH_KEYS.get(path, path)
+
+
+def from_argument_error(error: ArgumentError, raw: Mapping[str, str | None]) -> SettingsError:
+    """A component's ArgumentError, re-worded for the stack: the config key, and the value as
+    the user set it (a list item's own value, shown as the JSON they wrote)."""
+    key = config_key(error.property_path, raw)
+    if error.value is None:
+        return SettingsError(key, None, error.rule)
+    if _INDEX.search(error.property_path):
+        value = error.value
+        return SettingsError(
+            key, value, error.rule, shown=None if isinstance(value, str) else json.dumps(value)
+        )
+    typed = raw.get(key)
+    return SettingsError(key, typed if typed not in (None, "") else error.value, error.rule)
