@@ -8,6 +8,7 @@ every target.
 import pulumi
 
 import stack_config
+import stack_config.retention
 from container_registry import Registry, RegistryImage
 
 settings = stack_config.load_settings()
@@ -31,6 +32,9 @@ pulumi.export("repoDigest", image.repo_digest)
 pulumi.export("credentials", registry.login)
 if settings.mirror_enabled:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
+if settings.cloud == "local":
+    # What ./up.sh's retention run needs (stack_config/retention.py); nothing secret.
+    pulumi.export("retention", stack_config.retention.retention_output(settings, engine))
 if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
     pulumi.export("ciWorkflow", registry.ci_workflow)

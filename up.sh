@@ -697,4 +697,12 @@ else
 	# A cloud bills: `pulumi up` shows the preview and asks on the terminal (checked above).
 	pulumi up --refresh --stack "$stack"
 fi
+if [[ "$cloud" == local ]]; then
+	# The local registry's retention (keepTaggedImages, untaggedExpiryDays; docs/supply-chain.md):
+	# the clouds clean up by themselves, Distribution does not. The outputs, the password among
+	# them, pass through this pipe only. A failure is reported; the update stands.
+	pulumi stack output --json --show-secrets --stack "$stack" |
+		"$PROJECT_DIR/venv/bin/python" -m stack_config.retention ||
+		printf '%s\n' "up.sh: warning: the registry's retention failed (see above); the update stands." >&2
+fi
 print_usage_of_stack

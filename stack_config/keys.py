@@ -66,9 +66,10 @@ KEY_TARGETS: dict[str, tuple[str, ...]] = {
     "repositoryName": CLOUDS,
     "imageTag": CLOUDS,
     "platform": CLOUDS,
-    # The local registry has no cleanup; ACR has no registry-wide tag immutability.
-    "untaggedExpiryDays": ("aws", "azure", "gcp"),
-    "keepTaggedImages": ("aws", "azure", "gcp"),
+    # The local registry's retention runs after each `./up.sh` (container_registry/local/
+    # retention.py); ACR has no registry-wide tag immutability.
+    "untaggedExpiryDays": CLOUDS,
+    "keepTaggedImages": CLOUDS,
     "immutableTags": ("aws", "gcp"),
     "forceDelete": CLOUDS,
     "pullPrincipals": ("aws", "azure", "gcp"),

@@ -214,7 +214,8 @@ def artifact_registry_deleted(
 
 # ------------------------------------------------------------------------ ACR purge (acr-cli)
 #
-# The pinned acr-cli (container_registry/azure/registry.py, ACR_CLI) read from Azure/acr-cli's source:
+# The pinned acr-cli (container_registry/azure/registry.py, ACR_CLI), read from Azure/acr-cli's
+# source:
 #   - cmd/acr/purge.go, getTagsToDelete: tags of the repository listed newest first
 #     (`timedesc`, by lastUpdateTime); those that match the filter's tag regex and are older than
 #     `--ago` are eligible; the first `--keep` eligible ones are spared, the rest are deleted

@@ -1,5 +1,6 @@
-"""The local target's retention plan (container_registry/local/retention.py) on a literal listing: what it
-deletes, exactly, and that it never deletes a kept image's signature or SBOM (issue 23 item 3).
+"""The local target's retention plan (container_registry/local/retention.py) on a literal listing:
+what it deletes, exactly, and that it never deletes a kept image's signature or SBOM (issue 23
+item 3).
 The engine test (tests/engine/test_supply_chain_engine.py) runs it against a real registry."""
 
 from __future__ import annotations
