@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from registries.settings import PROVIDER_KEYS
+from stack_config.keys import PROVIDER_KEYS
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 PROJECT_SCHEMA = ROOT / "tests" / "data" / "pulumi-project.schema.json"
