@@ -651,13 +651,17 @@ class Deployed:
 
 
 def deploy(
-    args: Mapping[str, Any], *, platform: str = "linux/amd64", tag: str | None = None
+    args: Mapping[str, Any],
+    *,
+    platform: str = "linux/amd64",
+    tag: str | None = None,
+    name: str = "registry",
 ) -> Deployed:
     """`Registry("registry", args)` and app/ pushed to it by a RegistryImage, its base image
     through the mirror when the mirror is on: what __main__.py builds, without the config."""
     from container_registry import Registry, RegistryImage
 
-    registry = Registry("registry", dict(args))  # type: ignore[arg-type]
+    registry = Registry(name, dict(args))  # type: ignore[arg-type]
     image_args: dict[str, Any] = {
         "context": "app",
         "platform": platform,
@@ -670,7 +674,7 @@ def deploy(
         image_args["build_args"] = {
             "BASE_IMAGE": registry.mirror_endpoint.apply(lambda endpoint: f"{endpoint}/nginx")
         }
-    return Deployed(registry, RegistryImage("registry", image_args))  # type: ignore[arg-type]
+    return Deployed(registry, RegistryImage(name, image_args))  # type: ignore[arg-type]
 
 
 def args_of(options: Any) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def azure_settings(**overrides: Any) -> Settings:
 def build(settings: Settings, name: str = "registry") -> Deployed:
     """The Registry with these options and the app pushed to it, the push resolved
     (harness.resources awaits the rest, such as the purge task, which is no input of it)."""
-    registry = deploy(args_of(settings))
+    registry = deploy(args_of(settings), name=name)
     resolve(registry.repo_digest)
     return registry
 
