@@ -3,6 +3,7 @@ pattern and the rule; the list shape, its bound and the wildcard refusal are sha
 
 from __future__ import annotations
 
+import json
 import re
 from typing import cast
 
@@ -25,5 +26,7 @@ def pull_principals(
         raise ArgumentError(PATH, value, f"is not a list of at most {MAX_PULL_PRINCIPALS} {plural}")
     for index, item in enumerate(items):
         if not isinstance(item, str) or "*" in item or not pattern.fullmatch(item):
-            raise ArgumentError(f"{PATH}[{index}]", item, rule)
+            # A non-string item is shown as the JSON it was written in (null, not None).
+            shown = None if isinstance(item, str) else json.dumps(item)
+            raise ArgumentError(f"{PATH}[{index}]", item, rule, shown=shown)
     return tuple(dict.fromkeys(cast("list[str]", items)))

@@ -56,16 +56,13 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
     target = cast(Any, importlib.import_module(f"container_registry.{cloud}.options"))
     resolver: Resolver = target.resolve
     options = resolver(args, common)
-    # Another target's options, when given, are checked too: a typo in them shows now, not on
-    # the day the registry moves there. They create nothing.
+    # Another target's options, when given, are checked and kept too: a typo in them shows now,
+    # not on the day the registry moves there. They create nothing.
     for other in CLOUDS:
         block = args.get(other)
         if other != cloud and block:
             module = cast(Any, importlib.import_module(f"container_registry.{other}.options"))
-            if other == "local":
-                module.check_block(block, options.mirror)
-            else:
-                module.check_block(block)
+            options = module.keep_block(block, options)
     return options
 
 

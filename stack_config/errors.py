@@ -45,16 +45,26 @@ def config_key(property_path: str, raw: Mapping[str, str | None]) -> str:
     return PATH_KEYS.get(path, path)
 
 
+def _named_by_key(rule: str, raw: Mapping[str, str | None]) -> str:
+    """A rule that names other properties (`the registry's own port (local.port 5000)`), naming
+    their config keys instead."""
+    for path in sorted(PATH_KEYS, key=len, reverse=True):
+        if "." in path or "_" in path:
+            rule = re.sub(rf"(?<![\w.]){re.escape(path)}(?![\w])", config_key(path, raw), rule)
+    return rule
+
+
 def from_argument_error(error: ArgumentError, raw: Mapping[str, str | None]) -> SettingsError:
     """A component's ArgumentError, re-worded for the stack: the config key, and the value as
     the user set it (a list item's own value, shown as the JSON they wrote)."""
     key = config_key(error.property_path, raw)
-    if error.value is None:
-        return SettingsError(key, None, error.rule)
+    error = ArgumentError(error.property_path, error.value, _named_by_key(error.rule, raw))
     if _INDEX.search(error.property_path):
         value = error.value
         return SettingsError(
             key, value, error.rule, shown=None if isinstance(value, str) else json.dumps(value)
         )
+    if error.value is None:
+        return SettingsError(key, None, error.rule)
     typed = raw.get(key)
     return SettingsError(key, typed if typed not in (None, "") else error.value, error.rule)

@@ -24,7 +24,15 @@ from container_registry.errors import ArgumentError
 from container_registry.github import ONE_ID_RULE, ref_and_environment
 from container_registry.image import check_tag
 from container_registry.naming import choice, fold, normal_platform
-from container_registry.options import RegistryOptions
+from container_registry.options import (
+    AwsOptions,
+    AzureOptions,
+    CiOptions,
+    GcpOptions,
+    LocalOptions,
+    MirrorOptions,
+    RegistryOptions,
+)
 from container_registry.registry import resolve
 from stack_config.base_image import IMAGE_ARG, base_image
 from stack_config.errors import SettingsError, from_argument_error
@@ -84,6 +92,51 @@ class Settings:
     @property
     def mirror_enabled(self) -> bool:
         return self.options.mirror.enabled
+
+    # What the checked options say, read where the stack needs one value (and by its tests).
+    @property
+    def repository_name(self) -> str:
+        return self.options.repository_name
+
+    @property
+    def untagged_expiry_days(self) -> int:
+        return self.options.untagged_expiry_days
+
+    @property
+    def keep_tagged_images(self) -> int:
+        return self.options.keep_tagged_images
+
+    @property
+    def immutable_tags(self) -> bool:
+        return self.options.immutable_tags
+
+    @property
+    def force_delete(self) -> bool:
+        return self.options.force_delete
+
+    @property
+    def aws(self) -> AwsOptions:
+        return self.options.aws
+
+    @property
+    def azure(self) -> AzureOptions:
+        return self.options.azure
+
+    @property
+    def gcp(self) -> GcpOptions | None:
+        return self.options.gcp
+
+    @property
+    def local(self) -> LocalOptions:
+        return self.options.local
+
+    @property
+    def mirror(self) -> MirrorOptions:
+        return self.options.mirror
+
+    @property
+    def ci(self) -> CiOptions | None:
+        return self.options.ci
 
 
 def text(raw: Mapping[str, str | None], key: str) -> str | None:
@@ -235,6 +288,10 @@ def _principals(raw: Mapping[str, str | None], cloud: str, stack: str) -> list[A
     return _json_list(raw, "pullPrincipals", plural, stack)
 
 
+# Paths the provider keys (or their environment variables) fill in; missing, they get the hint.
+_PROVIDER_PATHS = ("gcp.project", "gcp.location", "azure.location")
+
+
 def _provider_keys(raw: Mapping[str, str | None], cloud: str, stack: str) -> None:
     """The provider settings the chosen target cannot do without, with the command that sets
     each (they live in the providers' namespaces, or their environment variables)."""
@@ -321,7 +378,6 @@ def _parse(
     """parse_settings without the warnings."""
     value = text(raw, "cloud")
     cloud = (choice(value, CLOUDS) if value is not None else "local") or value or "local"
-    _provider_keys(raw, cloud, stack)
     try:
         tag, platform = text(raw, "imageTag"), text(raw, "platform")
         image_tag = check_tag(tag, "image.tag") if tag is not None else None
@@ -334,6 +390,8 @@ def _parse(
         _docker_hub_pairs(raw, stack)
         options = resolve(args)
     except ArgumentError as error:
+        if error.value is None and error.property_path in _PROVIDER_PATHS:
+            _provider_keys(raw, cloud, stack)  # the same, with the command that sets the key
         raise _hint(from_argument_error(error, raw), raw, stack) from error
     base = base_image().repository
     names = options.mirror.repositories

@@ -91,3 +91,14 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         mirror=replace(common.mirror, docker_hub_secret_arn=secret_arn),
         ci=resolve_ci(args.get("ci"), "aws"),
     )
+
+
+def keep_block(aws: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
+    """`options` of another target, with the `aws` options checked and kept (they build nothing
+    there)."""
+    checked, secret_arn = check_block(aws)
+    return replace(
+        options,
+        aws=replace(checked, pull_principals=options.aws.pull_principals),
+        mirror=replace(options.mirror, docker_hub_secret_arn=secret_arn),
+    )

@@ -177,13 +177,6 @@ def check_block(azure: Mapping[str, Any]) -> tuple[AzureOptions, tuple[str | Non
 def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
     """`common` with the azure target's own values checked and added."""
     options, (username, password, vault_id) = check_block(args.get("azure") or {})
-    if options.resource_group is None and options.location is None:
-        raise ArgumentError(
-            "azure.location",
-            None,
-            "is required unless azure.resource_group names an existing group: the Azure region, "
-            "such as westeurope",
-        )
     name = repository_name(
         common.repository_name, "repository_name", DISTRIBUTION_REPO, 1, 256, REPOSITORY_RULE
     )
@@ -191,6 +184,14 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
     principals = pull_principals(
         args.get("pull_principals"), ENTRA_OBJECT_ID, "Entra object IDs", PRINCIPAL_RULE
     )
+    ci = resolve_ci(args.get("ci"), "azure")
+    if options.resource_group is None and options.location is None:
+        raise ArgumentError(
+            "azure.location",
+            None,
+            "is required unless azure.resource_group names an existing group: the Azure region, "
+            "such as westeurope",
+        )
     return replace(
         common,
         repository_name=name,
@@ -203,5 +204,21 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
             acr_password_secret_uri=password,
             acr_key_vault_id=vault_id,
         ),
-        ci=resolve_ci(args.get("ci"), "azure"),
+        ci=ci,
+    )
+
+
+def keep_block(azure: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
+    """`options` of another target, with the `azure` options checked and kept (they build
+    nothing there)."""
+    checked, (username, password, vault_id) = check_block(azure)
+    return replace(
+        options,
+        azure=replace(checked, pull_principals=options.azure.pull_principals),
+        mirror=replace(
+            options.mirror,
+            acr_username_secret_uri=username,
+            acr_password_secret_uri=password,
+            acr_key_vault_id=vault_id,
+        ),
     )

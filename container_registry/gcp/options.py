@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from container_registry.args import RegistryArgs
-from container_registry.errors import ArgumentError, required
+from container_registry.errors import required
 from container_registry.github import resolve_ci
 from container_registry.naming import optional_text, repository_name
 from container_registry.options import GcpOptions, RegistryOptions
@@ -63,25 +63,19 @@ def check_block(gcp: Mapping[str, Any]) -> tuple[str | None, str | None, str | N
 def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
     """`common` with the gcp target's own values checked and added."""
     project, location, version = check_block(args.get("gcp") or {})
-    if project is None:
-        raise required("gcp.project", "the Google Cloud project the repository lives in")
-    if location is None:
-        raise required("gcp.location", "the Artifact Registry location, such as us-central1")
     user = common.mirror.docker_hub_user
     if version is not None and user is None:
         raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
-    if user is not None and version is None and common.mirror.enabled:
-        raise ArgumentError(
-            "gcp.docker_hub_password_secret_version",
-            None,
-            "is required with mirror.docker_hub_user: the secret version of its access token",
-        )
     name = repository_name(
         common.repository_name, "repository_name", GAR_REPOSITORY, 1, 63, REPOSITORY_RULE
     )
     principals = pull_principals(
         args.get("pull_principals"), IAM_MEMBER, "IAM members", PRINCIPAL_RULE
     )
+    if project is None:
+        raise required("gcp.project", "the Google Cloud project the repository lives in")
+    if location is None:
+        raise required("gcp.location", "the Artifact Registry location, such as us-central1")
     return replace(
         common,
         repository_name=name,
@@ -89,3 +83,10 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         mirror=replace(common.mirror, gcp_password_secret_version=version),
         ci=resolve_ci(args.get("ci"), "gcp"),
     )
+
+
+def keep_block(gcp: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
+    """`options` of another target, with the `gcp` options checked; only the mirror's secret
+    version is kept (a project and location mean something on gcp alone)."""
+    _, _, version = check_block(gcp)
+    return replace(options, mirror=replace(options.mirror, gcp_password_secret_version=version))

@@ -70,8 +70,6 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
     options, mirror_port = check_block(args.get("local") or {}, mirror)
     if mirror.docker_hub_token is not None and mirror.docker_hub_user is None:
         raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
-    if mirror.docker_hub_user is not None and mirror.docker_hub_token is None and mirror.enabled:
-        raise required("mirror.docker_hub_token", "the access token of mirror.docker_hub_user")
     pull_principals(
         args.get("pull_principals"),
         ANY_PRINCIPAL,
@@ -88,3 +86,10 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         mirror=replace(mirror, local_port=mirror_port),
         ci=resolve_ci(args.get("ci"), "local"),
     )
+
+
+def keep_block(local: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
+    """`options` of another target, with the `local` options checked and kept (they build
+    nothing there)."""
+    checked, mirror_port = check_block(local, options.mirror)
+    return replace(options, local=checked, mirror=replace(options.mirror, local_port=mirror_port))
