@@ -32,9 +32,14 @@ pulumi.export("repoDigest", image.repo_digest)
 pulumi.export("credentials", registry.login)
 if settings.mirror_enabled:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
-if settings.cloud == "local":
-    # What ./up.sh's retention run needs (stack_config/retention.py); nothing secret.
-    pulumi.export("retention", stack_config.retention.retention_output(settings, engine))
+# What ./up.sh's retention run needs on the local target (stack_config/retention.py); nothing
+# secret. None on the clouds: they clean up by themselves.
+pulumi.export(
+    "retention",
+    stack_config.retention.retention_output(settings, engine)
+    if settings.cloud == "local"
+    else None,
+)
 if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
     pulumi.export("ciWorkflow", registry.ci_workflow)

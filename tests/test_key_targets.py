@@ -273,10 +273,10 @@ def test_warnings_leave_the_settings_themselves_alone() -> None:
 def test_load_settings_logs_each_warning(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     logged: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
-    harness.configure(cloud="local", acrSku="Premium", untaggedExpiryDays="3", localPort="5001")
+    harness.configure(cloud="local", acrSku="Premium", immutableTags="false", localPort="5001")
     load_settings()
     assert logged == [
-        expected_warning("untaggedExpiryDays", "local"),
+        expected_warning("immutableTags", "local"),
         expected_warning("acrSku", "local"),
     ]
 
