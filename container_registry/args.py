@@ -104,6 +104,10 @@ class AwsArgs(TypedDict, total=False):
     """(with the mirror) A Secrets Manager secret ARN named `ecr-pullthroughcache/...` holding a
     Docker Hub username and accessToken: adds a Docker Hub cache rule. Default: none, ECR Public
     only."""
+    archive_unpulled_days: int
+    """Move a tagged image not pulled for this many days (1 to 3650) to ECR's archive storage
+    class instead of deleting tagged images past `lifecycle.keep_tagged_images`; signatures and
+    attestations stay. Default: none, delete."""
 
 
 class AzureArgs(TypedDict, total=False):

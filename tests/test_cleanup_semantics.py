@@ -18,7 +18,7 @@ import pytest
 from container_registry.aws.policies import lifecycle_policy
 from container_registry.azure.registry import purge_commands, uses_retention_policy
 from container_registry.gcp.policies import cleanup_policies
-from container_registry.options import AzureOptions, RegistryOptions
+from container_registry.options import AwsOptions, AzureOptions, RegistryOptions
 from tests.cleanup_semantics import (
     Manifest,
     acr_purge,
@@ -239,6 +239,28 @@ def test_acr_purge_keeps_the_newest_images_with_their_signatures() -> None:
         # untagged by the tag purge, younger than untaggedExpiryDays: deleted by a later run
         "v5",
     }
+
+
+def test_ecr_archive_mode_archives_the_unpulled_and_deletes_no_tagged_image() -> None:
+    """With `ecrArchiveUnpulledDays` 5: v1 to v4 were last pulled more than 5 days ago (v2 never,
+    pushed 12 days ago: the push stands in), v5 to v8 less; signatures are never pulled by a
+    plain `docker pull`, and none is archived or deleted."""
+    pulls = {"v1": 9.0, "v3": 7.0, "v4": 6.0, "v5": 1.0, "v6": 0.5, "v7": 2.0, "v8": None}
+    repo = [
+        Manifest(m.name, m.tags, m.pushed_days_ago, pulls.get(m.name), m.subject, m.digest)
+        for m in listing()
+    ]
+    options = RegistryOptions(
+        untagged_expiry_days=UNTAGGED_DAYS,
+        keep_tagged_images=KEEP,
+        aws=AwsOptions(archive_unpulled_days=5),
+    )
+    outcome = ecr_evaluate(lifecycle_policy(options), repo)
+    assert outcome.archived == {"v1", "v2", "v3", "v4"}
+    assert outcome.expired == {"old-untagged"}
+    kept = outcome.kept(repo)
+    names = {name for name, _ in IMAGES}
+    assert provenance_of(names) <= kept, "every signature stays in standard storage"
 
 
 CLOUDS = {"ecr": ecr_kept, "artifact-registry": ar_kept, "acr": acr_kept}

@@ -43,6 +43,7 @@ CHANGED: dict[str, str] = {
     "forceDelete": "true",
     "pullPrincipals": '["arn:aws:iam::210987654321:root"]',
     "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ecrArchiveUnpulledDays": "90",
     "acrSku": "Premium",
     "azureResourceGroup": "shared-rg",
     "gcpLocation": "us",

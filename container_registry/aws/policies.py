@@ -8,6 +8,9 @@ from typing import Any
 from container_registry.options import RegistryOptions
 from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window, tagged_window
 
+# In archive mode (aws.archive_unpulled_days) the signature rule matches every signature and acts
+# on none: a hundred years.
+SIGNATURES_KEPT_DAYS = 36500
 PULL_ACTIONS: tuple[str, ...] = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -33,6 +36,10 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
     than their images); rule 3 counts images and signatures together, keeping the newest 3M
     tagged manifests, and can only expire images. A signature is thus expired only once it is no
     longer among the newest 2M: after its image has gone.
+
+    With `aws.archive_unpulled_days` X, rule 3 moves tagged images not pulled for X days
+    (`sinceImagePulled`) to the archive storage class (`transition`) instead, and nothing tagged
+    is deleted; rule 1 still claims the signatures, so they are neither deleted nor archived.
     """
     keep = options.keep_tagged_images
     signatures_rule: dict[str, Any] = {
@@ -68,6 +75,33 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
         },
         "action": {"type": "expire"},
     }
+    if options.aws.archive_unpulled_days is not None:
+        # Archive instead of delete: no rule deletes tagged images, so signatures stay with them.
+        # Rule 1 still claims the signature tags (so rule 3 cannot archive them: a signature
+        # must stay pullable for as long as its image can be restored) and never fires.
+        signatures_rule["description"] = "Keep every signature and attestation"
+        signatures_rule["selection"] = {
+            "tagStatus": "tagged",
+            "tagPatternList": [f"{SIGNATURE_TAG_PREFIX}*"],
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": SIGNATURES_KEPT_DAYS,
+        }
+        days = options.aws.archive_unpulled_days
+        images_rule = {
+            "rulePriority": 3,
+            "description": f"Archive tagged images not pulled for {days} days",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "sinceImagePulled",
+                "countUnit": "days",
+                "countNumber": days,
+            },
+            # ECR's archive storage class ("Archiving an image"): not pullable until restored,
+            # listed, 90 days minimum storage.
+            "action": {"type": "transition", "targetStorageClass": "archive"},
+        }
     return {"rules": [signatures_rule, untagged_rule, images_rule]}
 
 
