@@ -230,17 +230,21 @@ class Report:
     """How long the registry did not answer (stopped for the collection)."""
 
 
-def _wait_healthy(container: Container) -> None:
+def _wait_answering(container: Container, base_url: str) -> None:
+    """Until the registry answers on `/` again (its health endpoint, open without auth): the
+    moment pushes are taken again. Docker's health status would lag by up to a probe interval."""
     deadline = time.monotonic() + HEALTHY_TIMEOUT_S
     while time.monotonic() < deadline:
-        container.reload()
-        if container.attrs["State"].get("Health", {}).get("Status") == "healthy":
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{container.name} was not healthy {HEALTHY_TIMEOUT_S}s after its start")
+        try:
+            if requests.get(f"{base_url}/", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{container.name} did not answer {HEALTHY_TIMEOUT_S}s after its start")
 
 
-def collect_garbage(client: docker.DockerClient, container: Container) -> float:
+def collect_garbage(client: docker.DockerClient, container: Container, base_url: str) -> float:
     """`registry garbage-collect` on the registry's volume while it is stopped; the seconds it
     refused requests. Blobs no manifest refers to are removed; manifests are left alone."""
     volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Destination"] == DATA_PATH]
@@ -266,7 +270,7 @@ def collect_garbage(client: docker.DockerClient, container: Container) -> float:
         )
     finally:
         container.start()
-        _wait_healthy(container)
+        _wait_answering(container, base_url)
     return time.monotonic() - started
 
 
@@ -283,7 +287,8 @@ def retain(
 ) -> Report:
     """Delete what retention does not keep, then collect garbage (see the module docstring)."""
     container = client.containers.get(container_name)
-    api = RegistryApi(f"http://127.0.0.1:{port}", username, password)
+    base_url = f"http://127.0.0.1:{port}"
+    api = RegistryApi(base_url, username, password)
     stored = inventory(api, container)
     doomed = plan(
         stored,
@@ -293,5 +298,5 @@ def retain(
     )
     for manifest in doomed:
         api.delete(manifest.repository, manifest.digest)
-    refused = collect_garbage(client, container) if doomed else 0.0
+    refused = collect_garbage(client, container, base_url) if doomed else 0.0
     return Report(tuple(doomed), len(stored) - len(doomed), refused)

@@ -48,7 +48,7 @@ SPDX_TYPE = "application/spdx+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 # Pushes must not be refused for long while garbage is collected.
-REFUSED_LIMIT_S = 30
+REFUSED_LIMIT_S = 10
 
 
 def run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
