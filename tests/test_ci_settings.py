@@ -49,10 +49,13 @@ def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
         ({"ciRef": "refs/tags/v1.2.3"}, CiSettings("acme/app", "refs/tags/v1.2.3", None)),
         ({"ciRef": "refs/heads/release/2026"}, CiSettings("acme/app", "refs/heads/release/2026")),
         # An environment keeps the ref: the workflow runs, and the job starts, for it alone.
-        ({"ciEnvironment": "production"}, CiSettings("acme/app", DEFAULT_CI_REF, "production")),
         (
-            {"ciEnvironment": "prod", "ciRef": "refs/heads/release"},
-            CiSettings("acme/app", "refs/heads/release", "prod"),
+            {"ciEnvironment": "production", "ciSubjectIncludesRef": "true"},
+            CiSettings("acme/app", DEFAULT_CI_REF, "production", subject_includes_ref=True),
+        ),
+        (
+            {"ciEnvironment": "prod", "ciRef": "refs/heads/release", "ciSubjectIncludesRef": "True"},
+            CiSettings("acme/app", "refs/heads/release", "prod", subject_includes_ref=True),
         ),
     ],
 )
@@ -72,7 +75,16 @@ def test_ref_and_environment(config: dict[str, str], expected: CiSettings) -> No
     [
         ({}, "repo:acme@1001/app@2002:ref:refs/heads/main"),
         ({"ciRef": "refs/tags/v1"}, "repo:acme@1001/app@2002:ref:refs/tags/v1"),
-        ({"ciEnvironment": "production"}, "repo:acme@1001/app@2002:environment:production"),
+        # GitHub docs, "Customizing the subject claims": with include_claim_keys [repo,
+        # context, ref] each claim follows as <key>:<value>; the repo segment keeps the IDs.
+        (
+            {"ciEnvironment": "production", "ciSubjectIncludesRef": "true"},
+            "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
+        ),
+        (
+            {"ciSubjectIncludesRef": "true"},
+            "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
+        ),
     ],
 )
 def test_immutable_form_is_trusted_as_given(config: dict[str, str], subject: str) -> None:
