@@ -52,6 +52,9 @@ MAIN = "repo:acme/app:ref:refs/heads/main"
 # GitHub's immutable form of the same repository (owner ID 1001, repository ID 2002).
 IMMUTABLE = "acme@1001/app@2002"
 IMMUTABLE_MAIN = "repo:acme@1001/app@2002:ref:refs/heads/main"
+# The user's word that the repository's OIDC subject template adds the ref (required with an
+# environment on aws and azure).
+TEMPLATE = {"ciSubjectIncludesRef": "true"}
 # Built-in role IDs, the same in every tenant (Microsoft Learn, "Azure built-in roles for
 # Containers": AcrPush, AcrPull).
 ACR_PUSH_ROLE = "8311e382-0749-4cb8-b61a-304f252e45ec"
@@ -135,6 +138,13 @@ def deploy(
             CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002"),
             "repo:acme@1001/app@2002:environment:production",
         ),
+        # GitHub docs, "Customizing the subject claims": include_claim_keys [repo, context,
+        # ref] writes each as <key>:<value>, `context` being the default suffix.
+        (
+            CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002", True),
+            "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1.0",
+        ),
+        (CiSettings(REPO, subject_includes_ref=True), f"{MAIN}:ref:refs/heads/main"),
     ],
 )
 def test_oidc_subject_for_ref_and_environment(settings: CiSettings, subject: str) -> None:
@@ -271,11 +281,11 @@ def test_aws_reuses_a_named_oidc_provider(
 
 
 def test_aws_environment_subject(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    deploy(harness, monkeypatch, "aws", ciEnvironment="production")
+    deploy(harness, monkeypatch, "aws", ciEnvironment="production", **TEMPLATE)
     trust = json.loads(harness.one(ROLE).inputs["assumeRolePolicy"])
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["token.actions.githubusercontent.com:sub"] == (
-        "repo:acme/app:environment:production"
+        "repo:acme/app:environment:production:ref:refs/heads/main"
     )
 
 
@@ -318,6 +328,7 @@ def test_azure_identity_federation_and_acr_push(
         "registryName": registry.inputs["registryName"],
         "subject": MAIN,
         "subjectForm": "name-only",
+        "subjectTemplate": "default",
         "checkTokenSubject": (
             "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
         ),
@@ -475,8 +486,8 @@ WORKFLOW_CASES = [
     ("aws", {}),
     ("azure", {"ciRef": "refs/tags/v1.0"}),
     ("gcp", {"ciEnvironment": "production", "platform": "linux/arm64"}),
-    ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production"}),
-    ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release"}),
+    ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production", **TEMPLATE}),
+    ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release", **TEMPLATE}),
     ("gcp", {"ciRepository": IMMUTABLE}),
 ]
 # The modes zizmor judges: the ones above, and each cloud with the mirror (its build arguments in
@@ -744,16 +755,18 @@ def github_token(
     environment: str | None = None,
     immutable: bool = True,
     aud: str = "sts.amazonaws.com",
+    includes_ref: bool = False,
 ) -> dict[str, str]:
     """The claims of a token for a job of acme/app (GitHub docs, "OpenID Connect reference":
     `sub` in the default template, the ID claims as strings; `environment` replaces the ref in
-    `sub` for a job in an environment)."""
+    `sub` for a job in an environment). With `includes_ref`, `sub` in the repository template
+    [repo, context, ref]: the default `sub` followed by `:ref:<ref>`."""
     repository = f"acme@{owner_id}/app@{repository_id}" if immutable else "acme/app"
     context = f"environment:{environment}" if environment else f"ref:{ref}"
     claims = {
         "iss": GITHUB_ISSUER,
         "aud": aud,
-        "sub": f"repo:{repository}:{context}",
+        "sub": f"repo:{repository}:{context}" + (f":ref:{ref}" if includes_ref else ""),
         "repository": "acme/app",
         "repository_owner": "acme",
         "repository_id": repository_id,
@@ -782,6 +795,8 @@ REFUSED_IN_ENVIRONMENT: dict[str, dict[str, Any]] = {
     "name-only form": {"immutable": False, "environment": "production"},
     "other environment": {"environment": "staging"},
     "no environment": {},
+    "other ref": {"environment": "production", "ref": "refs/heads/dev"},
+    "default template": {"environment": "production", "includes_ref": False},
 }
 
 
@@ -929,14 +944,13 @@ def test_immutable_repository_is_trusted_for_its_ref_alone(
 def test_immutable_repository_is_trusted_in_its_environment_alone(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
 ) -> None:
-    deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production")
-    assert _admits(harness, cloud, github_token(environment="production"))
+    deploy(
+        harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production", **TEMPLATE
+    )
+    assert _admits(harness, cloud, github_token(environment="production", includes_ref=True))
     for why, change in REFUSED_IN_ENVIRONMENT.items():
-        assert not _admits(harness, cloud, github_token(**change)), f"{cloud} admits {why}"
-    # The environment's token names no ref in `sub`: AWS and Azure cannot tell refs apart (the
-    # environment's deployment branch rule must, docs/ci.md); Google conditions on `ref` too.
-    other_ref = github_token(environment="production", ref="refs/heads/dev")
-    assert _admits(harness, cloud, other_ref) == (cloud != "gcp")
+        token = github_token(**{"includes_ref": True, **change})
+        assert not _admits(harness, cloud, token), f"{cloud} admits {why}"
 
 
 @pytest.mark.parametrize("cloud", CI_CLOUDS)

@@ -41,7 +41,12 @@ def pack(monkeypatch: pytest.MonkeyPatch) -> dict[str, pulumi_policy.Policy]:
 
 # The same stacks with ciRepository in GitHub's immutable form, environment mode included.
 IMMUTABLE_STACK: dict[str, dict[str, str]] = {
-    cloud: {**config, "ciRepository": "acme@1001/app@2002", "ciEnvironment": "production"}
+    cloud: {
+        **config,
+        "ciRepository": "acme@1001/app@2002",
+        "ciEnvironment": "production",
+        "ciSubjectIncludesRef": "true",
+    }
     for cloud, config in CI_STACK.items()
 }
 
