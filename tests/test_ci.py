@@ -43,7 +43,7 @@ from conftest import (
 )
 from registries import ci
 from registries.azure_access import registry_scope, role_assignment_name
-from registries.settings import CiSettings
+from registries.settings import CiSettings, SettingsError
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
@@ -963,6 +963,214 @@ def test_name_only_repository_works_as_before(
     assert _admits(harness, cloud, github_token(immutable=False))
     assert not _admits(harness, cloud, github_token(immutable=False, ref="refs/heads/dev"))
     assert not _admits(harness, cloud, github_token())
+
+
+# Every `sub` below is written the way GitHub's docs write it ("OpenID Connect reference"):
+# the default template ("Example subject claims": `repo:ORG-NAME/REPO-NAME:ref:refs/heads/BRANCH`,
+# `...:ref:refs/tags/TAG`, `...:environment:ENVIRONMENT-NAME`, `...:pull_request` for a pull
+# request job without an environment, the environment's form for one with it; "Immutable
+# subject claims": `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`), and the template
+# include_claim_keys [repo, context, ref] ("Customizing the subject claims": each key as
+# `<key>:<value>`, `context` being the default suffix, the IDs kept in the `repo` segment).
+# name -> (sub, ref, environment, event). The immutable form; `_name_only` derives the old one.
+LITERAL_TOKENS: dict[str, tuple[str, str, str | None, str]] = {
+    "push main": ("repo:acme@1001/app@2002:ref:refs/heads/main", "refs/heads/main", None, "push"),
+    "push dev": ("repo:acme@1001/app@2002:ref:refs/heads/dev", "refs/heads/dev", None, "push"),
+    "push tag": ("repo:acme@1001/app@2002:ref:refs/tags/v1", "refs/tags/v1", None, "push"),
+    "pull request": (
+        "repo:acme@1001/app@2002:pull_request",
+        "refs/pull/7/merge",
+        None,
+        "pull_request",
+    ),
+    "pull request in production": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/pull/7/merge",
+        "production",
+        "pull_request",
+    ),
+    "production on main": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "push",
+    ),
+    "production on dev": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/dev",
+        "production",
+        "push",
+    ),
+    "staging on main": (
+        "repo:acme@1001/app@2002:environment:staging",
+        "refs/heads/main",
+        "staging",
+        "push",
+    ),
+    "template: push main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+    ),
+    "template: push dev": (
+        "repo:acme@1001/app@2002:ref:refs/heads/dev:ref:refs/heads/dev",
+        "refs/heads/dev",
+        None,
+        "push",
+    ),
+    "template: push tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1:ref:refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+    ),
+    "template: pull request": (
+        "repo:acme@1001/app@2002:pull_request:ref:refs/pull/7/merge",
+        "refs/pull/7/merge",
+        None,
+        "pull_request",
+    ),
+    "template: pull request in production": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/pull/7/merge",
+        "refs/pull/7/merge",
+        "production",
+        "pull_request",
+    ),
+    "template: production on main": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "push",
+    ),
+    "template: production on dev": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/dev",
+        "refs/heads/dev",
+        "production",
+        "push",
+    ),
+    "template: production on tag": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1",
+        "refs/tags/v1",
+        "production",
+        "push",
+    ),
+    "template: staging on main": (
+        "repo:acme@1001/app@2002:environment:staging:ref:refs/heads/main",
+        "refs/heads/main",
+        "staging",
+        "push",
+    ),
+}
+
+
+def _literal_token(name: str, *, name_only: bool = False) -> dict[str, str]:
+    """The claims of LITERAL_TOKENS[name]; `name_only` rewrites the `repo` segment the way a
+    repository without immutable subjects gets it (`repo:ORG-NAME/REPO-NAME`)."""
+    sub, ref, environment, event = LITERAL_TOKENS[name]
+    if name_only:
+        sub = sub.replace("repo:acme@1001/app@2002:", "repo:acme/app:")
+    claims = {
+        "iss": GITHUB_ISSUER,
+        "aud": "sts.amazonaws.com",
+        "sub": sub,
+        "repository": "acme/app",
+        "repository_owner": "acme",
+        "repository_id": "2002",
+        "repository_owner_id": "1001",
+        "ref": ref,
+        "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
+        "event_name": event,
+    }
+    if environment is not None:
+        claims["environment"] = environment
+    return claims
+
+
+ALL_LITERAL_TOKENS = [(n, no) for n in LITERAL_TOKENS for no in (False, True)]
+# (cloud or "all", stack config, the one token it trusts as (name, name-only form)).
+TRUST_MODES: list[tuple[str, dict[str, str], tuple[str, bool]]] = [
+    ("all", {"ciRepository": IMMUTABLE}, ("push main", False)),
+    ("all", {"ciRepository": REPO}, ("push main", True)),
+    ("all", {"ciRepository": IMMUTABLE, "ciRef": "refs/tags/v1"}, ("push tag", False)),
+    ("all", {"ciRepository": IMMUTABLE, **TEMPLATE}, ("template: push main", False)),
+    (
+        "all",
+        {"ciRepository": IMMUTABLE, "ciEnvironment": "production", **TEMPLATE},
+        ("template: production on main", False),
+    ),
+    (
+        "all",
+        {"ciRepository": REPO, "ciEnvironment": "production", **TEMPLATE},
+        ("template: production on main", True),
+    ),
+    (
+        "all",
+        {
+            "ciRepository": IMMUTABLE,
+            "ciEnvironment": "production",
+            "ciRef": "refs/tags/v1",
+            **TEMPLATE,
+        },
+        ("template: production on tag", False),
+    ),
+    # Google Cloud checks `assertion.ref` itself, so it takes the default template too.
+    (
+        "gcp",
+        {"ciRepository": IMMUTABLE, "ciEnvironment": "production"},
+        ("production on main", False),
+    ),
+]
+TRUST_CASES = [
+    pytest.param(cloud, config, trusted, id=f"{cloud}-{'-'.join(config.values())}")
+    for where, config, trusted in TRUST_MODES
+    for cloud in (CI_CLOUDS if where == "all" else (where,))
+]
+
+
+@pytest.mark.parametrize(("cloud", "config", "trusted"), TRUST_CASES)
+def test_each_mode_trusts_one_literal_subject_and_refuses_every_other(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    cloud: str,
+    config: dict[str, str],
+    trusted: tuple[str, bool],
+) -> None:
+    """Branch, tag and environment modes, each repository form and template, evaluated as the
+    cloud evaluates them: the one token of the trusted ref passes; every other token, another
+    branch, a tag, a pull request with or without the environment, another branch naming the
+    same environment, the other repository form, is refused."""
+    deploy(harness, monkeypatch, cloud, **config)
+    name, name_only = trusted
+    assert _admits(harness, cloud, _literal_token(name, name_only=name_only)), f"{trusted}"
+    admitted = [
+        (other, other_name_only)
+        for other, other_name_only in ALL_LITERAL_TOKENS
+        if (other, other_name_only) != trusted
+        and _admits(harness, cloud, _literal_token(other, name_only=other_name_only))
+    ]
+    assert admitted == [], f"{cloud} with {config} also admits {admitted}"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_an_environment_without_the_ref_template_is_refused_before_anything_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    """AWS and Azure compare `sub` alone: the default environment subject would admit a job on
+    any branch naming the environment, so the stack stops, names the key and prints the
+    command that sets the template (GitHub REST API, "Set the customization template for an
+    OIDC subject claim for a repository")."""
+    with pytest.raises(SettingsError) as caught:
+        deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production")
+    assert caught.value.key == "ciSubjectIncludesRef"
+    message = str(caught.value)
+    assert (
+        "gh api --method PUT repos/acme/app/actions/oidc/customization/sub -F use_default=false "
+        "-f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' "
+        "-f 'include_claim_keys[]=ref'"
+    ) in message
+    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in message
+    assert harness.resources == []
 
 
 def test_gcp_with_ids_grants_the_repository_by_id(

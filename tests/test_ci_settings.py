@@ -54,7 +54,11 @@ def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
             CiSettings("acme/app", DEFAULT_CI_REF, "production", subject_includes_ref=True),
         ),
         (
-            {"ciEnvironment": "prod", "ciRef": "refs/heads/release", "ciSubjectIncludesRef": "True"},
+            {
+                "ciEnvironment": "prod",
+                "ciRef": "refs/heads/release",
+                "ciSubjectIncludesRef": "True",
+            },
             CiSettings("acme/app", "refs/heads/release", "prod", subject_includes_ref=True),
         ),
     ],
