@@ -5,6 +5,7 @@ agrees with the pack about the trust policy (tests/test_policy.py shows each rul
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pulumi_policy
@@ -319,6 +320,25 @@ def test_acr_scope_rule_refuses(role: str, scope: Any) -> None:
         rules.AZURE_ROLE_ASSIGNMENT, _assignment(role, scope), {}
     )
     assert found, f"{role} on {scope!r} passed"
+
+
+@pytest.mark.parametrize("role", ACR_ROLES)
+@pytest.mark.parametrize("spelling", [str.upper, lambda r: r[:9].upper() + r[9:]])
+def test_acr_scope_rule_compares_role_ids_in_any_case(
+    role: str, spelling: Callable[[str], str]
+) -> None:
+    """ARM takes a role definition GUID in any case (GUIDs are case-insensitive), so a
+    mixed-case AcrPush on the subscription is the same grant and must bite too."""
+    subscription = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333"
+    props = _assignment(spelling(role), subscription)
+    assert props["roleDefinitionId"] != _assignment(role, subscription)["roleDefinitionId"]
+    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {})
+    assert (
+        rules.acr_role_assignment_scoped(
+            rules.AZURE_ROLE_ASSIGNMENT, _assignment(spelling(role), REGISTRY_SCOPE), {}
+        )
+        == []
+    )
 
 
 PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
