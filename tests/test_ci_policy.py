@@ -341,6 +341,24 @@ def test_acr_scope_rule_compares_role_ids_in_any_case(
     )
 
 
+@pytest.mark.parametrize(
+    ("mode", "refused"),
+    [
+        (None, False),
+        # Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry".
+        ("LegacyRegistryPermissions", False),
+        ("AbacRepositoryPermissions", True),
+        ("ABACREPOSITORYPERMISSIONS", True),
+        ("", True),
+    ],
+)
+def test_acr_classic_rbac_rule(mode: str | None, refused: bool) -> None:
+    props: dict[str, Any] = {"sku": {"name": "Basic"}}
+    if mode is not None:
+        props["roleAssignmentMode"] = mode
+    assert bool(rules.acr_classic_rbac(rules.ACR_REGISTRY, props, {})) == refused
+
+
 PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
     (rules.GAR_IAM_MEMBER, {"member": "allUsers"}),
     (rules.GAR_IAM_MEMBER, {"member": "allAuthenticatedUsers"}),
