@@ -273,6 +273,12 @@ _CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 # `ref:<ref>` or `pull_request`), and `ref` is the ref the run is for. Each claim is written as
 # `<key>:<value>`, in this order: `repo:acme/app:environment:prod:ref:refs/heads/main`.
 SUBJECT_CLAIM_KEYS: tuple[str, ...] = ("repo", "context", "ref")
+# Regions where a user-assigned managed identity cannot hold a federated identity credential (the
+# API answers 405 "Support for federated identity credentials not enabled"): Microsoft Learn,
+# "Important considerations and restrictions for federated identity credentials"
+# (entra/workload-id/workload-identity-federation-considerations), "Unsupported regions
+# (user-assigned managed identities)": Malaysia South and New Zealand North.
+FEDERATION_UNSUPPORTED_AZURE_LOCATIONS: tuple[str, ...] = ("malaysiasouth", "newzealandnorth")
 _GITHUB_OIDC_PROVIDER = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
@@ -711,6 +717,8 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> CiSettings |
         subject_includes_ref=includes_ref,
     )
     _require_ref_in_environment_subject(ci, cloud, stack)
+    if cloud == "azure":
+        _require_federation_region(_text(raw, "azure-native:location"))
     # Google maps the token's subject to google.subject, which holds at most 127 bytes: the
     # subject checked is the one the clouds trust, IDs included.
     if cloud == "gcp" and len(ci.subject.encode()) > _GCP_SUBJECT_MAX:
@@ -721,6 +729,28 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> CiSettings |
             "Google Cloud's google.subject holds; use a shorter name",
         )
     return ci
+
+
+def azure_location_name(location: str) -> str:
+    """An Azure location as ARM names it: `New Zealand North` and `newzealandnorth` are one."""
+    return location.replace(" ", "").lower()
+
+
+def _require_federation_region(location: str | None) -> None:
+    """The CI identity lives in the registry's location; where Entra cannot federate a
+    user-assigned identity, stop before anything is created rather than at the credential."""
+    if location is None or azure_location_name(location) not in (
+        FEDERATION_UNSUPPORTED_AZURE_LOCATIONS
+    ):
+        return
+    raise SettingsError(
+        "azure-native:location",
+        location,
+        "cannot hold the CI identity's federated credential: Microsoft does not yet support "
+        "federated identity credentials on user-assigned managed identities in Malaysia South "
+        "or New Zealand North (Entra docs, workload identity federation considerations); "
+        "choose another location, or unset ciRepository",
+    )
 
 
 def _require_ref_in_environment_subject(ci: CiSettings, cloud: Cloud, stack: str) -> None:

@@ -1221,3 +1221,14 @@ def test_the_evaluators_can_refuse() -> None:
     assert not google_admits(provider, "q", member, github_token(environment="production"))
     long_ref = github_token(environment="e" * 100)
     assert not google_admits({**provider, "attributeCondition": "true"}, "p", member, long_ref)
+
+
+def test_azure_ci_in_a_region_without_federation_creates_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Microsoft Learn, "Important considerations and restrictions for federated identity
+    credentials": New Zealand North cannot federate a user-assigned identity (405)."""
+    with pytest.raises(SettingsError) as caught:
+        deploy(harness, monkeypatch, "azure", **{"azure-native__location": "newzealandnorth"})
+    assert caught.value.key == "azure-native:location"
+    assert harness.resources == []

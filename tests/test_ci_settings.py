@@ -422,3 +422,29 @@ def test_docs_show_only_keys_pulumi_yaml_declares() -> None:
     shown = re.findall(r"pulumi config (?:set|rm)\s+(?:--path\s+')?([A-Za-z:]+)", text)
     assert {"ciRepository", "ciRef", "ciEnvironment", "awsOidcProviderArn"} <= set(shown)
     assert set(shown) <= set(PROJECT_KEYS), set(shown) - set(PROJECT_KEYS)
+
+
+# Microsoft Learn, "Important considerations and restrictions for federated identity
+# credentials", "Unsupported regions (user-assigned managed identities)".
+@pytest.mark.parametrize("location", ["malaysiasouth", "newzealandnorth", "New Zealand North"])
+def test_azure_ci_is_refused_where_identities_cannot_federate(location: str) -> None:
+    config = {
+        **CLOUD_CONFIG["azure"],
+        "azure-native:location": location,
+        "ciRepository": "acme@1001/app@2002",
+    }
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(config)
+    assert caught.value.key == "azure-native:location"
+    # Without CI nothing federates, and the location is fine.
+    del config["ciRepository"]
+    assert parse_settings(config).azure.location == location
+
+
+def test_azure_ci_works_in_a_federating_region() -> None:
+    config = {
+        **CLOUD_CONFIG["azure"],
+        "azure-native:location": "malaysiawest",
+        "ciRepository": "acme@1001/app@2002",
+    }
+    assert parse_settings(config).ci is not None
