@@ -7,6 +7,7 @@ client ID or provider name is known. The workflow is built as Python data and du
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -222,7 +223,8 @@ def workflow_header(ci: CiSettings | None) -> str:
     ]
     if ci is not None:
         template = (
-            f"the repository's OIDC subject template include_claim_keys {list(SUBJECT_CLAIM_KEYS)}"
+            "the repository's OIDC subject template include_claim_keys "
+            + json.dumps(list(SUBJECT_CLAIM_KEYS))
             if ci.subject_includes_ref
             else "GitHub's default OIDC subject template"
         )

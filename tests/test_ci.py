@@ -1232,3 +1232,18 @@ def test_azure_ci_in_a_region_without_federation_creates_nothing(
         deploy(harness, monkeypatch, "azure", **{"azure-native__location": "newzealandnorth"})
     assert caught.value.key == "azure-native:location"
     assert harness.resources == []
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_workflow_says_which_subject_and_template_the_cloud_trusts(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    text = _workflow(
+        harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production", **TEMPLATE
+    )
+    header = text.split("\nname:", 1)[0]
+    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in header
+    assert 'include_claim_keys ["repo", "context", "ref"]' in header
+    # The harness keeps config between runs: unset the environment and the template.
+    default = _workflow(harness, monkeypatch, cloud, ciEnvironment="", ciSubjectIncludesRef="false")
+    assert "GitHub's default OIDC subject template" in default.split("\nname:", 1)[0]
