@@ -98,6 +98,52 @@ def test_ecr_model_reproduces_the_documented_example() -> None:
     assert outcome.expired == {"A"}
 
 
+def test_ecr_model_prefix_lists_need_every_prefix() -> None:
+    """tagPrefixList: "an image is successfully matched if all of the tags in the tagPrefixList
+    value are matched against any of the image's tags"."""
+    images = [
+        Manifest("both", ("prod-1", "beta-1"), 10),
+        Manifest("prod-only", ("prod-2",), 9),
+        Manifest("newest", ("prod-3", "beta-3"), 1),
+    ]
+    rule = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPrefixList": ["prod", "beta"],
+            "countType": "imageCountMoreThan",
+            "countNumber": 1,
+        },
+        "action": {"type": "expire"},
+    }
+    assert ecr_evaluate({"rules": [rule]}, images).expired == {"both"}
+
+
+def test_why_the_workflow_keeps_cosigns_tag_form() -> None:
+    """cosign 3's default stores a signature as an OCI referrer: an untagged manifest with a
+    subject. ECR's and Artifact Registry's untagged rules select it like any untagged image, so a
+    kept image's referrer signature would go after untaggedExpiryDays. acr-cli keeps it."""
+    old_referrer = Manifest("v7.bundle", (), UNTAGGED_DAYS + 3, subject="v7")
+    repo = [*listing(), old_referrer]
+    assert "v7" in ecr_kept(SETTINGS, repo) and "v7.bundle" not in ecr_kept(SETTINGS, repo)
+    assert "v7" in ar_kept(SETTINGS, repo) and "v7.bundle" not in ar_kept(SETTINGS, repo)
+    azure = RegistryOptions(
+        untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, azure=AzureOptions("Standard")
+    )
+    assert {"v7", "v7.bundle"} <= acr_kept(azure, repo)
+
+
+def test_acr_purge_leaves_a_referrer_whose_subject_went_to_acr() -> None:
+    """acr-cli never deletes a manifest with a subject, even when the subject is gone: ACR deletes
+    it on the server side with its subject (only a real run shows that)."""
+    orphan = Manifest("v1.bundle", (), 30, subject="v1")
+    azure = RegistryOptions(
+        untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, azure=AzureOptions("Standard")
+    )
+    kept = acr_kept(azure, [*listing(), orphan])
+    assert "v1" not in kept and "v1.bundle" in kept
+
+
 def test_the_old_ecr_policy_loses_signatures_and_images() -> None:
     """Why the rules changed: the policy before issue 23 ("untagged after N days; keep the newest M
     tagged") counts signature tags as images: it keeps signatures in place of images."""

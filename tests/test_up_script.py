@@ -1347,6 +1347,21 @@ def test_a_local_stack_installs_exactly_the_docker_and_random_plugins(fakes: San
     assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
 
 
+def test_a_local_update_then_runs_the_registrys_retention(fakes: Sandbox) -> None:
+    """After `pulumi up`, the stack's outputs (the password among them) go to the retention
+    runner on its standard input only (docs/supply-chain.md); a cloud stack runs none (the aws
+    test above sees venv/'s pip alone)."""
+    done = fakes.run()
+    assert done.returncode == 0, output_of(done)
+    runs = [c["args"] for c in fakes.calls("venv-python")]
+    assert runs == [["-m", "stack_config.retention"]]
+    commands = fakes.commands()
+    up = commands.index(["up", "--yes", "--refresh", "--stack", "dev"])
+    outputs = commands.index(["stack", "output", "--json", "--show-secrets", "--stack", "dev"])
+    assert up < outputs
+    assert FAKE_PASSWORD not in done.stdout + done.stderr
+
+
 def test_automatic_acquisition_chosen_by_the_user_is_kept(fakes: Sandbox) -> None:
     done = fakes.run(env={"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "false"})
     assert done.returncode == 0, output_of(done)
