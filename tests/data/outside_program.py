@@ -83,9 +83,10 @@ import container_registry  # noqa: E402 (after the mocks, as a program under tes
 
 # Importing the package loads no provider SDK; RegistryImage brings the Docker provider.
 loaded_before = sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi_"))
-from container_registry import Registry, RegistryImage  # noqa: E402
+from container_registry import Registry, RegistryArgs, RegistryImage  # noqa: E402
 
-registry = Registry("team", {"cloud": cloud, "repository_name": "api", **TARGET_ARGS[cloud]})
+args: RegistryArgs = {"cloud": cloud, "repository_name": "api", **TARGET_ARGS[cloud]}  # type: ignore[typeddict-item]
+registry = Registry("team", args)
 image = RegistryImage(
     "api",
     {"context": context, "repository_url": registry.repository_url, "login": registry.login},
