@@ -19,7 +19,7 @@ import docker.tls
 from container_registry.local.container import engine_name
 from container_registry.local.retention import retain
 from stack_config.engine import DockerEngine, PreparedEngine
-from stack_config.parse import Settings
+from stack_config.settings import Settings
 
 # The Registry's resource name in __main__.py: the container is named after it.
 REGISTRY_NAME = "registry"

@@ -172,7 +172,7 @@ class Registry:
         name = self.replay.track_image(self.ref(tag))
         engine = self.replay.engine
         engine.docker("build", "--tag", name, str(context), config_dir=self.docker_config,
-                      env={"DOCKER_BUILDKIT": "0"})  # fmt: skip
+                      env={"DOCKER_BUILDKIT": "1"})  # fmt: skip
         out = engine.docker("push", name, config_dir=self.docker_config).stdout
         digest = out.rsplit("digest: ", 1)[1].split()[0]
         status_code, body = self.manifest(digest)
