@@ -40,6 +40,10 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
     With `aws.archive_unpulled_days` X, rule 3 moves tagged images not pulled for X days
     (`sinceImagePulled`) to the archive storage class (`transition`) instead, and nothing tagged
     is deleted; rule 1 still claims the signatures, so they are neither deleted nor archived.
+    pulumi-aws 7 knows both (pulumi_aws/ecr/_inputs.py: LifecyclePolicyActionArgs, type
+    "expire" or "transition" with target_storage_class "archive";
+    GetLifecyclePolicyDocumentRuleSelectionArgs, count_type sinceImagePulled). Without a
+    `storageClass`, every rule here selects standard-storage images only.
     """
     keep = options.keep_tagged_images
     signatures_rule: dict[str, Any] = {
