@@ -184,17 +184,25 @@ def _text(output: object) -> str:
     return output.decode()
 
 
-def _link_times(container: Container, repository: str) -> list[str]:
-    """`<mtime> <path>` of every revision and tag link of `repository`, read in the container."""
+# One exec per repository: `<mtime> <path> <content>` of each link file (its content is the digest
+# it points at). Tags and repository names hold no whitespace (the distribution spec's grammar).
+_LIST_LINKS = (
+    'find "$1" -name link | while read -r f; do '
+    'printf "%s %s %s\\n" "$(stat -c %Y "$f")" "$f" "$(cat "$f")"; done'
+)
+
+
+def _links(container: Container, repository: str) -> list[tuple[float, list[str], str]]:
+    """(mtime, path parts under `_manifests/`, digest) of every revision and tag link."""
     root = f"{REPOSITORIES}/{repository}/_manifests"
-    result = container.exec_run(
-        ["find", root, "-name", "link", "-exec", "stat", "-c", "%Y %n", "{}", "+"],
-        stdout=True,
-        stderr=True,
-    )
+    result = container.exec_run(["sh", "-c", _LIST_LINKS, "sh", root], stdout=True, stderr=True)
     if result.exit_code != 0:
         raise RuntimeError(f"cannot list {root} in the registry container: {result.output!r}")
-    return _text(result.output).splitlines()
+    links = []
+    for line in _text(result.output).splitlines():
+        mtime, path, digest = line.split(" ", 2)
+        links.append((float(mtime), path.removeprefix(f"{root}/").split("/"), digest.strip()))
+    return links
 
 
 def inventory(api: RegistryApi, container: Container) -> list[Stored]:
@@ -202,18 +210,12 @@ def inventory(api: RegistryApi, container: Container) -> list[Stored]:
     stored: list[Stored] = []
     for repository in api.repositories():
         revisions: dict[str, float] = {}
-        tag_links: dict[str, tuple[float, str]] = {}
-        for line in _link_times(container, repository):
-            mtime, path = line.split(" ", 1)
-            parts = path.removeprefix(f"{REPOSITORIES}/{repository}/_manifests/").split("/")
-            if parts[0] == "revisions" and len(parts) == 4:
-                revisions[f"{parts[1]}:{parts[2]}"] = float(mtime)
-            elif parts[0] == "tags" and parts[2:] == ["current", "link"]:
-                tag_links[parts[1]] = (float(mtime), path)
         on: dict[str, dict[str, float]] = {}
-        for tag, (when, path) in tag_links.items():
-            target = _text(container.exec_run(["cat", path]).output).strip()
-            on.setdefault(target, {})[tag] = when
+        for mtime, parts, digest in _links(container, repository):
+            if parts[0] == "revisions" and len(parts) == 4:
+                revisions[f"{parts[1]}:{parts[2]}"] = mtime
+            elif parts[0] == "tags" and parts[2:] == ["current", "link"]:
+                on.setdefault(digest, {})[parts[1]] = mtime
         for digest, pushed in revisions.items():
             document = api.manifest(repository, digest)
             subject = (document.get("subject") or {}).get("digest")
