@@ -42,4 +42,4 @@ pulumi.export(
 )
 if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
-    pulumi.export("ciWorkflow", registry.ci_workflow)
+    pulumi.export("ciWorkflow", stack_config.ci_workflow(registry))
