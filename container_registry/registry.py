@@ -85,7 +85,8 @@ class Registry(pulumi.ComponentResource):
     """With the mirror on: the path that stands for Docker official images
     (`docker pull <mirror_endpoint>/nginx:<tag>`); else none."""
     ci: pulumi.Output[dict[str, str] | None]
-    """With `ci`: what a GitHub Actions workflow logs in with (nothing secret); else none."""
+    """With `ci`: what a GitHub Actions workflow logs in with, and the certificate identity,
+    issuer and commands that verify what it signs (nothing secret); else none."""
     ci_workflow: pulumi.Output[str | None]
     """With `ci`: that workflow, as YAML for .github/workflows/; else none."""
 
