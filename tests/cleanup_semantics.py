@@ -90,8 +90,8 @@ def signed_listing(
 #     recorded pull) is more than countNumber days ago.
 # The documentation's example ("Filtering on multiple rules", Example A) shows the third rule: rule
 # 2 identifies images rule 1 matched, counts them, and skips marking them.
-# sinceImagePulled on an image never pulled: the push time stands in (the documentation says the
-# last recorded pull time is used, and a push counts as none); only a real run proves this.
+# sinceImagePulled counts from the image's last recorded pull; for an image never pulled this
+# model counts from its push (an assumption: only a real run shows what ECR does).
 
 
 def _ecr_tag_match(selection: Mapping[str, Any], image: Manifest) -> bool:
