@@ -65,10 +65,12 @@ class DockerLike(Protocol):
 
 
 def _pip_install(requirements: Path) -> None:
-    """The venv's own pip: a cloud stack adds its SDK (pip never removes it again)."""
+    """venv/'s own pip, where the stack program runs: a cloud stack adds its SDK (pip never
+    removes it again)."""
+    python = requirements.parent / "venv" / "bin" / "python"
     subprocess.run(
         [
-            sys.executable,
+            str(python),
             "-m",
             "pip",
             "install",

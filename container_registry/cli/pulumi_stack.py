@@ -136,10 +136,12 @@ class PulumiStack:
     def up(self) -> None:
         """`pulumi up --yes --skip-preview --refresh`, shown as it runs (the caller asked first
         where it asks)."""
-        self._operation(lambda **kw: self._selected.up(refresh=True, **kw))
+        # show_secrets=False: the summary it reads afterwards (`stack history`) keeps the
+        # config's secrets encrypted (Stack.up -> Stack.info in pulumi/automation/_stack.py).
+        self._operation(lambda **kw: self._selected.up(refresh=True, show_secrets=False, **kw))
 
     def destroy(self) -> None:
-        self._operation(lambda **kw: self._selected.destroy(**kw))
+        self._operation(lambda **kw: self._selected.destroy(show_secrets=False, **kw))
 
     def unprotect_all(self) -> None:
         self._run("state", "unprotect", "--all", "--yes", "--stack", self.stack)
