@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from semver import VersionInfo
+
 from cli_fakes import (
     DOCKER_PLUGIN,
     ENV_LOGGED,
@@ -27,8 +29,6 @@ from cli_fakes import (
     make_project,
     run_cli,
 )
-from semver import VersionInfo
-
 from container_registry.cli.docker_cli import DockerCli
 from container_registry.cli.errors import Exit
 from container_registry.cli.main import Session, check_tools

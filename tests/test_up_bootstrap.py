@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_fakes import DEFAULT_OUTPUTS, DOCKER_PLUGIN, FAKE_PASSWORD, PROJECT_FILES, RANDOM_PLUGIN
 
+from cli_fakes import DEFAULT_OUTPUTS, DOCKER_PLUGIN, FAKE_PASSWORD, PROJECT_FILES, RANDOM_PLUGIN
 from conftest import ROOT
 from registries.settings import PLAINTEXT_SET, SettingsError, parse_settings
 

@@ -28,7 +28,7 @@ from container_registry.cli.usage import print_usage_of_stack
 
 # The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
 # reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
-# `pulumi install --no-plugins` came in 3.113.0). docs/stacks.md says the same.
+# `pulumi install --no-dependencies` came in 3.113.0). docs/stacks.md says the same.
 MIN_PULUMI_VERSION = VersionInfo(3, 119, 0)
 # The plugins a local stack runs with (local.plugin_versions says why only these).
 LOCAL_PLUGINS = (("docker", "pulumi_docker"), ("random", "pulumi_random"))
