@@ -1066,3 +1066,59 @@ def test_an_unreadable_pulumi_version_only_warns(world: World) -> None:
     done = run_cli(world, "--preview")
     assert done.code == 0, done.output
     assert "warning: cannot tell the Pulumi CLI version" in done.stderr
+
+
+# --------------------------------------------------------------------------- the program's errors
+
+# How the engine shows an error the stack program raised (a RunError), under Diagnostics.
+PROGRAM_ERROR = """Updating (dev)
+Diagnostics:
+  pulumi:pulumi:Stack (container-registry-dev):
+    \x1b[31merror: \x1b[0mgcp:project is not set: the Artifact Registry needs a project
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("    error: gcp:project is not set: the Artifact Registry needs a project", "gcp:project"),
+        ("    error: localPort: 'x' is not a whole number from 1 to 65535", "localPort"),
+        ("    error: acrSku: 'Gold' is not one of Basic, Standard or Premium", "acrSku"),
+    ],
+)
+def test_a_program_error_naming_a_key_gets_the_command_that_sets_it(
+    world: World, line: str, key: str
+) -> None:
+    world.up_fails = f"Diagnostics:\n  pulumi:pulumi:Stack (container-registry-dev):\n{line}\n"
+    done = run_cli(world)
+    assert done.code == 255, done.output
+    fix = [line for line in done.stderr.splitlines() if "./up.sh" in line]
+    assert fix == [f"up.sh:   ./up.sh --stack dev --config {key} <value>"], done.stderr
+    # As printed, with the value filled in, it sets the key and updates the same stack.
+    words = shlex.split(fix[0].removeprefix("up.sh:").replace("<value>", "v1"))
+    world.up_fails = None
+    world.calls.clear()
+    again = run_cli(world, *words[1:])
+    assert again.code == 0, again.output
+    assert world.ran("set_config", key, "v1") and world.ran("up")
+
+
+def test_the_fix_line_comes_through_the_engines_colours_and_names_the_stack(world: World) -> None:
+    world.up_fails = PROGRAM_ERROR
+    done = run_cli(world, "--stack", "team")
+    assert "up.sh:   ./up.sh --stack team --config gcp:project <value>" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "    error: update failed",  # no key
+        "    error: cloudd: 'aws' is not a setting",  # not a key the program reads
+        "    warning: localPort has no effect",  # a warning, not an error
+    ],
+)
+def test_an_error_naming_no_key_gets_no_command(world: World, output: str) -> None:
+    world.up_fails = output
+    done = run_cli(world)
+    assert done.code == 255
+    assert "./up.sh --stack dev --config" not in done.stderr

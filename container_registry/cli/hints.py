@@ -26,6 +26,8 @@ def _placeholder(word: str) -> bool:
     return word.startswith("<") and word.endswith(">")
 
 
+# Colours, as the engine writes them on a terminal.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A diagnostic line of `pulumi up`/`preview`: the program's error, as the engine shows it.
 _ERROR_LINE = re.compile(r"^\s*error: (?P<key>[A-Za-z][\w-]*(?::[A-Za-z][\w-]*)?):? (?P<rest>.*)$")
 
@@ -34,7 +36,7 @@ def fix_lines(output: str, stack: str, keys: Collection[str]) -> list[str]:
     """The command that fixes the first program error naming a config key in `keys`: the stack
     program names the key (its errors' contract); the command is this CLI's to word."""
     for line in output.splitlines():
-        found = _ERROR_LINE.match(line)
+        found = _ERROR_LINE.match(_ANSI.sub("", line))
         if found and found.group("key") in keys:
             key = found.group("key")
             return [
