@@ -7,7 +7,8 @@ hand and copy its table into docs/development.md:
 BEFORE_CHECKOUT is another worktree (`git worktree add --detach /tmp/before <commit>` and a
 `venv` symlink in it); AFTER_CHECKOUT defaults to this one. Each run is
 `venv/bin/python -m pytest -q -p no:cacheprovider -m "not engine and not e2e"` in that checkout,
-with this checkout's interpreter and packages.
+with this checkout's interpreter and packages. A checkout's first run also compiles its
+bytecode: --warmup runs each once untimed first.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ def main() -> None:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path, nargs="?", default=ROOT)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--warmup", action="store_true", help="run each once untimed first (bytecode, caches)"
+    )
     args = parser.parse_args()
+    if args.warmup:
+        for name in ("before", "after"):
+            run_suite(getattr(args, name))
     times: dict[str, list[float]] = {"before": [], "after": []}
     for round_number in range(args.rounds):
         # Alternate which goes first, so a change in the machine's load hits both alike.
