@@ -23,6 +23,8 @@ from celpy.adapter import json_to_cel
 from celpy.celtypes import BoolType
 from celpy.evaluation import CELEvalError
 from policyuniverse.policy import Policy as IamPolicy
+from registries.azure_access import registry_scope, role_assignment_name
+from registries.settings import CiSettings
 from test_hostile_config import fresh_stack
 
 from conftest import (
@@ -42,8 +44,6 @@ from conftest import (
     stub_engine,
 )
 from registries import ci
-from registries.azure_access import registry_scope, role_assignment_name
-from registries.settings import CiSettings
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")

@@ -12,7 +12,7 @@ import yaml
 
 from conftest import ROOT
 from container_registry.cli.options import parser
-from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS
+from stack_config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]

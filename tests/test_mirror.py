@@ -14,22 +14,6 @@ import pulumi
 import pytest
 from dockerfile_parse import DockerfileParser
 from policyuniverse.policy import Policy as IamPolicy
-
-from conftest import (
-    ACCOUNT,
-    AWS_REGION,
-    CREDENTIAL_SET_PRINCIPAL,
-    PROJECT,
-    SECRET_VALUES,
-    TARGET_CONFIG,
-    Harness,
-    Registered,
-    is_secret,
-    resolve,
-    run_target,
-    stub_engine,
-)
-from registries import aws as aws_target
 from registries.base_image import (
     DOCKERFILE,
     IMAGE_ARG,
@@ -52,6 +36,22 @@ from registries.settings import (
     read_config,
     read_secrets,
 )
+
+from conftest import (
+    ACCOUNT,
+    AWS_REGION,
+    CREDENTIAL_SET_PRINCIPAL,
+    PROJECT,
+    SECRET_VALUES,
+    TARGET_CONFIG,
+    Harness,
+    Registered,
+    is_secret,
+    resolve,
+    run_target,
+    stub_engine,
+)
+from registries import aws as aws_target
 
 CLOUDS = ("aws", "azure", "gcp", "local")
 IMAGE = "docker:index/image:Image"

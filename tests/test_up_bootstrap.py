@@ -23,7 +23,9 @@ import pytest
 
 from cli_fakes import DEFAULT_OUTPUTS, DOCKER_PLUGIN, FAKE_PASSWORD, PROJECT_FILES, RANDOM_PLUGIN
 from conftest import ROOT
-from registries.settings import PLAINTEXT_SET, SettingsError, parse_settings
+from stack_config.errors import SettingsError
+from stack_config.keys import PLAINTEXT_SET
+from stack_config.parse import parse_settings
 
 SCRIPT = ROOT / "up.sh"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -178,7 +180,7 @@ def box(tmp_path: Path) -> Box:
     shutil.copy2(SCRIPT, project / "up.sh")
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, project / name)
-    for package in ("container_registry", "registries"):
+    for package in ("container_registry", "stack_config"):
         if (ROOT / package).is_dir():
             (project / package).symlink_to(ROOT / package)
     made = Box(

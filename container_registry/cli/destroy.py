@@ -85,7 +85,7 @@ def destroy(
                 2,
                 "ECR deletes a repository that still holds images only when forceDelete is true "
                 "(RepositoryNotEmptyException). Turn it on, then destroy again:",
-                f"  {config_command(stack, 'forceDelete', 'true', yes=True)} && "
+                f"  {config_command(stack, 'forceDelete', 'true')} --yes && "
                 f"./up.sh --stack {stack} --destroy",
             ) from failed
         raise Exit(

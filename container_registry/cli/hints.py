@@ -1,29 +1,30 @@
-"""The commands ./up.sh prints: each works as printed in a new shell, from the project folder."""
+"""The commands ./up.sh and the stack program print: the one place that spells them, so that
+each works as printed in a new shell, from the project folder (issue 17 item 3). The stack
+program's messages take them from here too (stack_config/hints.py)."""
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Collection
 
 
-def config_command(stack: str, key: str, value: str, *, yes: bool = False) -> str:
-    """`./up.sh --stack S --config KEY VALUE`: sets the key and updates the stack, with the
-    stack's own backend and passphrase (a bare `pulumi config set` in a new shell would reach
-    Pulumi's default backend, a Pulumi Cloud login)."""
-    words = ["./up.sh", "--stack", stack, "--config", key, value]
-    line = " ".join(shlex.quote(word) if not _placeholder(word) else word for word in words)
-    return f"{line} --yes" if yes else line
+def config_command(stack: str, key: str, value: str) -> str:
+    """`./up.sh --stack S --config KEY VALUE`: sets the key as ./up.sh stores it (plain text)
+    and updates the stack, with the stack's own backend and passphrase (a bare `pulumi config
+    set` in a new shell would reach Pulumi's default backend, a Pulumi Cloud login). `value` is
+    shown as given: a placeholder such as `<region>`, or a value already quoted."""
+    return f"./up.sh --stack {stack} --config {key} {value}"
 
 
 def in_stack_shell(stack: str, command: str) -> str:
     """`command`, a pulumi command on `stack`, behind the export lines of `./up.sh --env`."""
-    return f'eval "$(./up.sh --stack {shlex.quote(stack)} --env)" && {command}'
+    return f'eval "$(./up.sh --stack {stack} --env)" && {command}'
 
 
-def _placeholder(word: str) -> bool:
-    """`<project-id>` and the like: for the user to fill in, so shown as it is."""
-    return word.startswith("<") and word.endswith(">")
+def set_secret_command(stack: str, key: str) -> str:
+    """Set a secret key at pulumi's hidden prompt, never on the command line (where the shell's
+    history would keep it)."""
+    return in_stack_shell(stack, f"pulumi config set --secret {key} --stack {stack}")
 
 
 # Colours, as the engine writes them on a terminal.
@@ -33,14 +34,18 @@ _ERROR_LINE = re.compile(r"^\s*error: (?P<key>[A-Za-z][\w-]*(?::[A-Za-z][\w-]*)?
 
 
 def fix_lines(output: str, stack: str, keys: Collection[str]) -> list[str]:
-    """The command that fixes the first program error naming a config key in `keys`: the stack
-    program names the key (its errors' contract); the command is this CLI's to word."""
+    """The command that fixes the first program error naming a config key in `keys` (the stack
+    program's errors name the key: stack_config/errors.py), unless the program's message shows
+    the command already (it spells it with config_command, above)."""
     for line in output.splitlines():
         found = _ERROR_LINE.match(_ANSI.sub("", line))
-        if found and found.group("key") in keys:
-            key = found.group("key")
-            return [
-                f"{key} needs another value; set it (and update the stack) with:",
-                f"  {config_command(stack, key, '<value>')}",
-            ]
+        if not found or found.group("key") not in keys:
+            continue
+        key = found.group("key")
+        if config_command(stack, key, "") in line or "./up.sh" in found.group("rest"):
+            return []
+        return [
+            f"{key} needs another value; set it (and update the stack) with:",
+            f"  {config_command(stack, key, '<value>')}",
+        ]
     return []

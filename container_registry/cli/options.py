@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal, NoReturn
 
+from container_registry.cli.hints import set_secret_command
+
 Mode = Literal["up", "preview", "outputs", "env", "destroy"]
 MODES: tuple[Mode, ...] = ("preview", "outputs", "env", "destroy")
 # Pulumi's rule for stack names.
@@ -142,7 +144,6 @@ def parse(argv: list[str], secret_keys: tuple[str, ...]) -> Options | None:
         if bare in secret_keys:
             raise UsageError(
                 f"--config does not take the secret {bare}; set it at a hidden prompt:\n"
-                f'  eval "$(./up.sh --stack {stack} --env)" && '
-                f"pulumi config set --secret {bare} --stack {stack}"
+                f"  {set_secret_command(stack, bare)}"
             )
     return Options(stack=stack, mode=found.mode, yes=found.yes, config=config)

@@ -5,19 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from container_registry.cli.local import Layout
-from registries.local import engine_name
-from registries.settings import PROVIDER_KEYS, SECRET_KEYS, SettingsError, parse_settings
+from container_registry.local.container import engine_name, mirror_engine_name
+from stack_config import COMPONENT_NAME
+from stack_config.errors import SettingsError
+from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
+from stack_config.parse import Settings, parse_settings
 
-__all__ = ["SECRET_KEYS", "declared_cloud", "local_layout", "project_name"]
+__all__ = ["SECRET_KEYS", "config_keys", "declared_cloud", "local_layout", "project_name"]
 
 DEFAULT_PROJECT = "container-registry"
+# Keys that say nothing about ports or names, and that parse only in pairs with a secret the
+# CLI never decrypts (dockerHubUser needs dockerHubToken's value): left out of the layout.
+_NOT_FOR_LAYOUT = frozenset({"dockerHubUser", *SECRET_KEYS})
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -39,31 +46,43 @@ def declared_cloud(project_dir: Path, project: str, stack: str) -> str:
     return str(value) if value else "local"
 
 
-def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> Layout | None:
-    """The ports and container names of a local stack, as the program derives them from the
-    stack's config (`config`: full keys), or None when the config is not valid: the program
-    then stops naming the key, and ./up.sh prints the command that fixes it."""
-    prefix = f"{project}:"
-    raw = {key.removeprefix(prefix): value for key, value in config.items()}
-    try:
-        settings = parse_settings(raw, project=project, stack=stack)
-    except SettingsError:
-        return None
-    ports = [("localPort", settings.local.port)]
-    names = [engine_name(settings, "registry")]
-    if settings.mirror.enabled:
-        ports.append(("localMirrorPort", settings.mirror.local_port))
-        names.append(engine_name(settings, "registry-mirror"))
-    return Layout(tuple(ports), tuple(names))
-
-
-def try_port_avoid(config: Mapping[str, str | None], project: str, stack: str) -> tuple[int, ...]:
-    """The registry's ports, which the app tried out locally must stay away from."""
-    layout = local_layout(config, project, stack)
-    return tuple(port for _, port in layout.ports) if layout else ()
-
-
 def config_keys(project_dir: Path) -> frozenset[str]:
     """Every key the stack program reads: its own (declared in Pulumi.yaml) and the providers'."""
     declared = _load(project_dir / "Pulumi.yaml").get("config") or {}
     return frozenset(declared) | frozenset(PROVIDER_KEYS)
+
+
+def _settings(config: Mapping[str, str | None], project: str, stack: str) -> Settings | None:
+    """The program's own reading of the stack's config (`config`: full keys, as `pulumi config
+    --json` gives them), or None when it is not valid: the program then stops naming the key,
+    and ./up.sh prints the command that fixes it."""
+    prefix = f"{project}:"
+    raw = {key.removeprefix(prefix): value for key, value in config.items()}
+    raw = {key: value for key, value in raw.items() if key not in _NOT_FOR_LAYOUT}
+    try:
+        return parse_settings(raw, project=project, stack=stack)
+    except SettingsError:
+        return None
+
+
+def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> Layout | None:
+    """The ports and container names of a local stack, as the program derives them."""
+    settings = _settings(config, project, stack)
+    if settings is None:
+        return None
+    options = settings.options
+    ports = [("localPort", options.local.port)]
+    names = [engine_name(options, COMPONENT_NAME)]
+    if settings.mirror_enabled:
+        ports.append(("localMirrorPort", options.mirror.local_port))
+        names.append(mirror_engine_name(options, COMPONENT_NAME))
+    return Layout(tuple(ports), tuple(names))
+
+
+def try_port_avoid(config: Mapping[str, str | None], project: str, stack: str) -> tuple[int, ...]:
+    """The registry's ports (the mirror's too, on or off), which the app tried out locally must
+    stay away from."""
+    settings = _settings(config, project, stack)
+    if settings is None:
+        return ()
+    return (settings.options.local.port, settings.options.mirror.local_port)
