@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,7 @@ def run_cli(
     attended: bool = False,
     config: Mapping[str, str] | None = None,
     outputs: Mapping[str, Any] | None = None,
+    pip_install: Callable[[Path], None] | None = None,
 ) -> Result:
     """./up.sh's CLI with `args`, in process, against the World (`config` and `outputs` are
     merged into the World's first)."""
@@ -282,7 +283,8 @@ def run_cli(
         pulumi_version=lambda: _version(world.version),
         pulumi=lambda project_dir, stack, env: FakeStack(world, project_dir, stack, env),
         docker=lambda env: FakeDocker(world, env),
-        pip_install=lambda requirements: world.record("pip", environment, requirements.name),
+        pip_install=pip_install
+        or (lambda requirements: world.record("pip", environment, requirements.name)),
     )
     code = main(list(args), session)
     return Result(code, out.getvalue(), err.getvalue())

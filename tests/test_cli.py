@@ -1122,3 +1122,33 @@ def test_an_error_naming_no_key_gets_no_command(world: World, output: str) -> No
     done = run_cli(world)
     assert done.code == 255
     assert "./up.sh --stack dev --config" not in done.stderr
+
+
+def test_a_program_error_that_shows_its_command_gets_no_second_one(world: World) -> None:
+    """The program spells its own commands with the CLI's function (stack_config/hints.py takes
+    it from container_registry/cli/hints.py): one line, not two."""
+    world.up_fails = (
+        "    error: gcp:project is not set: run `./up.sh --stack dev --config gcp:project "
+        "<project-id>` (or set GOOGLE_PROJECT)"
+    )
+    done = run_cli(world)
+    assert done.code == 255
+    assert "up.sh:   ./up.sh" not in done.stderr
+
+
+def test_a_failed_sdk_install_stops_with_pips_status(world: World) -> None:
+    def failing(requirements: Path) -> None:
+        raise subprocess.CalledProcessError(3, ["venv/bin/python", "-m", "pip", "install"])
+
+    done = run_cli(
+        world,
+        "--stack",
+        "aws",
+        "--yes",
+        config={"cloud": "aws"},
+        outputs={"cloud": "aws"},
+        pip_install=failing,
+    )
+    assert done.code == 3, done.output
+    assert "up.sh: venv/bin/python -m pip install failed" in done.stderr
+    assert not world.ran("up")

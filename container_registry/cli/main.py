@@ -5,6 +5,7 @@ tests run all of it in process with fakes."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -123,6 +124,11 @@ def main(argv: list[str] | None = None, session: Session | None = None) -> int:
         return stop.code
     except PulumiFailed as failed:
         return failed.code
+    except subprocess.CalledProcessError as failed:  # pip, installing a cloud's SDK (above it)
+        print(f"up.sh: {shlex.join(map(str, failed.cmd))} failed", file=session.stderr)
+        return failed.returncode
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run(argv: list[str], session: Session) -> int:
