@@ -39,7 +39,7 @@ def run_suite(checkout: Path) -> tuple[float, str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path, nargs="?", default=ROOT)
     parser.add_argument("--rounds", type=int, default=1)
