@@ -387,8 +387,8 @@ def _parse(
             ref_and_environment(
                 {"ref": text(raw, "ciRef"), "environment": text(raw, "ciEnvironment")}
             )
-        _docker_hub_pairs(raw, stack)
         options = resolve(args)
+        _docker_hub_pairs(raw, stack)
     except ArgumentError as error:
         if error.value is None and error.property_path in _PROVIDER_PATHS:
             _provider_keys(raw, cloud, stack)  # the same, with the command that sets the key

@@ -43,7 +43,13 @@ from conftest import (
     run_target,
     stub_engine,
 )
+<<<<<<< HEAD
 from registries import ci
+=======
+from container_registry import github as ci
+from container_registry.azure.access import registry_scope, role_assignment_name
+from container_registry.options import CiOptions as CiSettings
+>>>>>>> i21core
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
