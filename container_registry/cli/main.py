@@ -24,13 +24,13 @@ from container_registry.cli.docker_cli import DEFAULT_SOCKET, DockerCli
 from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command, fix_lines
 from container_registry.cli.local import StackState, local_engine, plugin_versions, preflight
-from container_registry.cli.pulumi_stack import PulumiFailed, PulumiStack, cli_version
+from container_registry.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
 from container_registry.cli.usage import print_usage_of_stack
 
 # The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
 # reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
 # `pulumi install --no-dependencies` came in 3.113.0). docs/stacks.md says the same.
-MIN_PULUMI_VERSION = VersionInfo(3, 119, 0)
+MIN_PULUMI_VERSION = MIN_VERSION
 # The plugins a local stack runs with (local.plugin_versions says why only these).
 LOCAL_PLUGINS = (("docker", "pulumi_docker"), ("random", "pulumi_random"))
 

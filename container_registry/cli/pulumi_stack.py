@@ -18,6 +18,9 @@ from typing import Any
 from pulumi import automation as auto
 from semver import VersionInfo
 
+# The oldest Pulumi CLI this project works with (main.py's check says why).
+MIN_VERSION = VersionInfo(3, 119, 0)
+
 
 class PulumiFailed(Exception):
     """A Pulumi command failed; its output was shown as it ran. `code`: its exit status."""
@@ -54,6 +57,11 @@ class PulumiStack:
             secrets_provider="passphrase",
             pulumi_command=auto.PulumiCommand(skip_version_check=True),
         )
+        if self.workspace.pulumi_command.version is None:
+            # A version the SDK cannot parse (a development build): preview and up need one to
+            # choose their event log (LocalWorkspace.pulumi_version raises without it), and the
+            # oldest this project supports takes the file log, which every CLI writes.
+            self.workspace.pulumi_command.version = MIN_VERSION
         self._stack: auto.Stack | None = None
 
     @property
