@@ -1152,3 +1152,25 @@ def test_a_failed_sdk_install_stops_with_pips_status(world: World) -> None:
     assert done.code == 3, done.output
     assert "up.sh: venv/bin/python -m pip install failed" in done.stderr
     assert not world.ran("up")
+
+
+@pytest.mark.parametrize("value", ["true", "True"])
+def test_a_failed_destroy_with_force_delete_on_names_no_force_delete_fix(
+    world: World, value: str
+) -> None:
+    (world.project / ".pulumi-state").mkdir()
+    world.stacks.add("aws")
+    world.destroy_fails = True
+    done = run_cli(
+        world,
+        "--destroy",
+        "--yes",
+        "--stack",
+        "aws",
+        env={"PULUMI_CONFIG_PASSPHRASE": "a passphrase"},
+        config={"cloud": "aws", "forceDelete": value},
+    )
+    assert done.code == 2, done.output
+    assert "forceDelete" not in done.stderr
+    assert "the destroy failed (above); the stack is kept" in done.stderr
+    assert "./up.sh --stack aws --destroy again" in done.stderr

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from container_registry.cli import project as proj
 from container_registry.cli.backend import PASSPHRASE_FILE, STATE_DIR
 from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command
@@ -80,7 +81,7 @@ def destroy(
     try:
         pulumi.destroy()
     except PulumiFailed as failed:
-        if cloud == "aws" and config.get(f"{project}:forceDelete") != "true":
+        if cloud == "aws" and not proj.force_delete(config, project, stack):
             raise Exit(
                 2,
                 "ECR deletes a repository that still holds images only when forceDelete is true "

@@ -79,6 +79,12 @@ def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> 
     return Layout(tuple(ports), tuple(names))
 
 
+def force_delete(config: Mapping[str, str | None], project: str, stack: str) -> bool:
+    """Whether the stack's forceDelete is on, as the program reads it (default off)."""
+    settings = _settings(config, project, stack)
+    return settings is not None and settings.options.force_delete
+
+
 def try_port_avoid(config: Mapping[str, str | None], project: str, stack: str) -> tuple[int, ...]:
     """The registry's ports (the mirror's too, on or off), which the app tried out locally must
     stay away from."""
