@@ -34,7 +34,8 @@ def run_suite(checkout: Path) -> tuple[float, str, float]:
         [sys.executable, *COMMAND], cwd=checkout, capture_output=True, text=True, check=False
     )
     seconds = time.monotonic() - started
-    summary = (re.findall(r"^=*\s*(\d+ passed.*?)\s*=*$", done.stdout, re.M) or ["?"])[-1]
+    # pytest's last line: "N passed, M failed, ... in 61.2s" (every count it has).
+    summary = (re.findall(r"^=*\s*(\d+ \w+.* in [\d.]+s.*?)\s*=*$", done.stdout, re.M) or ["?"])[-1]
     return seconds, summary, load
 
 
