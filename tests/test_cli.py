@@ -1174,3 +1174,11 @@ def test_a_failed_destroy_with_force_delete_on_names_no_force_delete_fix(
     assert "forceDelete" not in done.stderr
     assert "the destroy failed (above); the stack is kept" in done.stderr
     assert "./up.sh --stack aws --destroy again" in done.stderr
+
+
+def test_outside_the_project_it_says_where_to_run_it(world: World) -> None:
+    (world.project / "Pulumi.yaml").unlink()
+    done = run_cli(world)
+    assert done.code == 2
+    assert "no Pulumi.yaml in" in done.stderr and "run ./up.sh" in done.stderr
+    assert world.calls == [] and nothing_made(world)

@@ -137,6 +137,8 @@ def _run(argv: list[str], session: Session) -> int:
     if chosen is None:
         session.say(cli_options.parser().format_help().rstrip())
         return 0
+    if not (session.project_dir / "Pulumi.yaml").is_file():
+        raise Exit(2, f"no Pulumi.yaml in {session.project_dir}: run ./up.sh from its checkout.")
     project = proj.project_name(session.project_dir)
     stack = chosen.stack
     declared = chosen.given("cloud", project) or proj.declared_cloud(
