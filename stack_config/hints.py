@@ -8,6 +8,7 @@ import shlex
 
 # The ./up.sh commands are spelled once, by the CLI that runs them (issue 22).
 from container_registry.cli.hints import config_command, in_stack_shell, set_secret_command
+from container_registry.options import SUBJECT_CLAIM_KEYS
 
 __all__ = [
     "config_command",
@@ -16,6 +17,7 @@ __all__ = [
     "install_command",
     "remove_command",
     "set_secret_command",
+    "subject_template_command",
 ]
 
 
@@ -37,3 +39,16 @@ _IMMUTABLE_FORM_JQ = '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"'
 def immutable_form_command(repository: str) -> str:
     """The one command that prints a repository's immutable form, ready for ciRepository."""
     return f"gh api repos/{repository} --jq '{_IMMUTABLE_FORM_JQ}'"
+
+
+def subject_template_command(repository: str) -> str:
+    """The one `gh api` call that sets the repository's subject template to repo, context, ref
+    (container_registry.options.SUBJECT_CLAIM_KEYS; GitHub REST API, "Set the customization
+    template for an OIDC subject claim for a repository": PUT
+    /repos/{owner}/{repo}/actions/oidc/customization/sub with `use_default` false and
+    `include_claim_keys`; `-F` sends `false` as a JSON boolean, `key[]=` builds an array)."""
+    keys = " ".join(f"-f 'include_claim_keys[]={key}'" for key in SUBJECT_CLAIM_KEYS)
+    return (
+        f"gh api --method PUT repos/{repository}/actions/oidc/customization/sub "
+        f"-F use_default=false {keys}"
+    )

@@ -41,6 +41,7 @@ from stack_config.hints import (
     immutable_form_command,
     remove_command,
     set_secret_command,
+    subject_template_command,
 )
 from stack_config.keys import (
     CLOUDS,
@@ -254,6 +255,7 @@ def registry_args(
         }
         _put(ci, "ref", text(raw, "ciRef"))
         _put(ci, "environment", text(raw, "ciEnvironment"))
+        _put(ci, "subject_includes_ref", _flag(raw, "ciSubjectIncludesRef"))
         _put(ci, "platform", platform)
         args["ci"] = ci
     aws: dict[str, Any] = {}
@@ -355,6 +357,15 @@ def _hint(error: SettingsError, raw: Mapping[str, str | None], stack: str) -> Se
         return _again(
             error, f"{message} (`az keyvault show -n <vault> --query id -o tsv` prints it)"
         )
+    if key == "ciSubjectIncludesRef" and error.value is None:
+        repository = (text(raw, "ciRepository") or "").split("/")
+        plain = "/".join(part.split("@")[0] for part in repository)
+        declare = config_command(stack, key, "true")
+        return _again(
+            error,
+            f"{message} with `{subject_template_command(plain)}`, then declare it with "
+            f"`{declare}` (docs/ci.md)",
+        )
     if key == "ciRepository" and ONE_ID_RULE in message:
         repository = re.sub(r"@[0-9]+", "", text(raw, key) or "")
         return _again(error, f"{message}; `{immutable_form_command(repository)}` prints it")
@@ -384,9 +395,12 @@ def _parse(
         platform = normal_platform(platform, "image.platform") if platform is not None else None
         args = registry_args(raw, cloud, secrets or {}, stack, platform)
         if text(raw, "ciRepository") is None:
-            ref_and_environment(
-                {"ref": text(raw, "ciRef"), "environment": text(raw, "ciEnvironment")}
-            )
+            alone = {
+                "ref": text(raw, "ciRef"),
+                "environment": text(raw, "ciEnvironment"),
+                "subject_includes_ref": _flag(raw, "ciSubjectIncludesRef"),
+            }
+            ref_and_environment({key: value for key, value in alone.items() if value is not None})
         options = resolve(args)
         _docker_hub_pairs(raw, stack)
     except ArgumentError as error:
