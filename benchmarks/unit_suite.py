@@ -87,7 +87,8 @@ def main() -> None:
     for label, values in (("wall", wall), ("cpu", cpu)):
         before, after = statistics.median(values["before"]), statistics.median(values["after"])
         print(
-            f"median {label}: before {before:.1f} s, after {after:.1f} s, ratio {before / after:.2f}x"
+            f"median {label}: before {before:.1f} s, after {after:.1f} s, "
+            f"ratio {before / after:.2f}x"
         )
 
 
