@@ -2,8 +2,9 @@
 
 For each target the program runs under the mocks with its defaults; every rule must pass on the
 result. Then one guarded property at a time is broken on a copy and the rule that guards it must
-report it: once through the pure function in policy/rules.py, once through the pulumi_policy
-policy that policy/__main__.py puts in the pack (with the engine's unknown-checking props proxy).
+report it: once through the rule in its cloud's module of policy/ (policy/aws.py, ...), once
+through the pulumi_policy policy that policy/__main__.py puts in the pack (with the engine's
+unknown-checking props proxy).
 `BREAKAGES` covers every rule, so no rule can silently stop biting.
 """
 
@@ -14,7 +15,6 @@ import copy
 import json
 import re
 import runpy
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,8 +47,7 @@ from conftest import (
     resolve,
     run_target,
 )
-from policy import rules
-from policy.rules import RULE_NAMES, RULES, ResourceRule, Rule, StackRule
+from policy import RULE_NAMES, RULES, ResourceRule, Rule, StackRule, aws, azure, gcp, image, local
 
 POLICY_DIR = Path(__file__).resolve().parent.parent / "policy"
 CLOUDS = ("aws", "azure", "gcp", "local")
@@ -93,8 +92,8 @@ APPLIES_TO.update(
     }
 )
 RULE_TYPES: dict[str, tuple[str, ...]] = {
-    "ecr-lifecycle-policy": (rules.ECR_REPOSITORY,),
-    "acr-untagged-cleanup": (rules.ACR_REGISTRY,),
+    "ecr-lifecycle-policy": (aws.ECR_REPOSITORY,),
+    "acr-untagged-cleanup": (azure.ACR_REGISTRY,),
 }
 
 
@@ -126,7 +125,7 @@ class Resource:
 
 @dataclass(frozen=True)
 class StackView:
-    """A resource as a stack rule reads it (rules.StackResource)."""
+    """A resource as a stack rule reads it (policy.common.StackResource)."""
 
     resource_type: str
     props: Mapping[str, Any]
@@ -150,16 +149,17 @@ def deploy(cloud: str, **config: str) -> Stack:
 def direct_violations(
     rule: Rule, stack: Stack, config: Mapping[str, Any] | None = None
 ) -> list[str]:
-    """The rule's pure function over the stack: one message per violation."""
+    """The rule over the stack, each resource dispatched as the pack does (rule.judge: only the
+    types it is registered with): one message per violation."""
     config = config or {}
     if isinstance(rule, ResourceRule):
         return [
             f"{r.name}: {message}"
             for r in stack
-            for message in rule.check(r.resource_type, r.props, config)
+            for message in rule.judge(r.resource_type, r.props, config)
         ]
     views = [StackView(r.resource_type, r.outputs, r.urn, r.dependencies) for r in stack]
-    return [f"{urn}: {message}" for message, urn in rule.check(views, config)]
+    return [f"{urn}: {message}" for message, urn in rule.judge(views, config)]
 
 
 def load_pack(
@@ -168,7 +168,6 @@ def load_pack(
     """policy/__main__.py's globals, run the way the Pulumi policy host runs it (policy/ first on
     sys.path); under any other run_name it does not start serving the engine."""
     monkeypatch.syspath_prepend(str(POLICY_DIR))
-    monkeypatch.delitem(sys.modules, "rules", raising=False)
     return runpy.run_path(str(POLICY_DIR / "__main__.py"), run_name=run_name)
 
 
@@ -293,7 +292,7 @@ def ecr_policy(change: Callable[[dict[str, Any]], None]) -> Callable[[Stack], St
         change(document)
         props["policy"] = json.dumps(document)
 
-    return edit(rules.ECR_REPOSITORY_POLICY, changing)
+    return edit(aws.ECR_REPOSITORY_POLICY, changing)
 
 
 def statement(**fields: Any) -> Callable[[dict[str, Any]], None]:
@@ -331,7 +330,7 @@ class Breakage:
 
 
 def _image(change: Callable[[dict[str, Any]], object]) -> Callable[[Stack], Stack]:
-    return edit(rules.DOCKER_IMAGE, change)
+    return edit(image.DOCKER_IMAGE, change)
 
 
 # --- keyless CI push (issue 11): broken copies of what ciRepository and pullPrincipals create
@@ -355,7 +354,7 @@ def trust(change: Callable[[dict[str, Any]], object]) -> Callable[[Stack], Stack
         change(document["Statement"][0])
         props["assumeRolePolicy"] = json.dumps(document)
 
-    return edit(rules.AWS_IAM_ROLE, changing)
+    return edit(aws.AWS_IAM_ROLE, changing)
 
 
 def condition(operator: str, key: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -444,20 +443,20 @@ CI_BREAKAGES: tuple[Breakage, ...] = (
         "gcp-github-provider-condition",
         "gcp",
         "no-condition",
-        edit(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", DELETE)),
+        edit(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", DELETE)),
     ),
     ci_breakage(
         "gcp-github-provider-condition",
         "gcp",
         "empty-condition",
-        edit(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", "")),
+        edit(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, set_key("attributeCondition", "")),
     ),
     ci_breakage(
         "gcp-github-provider-condition",
         "gcp",
         "owner-only",
         edit(
-            rules.GCP_WORKLOAD_IDENTITY_PROVIDER,
+            gcp.GCP_WORKLOAD_IDENTITY_PROVIDER,
             set_key("attributeCondition", 'assertion.repository_owner == "acme"'),
         ),
     ),
@@ -466,7 +465,7 @@ CI_BREAKAGES: tuple[Breakage, ...] = (
         "azure",
         "repo-wildcard",
         edit(
-            rules.AZURE_FEDERATED_CREDENTIAL,
+            azure.AZURE_FEDERATED_CREDENTIAL,
             set_key("subject", "repo:acme/*:ref:refs/heads/main"),
         ),
     ),
@@ -474,32 +473,32 @@ CI_BREAKAGES: tuple[Breakage, ...] = (
         "azure-federated-credential-no-wildcard",
         "azure",
         "empty",
-        edit(rules.AZURE_FEDERATED_CREDENTIAL, set_key("subject", "")),
+        edit(azure.AZURE_FEDERATED_CREDENTIAL, set_key("subject", "")),
     ),
     ci_breakage(
         "acr-role-assignment-scoped",
         "azure",
         "scope-resource-group",
-        edit(rules.AZURE_ROLE_ASSIGNMENT, cut_scope(5)),
+        edit(azure.AZURE_ROLE_ASSIGNMENT, cut_scope(5)),
     ),
     ci_breakage(
         "acr-role-assignment-scoped",
         "azure",
         "scope-subscription",
-        edit(rules.AZURE_ROLE_ASSIGNMENT, cut_scope(3)),
+        edit(azure.AZURE_ROLE_ASSIGNMENT, cut_scope(3)),
     ),
     ci_breakage(
         "no-public-grants",
         "gcp",
         "repository-member-star",
-        edit(rules.GAR_IAM_MEMBER, set_key("member", "*")),
+        edit(gcp.GAR_IAM_MEMBER, set_key("member", "*")),
     ),
     ci_breakage(
         "no-public-grants",
         "gcp",
         "project-all-users",
         add(
-            rules.GCP_PROJECT_IAM_MEMBER,
+            gcp.GCP_PROJECT_IAM_MEMBER,
             {"project": "my-project-123", "role": "roles/viewer", "member": "allUsers"},
         ),
     ),
@@ -507,7 +506,7 @@ CI_BREAKAGES: tuple[Breakage, ...] = (
         "no-public-grants",
         "azure",
         "role-assignment-star",
-        edit(rules.AZURE_ROLE_ASSIGNMENT, set_key("principalId", "*")),
+        edit(azure.AZURE_ROLE_ASSIGNMENT, set_key("principalId", "*")),
     ),
     ci_breakage(
         "no-public-grants",
@@ -530,54 +529,54 @@ BREAKAGES: tuple[Breakage, ...] = (
         "ecr-scan-on-push",
         "aws",
         "scan-off",
-        edit(rules.ECR_REPOSITORY, set_key("imageScanningConfiguration.scanOnPush", False)),
+        edit(aws.ECR_REPOSITORY, set_key("imageScanningConfiguration.scanOnPush", False)),
     ),
     Breakage(
         "ecr-scan-on-push",
         "aws",
         "scan-config-missing",
-        edit(rules.ECR_REPOSITORY, set_key("imageScanningConfiguration", DELETE)),
+        edit(aws.ECR_REPOSITORY, set_key("imageScanningConfiguration", DELETE)),
     ),
     Breakage(
         "ecr-immutable-tags",
         "aws",
         "mutable",
-        edit(rules.ECR_REPOSITORY, set_key("imageTagMutability", "MUTABLE")),
+        edit(aws.ECR_REPOSITORY, set_key("imageTagMutability", "MUTABLE")),
     ),
     Breakage(
         "ecr-immutable-tags",
         "aws",
         "unset",
-        edit(rules.ECR_REPOSITORY, set_key("imageTagMutability", DELETE)),
+        edit(aws.ECR_REPOSITORY, set_key("imageTagMutability", DELETE)),
     ),
     Breakage(
         "ecr-encryption-set",
         "aws",
         "no-configuration",
-        edit(rules.ECR_REPOSITORY, set_key("encryptionConfigurations", [])),
+        edit(aws.ECR_REPOSITORY, set_key("encryptionConfigurations", [])),
     ),
     Breakage(
         "ecr-encryption-set",
         "aws",
         "unknown-type",
         edit(
-            rules.ECR_REPOSITORY,
+            aws.ECR_REPOSITORY,
             set_key("encryptionConfigurations", [{"encryptionType": "NONE"}]),
         ),
     ),
     # ECR lifecycle policy (stack)
-    Breakage("ecr-lifecycle-policy", "aws", "none", drop(rules.ECR_LIFECYCLE_POLICY)),
+    Breakage("ecr-lifecycle-policy", "aws", "none", drop(aws.ECR_LIFECYCLE_POLICY)),
     Breakage(
         "ecr-lifecycle-policy",
         "aws",
         "other-repository",
-        edit(rules.ECR_LIFECYCLE_POLICY, set_key("repository", "someone-else")),
+        edit(aws.ECR_LIFECYCLE_POLICY, set_key("repository", "someone-else")),
     ),
     Breakage(
         "ecr-lifecycle-policy",
         "aws",
         "no-rules",
-        edit(rules.ECR_LIFECYCLE_POLICY, set_key("policy", json.dumps({"rules": []}))),
+        edit(aws.ECR_LIFECYCLE_POLICY, set_key("policy", json.dumps({"rules": []}))),
     ),
     # ECR repository policy
     Breakage(
@@ -628,7 +627,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "ecr-policy-not-public",
         "aws",
         "not-json",
-        edit(rules.ECR_REPOSITORY_POLICY, set_key("policy", "{not json")),
+        edit(aws.ECR_REPOSITORY_POLICY, set_key("policy", "{not json")),
     ),
     *(
         Breakage(
@@ -669,7 +668,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "unencrypted-template",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -682,7 +681,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "template-of-unknown-encryption",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -696,7 +695,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "template-lifecycle-without-rules",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -710,7 +709,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "template-policy-for-any-aws-account",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -736,7 +735,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "template-without-lifecycle",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -749,7 +748,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "aws",
         "public-template-policy",
         add(
-            rules.ECR_CREATION_TEMPLATE,
+            aws.ECR_CREATION_TEMPLATE,
             {
                 "prefix": "ecr-public",
                 "appliedFors": ["PULL_THROUGH_CACHE"],
@@ -772,7 +771,7 @@ BREAKAGES: tuple[Breakage, ...] = (
             "key-vault-role-assignment-scoped",
             "azure",
             kind,
-            add(rules.AZURE_ROLE_ASSIGNMENT, secrets_role_assignment(scope)),
+            add(azure.AZURE_ROLE_ASSIGNMENT, secrets_role_assignment(scope)),
         )
         for kind, scope in (
             ("secrets-user-on-a-group", VAULT_ID.split("/providers/")[0]),
@@ -788,7 +787,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "azure",
         "administrator-on-the-subscription",
         add(
-            rules.AZURE_ROLE_ASSIGNMENT,
+            azure.AZURE_ROLE_ASSIGNMENT,
             {
                 **secrets_role_assignment("/".join(VAULT_ID.split("/")[:3])),
                 # Key Vault Administrator (Microsoft's built-in roles page, Security).
@@ -802,23 +801,23 @@ BREAKAGES: tuple[Breakage, ...] = (
         "acr-anonymous-pull-disabled",
         "azure",
         "anonymous-pull",
-        edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", True)),
+        edit(azure.ACR_REGISTRY, set_key("anonymousPullEnabled", True)),
     ),
     # The same switch as a string, the way a YAML or JSON value may carry it.
     Breakage(
         "acr-anonymous-pull-disabled",
         "azure",
         "anonymous-pull-as-text",
-        edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
+        edit(azure.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
     ),
     Breakage(
         "acr-sku-allowed",
         "azure",
         "classic",
-        edit(rules.ACR_REGISTRY, set_key("sku.name", "Classic")),
+        edit(azure.ACR_REGISTRY, set_key("sku.name", "Classic")),
     ),
     Breakage(
-        "acr-sku-allowed", "azure", "missing", edit(rules.ACR_REGISTRY, set_key("sku", DELETE))
+        "acr-sku-allowed", "azure", "missing", edit(azure.ACR_REGISTRY, set_key("sku", DELETE))
     ),
     Breakage(
         "acr-sku-allowed",
@@ -827,19 +826,19 @@ BREAKAGES: tuple[Breakage, ...] = (
         lambda stack: stack,
         config={"allowedSkus": ["Premium"]},
     ),
-    Breakage("acr-untagged-cleanup", "azure", "no-task", drop(rules.ACR_TASK)),
+    Breakage("acr-untagged-cleanup", "azure", "no-task", drop(azure.ACR_TASK)),
     Breakage(
         "acr-untagged-cleanup",
         "azure",
         "purge-keeps-untagged",
-        edit(rules.ACR_TASK, acr_task_yaml(lambda text: text.replace("--untagged", ""))),
+        edit(azure.ACR_TASK, acr_task_yaml(lambda text: text.replace("--untagged", ""))),
     ),
     Breakage(
         "acr-untagged-cleanup",
         "azure",
         "untagged-on-another-command",
         edit(
-            rules.ACR_TASK,
+            azure.ACR_TASK,
             acr_task_yaml(lambda text: text.replace("--untagged", "") + "- cmd: echo --untagged\n"),
         ),
     ),
@@ -847,14 +846,14 @@ BREAKAGES: tuple[Breakage, ...] = (
         "acr-untagged-cleanup",
         "azure",
         "not-scheduled",
-        edit(rules.ACR_TASK, set_key("trigger", DELETE)),
+        edit(azure.ACR_TASK, set_key("trigger", DELETE)),
     ),
     Breakage(
         "acr-untagged-cleanup",
         "azure",
         "timer-disabled",
         edit(
-            rules.ACR_TASK,
+            azure.ACR_TASK,
             lambda p: p["trigger"]["timerTriggers"][0].update(status="Disabled"),
         ),
     ),
@@ -862,7 +861,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "acr-untagged-cleanup",
         "azure",
         "task-disabled",
-        edit(rules.ACR_TASK, set_key("status", "Disabled")),
+        edit(azure.ACR_TASK, set_key("status", "Disabled")),
     ),
     Breakage(
         "acr-untagged-cleanup",
@@ -870,7 +869,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "task-of-another-registry",
         lambda stack: [
             replace(r, props={**r.props, "registryName": "another"}, dependencies=())
-            if r.resource_type == rules.ACR_TASK
+            if r.resource_type == azure.ACR_TASK
             else r
             for r in stack
         ],
@@ -879,62 +878,62 @@ BREAKAGES: tuple[Breakage, ...] = (
         "acr-untagged-cleanup",
         "azure",
         "retention-disabled-no-task",
-        lambda stack: drop(rules.ACR_TASK)(
-            edit(rules.ACR_REGISTRY, set_key("policies.retentionPolicy.status", "disabled"))(stack)
+        lambda stack: drop(azure.ACR_TASK)(
+            edit(azure.ACR_REGISTRY, set_key("policies.retentionPolicy.status", "disabled"))(stack)
         ),
     ),
     # Artifact Registry
     Breakage(
-        "gar-docker-format", "gcp", "maven", edit(rules.GAR_REPOSITORY, set_key("format", "MAVEN"))
+        "gar-docker-format", "gcp", "maven", edit(gcp.GAR_REPOSITORY, set_key("format", "MAVEN"))
     ),
     Breakage(
         "gar-docker-format",
         "gcp",
         "no-format",
-        edit(rules.GAR_REPOSITORY, set_key("format", DELETE)),
+        edit(gcp.GAR_REPOSITORY, set_key("format", DELETE)),
     ),
     Breakage(
         "gar-docker-format",
         "gcp",
         "empty-format",
-        edit(rules.GAR_REPOSITORY, set_key("format", "")),
+        edit(gcp.GAR_REPOSITORY, set_key("format", "")),
     ),
     Breakage(
         "gar-immutable-tags",
         "gcp",
         "mutable",
-        edit(rules.GAR_REPOSITORY, set_key("dockerConfig.immutableTags", False)),
+        edit(gcp.GAR_REPOSITORY, set_key("dockerConfig.immutableTags", False)),
     ),
     Breakage(
         "gar-immutable-tags",
         "gcp",
         "no-docker-config",
-        edit(rules.GAR_REPOSITORY, set_key("dockerConfig", DELETE)),
+        edit(gcp.GAR_REPOSITORY, set_key("dockerConfig", DELETE)),
     ),
     Breakage(
         "gar-cleanup-policies",
         "gcp",
         "none",
-        edit(rules.GAR_REPOSITORY, set_key("cleanupPolicies", DELETE)),
+        edit(gcp.GAR_REPOSITORY, set_key("cleanupPolicies", DELETE)),
     ),
     Breakage(
         "gar-cleanup-policies",
         "gcp",
         "dry-run",
-        edit(rules.GAR_REPOSITORY, set_key("cleanupPolicyDryRun", True)),
+        edit(gcp.GAR_REPOSITORY, set_key("cleanupPolicyDryRun", True)),
     ),
     Breakage(
         "gar-not-public",
         "gcp",
         "member-all-users",
-        add(rules.GAR_IAM_MEMBER, {"repository": "app", "member": "allUsers"}),
+        add(gcp.GAR_IAM_MEMBER, {"repository": "app", "member": "allUsers"}),
     ),
     Breakage(
         "gar-not-public",
         "gcp",
         "binding-all-authenticated",
         add(
-            rules.GAR_IAM_BINDING,
+            gcp.GAR_IAM_BINDING,
             {"repository": "app", "members": ["user:ops@example.com", "allAuthenticatedUsers"]},
         ),
     ),
@@ -943,7 +942,7 @@ BREAKAGES: tuple[Breakage, ...] = (
         "gcp",
         "policy-all-users",
         add(
-            rules.GAR_IAM_POLICY,
+            gcp.GAR_IAM_POLICY,
             {
                 "repository": "app",
                 "policyData": json.dumps(
@@ -961,44 +960,44 @@ BREAKAGES: tuple[Breakage, ...] = (
         "local-registry-loopback",
         "local",
         "ip-unset",
-        edit(rules.DOCKER_CONTAINER, lambda p: p["ports"][0].pop("ip")),
+        edit(local.DOCKER_CONTAINER, lambda p: p["ports"][0].pop("ip")),
     ),
     Breakage(
         "local-registry-loopback",
         "local",
         "all-interfaces",
-        edit(rules.DOCKER_CONTAINER, lambda p: p["ports"][0].update(ip="0.0.0.0")),
+        edit(local.DOCKER_CONTAINER, lambda p: p["ports"][0].update(ip="0.0.0.0")),
     ),
     Breakage(
         "local-registry-loopback",
         "local",
         "host-network",
-        edit(rules.DOCKER_CONTAINER, set_key("networkMode", "host")),
+        edit(local.DOCKER_CONTAINER, set_key("networkMode", "host")),
     ),
     Breakage(
         "local-registry-auth",
         "local",
         "auth-unset",
-        edit(rules.DOCKER_CONTAINER, env_without("REGISTRY_AUTH")),
+        edit(local.DOCKER_CONTAINER, env_without("REGISTRY_AUTH")),
     ),
     Breakage(
         "local-registry-auth",
         "local",
         "auth-silly",
-        edit(rules.DOCKER_CONTAINER, env_without("REGISTRY_AUTH", extra=("REGISTRY_AUTH=silly",))),
+        edit(local.DOCKER_CONTAINER, env_without("REGISTRY_AUTH", extra=("REGISTRY_AUTH=silly",))),
     ),
     Breakage(
         "local-registry-auth",
         "local",
         "no-htpasswd-path",
-        edit(rules.DOCKER_CONTAINER, env_without("REGISTRY_AUTH_HTPASSWD_PATH")),
+        edit(local.DOCKER_CONTAINER, env_without("REGISTRY_AUTH_HTPASSWD_PATH")),
     ),
     Breakage(
         "local-registry-auth",
         "local",
         "only-image-name-left",
         edit(
-            rules.DOCKER_CONTAINER,
+            local.DOCKER_CONTAINER,
             lambda p: p.update(envs=[], image="docker.io/library/registry:2.8.3"),
         ),
     ),
@@ -1128,11 +1127,11 @@ def test_acr_task_found_by_dependency_when_outputs_lack_registry_name() -> None:
     stack = deploy("azure")
     stack = [
         replace(r, state={k: v for k, v in r.outputs.items() if k != "registryName"})
-        if r.resource_type in (rules.ACR_REGISTRY, rules.ACR_TASK)
+        if r.resource_type in (azure.ACR_REGISTRY, azure.ACR_TASK)
         else r
         for r in stack
     ]
-    registry = first(stack, rules.ACR_REGISTRY)
+    registry = first(stack, azure.ACR_REGISTRY)
     assert registry.state is not None
     registry.state["name"] = registry.props["registryName"]
     rule = rule_named("acr-untagged-cleanup")
@@ -1170,8 +1169,8 @@ def test_ecr_policy_rules_on_hand_written_statements(
 ) -> None:
     document = {"Version": "2012-10-17", "Statement": [policy_statement]}
     props = {"repository": "app", "policy": json.dumps(document)}
-    assert rules.ecr_policy_not_public(rules.ECR_REPOSITORY_POLICY, props, {}) == []
-    admin = rules.ecr_policy_no_admin_actions(rules.ECR_REPOSITORY_POLICY, props, {})
+    assert aws.ecr_policy_not_public(aws.ECR_REPOSITORY_POLICY, props, {}) == []
+    admin = aws.ecr_policy_no_admin_actions(aws.ECR_REPOSITORY_POLICY, props, {})
     assert bool(admin) == grants_admin, admin
 
 
@@ -1180,7 +1179,7 @@ def test_ecr_public_principals_agree_with_policyuniverse() -> None:
     the pack needs nothing beyond the standard library: it finds the program's policy private and
     every public breakage public. (Ours is stricter: a Condition never excuses '*'.)"""
     stack = deploy("aws")
-    document = json.loads(first(stack, rules.ECR_REPOSITORY_POLICY).props["policy"])
+    document = json.loads(first(stack, aws.ECR_REPOSITORY_POLICY).props["policy"])
     assert not IamPolicy(document).is_internet_accessible()
     public = [
         b
@@ -1189,7 +1188,7 @@ def test_ecr_public_principals_agree_with_policyuniverse() -> None:
     ]
     assert public
     for breakage in public:
-        broken = first(breakage.breaks(stack), rules.ECR_REPOSITORY_POLICY).props["policy"]
+        broken = first(breakage.breaks(stack), aws.ECR_REPOSITORY_POLICY).props["policy"]
         assert IamPolicy(json.loads(broken)).is_internet_accessible(), breakage.id
 
 
@@ -1198,7 +1197,7 @@ def test_unknown_values_are_not_reported_as_violations(
 ) -> None:
     """During preview a property may be unknown: the policy raises the SDK's UnknownValueError
     (the engine shows it as advisory and checks again on update) instead of a false violation."""
-    stack = edit(rules.ECR_REPOSITORY, set_key("imageTagMutability", UNKNOWN_STRING_VALUE))(
+    stack = edit(aws.ECR_REPOSITORY, set_key("imageTagMutability", UNKNOWN_STRING_VALUE))(
         deploy("aws")
     )
     with pytest.raises(UnknownValueError):
