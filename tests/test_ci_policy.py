@@ -9,9 +9,7 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from policyuniverse.policy import Policy as IamPolicy
-from test_policy import (
-    CI_BREAKAGES,
+from policy_harness import (
     CI_STACK,
     deploy,
     direct_violations,
@@ -19,6 +17,8 @@ from test_policy import (
     load_pack,
     pack_violations,
 )
+from policyuniverse.policy import Policy as IamPolicy
+from test_policy import CI_BREAKAGES
 
 from conftest import Harness
 from policy import RULES, ResourceRule, aws, azure, gcp, grants

@@ -12,8 +12,7 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from test_policy import (
-    BREAKAGES,
+from policy_harness import (
     DELETE,
     VAULT_ID,
     Resource,
@@ -26,6 +25,7 @@ from test_policy import (
     rule_named,
     set_key,
 )
+from test_policy import BREAKAGES
 
 from conftest import Harness
 from policy import RULE_NAMES, RULES, ResourceRule, gcp
