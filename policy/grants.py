@@ -35,13 +35,15 @@ def _iam_document_members(key: str) -> Callable[[Props], list[Any]]:
     return members
 
 
+def _granted(read: gcp.MemberReader) -> Callable[[Props], list[Any]]:
+    """Who a GCP IAM resource grants access to, leaving out why it cannot be read."""
+    return lambda props: read(props)[0]
+
+
 # Who each resource type grants access to; an unreadable GCP policy document grants no one here
 # (gar-not-public reports it).
 MEMBERS: dict[str, Callable[[Props], list[Any]]] = {
-    **{
-        resource_type: (lambda props, read=read: read(props)[0])
-        for resource_type, read in gcp.IAM_MEMBERS.items()
-    },
+    **{resource_type: _granted(read) for resource_type, read in gcp.IAM_MEMBERS.items()},
     azure.AZURE_ROLE_ASSIGNMENT: lambda props: as_list(props.get("principalId")),
     aws.AWS_IAM_ROLE: _iam_document_members("assumeRolePolicy"),
     aws.ECR_REPOSITORY_POLICY: _iam_document_members("policy"),
