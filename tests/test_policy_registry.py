@@ -104,3 +104,15 @@ def test_the_pack_starts_as_the_policy_host_starts_it() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(len(RULES))]
+
+
+def test_the_pack_venv_installs_the_program() -> None:
+    """The rules import the program's package, which imports every cloud's SDK: the pack's own
+    virtualenv (policy/requirements.txt) installs each target's requirements, and each of those
+    files exists (pip resolves `-r` relative to the file that names it)."""
+    requirements = (POLICY_DIR / "requirements.txt").read_text(encoding="utf-8")
+    included = [line.split(None, 1)[1] for line in requirements.splitlines() if line[:3] == "-r "]
+    for cloud in ("aws", "azure", "gcp"):
+        assert f"../requirements-{cloud}.txt" in included, cloud
+    for path in included:
+        assert (POLICY_DIR / path).is_file(), path
