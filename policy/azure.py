@@ -69,6 +69,13 @@ _KEY_VAULT_SCOPE = re.compile(
     r"(?:/secrets/[^/]+)?",
     re.IGNORECASE,
 )
+# ACR's role assignment permissions mode (Microsoft Learn, "Azure ABAC repository permissions in
+# Azure Container Registry", container-registry-rbac-abac-repository-permissions): in
+# `AbacRepositoryPermissions` (the CLI's `rbac-abac`) AcrPush, AcrPull and AcrDelete "are not
+# honored", and ACR Tasks (the purge task) lose their default data-plane access; Microsoft says
+# it will become the default for new registries. `LegacyRegistryPermissions` is classic RBAC.
+# The program sets no mode (registries/azure.py says why), so this value is the policy's own.
+ACR_CLASSIC_RBAC_MODE = "LegacyRegistryPermissions"
 # `acr purge` (the task runner's alias) or `<registry>/acr/acr-cli[:tag] purge` (a pinned image).
 _PURGE = re.compile(r"(?:\bacr|/acr-cli(?::[\w.-]+)?)\s+purge\b")
 
@@ -112,6 +119,26 @@ def key_vault_role_assignment_scoped(resource_type: str, props: Props, config: C
     if not isinstance(scope, str) or not _KEY_VAULT_SCOPE.fullmatch(scope):
         return [f"scope is {scope!r}; a Key Vault secrets role must be scoped to one vault"]
     return []
+
+
+@rule(
+    "acr-classic-rbac",
+    types=(ACR_REGISTRY,),
+    description="ACR registries keep classic RBAC (roleAssignmentMode LegacyRegistryPermissions "
+    "or unset): ABAC-enabled registries honour neither AcrPush/AcrPull nor ACR Tasks' access. "
+    + NO_CONTROL,
+)
+def acr_classic_rbac(resource_type: str, props: Props, config: Config) -> list[str]:
+    """The stack grants AcrPush and AcrPull and runs a purge task: a registry in ABAC mode would
+    honour none of them, so any mode but classic RBAC is refused (an unset mode is what the SDK
+    in use sends: pulumi-azure-native 3.x's Registry has no roleAssignmentMode input)."""
+    mode = props.get("roleAssignmentMode")
+    if mode is None or (isinstance(mode, str) and mode.lower() == ACR_CLASSIC_RBAC_MODE.lower()):
+        return []
+    return [
+        f"roleAssignmentMode is {mode!r}; it must be {ACR_CLASSIC_RBAC_MODE} (classic RBAC): "
+        "ABAC-enabled registries do not honour AcrPush, AcrPull or the purge task's access"
+    ]
 
 
 @rule(

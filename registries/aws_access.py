@@ -172,7 +172,8 @@ def ci_push_access(
                 repo_endpoint=v[2],
                 platform=build_platform(settings),
                 build_args=v[3],
-            )
+            ),
+            ci_settings,
         )
     )
     return ci.CiAccess(values=values, workflow=document)

@@ -220,7 +220,8 @@ def _ci_push(
                 repo_endpoint=v[1],
                 platform=build_platform(settings),
                 build_args=v[2],
-            )
+            ),
+            ci_settings,
         )
     )
     return ci.CiAccess(values=values, workflow=document)

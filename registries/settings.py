@@ -79,6 +79,7 @@ PROJECT_KEYS: tuple[str, ...] = (
     "ciRepository",
     "ciRef",
     "ciEnvironment",
+    "ciSubjectIncludesRef",
     "awsOidcProviderArn",
 )
 
@@ -122,6 +123,7 @@ KEY_TARGETS: dict[str, tuple[Cloud, ...]] = {
     "ciRepository": ("aws", "azure", "gcp"),
     "ciRef": ("aws", "azure", "gcp"),
     "ciEnvironment": ("aws", "azure", "gcp"),
+    "ciSubjectIncludesRef": ("aws", "azure", "gcp"),
     "awsOidcProviderArn": ("aws",),
 }
 
@@ -262,6 +264,21 @@ _IMMUTABLE_FORM_JQ = '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"'
 _REF_COMPONENT = r"(?!\.)[A-Za-z0-9._-]+(?<!\.lock)(?<!\.)"
 _CI_REF = re.compile(rf"(?!.*\.\.)refs/(?:heads|tags)/{_REF_COMPONENT}(?:/{_REF_COMPONENT})*")
 _CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
+# The repository's OIDC subject template that puts the ref beside the environment (GitHub docs,
+# "OpenID Connect reference", "Customizing the subject claims for an organization or
+# repository"): `repo` is the repository as the default `sub` spells it (with the owner and
+# repository IDs for a repository on immutable subject claims: "owner_id and repo_id are always
+# included in the repo segment of the sub claim, even when you customize claims with
+# include_claim_keys"), `context` is what follows it by default (`environment:<name>`,
+# `ref:<ref>` or `pull_request`), and `ref` is the ref the run is for. Each claim is written as
+# `<key>:<value>`, in this order: `repo:acme/app:environment:prod:ref:refs/heads/main`.
+SUBJECT_CLAIM_KEYS: tuple[str, ...] = ("repo", "context", "ref")
+# Regions where a user-assigned managed identity cannot hold a federated identity credential (the
+# API answers 405 "Support for federated identity credentials not enabled"): Microsoft Learn,
+# "Important considerations and restrictions for federated identity credentials"
+# (entra/workload-id/workload-identity-federation-considerations), "Unsupported regions
+# (user-assigned managed identities)": Malaysia South and New Zealand North.
+FEDERATION_UNSUPPORTED_AZURE_LOCATIONS: tuple[str, ...] = ("malaysiasouth", "newzealandnorth")
 _GITHUB_OIDC_PROVIDER = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
@@ -360,6 +377,8 @@ class CiSettings:
     environment: str | None = None
     owner_id: str | None = None
     repository_id: str | None = None
+    subject_includes_ref: bool = False
+    """ciSubjectIncludesRef: the repository's subject template is SUBJECT_CLAIM_KEYS."""
 
     @property
     def immutable(self) -> bool:
@@ -376,11 +395,34 @@ class CiSettings:
 
     @property
     def subject(self) -> str:
-        """The `sub` claim of the runs allowed to push, in GitHub's default template:
+        """The `sub` claim of the runs allowed to push. In GitHub's default template:
         `repo:<repository>:environment:<env>` for a job in an environment (GitHub puts the
-        environment in place of the ref then), else `repo:<repository>:ref:<ref>`."""
-        claim = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
-        return f"repo:{self.subject_repository}:{claim}"
+        environment in place of the ref then), else `repo:<repository>:ref:<ref>`. With the
+        template of SUBJECT_CLAIM_KEYS, the same followed by `:ref:<ref>`, so that a job in the
+        environment is bound to its ref too."""
+        context = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
+        return custom_subject(self.subject_repository, context, self.ref, self.subject_includes_ref)
+
+
+def custom_subject(repository: str, context: str, ref: str, includes_ref: bool) -> str:
+    """`sub` as GitHub renders it: `repo:<repository>:<context>` in the default template, then
+    `:ref:<ref>` with the template of SUBJECT_CLAIM_KEYS. Values hold no ':' (ciRef and
+    ciEnvironment refuse it), so GitHub's `%3A` escaping never applies."""
+    subject = f"repo:{repository}:{context}"
+    return f"{subject}:ref:{ref}" if includes_ref else subject
+
+
+def subject_template_command(repository: str) -> str:
+    """The one `gh api` call that sets the repository's subject template to SUBJECT_CLAIM_KEYS
+    (GitHub REST API, "Set the customization template for an OIDC subject claim for a
+    repository": PUT /repos/{owner}/{repo}/actions/oidc/customization/sub with `use_default`
+    false and `include_claim_keys`; `-F` sends `false` as a JSON boolean, `key[]=` builds an
+    array)."""
+    keys = " ".join(f"-f 'include_claim_keys[]={key}'" for key in SUBJECT_CLAIM_KEYS)
+    return (
+        f"gh api --method PUT repos/{repository}/actions/oidc/customization/sub "
+        f"-F use_default=false {keys}"
+    )
 
 
 @dataclass(frozen=True)
@@ -610,7 +652,7 @@ def _entra_principal(item: str) -> str:
     return f"{kind or 'ServicePrincipal'}:{object_id.lower()}"
 
 
-def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
+def _ci(raw: Mapping[str, str | None], cloud: Cloud, stack: str) -> CiSettings | None:
     """The GitHub repository, ref and environment allowed to push; None when ciRepository is
     unset. ciRef and ciEnvironment are checked either way, so a typo shows up at once."""
     ref = _matching(
@@ -627,6 +669,7 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
         "is not a GitHub environment name: 1 to 255 letters, digits, '.', '_' or '-' "
         "(no wildcards)",
     )
+    includes_ref = _bool(raw, "ciSubjectIncludesRef", False)
     key = "ciRepository"
     value = _text(raw, key)
     if value is None:
@@ -671,7 +714,11 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
         environment=environment,
         owner_id=owner_id or None,
         repository_id=repository_id or None,
+        subject_includes_ref=includes_ref,
     )
+    _require_ref_in_environment_subject(ci, cloud, stack)
+    if cloud == "azure":
+        _require_federation_region(_text(raw, "azure-native:location"))
     # Google maps the token's subject to google.subject, which holds at most 127 bytes: the
     # subject checked is the one the clouds trust, IDs included.
     if cloud == "gcp" and len(ci.subject.encode()) > _GCP_SUBJECT_MAX:
@@ -682,6 +729,48 @@ def _ci(raw: Mapping[str, str | None], cloud: Cloud) -> CiSettings | None:
             "Google Cloud's google.subject holds; use a shorter name",
         )
     return ci
+
+
+def azure_location_name(location: str) -> str:
+    """An Azure location as ARM names it: `New Zealand North` and `newzealandnorth` are one."""
+    return location.replace(" ", "").lower()
+
+
+def _require_federation_region(location: str | None) -> None:
+    """The CI identity lives in the registry's location; where Entra cannot federate a
+    user-assigned identity, stop before anything is created rather than at the credential."""
+    if location is None or azure_location_name(location) not in (
+        FEDERATION_UNSUPPORTED_AZURE_LOCATIONS
+    ):
+        return
+    raise SettingsError(
+        "azure-native:location",
+        location,
+        "cannot hold the CI identity's federated credential: Microsoft does not yet support "
+        "federated identity credentials on user-assigned managed identities in Malaysia South "
+        "or New Zealand North (Entra docs, workload identity federation considerations); "
+        "choose another location, or unset ciRepository",
+    )
+
+
+def _require_ref_in_environment_subject(ci: CiSettings, cloud: Cloud, stack: str) -> None:
+    """AWS and Azure can compare `sub` alone, and GitHub's default subject for a job in an
+    environment names no ref: any branch naming the environment would be trusted. So
+    ciEnvironment there needs the template that adds the ref, and the user's word that the
+    repository has it (ciSubjectIncludesRef). Google Cloud checks `assertion.ref` as well."""
+    if ci.environment is None or ci.subject_includes_ref or cloud not in ("aws", "azure"):
+        return
+    raise SettingsError(
+        "ciSubjectIncludesRef",
+        None,
+        f"is not true, and ciEnvironment is set: on {cloud} the default OIDC subject of a job "
+        "in an environment names no ref, so a job on any branch that names the environment "
+        "would be trusted. Set the repository's subject template to "
+        f"{', '.join(SUBJECT_CLAIM_KEYS)} (tokens then carry "
+        f"{replace(ci, subject_includes_ref=True).subject}) with "
+        f"`{subject_template_command(ci.repository)}`, then declare it with "
+        f"`./up.sh --stack {stack} --config ciSubjectIncludesRef true` (docs/ci.md)",
+    )
 
 
 def _immutable_form_command(repository: str) -> str:
@@ -1158,7 +1247,7 @@ def _parse(
             check_engine=not _bool(raw, "docker:disableDockerDaemonCheck", False),
         ),
         mirror=mirror,
-        ci=_ci(raw, cloud),
+        ci=_ci(raw, cloud, stack),
         project=project,
         stack=stack,
     )

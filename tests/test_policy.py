@@ -55,6 +55,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "acr-anonymous-pull-disabled": ("azure",),
     # The mirror's Key Vault grant: tests/test_mirror_policy.py runs it with ACR credentials.
     "key-vault-role-assignment-scoped": (),
+    "acr-classic-rbac": ("azure",),
     "acr-sku-allowed": ("azure",),
     "acr-untagged-cleanup": ("azure",),
     "gar-docker-format": ("gcp",),

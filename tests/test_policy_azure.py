@@ -122,6 +122,20 @@ AZURE_BREAKAGES: tuple[Breakage, ...] = (
         "anonymous-pull-as-text",
         edit(azure.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
     ),
+    # Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry": the ARM
+    # value of the CLI's `--role-assignment-mode rbac-abac`.
+    Breakage(
+        "acr-classic-rbac",
+        "azure",
+        "abac",
+        edit(azure.ACR_REGISTRY, set_key("roleAssignmentMode", "AbacRepositoryPermissions")),
+    ),
+    Breakage(
+        "acr-classic-rbac",
+        "azure",
+        "abac-lowercase",
+        edit(azure.ACR_REGISTRY, set_key("roleAssignmentMode", "abacrepositorypermissions")),
+    ),
     Breakage(
         "acr-sku-allowed",
         "azure",
