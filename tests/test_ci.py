@@ -41,9 +41,10 @@ from conftest import (
     run_target,
     stub_engine,
 )
-from registries import ci
-from registries.azure_access import registry_scope, role_assignment_name
-from registries.settings import CiSettings, SettingsError
+from container_registry import github as ci
+from container_registry.azure.access import registry_scope, role_assignment_name
+from container_registry.options import CiOptions as CiSettings
+from stack_config.errors import SettingsError
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
@@ -186,7 +187,7 @@ def test_ci_resources_and_outputs(
     outputs = run_target(harness, monkeypatch, cloud, ciRepository=REPO)
     assert {"ci", "ciWorkflow"} <= set(outputs)
     assert_only_credentials_secret(outputs)
-    component = next(r for r in harness.resources if not r.custom)
+    component = harness.one("container-registry:index:Registry")
     assert {"ci", "ciWorkflow"} <= harness.monitor.registered_outputs[component.urn]
     values = resolve(outputs["ci"])
     assert values["subject"] == MAIN
@@ -205,7 +206,7 @@ def test_no_ci_outputs_without_a_repository(
 ) -> None:
     outputs = run_target(harness, monkeypatch, cloud)
     assert not {"ci", "ciWorkflow"} & set(outputs)
-    component = next(r for r in harness.resources if not r.custom)
+    component = harness.one("container-registry:index:Registry")
     assert not {"ci", "ciWorkflow"} & harness.monitor.registered_outputs[component.urn]
 
 
