@@ -8,6 +8,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# The program's own values, taken from its package (container_registry) in this one place.
+from container_registry.aws.access import STS_AUDIENCE
+from container_registry.github import GITHUB_OIDC_HOST
 from policy.common import (
     NO_CONTROL,
     ByType,
@@ -23,10 +26,6 @@ from policy.common import (
     rule,
     stack_rule,
 )
-
-# The program's own values, imported in this one place (the package is renamed at merge).
-from registries.aws_access import STS_AUDIENCE
-from registries.ci import GITHUB_OIDC_HOST
 
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"

@@ -8,6 +8,11 @@ import binascii
 import re
 from typing import Any
 
+from container_registry.azure.access import ACR_PULL_ROLE, ACR_PUSH_ROLE
+
+# The program's own values, taken from its package (container_registry) in this one place.
+from container_registry.azure.mirror import KEY_VAULT_SECRETS_USER_ROLE
+from container_registry.azure.options import SKUS as ACR_SKUS
 from policy.common import (
     NO_CONTROL,
     ByType,
@@ -20,11 +25,6 @@ from policy.common import (
     rule,
     stack_rule,
 )
-
-# The program's own values, imported in this one place (the package is renamed at merge).
-from registries.azure import KEY_VAULT_SECRETS_USER_ROLE
-from registries.azure_access import ACR_PULL_ROLE, ACR_PUSH_ROLE
-from registries.settings import ACR_SKUS
 
 ACR_REGISTRY = "azure-native:containerregistry:Registry"
 ACR_TASK = "azure-native:containerregistry:Task"
@@ -74,7 +74,8 @@ _KEY_VAULT_SCOPE = re.compile(
 # `AbacRepositoryPermissions` (the CLI's `rbac-abac`) AcrPush, AcrPull and AcrDelete "are not
 # honored", and ACR Tasks (the purge task) lose their default data-plane access; Microsoft says
 # it will become the default for new registries. `LegacyRegistryPermissions` is classic RBAC.
-# The program sets no mode (registries/azure.py says why), so this value is the policy's own.
+# The program sets no mode (container_registry/azure/registry.py says why): this value is the
+# policy's own.
 ACR_CLASSIC_RBAC_MODE = "LegacyRegistryPermissions"
 # `acr purge` (the task runner's alias) or `<registry>/acr/acr-cli[:tag] purge` (a pinned image).
 _PURGE = re.compile(r"(?:\bacr|/acr-cli(?::[\w.-]+)?)\s+purge\b")

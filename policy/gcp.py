@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+# The program's own values, taken from its package (container_registry) in this one place.
+from container_registry.github import GITHUB_OIDC_ISSUER
 from policy.common import (
     NO_CONTROL,
     Config,
@@ -19,9 +21,6 @@ from policy.common import (
     parse_json,
     rule,
 )
-
-# The program's own values, imported in this one place (the package is renamed at merge).
-from registries.ci import GITHUB_OIDC_ISSUER
 
 GAR_REPOSITORY = "gcp:artifactregistry/repository:Repository"
 GAR_IAM_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+# The program's own values, taken from its package (container_registry) in this one place.
+from container_registry.local.container import REGISTRY_IMAGE
 from policy.common import NO_CONTROL, Config, Props, get, items, rule
-
-# The program's own values, imported in this one place (the package is renamed at merge).
-from registries.local import REGISTRY_IMAGE
 
 DOCKER_CONTAINER = "docker:index/container:Container"
 
