@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import http.server
 import json
 import re
 import shlex
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 import pulumi
 import pytest
@@ -42,6 +44,7 @@ from conftest import (
 from container_registry import Registry
 from container_registry.azure import mode as acr_mode
 from container_registry.azure import registry as azure_registry
+from container_registry.azure.mode import get_registry as real_get_registry
 from container_registry.azure.registry import (
     PURGE_SCHEDULE,
     acr_registry_name,
@@ -803,3 +806,54 @@ def test_the_mode_is_read_from_the_registry_s_own_cloud(login_server: str, arm: 
 def test_an_unknown_cloud_stops_with_the_login_server() -> None:
     with pytest.raises(pulumi.RunError, match="appdev1234.example.com"):
         acr_mode.arm_endpoint("appdev1234.example.com")
+
+
+class _FakeArm(http.server.BaseHTTPRequestHandler):
+    """Answers a registry GET the way ARM does: 200 with the registry's JSON, or an error body."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
+        type(self).seen.append({"path": self.path, **dict(self.headers.items())})
+        if self.status == 200:
+            body = {"properties": {"roleAssignmentMode": "AbacRepositoryPermissions"}}
+        else:
+            body = {"error": {"code": "AuthorizationFailed", "message": "no read on registry"}}
+        data = json.dumps(body).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_the_registry_get_sends_the_token_as_a_bearer_and_reads_the_answer(status: int) -> None:
+    """The real HTTP request against a loopback stand-in for ARM: the token travels only in the
+    Authorization header, and an error names the URL and ARM's answer but not the token."""
+    handler = type("Arm", (_FakeArm,), {"seen": [], "status": status})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/subscriptions/s/registries/r?api-version=v"
+    try:
+        if status == 200:
+            answer = real_get_registry(url, AZURE_ARM_TOKEN)
+            assert answer["properties"]["roleAssignmentMode"] == "AbacRepositoryPermissions"
+        else:
+            with pytest.raises(pulumi.RunError) as raised:
+                real_get_registry(url, AZURE_ARM_TOKEN)
+            assert "HTTP 403" in str(raised.value)
+            assert "AuthorizationFailed" in str(raised.value)
+            assert AZURE_ARM_TOKEN not in str(raised.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (request,) = handler.seen
+    assert request["path"] == "/subscriptions/s/registries/r?api-version=v"
+    assert request["Authorization"] == f"Bearer {AZURE_ARM_TOKEN}"
+    assert AZURE_ARM_TOKEN not in request["path"]

@@ -64,12 +64,17 @@ def get_registry(url: str, token: str) -> dict[str, Any]:
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return json.load(response)
+            body = json.load(response)
     except urllib.error.HTTPError as err:
         detail = err.read(2000).decode("utf-8", "replace")
         raise pulumi.RunError(f"reading {url} failed: HTTP {err.code}: {detail}") from None
     except urllib.error.URLError as err:
         raise pulumi.RunError(f"reading {url} failed: {err.reason}") from None
+    except (OSError, ValueError) as err:
+        raise pulumi.RunError(f"reading {url} failed: {err}") from None
+    if not isinstance(body, dict):
+        raise pulumi.RunError(f"reading {url} gave no registry: {str(body)[:200]}")
+    return body
 
 
 def require_classic_rbac(registry: dict[str, Any], registry_name: str) -> None:
