@@ -1,9 +1,11 @@
 """Retention of a local stack's registry, run by ./up.sh after each update (docs/supply-chain.md).
 
-The stack exports what retention needs as `retention` (no secret in it); ./up.sh pipes the
-stack's outputs, the `credentials` secret included, into `python -m stack_config.retention`,
-which runs container_registry/local/retention.py against the stack's engine and prints a
-one-line report. The password passes through the pipe only: never an argument, never printed.
+The stack exports what retention needs as `retention` (no secret in it); after a local update the
+CLI (container_registry/cli/main.py) hands `run` the stack's outputs, the `credentials` secret
+among them, and `run` applies container_registry/local/retention.py on the stack's engine and
+returns a one-line report. The password goes to the registry alone: never an argument, never
+printed. By hand: `pulumi stack output --json --show-secrets | venv/bin/python -m
+stack_config.retention`.
 """
 
 from __future__ import annotations
