@@ -35,14 +35,17 @@ __all__ = [
 
 
 class LifecycleArgs(TypedDict, total=False):
-    """What the registry deletes on its own (ECR lifecycle policy, ACR retention and purge task,
-    Artifact Registry cleanup policies; the local registry has no cleanup)."""
+    """What the registry deletes (ECR lifecycle policy, ACR retention and purge task, Artifact
+    Registry cleanup policies; on the local registry, the retention run of
+    container_registry/local/retention.py). A kept image keeps its cosign signature and
+    attestation (docs/supply-chain.md)."""
 
     untagged_expiry_days: int
     """Untagged images are deleted this many days after they were pushed, 1 to 3650.
     Default 14."""
     keep_tagged_images: int
-    """Only this many of the newest tagged images are kept, 1 to 10000. Default 30."""
+    """Only this many of the newest tagged images are kept, with their signatures, 1 to 10000.
+    Default 30."""
 
 
 class MirrorArgs(TypedDict, total=False):
