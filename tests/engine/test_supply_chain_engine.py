@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ import pytest
 
 from container_registry.local.retention import retain
 from tests.engine.checks import MANIFEST_TYPES, http
+from tests.engine.conftest import in_ci
 from tests.engine.replay import Replay
 
 REGISTRY = "registry-container"
@@ -302,6 +304,17 @@ class Registry:
         assert document["subject"]["digest"] == digest
         spdx = json.loads(self.blob(document["layers"][0]["digest"]))
         return sorted(p["name"] for p in spdx["packages"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools() -> None:
+    """skopeo and gpg are Debian packages .ci/run installs; without them, say so (CI fails)."""
+    missing = [tool for tool in ("skopeo", "gpg") if shutil.which(tool) is None]
+    if missing:
+        reason = f"{', '.join(missing)} not installed (bash .ci/run installs them)"
+        if in_ci():
+            pytest.fail(f"CI=true and {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
