@@ -209,6 +209,11 @@ def test_pack_project_files() -> None:
     requirements = (POLICY_DIR / "requirements.txt").read_text()
     line = re.search(r"^pulumi-policy(?P<spec>[<>=!~].*)$", requirements, re.MULTILINE)
     assert line and "<" in line["spec"] and ">" in line["spec"], "pulumi-policy needs a range"
+    # The tests run the rules in venv/, which gets pulumi-policy from requirements-dev.txt.
+    dev = (POLICY_DIR.parent / "requirements-dev.txt").read_text()
+    assert re.search(rf"^pulumi-policy{re.escape(line['spec'])}$", dev, re.MULTILINE), (
+        "ranges differ"
+    )
     # pulumi comes with the package the pack installs (`-e ..`): its range is pyproject.toml's.
     assert re.search(r"^-e \.\.$", requirements, re.MULTILINE), "the pack installs the package"
     dependencies = tomllib.loads((POLICY_DIR.parent / "pyproject.toml").read_text())["project"][
