@@ -2,15 +2,13 @@
 its folder), loads the one target's builder, and turns what the builder made into outputs.
 No cloud SDK is imported until a Registry of that cloud is constructed."""
 
-from __future__ import annotations
-
 import importlib
 from typing import Any, cast
 
 import pulumi
 
 from container_registry import lifecycle, mirror, naming
-from container_registry.args import DEFAULTS, RegistryArgs
+from container_registry.args import DEFAULTS, RegistryArgs, RegistryLoginArgs
 from container_registry.errors import ArgumentError
 from container_registry.options import RegistryOptions
 from container_registry.target import Builder, Resolver
@@ -79,7 +77,7 @@ class Registry(pulumi.ComponentResource):
     """The host (or host:port) to `docker login` to."""
     repository_url: pulumi.Output[str]
     """The repository URL, without a tag; ready to push to once it resolves."""
-    login: pulumi.Output[dict[str, str]]
+    login: pulumi.Output[RegistryLoginArgs]
     """`{server, username, password}` for `docker login`, a Pulumi secret as a whole."""
     mirror_endpoint: pulumi.Output[str | None]
     """With the mirror on: the path that stands for Docker official images
@@ -110,7 +108,9 @@ class Registry(pulumi.ComponentResource):
         login = built.login
         self.login = pulumi.Output.secret(
             pulumi.Output.all(login.server, login.username, login.password).apply(
-                lambda values: {"server": values[0], "username": values[1], "password": values[2]}
+                lambda values: RegistryLoginArgs(
+                    server=values[0], username=values[1], password=values[2]
+                )
             )
         )
         self.mirror_endpoint = pulumi.Output.from_input(built.mirror_endpoint)
