@@ -15,8 +15,10 @@ from typing import Any
 
 import pulumi
 import pulumi.provider
-from pulumi.provider.experimental.analyzer import PropertyDefinition
+from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.provider import ConstructResult
+from pulumi.provider.server import ComponentInitError
 
 from container_registry import Registry, RegistryImage
 
@@ -51,8 +53,57 @@ class RegistryProvider(ComponentProvider):
     (pulumi/provider/experimental/component.py) maps such an Output as if it were `{}` for an
     object type, and fails `int(...)` or an enum's lookup on it: a `login` taken from a
     `Registry`'s secret output would arrive empty. Here each such property goes through the same
-    SDK mapping inside `apply`, with the same property paths in its errors.
+    SDK mapping inside `apply`, with the same property paths in its errors; and integers arrive
+    as `int` (`_mapped`).
+
+    A component's InputPropertyError names a Python path (`lifecycle.keep_tagged_images`); a
+    program in another language wrote `lifecycle.keepTaggedImages`, so the error it gets names
+    that, and reaches the engine as a property error rather than as a crash with a traceback.
     """
+
+    def construct(
+        self,
+        name: str,
+        resource_type: str,
+        inputs: pulumi.Inputs,
+        options: pulumi.ResourceOptions | None = None,
+    ) -> ConstructResult:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except ComponentInitError as error:
+            inner = error.inner
+            if not isinstance(inner, pulumi.InputPropertyError):
+                raise
+            component = resource_type.rsplit(":", 1)[-1]
+            path = self.schema_path(component, inner.property_path)
+            raise pulumi.InputPropertyError(path, inner.reason) from inner
+
+    def schema_path(self, component: str, python_path: str) -> str:
+        """`python_path` (`ci.mirror_build_args.BASE_IMAGE`, `pull_principals[0]`) with each
+        property named as the schema names it; map keys and list indexes stay as they are."""
+        definition = self._component_defs[component]
+        properties: dict[str, PropertyDefinition] | None = definition.inputs
+        schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
+        found: list[str] = []
+        for segment in python_path.split(".") if python_path else []:
+            key, bracket, rest = segment.partition("[")
+            index = bracket + rest
+            if properties is None or key not in schema_names:
+                found.append(segment)
+                properties = None
+                continue
+            prop = properties[schema_names[key]]
+            found.append(schema_names[key] + index)
+            nested = prop.items if index and prop.items is not None else prop
+            type_def = self.get_type_definition(nested) if nested.ref else None
+            if type_def is None or type_def.enum:
+                properties = None
+                continue
+            properties = type_def.properties
+            schema_names = {
+                python: schema for schema, python in type_def.properties_mapping.items()
+            }
+        return ".".join(found)
 
     def map_input_properties(
         self,
@@ -71,37 +122,51 @@ class RegistryProvider(ComponentProvider):
             for name, value in inputs.items()
             if name in properties and isinstance(value, pulumi.Output)
         }
-        mapped = dict(
-            super().map_input_properties(
-                {name: value for name, value in inputs.items() if name not in later},
-                {name: prop for name, prop in properties.items() if name not in later},
-                mapping,
-                component_name,
-                property_path,
-            )
+        mapped = self._mapped(
+            {name: value for name, value in inputs.items() if name not in later},
+            {name: prop for name, prop in properties.items() if name not in later},
+            mapping,
+            component_name,
+            property_path,
         )
         for name, value in later.items():
             mapped[mapping[name]] = value.apply(
-                lambda resolved, name=name: self._map_one(
-                    name, resolved, properties[name], mapping, component_name, property_path
-                )
+                lambda resolved, name=name: self._mapped(
+                    {name: resolved},
+                    {name: properties[name]},
+                    mapping,
+                    component_name,
+                    property_path,
+                ).get(mapping[name])
             )
         return mapped
 
-    def _map_one(
+    def _mapped(
         self,
-        name: str,
-        value: Any,
-        prop: PropertyDefinition,
+        inputs: pulumi.Inputs,
+        properties: dict[str, PropertyDefinition],
         mapping: dict[str, str],
         component_name: str,
         property_path: str,
-    ) -> Any:
-        """One resolved property, mapped by the SDK as if it had arrived plain."""
-        mapped = ComponentProvider.map_input_properties(
-            self, {name: value}, {name: prop}, mapping, component_name, property_path
+    ) -> dict[str, Any]:
+        """The SDK's mapping of plain values, with integers as `int`: numbers cross the wire as
+        floats, and the SDK converts an integer property, then stores the float again (no
+        `continue` after `int(input_val)` in `map_input_properties`), so a port would arrive as
+        5000.0."""
+        mapped = dict(
+            ComponentProvider.map_input_properties(
+                self, inputs, properties, mapping, component_name, property_path
+            )
         )
-        return mapped.get(mapping[name])
+        for name, prop in properties.items():
+            value = mapped.get(mapping[name])
+            if (
+                prop.type == PropertyType.INTEGER
+                and isinstance(value, float)
+                and value.is_integer()
+            ):
+                mapped[mapping[name]] = int(value)
+        return mapped
 
 
 def component_provider() -> RegistryProvider:

@@ -22,8 +22,9 @@ from typing import Any
 import grpc
 import pulumi
 import pytest
+from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
-from pulumi.provider.server import ComponentInitError, ProviderServicer
+from pulumi.provider.server import ProviderServicer
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.sync_await import _sync_await
@@ -318,14 +319,63 @@ def test_bad_input_through_the_provider_names_the_property_and_creates_nothing(
     harness: Harness,
 ) -> None:
     _, wired = image_inputs(secret_login=False)
-    with pytest.raises(ComponentInitError) as raised:
+    with pytest.raises(pulumi.InputPropertyError) as raised:
         construct(RegistryImage, "api", {**wired, "platform": "windows/amd64"})
-    inner = raised.value.inner
-    assert isinstance(inner, pulumi.InputPropertyError)
-    assert inner.property_path == "platform"
-    assert "platform" in str(raised.value)
+    assert raised.value.property_path == "platform"
+    assert "windows/amd64" in raised.value.reason
     assert harness.resources == []
 
+
+def test_a_nested_error_names_the_path_the_program_wrote(harness: Harness) -> None:
+    """The component names `lifecycle.keep_tagged_images`; a TypeScript or YAML program wrote
+    `lifecycle.keepTaggedImages`, and the error says that."""
+    with pytest.raises(pulumi.InputPropertyError) as raised:
+        construct(Registry, "team", {"cloud": "aws", "lifecycle": {"keepTaggedImages": 0}})
+    assert raised.value.property_path == "lifecycle.keepTaggedImages"
+    assert harness.resources == []
+    with pytest.raises(pulumi.InputPropertyError) as direct:
+        Registry("team", {"cloud": "aws", "lifecycle": {"keep_tagged_images": 0}})
+    assert direct.value.property_path == "lifecycle.keep_tagged_images"
+    assert direct.value.reason == raised.value.reason
+
+
+def test_integers_arrive_as_integers() -> None:
+    """Numbers cross the wire as floats; Pulumi's ComponentProvider hands an integer property to
+    the component as one (5123.0). Ours hands over 5123, also from inside an Output."""
+    definition = Analyzer(PACKAGE).analyze(list(COMPONENTS))["component_definitions"]["Registry"]
+    inputs = {
+        "cloud": "local",
+        "local": {"port": 5123},
+        "lifecycle": pulumi.Output.secret({"keepTaggedImages": 9}),
+    }
+    sdk = ComponentProvider(list(COMPONENTS), PACKAGE).map_inputs(
+        wire({"cloud": "local", "local": {"port": 5123}}), definition
+    )
+    assert repr(sdk["local"]["port"]) == "5123.0"
+    ours = component_provider().map_inputs(wire(inputs), definition)
+    assert repr(ours["local"]["port"]) == "5123"
+    assert repr(resolve(ours["lifecycle"])["keep_tagged_images"]) == "9"
+
+
+@pytest.mark.parametrize(
+    ("component", "python_path", "schema_path"),
+    [
+        ("Registry", "repository_name", "repositoryName"),
+        ("Registry", "ci.mirror_build_args.BASE_IMAGE", "ci.mirrorBuildArgs.BASE_IMAGE"),
+        ("Registry", "pull_principals[2]", "pullPrincipals[2]"),
+        (
+            "Registry",
+            "gcp.docker_hub_password_secret_version",
+            "gcp.dockerHubPasswordSecretVersion",
+        ),
+        ("RegistryImage", "build_args.MY_ARG", "buildArgs.MY_ARG"),
+        ("RegistryImage", "login.password", "login.password"),
+        ("RegistryImage", "not_a_field.x_y", "not_a_field.x_y"),
+        ("RegistryImage", "", ""),
+    ],
+)
+def test_schema_paths(component: str, python_path: str, schema_path: str) -> None:
+    assert component_provider().schema_path(component, python_path) == schema_path
 
 
 # Per target: the Registry's inputs as Python takes them and as they come over the wire, with the
@@ -393,4 +443,6 @@ def test_construct_registers_what_the_python_api_registers_per_target(target: st
     through_provider = run({}, lambda: construct(Registry, "team", wired).urn)
     assert len(direct) > 3, f"the {target} registry registered only {direct}"
     assert through_provider == direct
-    assert ("container-registry:index:Registry", "team") in {(typ, name) for typ, name, *_ in direct}
+    assert ("container-registry:index:Registry", "team") in {
+        (typ, name) for typ, name, *_ in direct
+    }
