@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pulumi
@@ -351,9 +351,9 @@ def test_integers_arrive_as_integers() -> None:
     sdk = ComponentProvider(list(COMPONENTS), PACKAGE).map_inputs(
         wire({"cloud": "local", "local": {"port": 5123}}), definition
     )
-    assert repr(sdk["local"]["port"]) == "5123.0"
+    assert repr(cast(dict[str, Any], sdk["local"])["port"]) == "5123.0"
     ours = component_provider().map_inputs(wire(inputs), definition)
-    assert repr(ours["local"]["port"]) == "5123"
+    assert repr(cast(dict[str, Any], ours["local"])["port"]) == "5123"
     assert repr(resolve(ours["lifecycle"])["keep_tagged_images"]) == "9"
 
 
