@@ -124,10 +124,9 @@ def render(document: dict[str, Any], python: dict[str, dict[str, str]]) -> str:
         lines += ["", f"### {name}", "", one_line(spec.get("description")), ""]
         if spec.get("enum"):
             lines += ["| value | name | description |", "| --- | --- | --- |"]
-            lines += [
-                f"| `{member['value']}` | `{member['name']}` | {one_line(member.get('description'))} |"
-                for member in spec["enum"]
-            ]
+            for member in spec["enum"]:
+                text = one_line(member.get("description"))
+                lines.append(f"| `{member['value']}` | `{member['name']}` | {text} |")
         else:
             lines += property_table(
                 spec.get("properties") or {}, spec.get("required") or [], python[token], True

@@ -44,7 +44,7 @@ def test_every_schema_field_has_a_row(
         expected |= {(names[token][name], name) for name in spec.get("properties") or {}}
     assert expected, "the schema has no fields"
     assert expected <= rows, f"no row for {sorted(expected - rows)}"
-    for token, resource in package_schema["resources"].items():
+    for resource in package_schema["resources"].values():
         for spec in resource["inputProperties"].values():
             assert one_line(spec["description"]) in page
 
@@ -62,3 +62,20 @@ def test_a_changed_docstring_changes_the_page(
 def test_one_line_keeps_code_and_escapes_the_rest() -> None:
     assert one_line("a\n    b | c") == "a b \\| c"
     assert one_line("as User:<id>, or `<mirror>/nginx`") == "as User:&lt;id>, or `<mirror>/nginx`"
+
+
+def test_an_enum_type_gets_a_row_per_member(names: dict[str, dict[str, str]]) -> None:
+    """No Args field is an enum today; one added later is documented member by member."""
+    document = {
+        "resources": {},
+        "types": {
+            "container-registry:index:Sku": {
+                "type": "string",
+                "description": "The registry SKU.",
+                "enum": [{"name": "BASIC", "value": "Basic", "description": "The cheapest."}],
+            }
+        },
+    }
+    page = render(document, names)
+    assert "### Sku\n\nThe registry SKU.\n" in page
+    assert "| `Basic` | `BASIC` | The cheapest. |" in page
