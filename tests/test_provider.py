@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -22,6 +23,8 @@ from typing import Any, cast
 import grpc
 import pulumi
 import pytest
+import tomllib
+import yaml
 from pulumi.provider.experimental.analyzer import Analyzer
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ProviderServicer
@@ -164,6 +167,26 @@ def test_undescribed_finds_each_kind_of_gap() -> None:
         "p:index:T.c",
         "p:index:E.X",
     ]
+
+
+# --- the plugin folder
+
+
+def test_the_plugin_folder_installs_this_package_with_every_target() -> None:
+    """Pulumi's Python runtime runs provider/__main__.py in a virtualenv made from
+    provider/requirements.txt (pip runs in provider/, so `..` is the repository root); a program
+    in another language picks its cloud at run time, so every target's extra is installed."""
+    plugin = yaml.safe_load((PROVIDER_DIR / "PulumiPlugin.yaml").read_text(encoding="utf-8"))
+    assert plugin["runtime"]["name"] == "python"
+    lines = (PROVIDER_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    requirements = [line.split("#", 1)[0].strip() for line in lines]
+    found = re.fullmatch(r"\.\.\[([a-z,]+)\]", "".join(requirements))
+    assert found, f"provider/requirements.txt should install the root package: {requirements}"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == PACKAGE
+    assert "build-backend" in project["build-system"], "pip builds the package from the root"
+    extras = set(project["project"]["optional-dependencies"])
+    assert set(found[1].split(",")) == {"local", "aws", "azure", "gcp"} <= extras
 
 
 # --- the provider as the engine starts it
