@@ -1,48 +1,36 @@
-"""Build the chosen cloud's registry, push the app image to it, and export one output shape."""
+"""The stack program: config -> Args -> Registry + RegistryImage(app/) -> the stack's outputs.
 
-import importlib
+stack_config reads the config once (and warns about keys that do nothing); the components are
+the container_registry package's, as any program would use them; the outputs are the same on
+every target.
+"""
 
 import pulumi
 
-from registries.engine import prepare_engine
-from registries.settings import SettingsError, load_settings
+import stack_config
+from container_registry import Registry, RegistryImage
 
-# Imported lazily, so a stack loads only its own cloud's SDK.
-TARGETS = {
-    "local": ("registries.local", "LocalRegistry"),
-    "aws": ("registries.aws", "EcrRegistry"),
-    "azure": ("registries.azure", "AcrRegistry"),
-    "gcp": ("registries.gcp", "ArtifactRegistry"),
-}
-
-settings = load_settings()
-module_name, class_name = TARGETS[settings.cloud]
-try:
-    component = getattr(importlib.import_module(module_name), class_name)
-except ModuleNotFoundError as missing:
-    # requirements.txt holds the local stack's packages only; each cloud's SDK is in
-    # requirements-<cloud>.txt. Said before anything is registered.
-    if settings.cloud == "local" or not (missing.name or "").startswith("pulumi_"):
-        raise
-    raise SettingsError(
-        "cloud",
-        settings.cloud,
-        f"needs the {missing.name} package, which venv/ lacks: install it with "
-        f"`venv/bin/python -m pip install -r requirements-{settings.cloud}.txt` "
-        f"(./up.sh does this for every stack whose cloud is {settings.cloud})",
-    ) from missing
+settings = stack_config.load_settings()
 # One Docker engine for every Docker resource, checked before anything is registered.
-engine = prepare_engine(settings)
-registry = component("registry", engine.settings, opts=engine.options)
+engine = stack_config.prepare_engine(settings)
+with stack_config.component_errors(settings):
+    registry = Registry(
+        "registry", settings.args, opts=stack_config.registry_options(settings, engine)
+    )
+    image = RegistryImage(
+        "registry",
+        stack_config.image_args(settings, engine, registry),
+        opts=stack_config.image_options(settings, engine),
+    )
 
 pulumi.export("cloud", settings.cloud)
 pulumi.export("registryServer", registry.registry_server)
-pulumi.export("repoEndpoint", registry.repo_endpoint)
-pulumi.export("imageName", registry.image_name)
-pulumi.export("repoDigest", registry.repo_digest)
-pulumi.export("credentials", registry.credentials)
-if registry.mirror_endpoint is not None:
+pulumi.export("repoEndpoint", registry.repository_url)
+pulumi.export("imageName", image.image_name)
+pulumi.export("repoDigest", image.repo_digest)
+pulumi.export("credentials", registry.login)
+if settings.mirror_enabled:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
-if registry.ci is not None and registry.ci_workflow is not None:
+if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
     pulumi.export("ciWorkflow", registry.ci_workflow)

@@ -3,7 +3,7 @@ against the same registry with Go's default cost (10), on the Docker engine the 
 
     venv/bin/python benchmarks/auth.py [--seconds 5] [--rounds 3]
 
-Both registries run the image and the container settings registries/local.py declares (its
+Both registries run the image and the container settings container_registry/local/ declares (its
 start script, environment, read-only root, tmpfs, capabilities); only the hash's cost differs.
 Each round measures, alternating which registry goes first:
   - authenticated `GET /v2/` requests per second, from 1 client and from 8 (threads, each with
@@ -39,7 +39,7 @@ from docker.types import LogConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registries.local import (  # noqa: E402 (after the path above)
+from container_registry.local.container import (  # noqa: E402 (after the path above)
     AUTH_TMPFS,
     HTPASSWD_PATH,
     LOG_DRIVER,
@@ -76,7 +76,7 @@ class Target:
 def start_registry(
     client: docker.DockerClient, label: str, line: str, stack: ExitStack, image: str
 ) -> Target:
-    """The registry as registries/local.py declares it, with `line` as its htpasswd."""
+    """The registry as container_registry/local/ declares it, with `line` as its htpasswd."""
     container = client.containers.run(
         image,
         entrypoint=["/bin/sh", "-c", REGISTRY_START],

@@ -56,9 +56,9 @@ class MirrorArgs(TypedDict, total=False):
     """(azure) The docker.io/library repositories ACR caches, one cache rule each, or `["*"]`
     for one wildcard rule. Default `["*"]`."""
     docker_hub_user: str
-    """(gcp, local) The Docker Hub user the mirror's upstream credentials belong to; needs
-    `docker_hub_token` (local) or `gcp.docker_hub_password_secret_version` (gcp). Default: none,
-    anonymous pulls."""
+    """(gcp, local) The Docker Hub user the mirror's upstream credentials belong to; used with
+    `docker_hub_token` (local) or `gcp.docker_hub_password_secret_version` (gcp), and without
+    them the mirror pulls anonymously. Default: none, anonymous pulls."""
     docker_hub_token: pulumi.Input[str]
     """(local) The Docker Hub access token of `docker_hub_user`; kept as a Pulumi secret.
     Default: none."""

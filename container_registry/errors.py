@@ -28,5 +28,5 @@ class ArgumentError(pulumi.InputPropertyError):
 
 
 def required(property_path: str, rule: str) -> ArgumentError:
-    """A required value that is missing: `<path> is required: <why>`."""
-    return ArgumentError(property_path, None, f"is required: {rule}")
+    """A required value that is missing: `<path> is not set: <why>`."""
+    return ArgumentError(property_path, None, f"is not set: {rule}")

@@ -16,46 +16,12 @@ from docker.utils.build import exclude_paths
 
 from container_registry.args import DEFAULTS, RegistryImageArgs
 from container_registry.errors import ArgumentError, required
-from container_registry.naming import fold
+from container_registry.naming import fold, normal_platform
 
 TYPE = "container-registry:index:RegistryImage"
+_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 DEFAULT_PLATFORM = str(DEFAULTS["image.platform"])
 DEFAULT_DOCKERFILE = str(DEFAULTS["image.dockerfile"])
-# Docker platform architectures and the variants each may carry (containerd's `platforms`
-# package: the GOARCH names, and `v<N>` variants for amd64, arm and arm64). Linux only.
-PLATFORM_VARIANTS: dict[str, tuple[str, ...]] = {
-    "amd64": ("v1", "v2", "v3", "v4"),
-    "arm64": ("v8", "v8.0", "v8.1", "v8.2", "v8.3", "v8.4", "v8.5", "v9", "v9.0"),
-    "arm": ("v5", "v6", "v7", "v8"),
-    "386": (),
-    "ppc64le": (),
-    "s390x": (),
-    "riscv64": (),
-    "mips64le": (),
-    "loong64": (),
-}
-# Spellings Docker accepts for an architecture and normalises (containerd `normalizeArch`).
-_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386"}
-_PLATFORM = re.compile(r"linux/([a-z0-9_-]+)(?:/(v[0-9]+(?:\.[0-9])?))?")
-_IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-PLATFORM_RULE = (
-    "is not a Linux platform Docker builds: linux/<arch>[/<variant>] with arch one of "
-    f"{', '.join(PLATFORM_VARIANTS)}, such as linux/amd64, linux/arm64/v8 or linux/arm/v7"
-)
-
-
-def normal_platform(value: str, path: str = "platform") -> str:
-    """`os/arch[/variant]` as Docker takes it, in any case, with architecture aliases normalised
-    (containerd's platforms package lowercases all three parts: normalizeOS, normalizeArch)."""
-    found = _PLATFORM.fullmatch(fold(value))
-    arch = _ARCH_ALIASES.get(found[1], found[1]) if found else ""
-    if (
-        not found
-        or arch not in PLATFORM_VARIANTS
-        or (found[2] is not None and found[2] not in PLATFORM_VARIANTS[arch])
-    ):
-        raise ArgumentError(path, value, PLATFORM_RULE)
-    return f"linux/{arch}" + (f"/{found[2]}" if found[2] else "")
 
 
 def check_tag(value: str, path: str = "tag") -> str:

@@ -15,14 +15,6 @@ from container_registry.target import Builder, Resolver
 
 TYPE = "container-registry:index:Registry"
 CLOUDS: tuple[str, ...] = ("local", "aws", "azure", "gcp")
-# The component types of the stack program before the package (registries/<target>.py): a
-# Registry aliases its target's, so stacks made then keep every resource (tests/test_urns.py).
-LEGACY_TYPES: dict[str, str] = {
-    "local": "container-registry:local:LocalRegistry",
-    "aws": "container-registry:aws:EcrRegistry",
-    "azure": "container-registry:azure:AcrRegistry",
-    "gcp": "container-registry:gcp:ArtifactRegistry",
-}
 # The SDK each target's builder imports, for the message when it is missing.
 TARGET_SDKS: dict[str, str] = {
     "local": "pulumi_docker",
@@ -61,7 +53,15 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
     )
     target = cast(Any, importlib.import_module(f"container_registry.{cloud}.options"))
     resolver: Resolver = target.resolve
-    return resolver(args, common)
+    options = resolver(args, common)
+    # Another target's options, when given, are checked and kept too: a typo in them shows now,
+    # not on the day the registry moves there. They create nothing.
+    for other in CLOUDS:
+        block = args.get(other)
+        if other != cloud and block:
+            module = cast(Any, importlib.import_module(f"container_registry.{other}.options"))
+            options = module.keep_block(block, options)
+    return options
 
 
 def builder(cloud: str) -> Builder:
@@ -93,18 +93,15 @@ class Registry(pulumi.ComponentResource):
         # Checked before anything is registered, so bad input creates nothing.
         options = resolve(args)
         build = builder(options.cloud)
-        legacy = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=LEGACY_TYPES[options.cloud])])
-        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(legacy, opts))
+        super().__init__(TYPE, name, None, opts)
         built = build(name, options, self)
 
-        ready = [resource.urn for resource in built.ready]
         self.registry_server = pulumi.Output.from_input(built.registry_server)
         # The URL resolves once the resources a push needs exist, and carries them as
         # dependencies into whatever uses it (a RegistryImage).
         self.repository_url = pulumi.Output.all(
             built.repository_url, *(_created(resource) for resource in built.ready)
         ).apply(lambda values: cast(str, values[0]))
-        del ready
         login = built.login
         self.login = pulumi.Output.secret(
             pulumi.Output.all(login.server, login.username, login.password).apply(

@@ -29,7 +29,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from registries.settings import PROVIDER_KEYS, SECRET_KEYS
+from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
 
 # Time limits measure the machine, not the code: CI shares two cores with a Docker engine and
 # image builds, where hypothesis's 200 ms deadline and its "input generation is slow" check
@@ -464,8 +464,8 @@ TARGET_CONFIG: dict[str, dict[str, str]] = {
 ENGINE_ARCHITECTURE = "x86_64"
 # For programs run in a fresh interpreter: the same stub, as a line of Python.
 STUB_ENGINE_SOURCE = (
-    "import registries.engine; "
-    f"registries.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
+    "import stack_config.engine; "
+    f"stack_config.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
 )
 
 
@@ -480,7 +480,7 @@ def stub_engine(
         asked.append(engine)
         return engine, architecture
 
-    monkeypatch.setattr("registries.engine.probe_engine", probe)
+    monkeypatch.setattr("stack_config.engine.probe_engine", probe)
     return asked
 
 
@@ -552,7 +552,7 @@ pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, 
 error = None
 try:
     outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
-    _sync_await(outputs["registry"].repo_digest.future())
+    _sync_await(outputs["image"].repo_digest.future())
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
 except Exception as err:
     error = f"{type(err).__name__}: {err}"
@@ -611,3 +611,142 @@ def cloud_sdks_loaded(cloud: str) -> list[str]:
     return sorted(
         {m.split(".")[0] for m in program_in_fresh_interpreter(cloud)["modules"]} & set(sdks)
     )
+
+
+@dataclass
+class Deployed:
+    """A Registry and the app image pushed to it, as the stack program builds them (with the
+    outputs under the names the stack exports them by)."""
+
+    registry: Any
+    image: Any
+
+    @property
+    def repo_endpoint(self) -> pulumi.Output[str]:
+        return self.registry.repository_url
+
+    @property
+    def credentials(self) -> pulumi.Output[Any]:
+        return self.registry.login
+
+    @property
+    def image_name(self) -> pulumi.Output[str]:
+        return self.image.image_name
+
+    @property
+    def repo_digest(self) -> pulumi.Output[str]:
+        return self.image.repo_digest
+
+    @property
+    def mirror_endpoint(self) -> pulumi.Output[Any]:
+        return self.registry.mirror_endpoint
+
+    @property
+    def ci(self) -> pulumi.Output[Any]:
+        return self.registry.ci
+
+    @property
+    def ci_workflow(self) -> pulumi.Output[Any]:
+        return self.registry.ci_workflow
+
+
+def deploy(
+    args: Mapping[str, Any],
+    *,
+    platform: str = "linux/amd64",
+    tag: str | None = None,
+    name: str = "registry",
+) -> Deployed:
+    """`Registry("registry", args)` and app/ pushed to it by a RegistryImage, its base image
+    through the mirror when the mirror is on: what __main__.py builds, without the config."""
+    from container_registry import Registry, RegistryImage
+
+    registry = Registry(name, dict(args))  # type: ignore[arg-type]
+    image_args: dict[str, Any] = {
+        "context": "app",
+        "platform": platform,
+        "repository_url": registry.repository_url,
+        "login": registry.login,
+    }
+    if tag is not None:
+        image_args["tag"] = tag
+    if (args.get("mirror") or {}).get("enabled"):
+        image_args["build_args"] = {
+            "BASE_IMAGE": registry.mirror_endpoint.apply(lambda endpoint: f"{endpoint}/nginx")
+        }
+    return Deployed(registry, RegistryImage(name, image_args))  # type: ignore[arg-type]
+
+
+def args_of(options: Any) -> dict[str, Any]:
+    """The Registry Args that give `options` (a RegistryOptions), for tests that state the
+    options and also build the component from them."""
+    args: dict[str, Any] = {
+        "cloud": options.cloud,
+        "repository_name": options.repository_name,
+        "immutable_tags": options.immutable_tags,
+        "force_delete": options.force_delete,
+        "lifecycle": {
+            "untagged_expiry_days": options.untagged_expiry_days,
+            "keep_tagged_images": options.keep_tagged_images,
+        },
+    }
+    aws, azure, gcp, local, mirror = (
+        options.aws,
+        options.azure,
+        options.gcp,
+        options.local,
+        options.mirror,
+    )
+    principals = {"aws": aws, "azure": azure, "gcp": gcp}.get(options.cloud)
+    if principals is not None and principals.pull_principals:
+        args["pull_principals"] = list(principals.pull_principals)
+    drop_none = lambda values: {k: v for k, v in values.items() if v is not None}  # noqa: E731
+    args["aws"] = drop_none(
+        {
+            "kms_key_arn": aws.kms_key_arn,
+            "oidc_provider_arn": aws.oidc_provider_arn,
+            "docker_hub_secret_arn": mirror.docker_hub_secret_arn,
+        }
+    )
+    args["azure"] = drop_none(
+        {
+            "sku": azure.sku,
+            "resource_group": azure.resource_group,
+            "location": azure.location,
+            "docker_hub_username_secret_uri": mirror.acr_username_secret_uri,
+            "docker_hub_password_secret_uri": mirror.acr_password_secret_uri,
+            "docker_hub_key_vault_id": mirror.acr_key_vault_id,
+        }
+    )
+    if gcp is not None:
+        args["gcp"] = drop_none(
+            {
+                "project": gcp.project,
+                "location": gcp.location,
+                "docker_hub_password_secret_version": mirror.gcp_password_secret_version,
+            }
+        )
+    args["local"] = {"port": local.port, "user": local.user, "mirror_port": mirror.local_port}
+    args["mirror"] = drop_none(
+        {
+            "enabled": mirror.enabled,
+            "repositories": list(mirror.repositories),
+            "docker_hub_user": mirror.docker_hub_user,
+            "docker_hub_token": mirror.docker_hub_token,
+        }
+    )
+    ci = options.ci
+    if ci is not None:
+        repository = ci.subject_repository if ci.immutable else ci.repository
+        args["ci"] = drop_none(
+            {
+                "repository": repository,
+                "ref": ci.ref,
+                "environment": ci.environment,
+                "context": ci.context,
+                "dockerfile": ci.dockerfile,
+                "platform": ci.platform,
+                "mirror_build_args": dict(ci.mirror_build_args) or None,
+            }
+        )
+    return args

@@ -27,20 +27,19 @@ from conftest import (
     Harness,
     Registered,
     assert_only_credentials_secret,
+    deploy,
     is_secret,
     resolve,
     run_target,
 )
-from registries import component
-from registries.aws import (
-    EcrRegistry,
-    lifecycle_policy,
-    pull_through_identity_policy,
-    repository_policy,
-)
-from registries.image import APP_DIR, RegistryLogin, content_tag
-from registries.settings import AwsSettings, Settings
+from container_registry.aws import registry as aws_registry
+from container_registry.aws.mirror import pull_through_identity_policy
+from container_registry.aws.policies import lifecycle_policy, repository_policy
+from container_registry.image import content_tag
+from container_registry.options import RegistryOptions
+from container_registry.target import Built
 
+APP_DIR = ROOT / "app"
 REPO = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
@@ -136,7 +135,7 @@ def test_the_lifecycle_validator_can_fail() -> None:
 
 @pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
 def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep: int) -> None:
-    document = lifecycle_policy(Settings(untagged_expiry_days=days, keep_tagged_images=keep))
+    document = lifecycle_policy(RegistryOptions(untagged_expiry_days=days, keep_tagged_images=keep))
     assert ecr_lifecycle_errors(document) == []
     untagged, tagged = document["rules"]
     assert untagged["selection"] == {
@@ -198,7 +197,7 @@ def test_repository_policy_grants_only_push_and_pull(pull: tuple[str, ...]) -> N
 
 
 def test_component_secure_defaults(harness: Harness) -> None:
-    registry = EcrRegistry("registry", Settings(cloud="aws"))
+    registry = deploy({"cloud": "aws"})
     resolve(registry.repo_digest)
     repo = harness.one(REPO)
     assert repo.inputs["name"] == "app"
@@ -211,14 +210,15 @@ def test_component_secure_defaults(harness: Harness) -> None:
 
 def test_component_options_follow_settings(harness: Harness) -> None:
     kms = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    settings = Settings(
-        cloud="aws",
-        repository_name="team/web",
-        immutable_tags=False,
-        force_delete=True,
-        aws=AwsSettings(kms_key_arn=kms),
+    registry = deploy(
+        {
+            "cloud": "aws",
+            "repository_name": "team/web",
+            "immutable_tags": False,
+            "force_delete": True,
+            "aws": {"kms_key_arn": kms},
+        }
     )
-    registry = EcrRegistry("registry", settings)
     assert resolve(registry.repo_endpoint) == f"{SERVER}/team/web"
     repo = harness.one(REPO)
     assert repo.inputs["imageTagMutability"] == "MUTABLE"
@@ -227,10 +227,12 @@ def test_component_options_follow_settings(harness: Harness) -> None:
 
 
 def test_policies_attached_to_the_repository(harness: Harness) -> None:
-    settings = Settings(
-        cloud="aws", untagged_expiry_days=3, aws=AwsSettings(pull_principals=(OTHER_ACCOUNT_ROLE,))
-    )
-    resolve(EcrRegistry("registry", settings).repo_digest)
+    args = {
+        "cloud": "aws",
+        "lifecycle": {"untagged_expiry_days": 3},
+        "pull_principals": [OTHER_ACCOUNT_ROLE],
+    }
+    resolve(deploy(args).repo_digest)
     lifecycle = harness.one(LIFECYCLE)
     assert lifecycle.inputs["repository"] == "app"
     document = json.loads(lifecycle.inputs["policy"])
@@ -254,7 +256,7 @@ def test_account_root_follows_the_partition(
 ) -> None:
     china = {"partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn", "id": "aws-cn"}
     monkeypatch.setitem(INVOKES, "aws:index/getPartition:getPartition", lambda _: china)
-    resolve(EcrRegistry("registry", Settings(cloud="aws")).repo_digest)
+    resolve(deploy({"cloud": "aws"}).repo_digest)
     document = json.loads(harness.one(POLICY).inputs["policy"])
     assert document["Statement"][0]["Principal"] == {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"}
 
@@ -263,30 +265,31 @@ def test_token_is_secret_from_the_moment_it_is_read(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ECR token is wrapped where it is read, not only by the shared code downstream."""
-    seen: list[RegistryLogin] = []
-    real = component.push_image
+    seen: list[Built] = []
+    real = aws_registry.build
 
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen.append(kwargs["login"])
-        return real(*args, **kwargs)
+    def spy(*args: Any, **kwargs: Any) -> Built:
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
 
-    monkeypatch.setattr(component, "push_image", spy)
-    resolve(EcrRegistry("registry", Settings(cloud="aws")).repo_digest)
-    assert len(seen) == 1 and is_secret(seen[0].password)
+    monkeypatch.setattr(aws_registry, "build", spy)
+    resolve(deploy({"cloud": "aws"}).repo_digest)
+    assert len(seen) == 1 and is_secret(seen[0].login.password)
 
 
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
-    resolve(EcrRegistry("registry", Settings(cloud="aws")).repo_digest)
-    component = harness.one("container-registry:aws:EcrRegistry")
-    children = [r for r in harness.resources if r is not component and r.typ != component.typ]
-    assert {r.typ for r in children} == {REPO, LIFECYCLE, POLICY, IMAGE}
-    for child in children:
-        assert child.parent == component.urn, f"{child.typ} {child.name} is not a child"
+    resolve(deploy({"cloud": "aws"}).repo_digest)
+    component = harness.one("container-registry:index:Registry")
+    pushed = harness.one("container-registry:index:RegistryImage")
+    children = [r for r in harness.resources if r.parent == component.urn]
+    assert {r.typ for r in children} == {REPO, LIFECYCLE, POLICY}
+    assert [r.typ for r in harness.resources if r.parent == pushed.urn] == [IMAGE]
+    for child in [*children, harness.one(IMAGE)]:
         assert child.name.startswith("registry-"), f"{child.name} not derived from the name"
 
 
 def test_push_uses_a_fresh_token_for_this_registry(harness: Harness) -> None:
-    registry = EcrRegistry("registry", Settings(cloud="aws"))
+    registry = deploy({"cloud": "aws"})
     resolve(registry.repo_digest)
     credentials = resolve(registry.credentials)
     assert credentials == {"server": SERVER, "username": "AWS", "password": ECR_PASSWORD}
@@ -674,7 +677,7 @@ def test_the_deployer_policy_allows_everything_the_stack_does(
 
 def test_the_deployer_policy_holds_the_mirrors_pull_statement() -> None:
     """docs/mirror.md shows the pull-through statement alone; docs/aws.md's policy holds it as
-    registries/aws.py builds it."""
+    container_registry/aws/mirror.py builds it."""
     prefixes = tuple(f"{upstream}-{STACK_SUFFIX}" for upstream in ("ecr-public", "docker-hub"))
     (expected,) = pull_through_identity_policy("aws", AWS_REGION, ACCOUNT, prefixes)["Statement"]
     statements = {s["Sid"]: s for s in docs_deployer_policy()["Statement"]}

@@ -23,26 +23,35 @@ from conftest import (
     AZURE_AUTO_GROUP,
     AZURE_CLIENT,
     ROOT,
+    Deployed,
     Harness,
     Registered,
+    args_of,
     assert_only_credentials_secret,
     cloud_sdks_loaded,
+    deploy,
     is_secret,
     resolve,
     run_target,
 )
-from registries.azure import (
+from container_registry import Registry
+from container_registry.azure import registry as azure_registry
+from container_registry.azure.registry import (
     PURGE_SCHEDULE,
-    AcrRegistry,
     acr_registry_name,
     purge_commands,
     purge_task_yaml,
 )
-from registries.component import RegistryComponent
-from registries.image import APP_DIR, RegistryLogin, content_tag
-from registries.settings import AzureSettings, Settings, SettingsError
+from container_registry.errors import ArgumentError
+from container_registry.image import content_tag
+from container_registry.options import AzureOptions as AzureSettings
+from container_registry.options import RegistryOptions as Settings
+from container_registry.target import Built
+from stack_config.errors import SettingsError
+from stack_config.parse import parse_settings
 
-COMPONENT = "container-registry:azure:AcrRegistry"
+APP_DIR = ROOT / "app"
+COMPONENT = "container-registry:index:Registry"
 GROUP = "azure-native:resources:ResourceGroup"
 REGISTRY = "azure-native:containerregistry:Registry"
 TASK = "azure-native:containerregistry:Task"
@@ -51,6 +60,7 @@ CREDENTIALS = "azure-native:containerregistry:listRegistryCredentials"
 GET_GROUP = "azure-native:resources:getResourceGroup"
 
 LOCATION = "westeurope"
+LOCATED = {"azure-native:location": LOCATION}
 PROJECT = "container-registry"
 STACK = "dev"
 SUBSCRIPTION = AZURE_CLIENT["subscriptionId"]
@@ -64,7 +74,7 @@ SERVER = f"{ACR_NAME}.azurecr.io"
 TAG = content_tag(APP_DIR, "linux/amd64")
 TAGS = {"project": PROJECT, "stack": STACK}
 VALID_ACR_NAME = re.compile(r"[a-z0-9]{5,50}")
-# Docker distribution's repository grammar, as settings.py enforces it for azure.
+# Docker distribution's repository grammar, as container_registry/azure/options.py enforces it.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 REPOSITORY_NAMES = st.from_regex(rf"\A{_COMPONENT}(?:/{_COMPONENT})*\Z").filter(
     lambda name: len(name) <= 256
@@ -79,10 +89,10 @@ def azure_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def build(settings: Settings) -> AcrRegistry:
-    """The component, with its push resolved (harness.resources awaits the rest, such as the
-    purge task, which is no input of the push)."""
-    registry = AcrRegistry("registry", settings)
+def build(settings: Settings, name: str = "registry") -> Deployed:
+    """The Registry with these options and the app pushed to it, the push resolved
+    (harness.resources awaits the rest, such as the purge task, which is no input of it)."""
+    registry = deploy(args_of(settings), name=name)
     resolve(registry.repo_digest)
     return registry
 
@@ -142,9 +152,13 @@ def test_registry_name_strips_lowercases_and_truncates() -> None:
 
 @pytest.mark.parametrize("repository", ["-._", "", "/"])
 def test_registry_name_needs_a_letter_or_digit(repository: str) -> None:
-    with pytest.raises(SettingsError) as caught:
+    with pytest.raises(ArgumentError) as caught:
         name_of(repository)
-    assert caught.value.key == "repositoryName"
+    assert caught.value.property_path == "repository_name"
+    # The stack names its config key.
+    with pytest.raises(SettingsError) as named:
+        parse_settings({"cloud": "azure", "repositoryName": repository or "-", **LOCATED})
+    assert named.value.key == "repositoryName"
 
 
 def test_registry_name_depends_on_the_subscription_and_the_group() -> None:
@@ -320,11 +334,11 @@ def test_registry_name_follows_the_subscription_and_stays_put(
 ) -> None:
     """The name is read from the provider's subscription: stable for one stack, another one in
     another subscription."""
-    first = AcrRegistry("first", azure_settings())
-    again = AcrRegistry("again", azure_settings())
+    first = Registry("first", args_of(azure_settings()))  # type: ignore[arg-type]
+    again = Registry("again", args_of(azure_settings()))  # type: ignore[arg-type]
     assert resolve(first.registry_server) == resolve(again.registry_server) == SERVER
     monkeypatch.setitem(AZURE_CLIENT, "subscriptionId", "0d5b7c2e-4f19-4a6d-8e3b-9c1f2a7d6e40")
-    other = AcrRegistry("other", azure_settings())
+    other = Registry("other", args_of(azure_settings()))  # type: ignore[arg-type]
     other_server = resolve(other.registry_server)
     assert other_server != SERVER, "another subscription must get another registry name"
     names = sorted(r.inputs["registryName"] for r in harness.of_type(REGISTRY))
@@ -340,16 +354,17 @@ def resolve_group_name(harness: Harness) -> str:
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
     build(azure_settings())
     component = harness.one(COMPONENT)
-    children = [r for r in harness.resources if r.urn != component.urn]
-    assert {r.typ for r in children} == {GROUP, REGISTRY, TASK, IMAGE}
-    for child in children:
-        assert child.parent == component.urn, f"{child.typ} {child.name} is not a child"
+    children = [r for r in harness.resources if r.parent == component.urn]
+    assert {r.typ for r in children} == {GROUP, REGISTRY, TASK}
+    pushed = harness.one("container-registry:index:RegistryImage")
+    assert harness.one(IMAGE).parent == pushed.urn
+    for child in [*children, harness.one(IMAGE)]:
         assert child.name.startswith("registry-"), f"{child.name} not derived from the name"
 
 
 def test_outputs_resolve_to_the_registry(harness: Harness) -> None:
-    registry = AcrRegistry("registry", azure_settings())
-    assert resolve(registry.registry_server) == SERVER
+    registry = build(azure_settings())
+    assert resolve(registry.registry.registry_server) == SERVER
     assert resolve(registry.repo_endpoint) == f"{SERVER}/app"
     assert resolve(registry.image_name) == f"{SERVER}/app:{TAG}"
     digest = resolve(registry.repo_digest)
@@ -394,7 +409,7 @@ def test_credentials_are_read_after_the_registry_exists(
     monkeypatch.setattr(containerregistry, "list_registry_credentials_output", recording)
     component = build(azure_settings())
     (opts,) = seen
-    assert opts.parent is component, "the invoke must be parented to the component"
+    assert opts.parent is component.registry, "the invoke must be parented to the component"
     waits_for = opts.depends_on if isinstance(opts.depends_on, list) else [opts.depends_on]
     assert [type(r) for r in waits_for] == [containerregistry.Registry]
 
@@ -402,16 +417,16 @@ def test_credentials_are_read_after_the_registry_exists(
 def test_the_login_handed_to_the_push_is_secret_from_the_start(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logins: list[RegistryLogin] = []
-    real = RegistryComponent._publish  # wrapped, not replaced
+    built: list[Built] = []
+    real = azure_registry.build  # wrapped, not replaced
 
-    def recording(self: RegistryComponent, *args: Any, login: RegistryLogin, **kwargs: Any) -> None:
-        logins.append(login)
-        real(self, *args, login=login, **kwargs)
+    def recording(*args: Any, **kwargs: Any) -> Built:
+        built.append(real(*args, **kwargs))
+        return built[-1]
 
-    monkeypatch.setattr(RegistryComponent, "_publish", recording)
+    monkeypatch.setattr(azure_registry, "build", recording)
     build(azure_settings())
-    (login,) = logins
+    (login,) = [found.login for found in built]
     assert is_secret(login.password), "the admin password must be a secret before it goes anywhere"
     assert resolve(login.password) == ACR_PASSWORDS[0]
     assert resolve(login.username) == ACR_NAME
@@ -530,13 +545,19 @@ def test_existing_resource_group_with_another_location(harness: Harness) -> None
 
 
 def test_missing_location_creates_nothing(harness: Harness) -> None:
-    with pytest.raises(SettingsError) as caught:
-        AcrRegistry("registry", Settings(cloud="azure"))
-    assert caught.value.key == "azure-native:location"
-    assert str(caught.value).startswith(
+    with pytest.raises(ArgumentError) as caught:
+        Registry("registry", {"cloud": "azure"})
+    assert caught.value.property_path == "azure.location"
+    assert caught.value.reason.startswith("is required unless azure.resource_group")
+    assert "./up.sh" not in str(caught.value), "a component never prints a CLI command"
+    assert harness.resources == []
+    # The stack names the config key, with the command that sets it.
+    with pytest.raises(SettingsError) as named:
+        parse_settings({"cloud": "azure"})
+    assert named.value.key == "azure-native:location"
+    assert str(named.value).startswith(
         "azure-native:location is not set: run `./up.sh --stack dev --config azure-native:location"
     )
-    assert harness.resources == []
 
 
 # --------------------------------------------------------------------------- the program

@@ -41,9 +41,9 @@ from conftest import (
     run_target,
     stub_engine,
 )
-from registries import ci
-from registries.azure_access import registry_scope, role_assignment_name
-from registries.settings import CiSettings
+from container_registry import github as ci
+from container_registry.azure.access import registry_scope, role_assignment_name
+from container_registry.options import CiOptions as CiSettings
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")

@@ -12,16 +12,26 @@ import pulumi
 import pytest
 
 from conftest import ROOT, Harness
-from registries.settings import (
-    DEFAULT_CI_REF,
-    PROJECT_KEYS,
-    CiSettings,
-    SettingsError,
-    load_settings,
-    parse_settings,
-)
+from container_registry.options import DEFAULT_CI_REF, CiOptions
+from stack_config import load_settings
+from stack_config.errors import SettingsError
+from stack_config.keys import PROJECT_KEYS
+from stack_config.parse import parse_settings
 
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
+
+
+def app_ci(*args: str | None, **values: str | None) -> CiOptions:
+    """The CI options the stack gives for app/: its context, and its base image (BASE_IMAGE in
+    app/Dockerfile) through the mirror when there is one."""
+    return CiOptions(
+        *args,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
+        context="app",
+        mirror_build_args=(("BASE_IMAGE", "nginx"),),
+    )
+
+
 CLOUD_CONFIG: dict[str, dict[str, str]] = {
     "aws": {"cloud": "aws"},
     "azure": {"cloud": "azure", "azure-native:location": "westeurope"},
@@ -40,23 +50,23 @@ def test_ci_is_off_unless_a_repository_is_named() -> None:
 @pytest.mark.parametrize("cloud", sorted(CLOUD_CONFIG))
 def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
     settings = parse_settings({**CLOUD_CONFIG[cloud], "ciRepository": "acme/app"})
-    assert settings.ci == CiSettings(repository="acme/app", ref=DEFAULT_CI_REF, environment=None)
+    assert settings.ci == app_ci(repository="acme/app", ref=DEFAULT_CI_REF, environment=None)
 
 
 @pytest.mark.parametrize(
     ("config", "expected"),
     [
-        ({"ciRef": "refs/tags/v1.2.3"}, CiSettings("acme/app", "refs/tags/v1.2.3", None)),
-        ({"ciRef": "refs/heads/release/2026"}, CiSettings("acme/app", "refs/heads/release/2026")),
+        ({"ciRef": "refs/tags/v1.2.3"}, app_ci("acme/app", "refs/tags/v1.2.3", None)),
+        ({"ciRef": "refs/heads/release/2026"}, app_ci("acme/app", "refs/heads/release/2026")),
         # An environment keeps the ref: the workflow runs, and the job starts, for it alone.
-        ({"ciEnvironment": "production"}, CiSettings("acme/app", DEFAULT_CI_REF, "production")),
+        ({"ciEnvironment": "production"}, app_ci("acme/app", DEFAULT_CI_REF, "production")),
         (
             {"ciEnvironment": "prod", "ciRef": "refs/heads/release"},
-            CiSettings("acme/app", "refs/heads/release", "prod"),
+            app_ci("acme/app", "refs/heads/release", "prod"),
         ),
     ],
 )
-def test_ref_and_environment(config: dict[str, str], expected: CiSettings) -> None:
+def test_ref_and_environment(config: dict[str, str], expected: CiOptions) -> None:
     settings = parse_settings({"cloud": "aws", "ciRepository": "acme/app", **config})
     assert settings.ci == expected
 

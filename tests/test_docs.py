@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from registries.settings import CLOUDS, KEY_TARGETS, PROJECT_KEYS
+from stack_config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]

@@ -1,4 +1,4 @@
-"""The one Docker engine (registries/engine.py): which endpoint a stack resolves to, from config,
+"""The one Docker engine (stack_config/engine.py): which endpoint a stack resolves to, from config,
 the environment and Docker contexts made here with docker-py's own context API; the check, run
 for real against engines that cannot answer and a fake Engine API on a socket; the platform."""
 
@@ -18,23 +18,24 @@ import pulumi
 import pytest
 
 from conftest import Harness, resolve
-from registries import engine as engine_module
-from registries.engine import (
+from stack_config import engine as engine_module
+from stack_config.engine import (
     DockerEngine,
     engine_platform,
     prepare_engine,
     probe_engine,
     resolve_engine,
 )
-from registries.settings import LocalSettings, Settings, SettingsError, parse_settings
+from stack_config.errors import SettingsError
+from stack_config.parse import EngineSettings, Settings, parse_settings
 
 PROVIDER = "pulumi:providers:docker"
 
 
 def settings_with(host: str | None = None, context: str | None = None, **values: str) -> Settings:
     base = parse_settings(values)
-    local = LocalSettings(engine_host=host, engine_context=context)
-    return Settings(**{**base.__dict__, "local": local})
+    engine = EngineSettings(host=host, context=context)
+    return Settings(**{**base.__dict__, "engine": engine})
 
 
 def make_context(name: str, host: str, *, tls: bool = False) -> None:

@@ -5,23 +5,33 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pulumi
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from conftest import (
     GCP_TOKEN,
+    ROOT,
+    Deployed,
     Harness,
     Registered,
+    args_of,
     assert_only_credentials_secret,
     cloud_sdks_loaded,
+    deploy,
     is_secret,
     resolve,
 )
-from registries.gcp import ArtifactRegistry, label_value
-from registries.image import image_tag
-from registries.settings import GcpSettings, Settings, SettingsError, parse_settings
+from container_registry.errors import ArgumentError
+from container_registry.gcp.registry import label_value
+from container_registry.image import content_tag
+from container_registry.options import GcpOptions as GcpSettings
+from container_registry.options import RegistryOptions as Settings
+from stack_config.errors import SettingsError
+from stack_config.parse import parse_settings
 
-COMPONENT = "container-registry:gcp:ArtifactRegistry"
+COMPONENT = "container-registry:index:Registry"
+APP_TAG = content_tag(ROOT / "app", "linux/amd64")
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
 SERVICE = "gcp:projects/service:Service"
 IMAGE = "docker:index/image:Image"
@@ -44,9 +54,10 @@ def gcp_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def build(settings: Settings, name: str = "registry") -> ArtifactRegistry:
-    """The component, once every child is registered: the image push waits for all of them."""
-    registry = ArtifactRegistry(name, settings)
+def build(settings: Settings, name: str = "registry") -> Deployed:
+    """The Registry and the app pushed to it, once every child is registered: the push waits
+    for all of them."""
+    registry = deploy(args_of(settings), name=name)
     resolve(registry.repo_digest)
     return registry
 
@@ -103,10 +114,11 @@ def test_repository_depends_on_the_service(harness: Harness) -> None:
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
     build(gcp_settings())
     component = harness.one(COMPONENT)
-    children = [r for r in harness.resources if r.typ != COMPONENT]
-    assert {r.typ for r in children} == {SERVICE, REPOSITORY, IMAGE}, [r.typ for r in children]
-    for child in children:
-        assert child.parent == component.urn, f"{child.typ} {child.name}: parent {child.parent}"
+    children = [r for r in harness.resources if r.parent == component.urn]
+    assert {r.typ for r in children} == {SERVICE, REPOSITORY}, [r.typ for r in children]
+    pushed = harness.one("container-registry:index:RegistryImage")
+    assert harness.one(IMAGE).parent == pushed.urn
+    for child in [*children, harness.one(IMAGE)]:
         assert child.name.startswith("registry-"), f"{child.typ}: name {child.name}"
 
 
@@ -120,8 +132,8 @@ def test_child_names_follow_the_component_name(harness: Harness) -> None:
 
 def test_component_outputs(harness: Harness) -> None:
     registry = build(gcp_settings())
-    tag = image_tag(gcp_settings())
-    assert resolve(registry.registry_server) == HOST
+    tag = APP_TAG
+    assert resolve(registry.registry.registry_server) == HOST
     assert resolve(registry.repo_endpoint) == ENDPOINT
     assert resolve(registry.image_name) == f"{ENDPOINT}:{tag}"
     assert re.fullmatch(
@@ -161,7 +173,7 @@ def test_push_uses_a_secret_access_token_from_the_provider(harness: Harness) -> 
 def test_domain_scoped_project_path(harness: Harness) -> None:
     settings = gcp_settings(gcp=GcpSettings(project="example.com:my-proj", location="us"))
     registry = build(settings)
-    assert resolve(registry.registry_server) == "us-docker.pkg.dev"
+    assert resolve(registry.registry.registry_server) == "us-docker.pkg.dev"
     assert resolve(registry.repo_endpoint) == "us-docker.pkg.dev/example.com/my-proj/app/app"
     assert harness.one(REPOSITORY).inputs["project"] == "example.com:my-proj"
 
@@ -179,7 +191,13 @@ def test_image_is_named_after_the_repository(harness: Harness) -> None:
 
 
 def test_labels_are_sanitized(harness: Harness) -> None:
-    build(gcp_settings(project="My.Project", stack="Prod_EU" + "x" * 80))
+    # The labels come from the running program's project and stack.
+    stack = "Prod_EU" + "x" * 80
+    mocks, monitor = harness.monitor.registry_mocks, harness.monitor
+    pulumi.runtime.set_mocks(
+        mocks, project="My.Project", stack=stack, preview=False, monitor=monitor
+    )
+    build(gcp_settings())
     labels: dict[str, str] = harness.one(REPOSITORY).inputs["labels"]
     assert labels["project"] == "my-project"
     assert labels["stack"] == ("prod_eu" + "x" * 80)[:63]
@@ -195,9 +213,10 @@ def test_label_value(text: str, expected: str) -> None:
 
 
 def test_defensive_error_without_gcp_settings(harness: Harness) -> None:
-    with pytest.raises(SettingsError) as error:
-        build(Settings(cloud="gcp"))
-    assert error.value.key == "gcp:project"
+    with pytest.raises(ArgumentError) as error:
+        deploy({"cloud": "gcp"})
+    assert error.value.property_path == "gcp.project"
+    assert harness.resources == []
 
 
 # --------------------------------------------------------------------------- cleanup policies
@@ -277,7 +296,7 @@ def test_immutable_tags_follow_settings(harness: Harness, immutable: bool) -> No
 def test_program_exports(harness: Harness) -> None:
     harness.configure(cloud="gcp", gcp__project=PROJECT_ID, gcp__region=REGION)
     outputs = harness.run_program()
-    tag = image_tag(gcp_settings())
+    tag = APP_TAG
     assert resolve(outputs["cloud"]) == "gcp"
     assert resolve(outputs["registryServer"]) == HOST
     assert resolve(outputs["repoEndpoint"]) == ENDPOINT

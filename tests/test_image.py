@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ECR_PASSWORD, Harness, is_secret, resolve
-from registries.aws import EcrRegistry
-from registries.image import APP_DIR, content_tag, context_files, image_tag
-from registries.settings import Settings
+from conftest import ECR_PASSWORD, ROOT, Harness, is_secret, resolve
+from container_registry import Registry, RegistryImage
+from container_registry.image import content_tag, context_files
 
+APP_DIR = ROOT / "app"
 PLATFORM = "linux/amd64"
 
 
@@ -154,10 +154,24 @@ def test_symlink_target_is_hashed(context: Path) -> None:
     assert content_tag(context, PLATFORM) != with_link
 
 
+def image_at(context: Path, **args: str) -> RegistryImage:
+    """A RegistryImage of `context` pushed to a registry made elsewhere."""
+    login = {"server": "registry.example", "username": "u", "password": "p"}
+    return RegistryImage(
+        "app",
+        {
+            "context": str(context),
+            "repository_url": "registry.example/app",
+            "login": login,
+            **args,  # type: ignore[typeddict-item]
+        },
+    )
+
+
 def test_configured_tag_wins_and_default_is_never_latest(context: Path) -> None:
-    assert image_tag(Settings(image_tag="v1.0.0"), context) == "v1.0.0"
-    assert image_tag(Settings(), context) == content_tag(context, PLATFORM)
-    assert image_tag(Settings(), context) != "latest"
+    assert resolve(image_at(context, tag="v1.0.0").tag) == "v1.0.0"
+    assert resolve(image_at(context).tag) == content_tag(context, PLATFORM)
+    assert resolve(image_at(context).tag) != "latest"
 
 
 def test_app_dir_is_the_build_context() -> None:
@@ -167,22 +181,28 @@ def test_app_dir_is_the_build_context() -> None:
 
 
 def test_push_is_given_context_platform_tag_and_secret_login(harness: Harness) -> None:
-    settings = Settings(cloud="aws", platform="linux/arm64")
-    registry = EcrRegistry("registry", settings)
-    tag = content_tag(APP_DIR, "linux/arm64")
-    assert resolve(registry.image_name) == (
-        f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:{tag}"
+    registry = Registry("registry", {"cloud": "aws"})
+    image = RegistryImage(
+        "registry",
+        {
+            "context": "app",
+            "platform": "linux/arm64",
+            "repository_url": registry.repository_url,
+            "login": registry.login,
+        },
     )
-    image = harness.one("docker:index/image:Image")
-    assert image.inputs["build"] == {
+    tag = content_tag(APP_DIR, "linux/arm64")
+    assert resolve(image.image_name) == (f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:{tag}")
+    pushed = harness.one("docker:index/image:Image")
+    assert pushed.inputs["build"] == {
         "context": "app",
         "dockerfile": os.path.join("app", "Dockerfile"),
         "platform": "linux/arm64",
         "builderVersion": "BuilderBuildKit",
     }
-    assert image.inputs["imageName"].endswith(f"/app:{tag}")
-    assert image.inputs["skipPush"] is False
-    assert image.inputs["registry"]["password"] == ECR_PASSWORD
-    assert "registry" in image.secret_paths, "the registry login reached the provider in clear"
-    assert image.inputs["registry"]["server"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
-    assert is_secret(registry.credentials)
+    assert pushed.inputs["imageName"].endswith(f"/app:{tag}")
+    assert pushed.inputs["skipPush"] is False
+    assert pushed.inputs["registry"]["password"] == ECR_PASSWORD
+    assert "registry" in pushed.secret_paths, "the registry login reached the provider in clear"
+    assert pushed.inputs["registry"]["server"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    assert is_secret(registry.login)

@@ -1,4 +1,4 @@
-"""Which targets each project key has an effect on (registries.settings.KEY_TARGETS), and the
+"""Which targets each project key has an effect on (stack_config.keys.KEY_TARGETS), and the
 warning for a key set where it does nothing.
 
 The table is checked against the program itself: on a target the table leaves out, setting the
@@ -14,19 +14,18 @@ import pytest
 import yaml
 
 from conftest import ROOT, TARGET_CONFIG, Harness, program_run, run_target
-from registries.settings import (
+from stack_config import load_settings
+from stack_config.errors import SettingsError
+from stack_config.keys import (
     CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
     SECRET_KEYS,
     SECRET_SET,
-    Settings,
-    SettingsError,
-    load_settings,
-    parse_settings,
     read_project_keys,
 )
+from stack_config.parse import Settings, parse_settings
 
 
 def provider_config_of(cloud: str) -> dict[str, str]:
@@ -168,7 +167,7 @@ def provider_config(cloud: str) -> dict[str, str]:
 
 def test_every_project_key_is_in_the_table() -> None:
     assert list(KEY_TARGETS) == list(PROJECT_KEYS), (
-        "registries.settings.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
+        "stack_config.keys.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
     )
     for key, targets in KEY_TARGETS.items():
         assert targets, f"{key} applies to no target"
@@ -348,7 +347,7 @@ def mirror_warning(key: str, stack: str = "dev") -> str:
 
 def test_every_key_that_needs_the_mirror_is_in_the_program_s_table() -> None:
     assert sorted(MIRROR_KEYS) == NEED_THE_MIRROR, (
-        "registries.settings.MIRROR_KEYS must list the keys BESIDE says need the mirror"
+        "stack_config.keys.MIRROR_KEYS must list the keys BESIDE says need the mirror"
     )
 
 

@@ -1,5 +1,5 @@
-"""Tests for the local target (registries/local.py): the registry container, its auth and data,
-the pushed image, the outputs of the program with no cloud set, and the Docker engine check.
+"""Tests for the local target (container_registry/local/): the registry container, its auth and
+data, the pushed image, the outputs of the program with no cloud set, and the Docker engine check.
 
 The component tests replace the engine check (there is no Docker engine here); the check itself
 is run for real against engines that cannot answer.
@@ -22,21 +22,28 @@ import pytest
 
 from conftest import (
     RANDOM_PASSWORD,
+    ROOT,
+    Deployed,
     Harness,
     Registered,
+    args_of,
     assert_only_credentials_secret,
+    deploy,
     fresh_stack,
     is_secret,
     program_in_fresh_interpreter,
     resolve,
     stub_engine,
 )
-from registries.engine import DockerEngine
-from registries.image import APP_DIR, content_tag
-from registries.local import LocalRegistry, engine_name
-from registries.settings import MirrorSettings, Settings, SettingsError
+from container_registry.image import content_tag
+from container_registry.local.container import engine_name
+from container_registry.options import MirrorOptions as MirrorSettings
+from container_registry.options import RegistryOptions as Settings
+from stack_config.engine import DockerEngine
+from stack_config.errors import SettingsError
 
-COMPONENT = "container-registry:local:LocalRegistry"
+APP_DIR = ROOT / "app"
+COMPONENT = "container-registry:index:Registry"
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -53,11 +60,12 @@ def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[DockerEngine]:
     return stub_engine(monkeypatch)
 
 
-def build(settings: Settings | None = None) -> LocalRegistry:
-    """Build the component and wait until every output (so every child) has resolved."""
-    registry = LocalRegistry("registry", settings or Settings())
+def build(settings: Settings | None = None) -> Deployed:
+    """Build the Registry and the app image pushed to it, and wait until every output (so every
+    child) has resolved."""
+    registry = deploy(args_of(settings or Settings()))
     for output in (
-        registry.registry_server,
+        registry.registry.registry_server,
         registry.repo_endpoint,
         registry.image_name,
         registry.repo_digest,
@@ -356,10 +364,11 @@ def test_data_lives_on_a_named_volume(harness: Harness) -> None:
 def test_every_child_belongs_to_the_component(harness: Harness) -> None:
     build()
     component = harness.one(COMPONENT)
-    children = [r for r in harness.resources if r is not component and r.typ != COMPONENT]
-    assert {r.typ for r in children} >= {CONTAINER, VOLUME, REMOTE_IMAGE, IMAGE, PASSWORD}
-    for child in children:
-        assert child.parent == component.urn, f"{child.typ} {child.name} is not parented"
+    children = [r for r in harness.resources if r.parent == component.urn]
+    assert {r.typ for r in children} >= {CONTAINER, VOLUME, REMOTE_IMAGE, PASSWORD}
+    pushed = harness.one("container-registry:index:RegistryImage")
+    assert harness.one(IMAGE).parent == pushed.urn
+    for child in [*children, harness.one(IMAGE)]:
         assert child.name.startswith("registry-"), f"{child.name} is not named from the component"
 
 
@@ -449,7 +458,7 @@ def test_program_checks_the_configured_engine(
 def test_every_docker_resource_uses_the_one_checked_engine(harness: Harness) -> None:
     """The container, volume, registry image and the app image all go through one explicit
     provider with the engine's host: the bridged and native halves of pulumi-docker would
-    otherwise pick their engines differently (registries/engine.py)."""
+    otherwise pick their engines differently (stack_config/engine.py)."""
     harness.configure(docker__host="tcp://127.0.0.1:2375")
     run_program(harness)
     provider = harness.one(PROVIDER)

@@ -20,17 +20,26 @@ from conftest import (
     AWS_REGION,
     CREDENTIAL_SET_PRINCIPAL,
     PROJECT,
+    ROOT,
     SECRET_VALUES,
     TARGET_CONFIG,
     Harness,
     Registered,
+    deploy,
     is_secret,
     resolve,
     run_target,
     stub_engine,
 )
-from registries import aws as aws_target
-from registries.base_image import (
+from container_registry import Registry
+from container_registry.aws import mirror as aws_target
+from container_registry.aws.policies import lifecycle_policy
+from container_registry.errors import ArgumentError
+from container_registry.image import content_tag
+from container_registry.options import MirrorOptions as MirrorSettings
+from container_registry.options import RegistryOptions as Settings
+from stack_config import load_settings
+from stack_config.base_image import (
     DOCKERFILE,
     IMAGE_ARG,
     TAG_ARG,
@@ -38,21 +47,18 @@ from registries.base_image import (
     BaseImageError,
     base_image,
 )
-from registries.image import APP_DIR, content_tag
-from registries.settings import (
+from stack_config.errors import SettingsError
+from stack_config.keys import (
     PLAINTEXT_SET,
     PROJECT_KEYS,
     SECRET_KEYS,
     SECRET_SET,
-    MirrorSettings,
-    Settings,
-    SettingsError,
-    load_settings,
-    parse_settings,
     read_config,
     read_secrets,
 )
+from stack_config.parse import parse_settings
 
+APP_DIR = ROOT / "app"
 CLOUDS = ("aws", "azure", "gcp", "local")
 IMAGE = "docker:index/image:Image"
 CONTAINER = "docker:index/container:Container"
@@ -169,14 +175,14 @@ def test_mirror_on_exports_its_endpoint_and_builds_from_it(
     assert mirror_urns <= set(image.dependencies), (
         f"{cloud}: the image build does not wait for {mirror_urns - set(image.dependencies)}"
     )
-    component = next(r for r in harness.resources if r.typ.startswith("container-registry:"))
+    component = harness.one("container-registry:index:Registry")
     assert all(r.parent == component.urn for r in added), "mirror resources must be children"
     assert "mirrorEndpoint" in harness.monitor.registered_outputs[component.urn]
 
 
 def test_mirror_endpoint_attribute_is_none_without_the_mirror(harness: Harness) -> None:
-    registry = aws_target.EcrRegistry("registry", Settings(cloud="aws"))
-    assert registry.mirror_endpoint is None
+    registry = deploy({"cloud": "aws"})
+    assert resolve(registry.mirror_endpoint) is None
     assert resolve(registry.image_name)
 
 
@@ -197,7 +203,7 @@ def test_aws_caches_ecr_public_with_an_encrypted_expiring_template(
     assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
     assert template.inputs["imageTagMutability"] == "MUTABLE", "the cache follows upstream tags"
     lifecycle = json.loads(template.inputs["lifecyclePolicy"])
-    assert lifecycle == aws_target.lifecycle_policy(Settings(untagged_expiry_days=3))
+    assert lifecycle == lifecycle_policy(Settings(untagged_expiry_days=3))
     assert "repositoryPolicy" not in template.inputs
 
 
@@ -362,20 +368,19 @@ def test_azure_no_vault_grant_without_credentials(
 def test_azure_credential_set_without_its_vault_is_refused_before_anything_exists(
     harness: Harness,
 ) -> None:
-    """Settings built by hand, without parse_settings: the component checks it too."""
-    from registries.azure import AcrRegistry
-    from registries.settings import AzureSettings
-
-    settings = Settings(
-        cloud="azure",
-        azure=AzureSettings(location="westeurope"),
-        mirror=MirrorSettings(
-            enabled=True, acr_username_secret_uri=USERNAME_URI, acr_password_secret_uri=PASSWORD_URI
-        ),
-    )
-    with pytest.raises(SettingsError) as caught:
-        AcrRegistry("registry", settings)
-    assert caught.value.key == "acrDockerHubKeyVaultId"
+    """Args given directly, without the stack's config: the component checks it too."""
+    args = {
+        "cloud": "azure",
+        "azure": {
+            "location": "westeurope",
+            "docker_hub_username_secret_uri": USERNAME_URI,
+            "docker_hub_password_secret_uri": PASSWORD_URI,
+        },
+        "mirror": {"enabled": True},
+    }
+    with pytest.raises(ArgumentError) as caught:
+        Registry("registry", args)  # type: ignore[arg-type]
+    assert caught.value.property_path == "azure.docker_hub_key_vault_id"
     assert harness.resources == []
 
 
@@ -506,7 +511,7 @@ def test_gcp_no_secret_grant_without_credentials(
 
 
 def test_gcp_mirror_repository_id_fits_the_limit() -> None:
-    from registries.gcp import mirror_repository_id
+    from container_registry.gcp.policies import mirror_repository_id
 
     assert mirror_repository_id("app") == "app-mirror"
     long_id = mirror_repository_id("a" * 55 + "-bcdefgh")
@@ -799,7 +804,8 @@ def test_mirror_settings_converted() -> None:
 
 def test_mirror_defaults() -> None:
     mirror = parse_settings({}).mirror
-    assert mirror == MirrorSettings()
+    # The stack's default: the app's base image only (the component's own is "*").
+    assert mirror == MirrorSettings(repositories=("nginx",))
     assert (mirror.enabled, mirror.repositories, mirror.local_port) == (False, ("nginx",), 5001)
     assert mirror.docker_hub_token is None
 
@@ -921,7 +927,7 @@ def test_a_build_from_the_mirror_uses_the_classic_builder(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
 ) -> None:
     """pulumi-docker gives BuildKit the registry's credentials only through the Docker config
-    file, which a credential store shadows (registries/image.py, builder_version): the base
+    file, which a credential store shadows (container_registry/image.py, builder_version): the base
     image in a private mirror is pulled by the classic builder, which gets them in the request."""
     run_target(harness, monkeypatch, cloud, mirror="true")
     assert harness.one(IMAGE).inputs["build"]["builderVersion"] == "BuilderV1"

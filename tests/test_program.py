@@ -25,16 +25,12 @@ from conftest import (
     run_target,
     stub_engine,
 )
-from registries.image import APP_DIR, content_tag
+from container_registry.image import content_tag
 
 OUTPUT_NAMES = {"cloud", "registryServer", "repoEndpoint", "imageName", "repoDigest", "credentials"}
 CLOUD_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
-COMPONENT_TYPES = {
-    "aws": "container-registry:aws:EcrRegistry",
-    "azure": "container-registry:azure:AcrRegistry",
-    "gcp": "container-registry:gcp:ArtifactRegistry",
-    "local": "container-registry:local:LocalRegistry",
-}
+REGISTRY_TYPE = "container-registry:index:Registry"
+IMAGE_TYPE = "container-registry:index:RegistryImage"
 
 
 @pytest.mark.parametrize("cloud", sorted(TARGET_CONFIG))
@@ -59,14 +55,26 @@ def test_every_target_exports_the_same_shape(
     assert credentials["password"] in SECRET_VALUES
     assert_only_credentials_secret(outputs)
 
-    component = harness.one(COMPONENT_TYPES[cloud])
-    # Renaming the component would replace every resource of existing stacks.
+    # Names derive the children's names (`registry-repo`, `registry-image`): renaming a component
+    # would replace every resource of existing stacks (tests/test_urns.py holds the URNs).
+    component = harness.one(REGISTRY_TYPE)
     assert component.name == "registry"
-    assert harness.monitor.registered_outputs.get(component.urn) == OUTPUT_NAMES - {"cloud"}
+    # mirrorEndpoint, ci and ciWorkflow are none without the mirror and CI, so not sent.
+    assert harness.monitor.registered_outputs.get(component.urn) == {
+        "registryServer",
+        "repositoryUrl",
+        "login",
+    }
+    pushed = harness.one(IMAGE_TYPE)
+    assert pushed.name == "registry"
+    assert harness.monitor.registered_outputs.get(pushed.urn) == {"tag", "imageName", "repoDigest"}
     image = harness.one("docker:index/image:Image")
-    assert image.parent == component.urn, "the image must be a child of the target component"
+    assert image.parent == pushed.urn, "the image must be a child of the RegistryImage"
     assert image.inputs["registry"]["password"] == credentials["password"]
     assert "registry" in image.secret_paths
+
+
+APP_DIR = ROOT / "app"
 
 
 def test_default_cloud_is_local(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,17 +9,15 @@ import pytest
 import yaml
 
 from conftest import ROOT, Harness, resolve
-from registries.settings import (
-    PROJECT_KEYS,
-    AwsSettings,
-    AzureSettings,
-    GcpSettings,
-    LocalSettings,
-    Settings,
-    SettingsError,
-    load_settings,
-    parse_settings,
-)
+from container_registry.options import AwsOptions as AwsSettings
+from container_registry.options import AzureOptions as AzureSettings
+from container_registry.options import GcpOptions as GcpSettings
+from container_registry.options import LocalOptions as LocalSettings
+from container_registry.options import MirrorOptions, RegistryOptions
+from stack_config import load_settings
+from stack_config.errors import SettingsError
+from stack_config.keys import PROJECT_KEYS
+from stack_config.parse import EngineSettings, Settings, parse_settings
 
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 
@@ -35,17 +33,24 @@ def test_defaults_are_the_secure_choice() -> None:
     settings = parse_settings({})
     assert settings == Settings(
         cloud="local",
-        repository_name="app",
+        options=RegistryOptions(
+            cloud="local",
+            repository_name="app",
+            untagged_expiry_days=14,
+            keep_tagged_images=30,
+            immutable_tags=True,
+            force_delete=False,
+            aws=AwsSettings(pull_principals=(), kms_key_arn=None),
+            azure=AzureSettings(sku="Basic", resource_group=None, location=None),
+            gcp=None,
+            local=LocalSettings(port=5000, user="admin"),
+            # Off; were it on, it would cache the app's base image only (app/Dockerfile).
+            mirror=MirrorOptions(enabled=False, repositories=("nginx",), local_port=5001),
+            ci=None,
+        ),
         image_tag=None,
         platform=None,  # linux/amd64 on the clouds, the engine's own on local (engine.py)
-        untagged_expiry_days=14,
-        keep_tagged_images=30,
-        immutable_tags=True,
-        force_delete=False,
-        aws=AwsSettings(pull_principals=(), kms_key_arn=None),
-        azure=AzureSettings(sku="Basic", resource_group=None, location=None),
-        gcp=None,
-        local=LocalSettings(port=5000, user="admin"),
+        engine=EngineSettings(host=None, context=None, cert_path=None, check=True),
     )
 
 
@@ -346,7 +351,7 @@ ANY_CASE: list[tuple[dict[str, str], str, object]] = [
     ({"immutableTags": "FALSE"}, "immutable_tags", False),
     ({"forceDelete": "TRUE"}, "force_delete", True),
     ({"mirror": "True"}, "mirror.enabled", True),
-    ({"docker:disableDockerDaemonCheck": "TRUE"}, "local.check_engine", False),
+    ({"docker:disableDockerDaemonCheck": "TRUE"}, "engine.check", False),
     # containerd's platforms.Parse lowercases the OS, architecture and variant
     # (normalizeOS, normalizeArch in platforms/platforms.go of containerd/containerd).
     ({"platform": "Linux/ARM64/V8"}, "platform", "linux/arm64/v8"),

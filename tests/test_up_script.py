@@ -28,7 +28,9 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from registries.settings import PLAINTEXT_SET, SettingsError, parse_settings
+from stack_config.errors import SettingsError
+from stack_config.keys import PLAINTEXT_SET
+from stack_config.parse import parse_settings
 
 SCRIPT = ROOT / "up.sh"
 # What up.sh reads besides itself: the project name, the checked-in stack files and the

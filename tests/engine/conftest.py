@@ -17,8 +17,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from registries.engine import DockerEngine, probe_engine, resolve_engine
-from registries.settings import Settings
+from stack_config.engine import DockerEngine, probe_engine, resolve_engine
+from stack_config.parse import Settings
 from tests.e2e.support import free_loopback_port
 from tests.engine.images import ensure_images
 from tests.engine.replay import Declared, Engine, Replay, declare, replayed, unique_stack
@@ -94,7 +94,7 @@ def docker_cli() -> str:
 
 
 def _find_engine() -> DockerEngine | str:
-    """The engine the docker CLI would use (registries/engine.py), or why there is none."""
+    """The engine the docker CLI would use (stack_config/engine.py), or why there is none."""
     try:
         engine, _ = probe_engine(resolve_engine(Settings()))
     except Exception as err:  # noqa: BLE001 (any failure means: no engine here)

@@ -26,7 +26,7 @@ import docker
 import docker.errors
 from dockerfile_parse import DockerfileParser
 
-from registries.local import REGISTRY_IMAGE
+from container_registry.local.container import REGISTRY_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = Path(__file__).resolve().parent / "standins"

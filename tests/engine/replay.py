@@ -10,8 +10,8 @@ volumes, the containers and the app image from those recorded inputs the way pul
   copied in as a one-file tar at `/` (mode 0644, or 0744 when executable, or `permissions`)
   before the start, then with `wait` the container inspected once a second until healthy or
   `wait_timeout` has passed. Inputs are mapped one by one below; an input this file does not
-  know fails the replay, so a new setting in registries/local.py is replayed or reported, never
-  silently dropped.
+  know fails the replay, so a new setting in container_registry/local/ is replayed or reported,
+  never silently dropped.
 - the Image as pulumi-docker's native provider builds it (provider/image.go, `dockerBuild`): the
   recorded context, Dockerfile, build args, platform and builder version, tagged `imageName`,
   then pushed with the recorded registry credentials. The docker CLI does both (it sends the
@@ -43,7 +43,7 @@ from docker.models.containers import Container
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from registries.settings import PROVIDER_KEYS
+from stack_config.keys import PROVIDER_KEYS
 from tests.conftest import (
     PROJECT,
     RESOURCE_OUTPUTS,

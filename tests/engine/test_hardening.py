@@ -1,9 +1,9 @@
 """The hardening, the bounded logs, the quiet probe and the fast auth of the local target, checked
-on a real engine: the containers registries/local.py declares (with `mirror: true`, so both),
+on a real engine: the containers container_registry/local/ declares (with `mirror: true`, so both),
 replayed by tests/engine/replay.py, and the app image built as the program builds it.
 
 What is compared against a literal comes from the kernel's or Docker's documentation, never from
-registries/local.py: /proc/<pid>/status fields (https://docs.kernel.org/filesystems/proc.html,
+container_registry/local/: /proc/<pid>/status fields (https://docs.kernel.org/filesystems/proc.html,
 "Contents of the status fields"), Docker's inspect fields and log options.
 """
 

@@ -29,7 +29,10 @@ from docker.context import ContextAPI
 from docker.errors import DockerException
 from requests.exceptions import RequestException
 
-from registries.settings import DEFAULT_PLATFORM, Settings, SettingsError
+from container_registry.options import DEFAULT_PLATFORM
+from stack_config.errors import SettingsError
+from stack_config.hints import config_command
+from stack_config.parse import Settings
 
 PING_TIMEOUT_S = 10
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -37,7 +40,7 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # too (provider/image.go, configureDockerClient), the bridged one does not.
 FALLBACK_SOCKETS = ("~/.docker/run/docker.sock", "~/.docker/desktop/docker.sock")
 ENGINE_HINT = (
-    "Start Docker, or point DOCKER_HOST (or `./up.sh --stack <stack> --config docker:host ...`) "
+    f"Start Docker, or point DOCKER_HOST (or `{config_command('<stack>', 'docker:host', '...')}`) "
     "at a running engine."
 )
 # `uname -m` as the engine reports it (`docker info`: Architecture) -> Docker's platform arch.
@@ -96,7 +99,7 @@ def resolve_engine(settings: Settings, environ: Mapping[str, str] | None = None)
     DOCKER_HOST, then the current context (`docker context use`), then the default socket.
     """
     env = os.environ if environ is None else environ
-    context, host = settings.local.engine_context, settings.local.engine_host
+    context, host = settings.engine.context, settings.engine.host
     env_context = env.get("DOCKER_CONTEXT") or None
     env_host = env.get("DOCKER_HOST") or None
     if env_context == "default":
@@ -121,7 +124,7 @@ def resolve_engine(settings: Settings, environ: Mapping[str, str] | None = None)
         )
     if context and context != "default":
         return _context_engine(context, "docker:context")
-    cert_path = settings.local.engine_cert_path
+    cert_path = settings.engine.cert_path
     if host:
         return DockerEngine(host=host, source="docker:host", cert_path=cert_path)
     if env_context and env_context != "default":
@@ -218,6 +221,11 @@ class PreparedEngine:
     def options(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(providers=[self.provider])
 
+    @property
+    def platform(self) -> str:
+        """The platform the app is built for, settled by prepare_engine."""
+        return self.settings.platform or DEFAULT_PLATFORM
+
 
 def prepare_engine(settings: Settings) -> PreparedEngine:
     """Resolve the engine once, check it, and settle the build platform.
@@ -232,7 +240,7 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
     # Every target builds on this engine, so every target checks it: an unreachable engine
     # stops the run before anything exists, and an engine found on Docker Desktop's socket is
     # handed to the provider explicitly (the bridged half would not look there).
-    if settings.local.check_engine:
+    if settings.engine.check:
         engine, architecture = probe_engine(engine)
     if platform is None and settings.cloud == "local":
         if architecture:
@@ -242,8 +250,8 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
                     "platform",
                     None,
                     f"is not set, and the engine's architecture {architecture!r} is not one "
-                    f"this program knows: run `./up.sh --stack {settings.stack} --config platform "
-                    "linux/<arch>`",
+                    f"this program knows: run "
+                    f"`{config_command(settings.stack, 'platform', 'linux/<arch>')}`",
                 )
         elif is_this_machine(engine):
             platform = this_machine_platform()
@@ -254,8 +262,8 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
                 "platform",
                 None,
                 f"is not set, and the architecture of the engine at {engine.where} cannot be "
-                f"read from here: run `./up.sh --stack {settings.stack} --config platform "
-                "linux/amd64` (or linux/arm64, "
+                f"read from here: run "
+                f"`{config_command(settings.stack, 'platform', 'linux/amd64')}` (or linux/arm64, "
                 "...) for the engine's own architecture",
             )
     platform = platform or DEFAULT_PLATFORM
@@ -264,7 +272,7 @@ def prepare_engine(settings: Settings) -> PreparedEngine:
         pulumi_docker.ProviderArgs(
             host=engine.host,
             cert_path=engine.cert_path,
-            disable_docker_daemon_check=not settings.local.check_engine or None,
+            disable_docker_daemon_check=not settings.engine.check or None,
         ),
     )
     return PreparedEngine(replace(settings, platform=platform), engine, provider)

@@ -4,7 +4,8 @@ The Dockerfile starts `ARG BASE_IMAGE=nginx`, `ARG BASE_TAG=<tag>` and
 `FROM ${BASE_IMAGE}:${BASE_TAG}`. The program reads those defaults here instead of repeating
 them, so the mirror path it builds from (`<mirror>/nginx`), the repository a mirror must carry
 (`nginx`) and the pin cannot drift apart.
-No Pulumi here: settings.py and image.py both import it.
+No Pulumi here: stack_config/parse.py (the mirror's repositories) and the app image's
+build arguments (stack_config/__init__.py) both read it.
 """
 
 from __future__ import annotations

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_random as random
 
-from registries import ci
-from registries.image import build_platform
-from registries.settings import CiSettings, Settings
+from container_registry import github as ci
+from container_registry.options import CiOptions, RegistryOptions
+from container_registry.target import CiAccess
 
 WRITER_ROLE = "roles/artifactregistry.writer"
 READER_ROLE = "roles/artifactregistry.reader"
@@ -28,7 +27,7 @@ FEDERATION_APIS: tuple[str, ...] = ("iam.googleapis.com", "sts.googleapis.com")
 POOL_PREFIX = "github-"
 SUFFIX_BYTES = 3
 # google.subject is the token's `sub` as GitHub issued it (at most 127 bytes, checked in
-# settings._ci on the subject trusted); the ID claims are mapped so a principal set can name the
+# options._ci on the subject trusted); the ID claims are mapped so a principal set can name the
 # repository by its immutable ID. Mapping and condition are updated in place, not replaced, when
 # they change (neither is ForceNew in hashicorp/terraform-provider-google,
 # google/services/iambeta/resource_iam_workload_identity_pool_provider.go, which also documents
@@ -48,7 +47,7 @@ def _cel_string(value: str) -> str:
     return json.dumps(value)
 
 
-def attribute_condition(ci_settings: CiSettings) -> str:
+def attribute_condition(ci_settings: CiOptions) -> str:
     """Google requires a condition for GitHub's shared issuer. This one admits only tokens of
     the configured repository, of runs on the configured ref, with the one subject AWS and
     Azure pin too. With ciRepository's IDs it names the repository by the numeric
@@ -74,7 +73,7 @@ def attribute_condition(ci_settings: CiSettings) -> str:
     )
 
 
-def repository_principal_set(pool_name: str, ci_settings: CiSettings) -> str:
+def repository_principal_set(pool_name: str, ci_settings: CiOptions) -> str:
     """Every identity of the pool whose token names this GitHub repository: by its immutable ID
     when ciRepository carries it, so a rename does not lose the grant."""
     if ci_settings.immutable:
@@ -114,7 +113,7 @@ def login_steps(provider: str, project: str, registry_host: str) -> list[dict[st
 
 def repository_access(
     name: str,
-    settings: Settings,
+    options: RegistryOptions,
     *,
     parent: pulumi.Resource,
     project: str,
@@ -123,20 +122,20 @@ def repository_access(
     registry_host: str,
     repo_endpoint: pulumi.Output[str],
     mirror: gcp.artifactregistry.Repository | None = None,
-    build_args: Mapping[str, pulumi.Input[str]] | None = None,
-) -> ci.CiAccess | None:
+    mirror_endpoint: pulumi.Input[str] | None = None,
+) -> CiAccess | None:
     """Reader grants for pullPrincipals; the pool, provider and writer grant when ciRepository
     is set (and a reader grant on the mirror, which the CI build takes its base image from).
     Every grant is a RepositoryIamMember: additive, and on one repository only."""
-    assert settings.gcp is not None
-    for member in settings.gcp.pull_principals:
+    assert options.gcp is not None
+    for member in options.gcp.pull_principals:
         _grant(name, parent, project, location, repository, READER_ROLE, member)
-    if settings.ci is None:
+    if options.ci is None:
         return None
     return _ci_push(
         name,
-        settings,
-        settings.ci,
+        options,
+        options.ci,
         parent=parent,
         project=project,
         location=location,
@@ -144,7 +143,7 @@ def repository_access(
         registry_host=registry_host,
         repo_endpoint=repo_endpoint,
         mirror=mirror,
-        build_args=build_args,
+        mirror_endpoint=mirror_endpoint,
     )
 
 
@@ -176,8 +175,8 @@ def _grant(
 
 def _ci_push(
     name: str,
-    settings: Settings,
-    ci_settings: CiSettings,
+    options: RegistryOptions,
+    ci_settings: CiOptions,
     *,
     parent: pulumi.Resource,
     project: str,
@@ -186,8 +185,8 @@ def _ci_push(
     registry_host: str,
     repo_endpoint: pulumi.Output[str],
     mirror: gcp.artifactregistry.Repository | None,
-    build_args: Mapping[str, pulumi.Input[str]] | None,
-) -> ci.CiAccess:
+    mirror_endpoint: pulumi.Input[str] | None,
+) -> CiAccess:
     child = pulumi.ResourceOptions(parent=parent)
     # Switched on, never off: other stacks in the project may use them too.
     apis = [
@@ -208,7 +207,7 @@ def _ci_push(
             project=project,
             workload_identity_pool_id=federation_id,
             display_name="GitHub Actions",
-            description=f"GitHub Actions runs that push to {settings.project}/{settings.stack}",
+            description=f"GitHub Actions runs that push to {options.project}/{options.stack}",
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=apis),
     )
@@ -261,7 +260,7 @@ def _ci_push(
         }
     )
     document = pulumi.Output.all(
-        provider.name, repo_endpoint, ci.build_args_output(build_args)
+        provider.name, repo_endpoint, ci.build_args_output(ci_settings, mirror_endpoint)
     ).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
@@ -269,9 +268,9 @@ def _ci_push(
                 cloud_name="Artifact Registry",
                 login_steps=login_steps(v[0], project, registry_host),
                 repo_endpoint=v[1],
-                platform=build_platform(settings),
+                platform=ci_settings.platform,
                 build_args=v[2],
             )
         )
     )
-    return ci.CiAccess(values=values, workflow=document)
+    return CiAccess(values=values, workflow=document)

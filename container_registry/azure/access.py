@@ -6,15 +6,14 @@ AcrRegistry; every role assignment is scoped to the registry alone."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
-from registries import ci
-from registries.image import build_platform
-from registries.settings import CiSettings, Settings
+from container_registry import github as ci
+from container_registry.options import CiOptions, RegistryOptions
+from container_registry.target import CiAccess
 
 # Built-in role definition IDs, the same in every tenant
 # (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers).
@@ -97,17 +96,17 @@ def login_steps(
 
 def registry_access(
     name: str,
-    settings: Settings,
+    options: RegistryOptions,
     *,
     parent: pulumi.Resource,
     resource_group: pulumi.Input[str],
     location: pulumi.Input[str] | None,
     registry_name: pulumi.Output[str],
     login_server: pulumi.Output[str],
-    build_args: Mapping[str, pulumi.Input[str]] | None = None,
-) -> ci.CiAccess | None:
+    mirror_endpoint: pulumi.Input[str] | None = None,
+) -> CiAccess | None:
     """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set."""
-    if not settings.azure.pull_principals and settings.ci is None:
+    if not options.azure.pull_principals and options.ci is None:
         return None
     client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
     subscription_id = client.subscription_id
@@ -115,7 +114,7 @@ def registry_access(
     scope = pulumi.Output.all(subscription_id, resource_group, registry_name).apply(
         lambda v: registry_scope(v[0], v[1], v[2])
     )
-    for principal in settings.azure.pull_principals:
+    for principal in options.azure.pull_principals:
         # Settings give `<type>:<object id>`; ARM refuses an assignment whose type is wrong.
         principal_type, _, object_id = principal.partition(":")
         _assign(
@@ -127,12 +126,12 @@ def registry_access(
             role=ACR_PULL_ROLE,
             principal_type=principal_type,
         )
-    if settings.ci is None:
+    if options.ci is None:
         return None
     return _ci_push(
         name,
-        settings,
-        settings.ci,
+        options,
+        options.ci,
         parent=parent,
         resource_group=resource_group,
         location=location,
@@ -140,15 +139,15 @@ def registry_access(
         subscription_id=subscription_id,
         tenant_id=client.tenant_id,
         registry_name=registry_name,
-        repo_endpoint=pulumi.Output.concat(login_server, "/", settings.repository_name),
-        build_args=build_args,
+        repo_endpoint=pulumi.Output.concat(login_server, "/", options.repository_name),
+        mirror_endpoint=mirror_endpoint,
     )
 
 
 def _ci_push(
     name: str,
-    settings: Settings,
-    ci_settings: CiSettings,
+    options: RegistryOptions,
+    ci_settings: CiOptions,
     *,
     parent: pulumi.Resource,
     resource_group: pulumi.Input[str],
@@ -158,8 +157,8 @@ def _ci_push(
     tenant_id: pulumi.Output[str],
     registry_name: pulumi.Output[str],
     repo_endpoint: pulumi.Output[str],
-    build_args: Mapping[str, pulumi.Input[str]] | None,
-) -> ci.CiAccess:
+    mirror_endpoint: pulumi.Input[str] | None,
+) -> CiAccess:
     child = pulumi.ResourceOptions(parent=parent)
     subject = ci.oidc_subject(ci_settings)
     identity = managedidentity.UserAssignedIdentity(
@@ -167,12 +166,12 @@ def _ci_push(
         managedidentity.UserAssignedIdentityArgs(
             resource_group_name=resource_group,
             location=location,
-            tags={"project": settings.project, "stack": settings.stack},
+            tags={"project": options.project, "stack": options.stack},
         ),
         opts=child,
     )
     # Entra ID matches the token's `sub` against `subject` exactly (Microsoft Learn,
-    # "workload-identities-github-immutable-subjects"): the one subject of CiSettings, never a
+    # "workload-identities-github-immutable-subjects"): the one subject of CiOptions, never a
     # second credential for the other form.
     # Keyword arguments, not FederatedIdentityCredentialArgs: the Args form passes its
     # `resource_name` (the identity) where _internal_init expects the Pulumi resource name
@@ -206,7 +205,9 @@ def _ci_push(
             **ci.subject_values(ci_settings),
         }
     )
-    document = pulumi.Output.all(values, repo_endpoint, ci.build_args_output(build_args)).apply(
+    document = pulumi.Output.all(
+        values, repo_endpoint, ci.build_args_output(ci_settings, mirror_endpoint)
+    ).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
                 ci_settings,
@@ -218,9 +219,9 @@ def _ci_push(
                     v[0]["registryName"],
                 ),
                 repo_endpoint=v[1],
-                platform=build_platform(settings),
+                platform=ci_settings.platform,
                 build_args=v[2],
             )
         )
     )
-    return ci.CiAccess(values=values, workflow=document)
+    return CiAccess(values=values, workflow=document)

@@ -1,19 +1,18 @@
 """Keyless push to ECR from GitHub Actions: GitHub's OIDC provider in IAM (unless one is named),
 a role only the configured repository and ref (or environment) can assume, and an inline policy
-that pushes and pulls this one repository. Called by EcrRegistry when ciRepository is set."""
+that pushes and pulls this one repository. Called by aws/registry.py when `ci` is set."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from registries import ci
-from registries.image import build_platform
-from registries.settings import CiSettings, Settings
+from container_registry import github as ci
+from container_registry.options import CiOptions, RegistryOptions
+from container_registry.target import CiAccess
 
 STS_AUDIENCE = "sts.amazonaws.com"
 # ECR requires GetAuthorizationToken on "*"; it names no repository.
@@ -94,7 +93,7 @@ def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
 
 def ci_push_access(
     name: str,
-    settings: Settings,
+    options: RegistryOptions,
     *,
     parent: pulumi.Resource,
     repository: aws.ecr.Repository,
@@ -102,18 +101,18 @@ def ci_push_access(
     push_actions: tuple[str, ...],
     mirror_prefixes: tuple[str, ...] = (),
     pull_through_actions: tuple[str, ...] = (),
-    build_args: Mapping[str, pulumi.Input[str]] | None = None,
-) -> ci.CiAccess | None:
-    """The OIDC provider (unless awsOidcProviderArn names one), the push role and its policy;
-    None, and nothing created, when ciRepository is unset. (pullPrincipals are in the
-    repository policy, see aws.repository_policy.)"""
-    if settings.ci is None:
+    mirror_endpoint: pulumi.Input[str] | None = None,
+) -> CiAccess | None:
+    """The OIDC provider (unless aws.oidc_provider_arn names one), the push role and its policy;
+    None, and nothing created, without `ci`. (pull_principals are in the repository policy, see
+    aws/policies.py.)"""
+    if options.ci is None:
         return None
-    ci_settings: CiSettings = settings.ci
+    ci_settings: CiOptions = options.ci
     child = pulumi.ResourceOptions(parent=parent)
     provider_arn: pulumi.Input[str]
-    if settings.aws.oidc_provider_arn is not None:
-        provider_arn = settings.aws.oidc_provider_arn
+    if options.aws.oidc_provider_arn is not None:
+        provider_arn = options.aws.oidc_provider_arn
     else:
         # No thumbprint_lists: for GitHub's issuer IAM validates the certificate against its own
         # trusted CAs and ignores thumbprints (pulumi_aws/iam/open_id_connect_provider.py,
@@ -123,7 +122,7 @@ def ci_push_access(
             aws.iam.OpenIdConnectProviderArgs(
                 url=ci.GITHUB_OIDC_ISSUER,
                 client_id_lists=[STS_AUDIENCE],
-                tags={"project": settings.project, "stack": settings.stack},
+                tags={"project": options.project, "stack": options.stack},
             ),
             opts=child,
         )
@@ -138,7 +137,7 @@ def ci_push_access(
                 lambda arn: json.dumps(trust_policy(arn, subject))
             ),
             max_session_duration=3600,
-            tags={"project": settings.project, "stack": settings.stack},
+            tags={"project": options.project, "stack": options.stack},
         ),
         opts=child,
     )
@@ -162,7 +161,10 @@ def ci_push_access(
         lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
     )
     document = pulumi.Output.all(
-        role.arn, region, repository.repository_url, ci.build_args_output(build_args)
+        role.arn,
+        region,
+        repository.repository_url,
+        ci.build_args_output(ci_settings, mirror_endpoint),
     ).apply(
         lambda v: ci.dump_workflow(
             ci.workflow(
@@ -170,9 +172,9 @@ def ci_push_access(
                 cloud_name="Amazon ECR",
                 login_steps=login_steps(v[0], v[1]),
                 repo_endpoint=v[2],
-                platform=build_platform(settings),
+                platform=ci_settings.platform,
                 build_args=v[3],
             )
         )
     )
-    return ci.CiAccess(values=values, workflow=document)
+    return CiAccess(values=values, workflow=document)

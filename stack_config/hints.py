@@ -1,0 +1,45 @@
+"""The commands the stack program's messages name: the one place that spells them, so every hint
+works as printed in a new shell (issue 17 item 3). Library code never prints a command; the CLI
+of issue 22 is to take these over."""
+
+from __future__ import annotations
+
+import shlex
+
+
+def config_command(stack: str, key: str, value: str) -> str:
+    """`./up.sh --stack S --config KEY VALUE`: set a config key the way up.sh stores it. `value`
+    is shown as given (a placeholder such as `<region>`, or a value already quoted)."""
+    return f"./up.sh --stack {stack} --config {key} {value}"
+
+
+def in_stack_shell(stack: str, command: str) -> str:
+    """`command`, a pulumi command on `stack`, in a form that works as printed in a new shell:
+    behind the export lines of `./up.sh --env` (the stack's backend and passphrase; without them
+    pulumi goes to its default backend, a Pulumi Cloud login). Issue 17 item 3."""
+    return f'eval "$(./up.sh --stack {stack} --env)" && {command}'
+
+
+def set_secret_command(stack: str, key: str) -> str:
+    """Set a secret key at a hidden prompt, never on the command line."""
+    return in_stack_shell(stack, f"pulumi config set --secret {key} --stack {stack}")
+
+
+def remove_command(stack: str, key: str) -> str:
+    """Remove a key from the stack's config."""
+    return in_stack_shell(stack, f"pulumi config rm {shlex.quote(key)} --stack {stack}")
+
+
+def install_command(cloud: str) -> str:
+    """Install a cloud stack's SDK into venv/."""
+    return f"venv/bin/python -m pip install -r requirements-{cloud}.txt"
+
+
+# Prints a repository's immutable form, `owner@OWNER_ID/name@REPO_ID`, from GitHub's REST API
+# ("Get a repository": `.owner.login`, `.owner.id`, `.name`, `.id`).
+_IMMUTABLE_FORM_JQ = '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"'
+
+
+def immutable_form_command(repository: str) -> str:
+    """The one command that prints a repository's immutable form, ready for ciRepository."""
+    return f"gh api repos/{repository} --jq '{_IMMUTABLE_FORM_JQ}'"
