@@ -176,7 +176,7 @@ def test_ci_resources_and_outputs(
     outputs = run_target(harness, monkeypatch, cloud, ciRepository=REPO)
     assert {"ci", "ciWorkflow"} <= set(outputs)
     assert_only_credentials_secret(outputs)
-    component = next(r for r in harness.resources if not r.custom)
+    component = harness.one("container-registry:index:Registry")
     assert {"ci", "ciWorkflow"} <= harness.monitor.registered_outputs[component.urn]
     values = resolve(outputs["ci"])
     assert values["subject"] == MAIN
@@ -195,7 +195,7 @@ def test_no_ci_outputs_without_a_repository(
 ) -> None:
     outputs = run_target(harness, monkeypatch, cloud)
     assert not {"ci", "ciWorkflow"} & set(outputs)
-    component = next(r for r in harness.resources if not r.custom)
+    component = harness.one("container-registry:index:Registry")
     assert not {"ci", "ciWorkflow"} & harness.monitor.registered_outputs[component.urn]
 
 
