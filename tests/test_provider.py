@@ -197,6 +197,8 @@ def running_provider() -> Iterator[int]:
     """`python provider/ <engine address>`, as pulumi-language-python's RunPlugin starts a plugin
     with a __main__.py; yields the port it prints on stdout (pulumi/provider/server.py, `main`).
     No engine is needed before a Construct: the address is never dialled here."""
+    # The package from this checkout; the plugin's own virtualenv has it installed instead
+    # (provider/requirements.txt).
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, str(PROVIDER_DIR), "127.0.0.1:1"],
