@@ -218,17 +218,17 @@ def running_provider() -> Iterator[int]:
         except queue.Empty:
             pytest.fail(f"the provider printed no port within {START_TIMEOUT_S} s")
         if not first.strip().isdigit():
-            process.kill()
-            _, stderr = process.communicate(timeout=10)
+            _, stderr = process.communicate(timeout=START_TIMEOUT_S)
             pytest.fail(f"the provider printed {first!r} instead of a port:\n{stderr}")
         yield int(first)
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
 
 
 def test_the_provider_answers_get_schema_with_the_inferred_schema(
