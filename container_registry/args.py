@@ -76,7 +76,13 @@ class CiArgs(TypedDict, total=False):
     """The branch or tag ref (`refs/heads/...` or `refs/tags/...`, no wildcards) whose runs may
     push. Default `refs/heads/main`."""
     environment: str
-    """A GitHub environment: when set, only jobs in it (on `ref`) may push. Default: none."""
+    """A GitHub environment: when set, only jobs in it (on `ref`) may push; on aws and azure it
+    needs `subject_includes_ref`. Default: none."""
+    subject_includes_ref: bool
+    """Declares that the repository's OIDC subject template is include_claim_keys
+    [repo, context, ref] (use_default false), so `sub` is
+    `repo:<repository>:<context>:ref:<ref>` and binds an environment's jobs to `ref`. Required
+    with `environment` on aws and azure. Default false: GitHub's default template."""
     context: str
     """The build context the workflow builds, relative to the repository root. Default `.`."""
     dockerfile: str
@@ -233,6 +239,7 @@ DEFAULTS: dict[str, object] = {
     "mirror.enabled": False,
     "mirror.repositories": ["*"],
     "ci.ref": "refs/heads/main",
+    "ci.subject_includes_ref": False,
     "ci.context": ".",
     "ci.platform": "linux/amd64",
     "azure.sku": "Basic",

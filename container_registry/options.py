@@ -15,6 +15,23 @@ from container_registry.args import DEFAULTS
 
 DEFAULT_CI_REF = str(DEFAULTS["ci.ref"])
 DEFAULT_PLATFORM = str(DEFAULTS["image.platform"])
+# The repository's OIDC subject template that puts the ref beside the environment (GitHub docs,
+# "OpenID Connect reference", "Customizing the subject claims for an organization or
+# repository"): `repo` is the repository as the default `sub` spells it (with the owner and
+# repository IDs for a repository on immutable subject claims: "owner_id and repo_id are always
+# included in the repo segment of the sub claim, even when you customize claims with
+# include_claim_keys"), `context` is what follows it by default (`environment:<name>`,
+# `ref:<ref>` or `pull_request`), and `ref` is the ref the run is for. Each claim is written as
+# `<key>:<value>`, in this order: `repo:acme/app:environment:prod:ref:refs/heads/main`.
+SUBJECT_CLAIM_KEYS: tuple[str, ...] = ("repo", "context", "ref")
+
+
+def custom_subject(repository: str, context: str, ref: str, includes_ref: bool) -> str:
+    """`sub` as GitHub renders it: `repo:<repository>:<context>` in the default template, then
+    `:ref:<ref>` with the template of SUBJECT_CLAIM_KEYS. Values hold no ':' (ci.ref and
+    ci.environment refuse it), so GitHub's `%3A` escaping never applies."""
+    subject = f"repo:{repository}:{context}"
+    return f"{subject}:ref:{ref}" if includes_ref else subject
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,8 @@ class CiOptions:
     environment: str | None = None
     owner_id: str | None = None
     repository_id: str | None = None
+    subject_includes_ref: bool = False
+    """ci.subject_includes_ref: the repository's subject template is SUBJECT_CLAIM_KEYS."""
     context: str = str(DEFAULTS["ci.context"])
     dockerfile: str | None = None
     platform: str = DEFAULT_PLATFORM
@@ -81,11 +100,13 @@ class CiOptions:
 
     @property
     def subject(self) -> str:
-        """The `sub` claim of the runs allowed to push, in GitHub's default template:
+        """The `sub` claim of the runs allowed to push. In GitHub's default template:
         `repo:<repository>:environment:<env>` for a job in an environment (GitHub puts the
-        environment in place of the ref then), else `repo:<repository>:ref:<ref>`."""
-        claim = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
-        return f"repo:{self.subject_repository}:{claim}"
+        environment in place of the ref then), else `repo:<repository>:ref:<ref>`. With the
+        template of SUBJECT_CLAIM_KEYS, the same followed by `:ref:<ref>`, so that a job in the
+        environment is bound to its ref too."""
+        context = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
+        return custom_subject(self.subject_repository, context, self.ref, self.subject_includes_ref)
 
     @property
     def dockerfile_path(self) -> str:

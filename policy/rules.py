@@ -382,6 +382,29 @@ def key_vault_role_assignment_scoped(resource_type: str, props: Props, config: C
     return []
 
 
+# ACR's role assignment permissions mode (Microsoft Learn, "Azure ABAC repository permissions in
+# Azure Container Registry", container-registry-rbac-abac-repository-permissions): in
+# `AbacRepositoryPermissions` (the CLI's `rbac-abac`) AcrPush, AcrPull and AcrDelete "are not
+# honored", and ACR Tasks (the purge task) lose their default data-plane access; Microsoft says
+# it will become the default for new registries. `LegacyRegistryPermissions` is classic RBAC.
+ACR_CLASSIC_RBAC_MODE = "LegacyRegistryPermissions"
+
+
+def acr_classic_rbac(resource_type: str, props: Props, config: Config) -> list[str]:
+    """The stack grants AcrPush and AcrPull and runs a purge task: a registry in ABAC mode would
+    honour none of them, so any mode but classic RBAC is refused (an unset mode is what the SDK
+    in use sends: pulumi-azure-native 3.x's Registry has no roleAssignmentMode input)."""
+    if resource_type != ACR_REGISTRY:
+        return []
+    mode = props.get("roleAssignmentMode")
+    if mode is None or (isinstance(mode, str) and mode.lower() == ACR_CLASSIC_RBAC_MODE.lower()):
+        return []
+    return [
+        f"roleAssignmentMode is {mode!r}; it must be {ACR_CLASSIC_RBAC_MODE} (classic RBAC): "
+        "ABAC-enabled registries do not honour AcrPush, AcrPull or the purge task's access"
+    ]
+
+
 def acr_sku_allowed(resource_type: str, props: Props, config: Config) -> list[str]:
     if resource_type != ACR_REGISTRY:
         return []
@@ -882,6 +905,15 @@ RULES: tuple[Rule, ...] = (
         (),
         (AZURE_ROLE_ASSIGNMENT,),
         key_vault_role_assignment_scoped,
+    ),
+    ResourceRule(
+        "acr-classic-rbac",
+        "ACR registries keep classic RBAC (roleAssignmentMode LegacyRegistryPermissions or "
+        "unset): ABAC-enabled registries honour neither AcrPush/AcrPull nor ACR Tasks' access. "
+        + _NO_CONTROL,
+        (),
+        (ACR_REGISTRY,),
+        acr_classic_rbac,
     ),
     ResourceRule(
         "acr-sku-allowed",

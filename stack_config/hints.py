@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shlex
 
+from container_registry.options import SUBJECT_CLAIM_KEYS
+
 
 def config_command(stack: str, key: str, value: str) -> str:
     """`./up.sh --stack S --config KEY VALUE`: set a config key the way up.sh stores it. `value`
@@ -43,3 +45,16 @@ _IMMUTABLE_FORM_JQ = '"\\(.owner.login)@\\(.owner.id)/\\(.name)@\\(.id)"'
 def immutable_form_command(repository: str) -> str:
     """The one command that prints a repository's immutable form, ready for ciRepository."""
     return f"gh api repos/{repository} --jq '{_IMMUTABLE_FORM_JQ}'"
+
+
+def subject_template_command(repository: str) -> str:
+    """The one `gh api` call that sets the repository's subject template to repo, context, ref
+    (container_registry.options.SUBJECT_CLAIM_KEYS; GitHub REST API, "Set the customization
+    template for an OIDC subject claim for a repository": PUT
+    /repos/{owner}/{repo}/actions/oidc/customization/sub with `use_default` false and
+    `include_claim_keys`; `-F` sends `false` as a JSON boolean, `key[]=` builds an array)."""
+    keys = " ".join(f"-f 'include_claim_keys[]={key}'" for key in SUBJECT_CLAIM_KEYS)
+    return (
+        f"gh api --method PUT repos/{repository}/actions/oidc/customization/sub "
+        f"-F use_default=false {keys}"
+    )

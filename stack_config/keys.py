@@ -50,6 +50,7 @@ PROJECT_KEYS: tuple[str, ...] = (
     "ciRepository",
     "ciRef",
     "ciEnvironment",
+    "ciSubjectIncludesRef",
     "awsOidcProviderArn",
 )
 
@@ -93,6 +94,7 @@ KEY_TARGETS: dict[str, tuple[str, ...]] = {
     "ciRepository": ("aws", "azure", "gcp"),
     "ciRef": ("aws", "azure", "gcp"),
     "ciEnvironment": ("aws", "azure", "gcp"),
+    "ciSubjectIncludesRef": ("aws", "azure", "gcp"),
     "awsOidcProviderArn": ("aws",),
 }
 
@@ -115,6 +117,7 @@ PATH_KEYS: dict[str, str] = {
     "ci.repository": "ciRepository",
     "ci.ref": "ciRef",
     "ci.environment": "ciEnvironment",
+    "ci.subject_includes_ref": "ciSubjectIncludesRef",
     "ci.platform": "platform",
     "aws.kms_key_arn": "ecrKmsKeyArn",
     "aws.oidc_provider_arn": "awsOidcProviderArn",

@@ -1,10 +1,9 @@
-"""The stack's config, as raw strings, turned into the components' Args once, and checked by the
-components' own rules before any resource exists (`parse_settings`).
+"""The stack's config, as raw strings, turned into the components' Args once (args.py), and
+checked by the components' own rules before any resource exists (`parse_settings`).
 
-This layer owns what is about config rather than about a registry: the string forms (numbers,
-booleans and JSON lists typed at a prompt), secrets set in plain text, keys set for a target
-they do nothing on (warnings), the provider keys and their environment fallbacks, the app's own
-build (app/, its base image), and the config key an error names.
+This layer owns what is about config rather than about a registry: keys set for a target they
+do nothing on (warnings), the provider keys and their environment fallbacks, the app's own base
+image, and the config key an error names, with the command that fixes it.
 """
 
 from __future__ import annotations
@@ -14,278 +13,42 @@ import json
 import re
 import shlex
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from dataclasses import replace
 
 import pulumi
 
-from container_registry.args import RegistryArgs
 from container_registry.errors import ArgumentError
 from container_registry.github import ONE_ID_RULE, ref_and_environment
 from container_registry.image import check_tag
 from container_registry.naming import choice, fold, normal_platform
-from container_registry.options import (
-    AwsOptions,
-    AzureOptions,
-    CiOptions,
-    GcpOptions,
-    LocalOptions,
-    MirrorOptions,
-    RegistryOptions,
-)
 from container_registry.registry import resolve
-from stack_config.base_image import IMAGE_ARG, base_image
+from stack_config.args import flag, registry_args, text
+from stack_config.base_image import base_image
 from stack_config.errors import SettingsError, from_argument_error
 from stack_config.hints import (
     config_command,
     immutable_form_command,
     remove_command,
     set_secret_command,
+    subject_template_command,
 )
 from stack_config.keys import (
     CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
-    SECRET_SET,
 )
+from stack_config.settings import EngineSettings, Settings
 
-APP_CONTEXT = "app"
+__all__ = ["EngineSettings", "Settings", "parse_settings"]
+
 # The day GitHub makes the immutable form the default for new, renamed and transferred
 # repositories (github/docs PR 45221).
 IMMUTABLE_SUBJECTS_FROM = "2026-07-15"
-_UINT = re.compile(r"[0-9]{1,10}")
 # The schemes the Docker CLI and the provider dial, then printable ASCII without spaces.
 _DOCKER_HOST = re.compile(r"(?:unix|tcp|ssh|npipe|fd)://[!-~]{0,2000}")
 # docker/cli's context name rule (cli/command/context.go, validateContextName's pattern).
 _DOCKER_CONTEXT = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,99}")
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """The Docker engine the stack's Docker resources use (stack_config/engine.py)."""
-
-    host: str | None = None
-    context: str | None = None
-    cert_path: str | None = None
-    check: bool = True
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The stack's config, read once: the Registry's Args (and the same, checked, as `options`),
-    the app image's tag and platform, the engine, and the warnings to show."""
-
-    cloud: str = "local"
-    options: RegistryOptions = field(default_factory=RegistryOptions)
-    image_tag: str | None = None
-    platform: str | None = None
-    """None: linux/amd64 on the clouds, the engine's own architecture on the local target."""
-    engine: EngineSettings = field(default_factory=EngineSettings)
-    project: str = "container-registry"
-    stack: str = "dev"
-    args: RegistryArgs = field(default_factory=lambda: {"cloud": "local"}, compare=False)
-    # Keys set for a target they have no effect on; load_settings logs them. Not a setting, so
-    # two Settings that configure the same thing compare equal whatever was set beside them.
-    warnings: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def mirror_enabled(self) -> bool:
-        return self.options.mirror.enabled
-
-    # What the checked options say, read where the stack needs one value (and by its tests).
-    @property
-    def repository_name(self) -> str:
-        return self.options.repository_name
-
-    @property
-    def untagged_expiry_days(self) -> int:
-        return self.options.untagged_expiry_days
-
-    @property
-    def keep_tagged_images(self) -> int:
-        return self.options.keep_tagged_images
-
-    @property
-    def immutable_tags(self) -> bool:
-        return self.options.immutable_tags
-
-    @property
-    def force_delete(self) -> bool:
-        return self.options.force_delete
-
-    @property
-    def aws(self) -> AwsOptions:
-        return self.options.aws
-
-    @property
-    def azure(self) -> AzureOptions:
-        return self.options.azure
-
-    @property
-    def gcp(self) -> GcpOptions | None:
-        return self.options.gcp
-
-    @property
-    def local(self) -> LocalOptions:
-        return self.options.local
-
-    @property
-    def mirror(self) -> MirrorOptions:
-        return self.options.mirror
-
-    @property
-    def ci(self) -> CiOptions | None:
-        return self.options.ci
-
-
-def text(raw: Mapping[str, str | None], key: str) -> str | None:
-    """The value as the user set it, or None when unset or empty."""
-    value = raw.get(key)
-    if value is None or value == "":
-        return None
-    return value
-
-
-def _number(raw: Mapping[str, str | None], key: str) -> int | str | None:
-    """A whole number typed as text; anything else is handed on as typed, for the component to
-    refuse with its own rule (the range is the component's)."""
-    value = text(raw, key)
-    if value is None:
-        return None
-    return int(value) if _UINT.fullmatch(value) else value
-
-
-def _flag(raw: Mapping[str, str | None], key: str) -> bool | str | None:
-    """true or false in any case; anything else handed on as typed, for the component to refuse."""
-    value = text(raw, key)
-    if value is None:
-        return None
-    return {"true": True, "false": False}.get(fold(value), value)
-
-
-def _json_list(
-    raw: Mapping[str, str | None], key: str, plural: str, stack: str
-) -> list[Any] | None:
-    """A list set as JSON (`pulumi config set --path` or a JSON string); a plain string is
-    refused with the command that sets it right."""
-    value = text(raw, key)
-    if value is None:
-        return None
-    try:
-        parsed: object = json.loads(value)
-    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-        parsed = None
-    if parsed is None or isinstance(parsed, str):
-        # `pulumi config set pullPrincipals X` stores a plain string, not a list; a JSON list
-        # set the same way is read as one (json.loads above).
-        single = parsed if isinstance(parsed, str) else value
-        shown = single if single.isprintable() and 0 < len(single) <= 80 else "<value>"
-        fix = config_command(stack, key, shlex.quote(json.dumps([shown])))
-        raise SettingsError(key, value, f"is not a list of {plural}: give a JSON list, `{fix}`")
-    if not isinstance(parsed, list):
-        raise SettingsError(key, value, f"is not a list of {plural}")
-    return cast("list[Any]", parsed)
-
-
-def _put(target: dict[str, Any], key: str, value: object) -> None:
-    if value is not None:
-        target[key] = value
-
-
-def _secret(
-    raw: Mapping[str, str | None], key: str, secrets: Mapping[str, pulumi.Output[str]], stack: str
-) -> pulumi.Output[str] | None:
-    """A secret key's value as a Pulumi secret, or None when unset. read_config records only
-    whether it was set, and how; a value stored in plain text is refused."""
-    state = text(raw, key)
-    if state is None:
-        return None
-    if state != SECRET_SET:
-        # Never echo the value: it is meant to be a credential.
-        raise SettingsError(
-            key,
-            "(not shown)",
-            "is stored in plain text: set it again as a secret, at a hidden prompt (not on the "
-            "command line, where your shell's history keeps it): "
-            f"`{set_secret_command(stack, key)}`",
-        )
-    value = secrets.get(key)
-    if value is None:
-        raise SettingsError(key, None, "is set, but its secret value was not handed over")
-    return pulumi.Output.secret(value)
-
-
-def registry_args(
-    raw: Mapping[str, str | None],
-    cloud: str,
-    secrets: Mapping[str, pulumi.Output[str]],
-    stack: str,
-    platform: str | None,
-) -> RegistryArgs:
-    """The Registry's Args from the config. A key left unset is left out, so the component's
-    default applies (written once, in container_registry/args.py). Every target's options are
-    given, whichever is chosen: the component checks them all, so a typo never waits for the
-    day someone switches targets."""
-    args: dict[str, Any] = {"cloud": text(raw, "cloud") or cloud}
-    _put(args, "repository_name", text(raw, "repositoryName"))
-    _put(args, "immutable_tags", _flag(raw, "immutableTags"))
-    _put(args, "force_delete", _flag(raw, "forceDelete"))
-    lifecycle: dict[str, Any] = {}
-    _put(lifecycle, "untagged_expiry_days", _number(raw, "untaggedExpiryDays"))
-    _put(lifecycle, "keep_tagged_images", _number(raw, "keepTaggedImages"))
-    args["lifecycle"] = lifecycle
-    _put(args, "pull_principals", _principals(raw, cloud, stack))
-    mirror: dict[str, Any] = {}
-    _put(mirror, "enabled", _flag(raw, "mirror"))
-    repositories = _json_list(raw, "mirrorRepositories", "Docker official image names", stack)
-    # Unset or empty: the app's base image, the one repository its build pulls.
-    mirror["repositories"] = repositories or [base_image().repository]
-    _put(mirror, "docker_hub_user", text(raw, "dockerHubUser"))
-    _put(mirror, "docker_hub_token", _secret(raw, "dockerHubToken", secrets, stack))
-    args["mirror"] = mirror
-    ci_repository = text(raw, "ciRepository")
-    if ci_repository is not None:
-        ci: dict[str, Any] = {
-            "repository": ci_repository,
-            "context": APP_CONTEXT,
-            # The base image through the mirror, when there is one (app/Dockerfile's ARG).
-            "mirror_build_args": {IMAGE_ARG: base_image().repository},
-        }
-        _put(ci, "ref", text(raw, "ciRef"))
-        _put(ci, "environment", text(raw, "ciEnvironment"))
-        _put(ci, "platform", platform)
-        args["ci"] = ci
-    aws: dict[str, Any] = {}
-    _put(aws, "kms_key_arn", text(raw, "ecrKmsKeyArn"))
-    _put(aws, "oidc_provider_arn", text(raw, "awsOidcProviderArn"))
-    _put(aws, "docker_hub_secret_arn", text(raw, "dockerHubCredentialsSecretArn"))
-    azure: dict[str, Any] = {}
-    _put(azure, "sku", text(raw, "acrSku"))
-    _put(azure, "resource_group", text(raw, "azureResourceGroup"))
-    _put(azure, "location", text(raw, "azure-native:location"))
-    _put(azure, "docker_hub_username_secret_uri", text(raw, "acrDockerHubUsernameSecretUri"))
-    _put(azure, "docker_hub_password_secret_uri", text(raw, "acrDockerHubPasswordSecretUri"))
-    _put(azure, "docker_hub_key_vault_id", text(raw, "acrDockerHubKeyVaultId"))
-    gcp: dict[str, Any] = {}
-    _put(gcp, "project", text(raw, "gcp:project"))
-    _put(gcp, "location", text(raw, "gcpLocation") or text(raw, "gcp:region"))
-    _put(gcp, "docker_hub_password_secret_version", text(raw, "gcpDockerHubPasswordSecretVersion"))
-    local: dict[str, Any] = {}
-    _put(local, "port", _number(raw, "localPort"))
-    _put(local, "user", text(raw, "localUser"))
-    _put(local, "mirror_port", _number(raw, "localMirrorPort"))
-    args |= {"aws": aws, "azure": azure, "gcp": gcp, "local": local}
-    return cast(RegistryArgs, args)
-
-
-def _principals(raw: Mapping[str, str | None], cloud: str, stack: str) -> list[Any] | None:
-    plural = {
-        "aws": "IAM principal ARNs",
-        "azure": "Entra object IDs",
-        "gcp": "IAM members",
-    }.get(cloud, "IAM principal ARNs, Entra object IDs or IAM members")
-    return _json_list(raw, "pullPrincipals", plural, stack)
 
 
 # Paths the provider keys (or their environment variables) fill in; missing, they get the hint.
@@ -355,6 +118,15 @@ def _hint(error: SettingsError, raw: Mapping[str, str | None], stack: str) -> Se
         return _again(
             error, f"{message} (`az keyvault show -n <vault> --query id -o tsv` prints it)"
         )
+    if key == "ciSubjectIncludesRef" and error.value is None:
+        repository = (text(raw, "ciRepository") or "").split("/")
+        plain = "/".join(part.split("@")[0] for part in repository)
+        declare = config_command(stack, key, "true")
+        return _again(
+            error,
+            f"{message} with `{subject_template_command(plain)}`, then declare it with "
+            f"`{declare}` (docs/ci.md)",
+        )
     if key == "ciRepository" and ONE_ID_RULE in message:
         repository = re.sub(r"@[0-9]+", "", text(raw, key) or "")
         return _again(error, f"{message}; `{immutable_form_command(repository)}` prints it")
@@ -384,9 +156,12 @@ def _parse(
         platform = normal_platform(platform, "image.platform") if platform is not None else None
         args = registry_args(raw, cloud, secrets or {}, stack, platform)
         if text(raw, "ciRepository") is None:
-            ref_and_environment(
-                {"ref": text(raw, "ciRef"), "environment": text(raw, "ciEnvironment")}
-            )
+            alone = {
+                "ref": text(raw, "ciRef"),
+                "environment": text(raw, "ciEnvironment"),
+                "subject_includes_ref": flag(raw, "ciSubjectIncludesRef"),
+            }
+            ref_and_environment({key: value for key, value in alone.items() if value is not None})
         options = resolve(args)
         _docker_hub_pairs(raw, stack)
     except ArgumentError as error:

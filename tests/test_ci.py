@@ -44,6 +44,7 @@ from conftest import (
 from container_registry import github as ci
 from container_registry.azure.access import registry_scope, role_assignment_name
 from container_registry.options import CiOptions as CiSettings
+from stack_config.errors import SettingsError
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
@@ -52,6 +53,9 @@ MAIN = "repo:acme/app:ref:refs/heads/main"
 # GitHub's immutable form of the same repository (owner ID 1001, repository ID 2002).
 IMMUTABLE = "acme@1001/app@2002"
 IMMUTABLE_MAIN = "repo:acme@1001/app@2002:ref:refs/heads/main"
+# The user's word that the repository's OIDC subject template adds the ref (required with an
+# environment on aws and azure).
+TEMPLATE = {"ciSubjectIncludesRef": "true"}
 # Built-in role IDs, the same in every tenant (Microsoft Learn, "Azure built-in roles for
 # Containers": AcrPush, AcrPull).
 ACR_PUSH_ROLE = "8311e382-0749-4cb8-b61a-304f252e45ec"
@@ -135,6 +139,13 @@ def deploy(
             CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002"),
             "repo:acme@1001/app@2002:environment:production",
         ),
+        # GitHub docs, "Customizing the subject claims": include_claim_keys [repo, context,
+        # ref] writes each as <key>:<value>, `context` being the default suffix.
+        (
+            CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002", True),
+            "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1.0",
+        ),
+        (CiSettings(REPO, subject_includes_ref=True), f"{MAIN}:ref:refs/heads/main"),
     ],
 )
 def test_oidc_subject_for_ref_and_environment(settings: CiSettings, subject: str) -> None:
@@ -271,11 +282,11 @@ def test_aws_reuses_a_named_oidc_provider(
 
 
 def test_aws_environment_subject(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    deploy(harness, monkeypatch, "aws", ciEnvironment="production")
+    deploy(harness, monkeypatch, "aws", ciEnvironment="production", **TEMPLATE)
     trust = json.loads(harness.one(ROLE).inputs["assumeRolePolicy"])
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["token.actions.githubusercontent.com:sub"] == (
-        "repo:acme/app:environment:production"
+        "repo:acme/app:environment:production:ref:refs/heads/main"
     )
 
 
@@ -318,6 +329,7 @@ def test_azure_identity_federation_and_acr_push(
         "registryName": registry.inputs["registryName"],
         "subject": MAIN,
         "subjectForm": "name-only",
+        "subjectTemplate": "default",
         "checkTokenSubject": (
             "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
         ),
@@ -475,8 +487,8 @@ WORKFLOW_CASES = [
     ("aws", {}),
     ("azure", {"ciRef": "refs/tags/v1.0"}),
     ("gcp", {"ciEnvironment": "production", "platform": "linux/arm64"}),
-    ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production"}),
-    ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release"}),
+    ("aws", {"ciRepository": IMMUTABLE, "ciEnvironment": "production", **TEMPLATE}),
+    ("azure", {"ciEnvironment": "production", "ciRef": "refs/heads/release", **TEMPLATE}),
     ("gcp", {"ciRepository": IMMUTABLE}),
 ]
 # The modes zizmor judges: the ones above, and each cloud with the mirror (its build arguments in
@@ -744,16 +756,18 @@ def github_token(
     environment: str | None = None,
     immutable: bool = True,
     aud: str = "sts.amazonaws.com",
+    includes_ref: bool = False,
 ) -> dict[str, str]:
     """The claims of a token for a job of acme/app (GitHub docs, "OpenID Connect reference":
     `sub` in the default template, the ID claims as strings; `environment` replaces the ref in
-    `sub` for a job in an environment)."""
+    `sub` for a job in an environment). With `includes_ref`, `sub` in the repository template
+    [repo, context, ref]: the default `sub` followed by `:ref:<ref>`."""
     repository = f"acme@{owner_id}/app@{repository_id}" if immutable else "acme/app"
     context = f"environment:{environment}" if environment else f"ref:{ref}"
     claims = {
         "iss": GITHUB_ISSUER,
         "aud": aud,
-        "sub": f"repo:{repository}:{context}",
+        "sub": f"repo:{repository}:{context}" + (f":ref:{ref}" if includes_ref else ""),
         "repository": "acme/app",
         "repository_owner": "acme",
         "repository_id": repository_id,
@@ -782,6 +796,8 @@ REFUSED_IN_ENVIRONMENT: dict[str, dict[str, Any]] = {
     "name-only form": {"immutable": False, "environment": "production"},
     "other environment": {"environment": "staging"},
     "no environment": {},
+    "other ref": {"environment": "production", "ref": "refs/heads/dev"},
+    "default template": {"environment": "production", "includes_ref": False},
 }
 
 
@@ -929,14 +945,13 @@ def test_immutable_repository_is_trusted_for_its_ref_alone(
 def test_immutable_repository_is_trusted_in_its_environment_alone(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
 ) -> None:
-    deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production")
-    assert _admits(harness, cloud, github_token(environment="production"))
+    deploy(
+        harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production", **TEMPLATE
+    )
+    assert _admits(harness, cloud, github_token(environment="production", includes_ref=True))
     for why, change in REFUSED_IN_ENVIRONMENT.items():
-        assert not _admits(harness, cloud, github_token(**change)), f"{cloud} admits {why}"
-    # The environment's token names no ref in `sub`: AWS and Azure cannot tell refs apart (the
-    # environment's deployment branch rule must, docs/ci.md); Google conditions on `ref` too.
-    other_ref = github_token(environment="production", ref="refs/heads/dev")
-    assert _admits(harness, cloud, other_ref) == (cloud != "gcp")
+        token = github_token(**{"includes_ref": True, **change})
+        assert not _admits(harness, cloud, token), f"{cloud} admits {why}"
 
 
 @pytest.mark.parametrize("cloud", CI_CLOUDS)
@@ -949,6 +964,214 @@ def test_name_only_repository_works_as_before(
     assert _admits(harness, cloud, github_token(immutable=False))
     assert not _admits(harness, cloud, github_token(immutable=False, ref="refs/heads/dev"))
     assert not _admits(harness, cloud, github_token())
+
+
+# Every `sub` below is written the way GitHub's docs write it ("OpenID Connect reference"):
+# the default template ("Example subject claims": `repo:ORG-NAME/REPO-NAME:ref:refs/heads/BRANCH`,
+# `...:ref:refs/tags/TAG`, `...:environment:ENVIRONMENT-NAME`, `...:pull_request` for a pull
+# request job without an environment, the environment's form for one with it; "Immutable
+# subject claims": `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`), and the template
+# include_claim_keys [repo, context, ref] ("Customizing the subject claims": each key as
+# `<key>:<value>`, `context` being the default suffix, the IDs kept in the `repo` segment).
+# name -> (sub, ref, environment, event). The immutable form; `_name_only` derives the old one.
+LITERAL_TOKENS: dict[str, tuple[str, str, str | None, str]] = {
+    "push main": ("repo:acme@1001/app@2002:ref:refs/heads/main", "refs/heads/main", None, "push"),
+    "push dev": ("repo:acme@1001/app@2002:ref:refs/heads/dev", "refs/heads/dev", None, "push"),
+    "push tag": ("repo:acme@1001/app@2002:ref:refs/tags/v1", "refs/tags/v1", None, "push"),
+    "pull request": (
+        "repo:acme@1001/app@2002:pull_request",
+        "refs/pull/7/merge",
+        None,
+        "pull_request",
+    ),
+    "pull request in production": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/pull/7/merge",
+        "production",
+        "pull_request",
+    ),
+    "production on main": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "push",
+    ),
+    "production on dev": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/dev",
+        "production",
+        "push",
+    ),
+    "staging on main": (
+        "repo:acme@1001/app@2002:environment:staging",
+        "refs/heads/main",
+        "staging",
+        "push",
+    ),
+    "template: push main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+    ),
+    "template: push dev": (
+        "repo:acme@1001/app@2002:ref:refs/heads/dev:ref:refs/heads/dev",
+        "refs/heads/dev",
+        None,
+        "push",
+    ),
+    "template: push tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1:ref:refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+    ),
+    "template: pull request": (
+        "repo:acme@1001/app@2002:pull_request:ref:refs/pull/7/merge",
+        "refs/pull/7/merge",
+        None,
+        "pull_request",
+    ),
+    "template: pull request in production": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/pull/7/merge",
+        "refs/pull/7/merge",
+        "production",
+        "pull_request",
+    ),
+    "template: production on main": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "push",
+    ),
+    "template: production on dev": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/dev",
+        "refs/heads/dev",
+        "production",
+        "push",
+    ),
+    "template: production on tag": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1",
+        "refs/tags/v1",
+        "production",
+        "push",
+    ),
+    "template: staging on main": (
+        "repo:acme@1001/app@2002:environment:staging:ref:refs/heads/main",
+        "refs/heads/main",
+        "staging",
+        "push",
+    ),
+}
+
+
+def _literal_token(name: str, *, name_only: bool = False) -> dict[str, str]:
+    """The claims of LITERAL_TOKENS[name]; `name_only` rewrites the `repo` segment the way a
+    repository without immutable subjects gets it (`repo:ORG-NAME/REPO-NAME`)."""
+    sub, ref, environment, event = LITERAL_TOKENS[name]
+    if name_only:
+        sub = sub.replace("repo:acme@1001/app@2002:", "repo:acme/app:")
+    claims = {
+        "iss": GITHUB_ISSUER,
+        "aud": "sts.amazonaws.com",
+        "sub": sub,
+        "repository": "acme/app",
+        "repository_owner": "acme",
+        "repository_id": "2002",
+        "repository_owner_id": "1001",
+        "ref": ref,
+        "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
+        "event_name": event,
+    }
+    if environment is not None:
+        claims["environment"] = environment
+    return claims
+
+
+ALL_LITERAL_TOKENS = [(n, no) for n in LITERAL_TOKENS for no in (False, True)]
+# (cloud or "all", stack config, the one token it trusts as (name, name-only form)).
+TRUST_MODES: list[tuple[str, dict[str, str], tuple[str, bool]]] = [
+    ("all", {"ciRepository": IMMUTABLE}, ("push main", False)),
+    ("all", {"ciRepository": REPO}, ("push main", True)),
+    ("all", {"ciRepository": IMMUTABLE, "ciRef": "refs/tags/v1"}, ("push tag", False)),
+    ("all", {"ciRepository": IMMUTABLE, **TEMPLATE}, ("template: push main", False)),
+    (
+        "all",
+        {"ciRepository": IMMUTABLE, "ciEnvironment": "production", **TEMPLATE},
+        ("template: production on main", False),
+    ),
+    (
+        "all",
+        {"ciRepository": REPO, "ciEnvironment": "production", **TEMPLATE},
+        ("template: production on main", True),
+    ),
+    (
+        "all",
+        {
+            "ciRepository": IMMUTABLE,
+            "ciEnvironment": "production",
+            "ciRef": "refs/tags/v1",
+            **TEMPLATE,
+        },
+        ("template: production on tag", False),
+    ),
+    # Google Cloud checks `assertion.ref` itself, so it takes the default template too.
+    (
+        "gcp",
+        {"ciRepository": IMMUTABLE, "ciEnvironment": "production"},
+        ("production on main", False),
+    ),
+]
+TRUST_CASES = [
+    pytest.param(cloud, config, trusted, id=f"{cloud}-{'-'.join(config.values())}")
+    for where, config, trusted in TRUST_MODES
+    for cloud in (CI_CLOUDS if where == "all" else (where,))
+]
+
+
+@pytest.mark.parametrize(("cloud", "config", "trusted"), TRUST_CASES)
+def test_each_mode_trusts_one_literal_subject_and_refuses_every_other(
+    harness: Harness,
+    monkeypatch: pytest.MonkeyPatch,
+    cloud: str,
+    config: dict[str, str],
+    trusted: tuple[str, bool],
+) -> None:
+    """Branch, tag and environment modes, each repository form and template, evaluated as the
+    cloud evaluates them: the one token of the trusted ref passes; every other token, another
+    branch, a tag, a pull request with or without the environment, another branch naming the
+    same environment, the other repository form, is refused."""
+    deploy(harness, monkeypatch, cloud, **config)
+    name, name_only = trusted
+    assert _admits(harness, cloud, _literal_token(name, name_only=name_only)), f"{trusted}"
+    admitted = [
+        (other, other_name_only)
+        for other, other_name_only in ALL_LITERAL_TOKENS
+        if (other, other_name_only) != trusted
+        and _admits(harness, cloud, _literal_token(other, name_only=other_name_only))
+    ]
+    assert admitted == [], f"{cloud} with {config} also admits {admitted}"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_an_environment_without_the_ref_template_is_refused_before_anything_exists(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    """AWS and Azure compare `sub` alone: the default environment subject would admit a job on
+    any branch naming the environment, so the stack stops, names the key and prints the
+    command that sets the template (GitHub REST API, "Set the customization template for an
+    OIDC subject claim for a repository")."""
+    with pytest.raises(SettingsError) as caught:
+        deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production")
+    assert caught.value.key == "ciSubjectIncludesRef"
+    message = str(caught.value)
+    assert (
+        "gh api --method PUT repos/acme/app/actions/oidc/customization/sub -F use_default=false "
+        "-f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' "
+        "-f 'include_claim_keys[]=ref'"
+    ) in message
+    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in message
+    assert harness.resources == []
 
 
 def test_gcp_with_ids_grants_the_repository_by_id(
@@ -999,3 +1222,29 @@ def test_the_evaluators_can_refuse() -> None:
     assert not google_admits(provider, "q", member, github_token(environment="production"))
     long_ref = github_token(environment="e" * 100)
     assert not google_admits({**provider, "attributeCondition": "true"}, "p", member, long_ref)
+
+
+def test_azure_ci_in_a_region_without_federation_creates_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Microsoft Learn, "Important considerations and restrictions for federated identity
+    credentials": New Zealand North cannot federate a user-assigned identity (405)."""
+    with pytest.raises(SettingsError) as caught:
+        deploy(harness, monkeypatch, "azure", **{"azure-native__location": "newzealandnorth"})
+    assert caught.value.key == "azure-native:location"
+    assert harness.resources == []
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_workflow_says_which_subject_and_template_the_cloud_trusts(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    text = _workflow(
+        harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production", **TEMPLATE
+    )
+    header = text.split("\nname:", 1)[0]
+    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in header
+    assert 'include_claim_keys ["repo", "context", "ref"]' in header
+    # The harness keeps config between runs: unset the environment and the template.
+    default = _workflow(harness, monkeypatch, cloud, ciEnvironment="", ciSubjectIncludesRef="false")
+    assert "GitHub's default OIDC subject template" in default.split("\nname:", 1)[0]

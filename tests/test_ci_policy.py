@@ -5,6 +5,7 @@ agrees with the pack about the trust policy (tests/test_policy.py shows each rul
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pulumi_policy
@@ -41,7 +42,12 @@ def pack(monkeypatch: pytest.MonkeyPatch) -> dict[str, pulumi_policy.Policy]:
 
 # The same stacks with ciRepository in GitHub's immutable form, environment mode included.
 IMMUTABLE_STACK: dict[str, dict[str, str]] = {
-    cloud: {**config, "ciRepository": "acme@1001/app@2002", "ciEnvironment": "production"}
+    cloud: {
+        **config,
+        "ciRepository": "acme@1001/app@2002",
+        "ciEnvironment": "production",
+        "ciSubjectIncludesRef": "true",
+    }
     for cloud, config in CI_STACK.items()
 }
 
@@ -314,6 +320,43 @@ def test_acr_scope_rule_refuses(role: str, scope: Any) -> None:
         rules.AZURE_ROLE_ASSIGNMENT, _assignment(role, scope), {}
     )
     assert found, f"{role} on {scope!r} passed"
+
+
+@pytest.mark.parametrize("role", ACR_ROLES)
+@pytest.mark.parametrize("spelling", [str.upper, lambda r: r[:9].upper() + r[9:]])
+def test_acr_scope_rule_compares_role_ids_in_any_case(
+    role: str, spelling: Callable[[str], str]
+) -> None:
+    """ARM takes a role definition GUID in any case (GUIDs are case-insensitive), so a
+    mixed-case AcrPush on the subscription is the same grant and must bite too."""
+    subscription = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333"
+    props = _assignment(spelling(role), subscription)
+    assert props["roleDefinitionId"] != _assignment(role, subscription)["roleDefinitionId"]
+    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {})
+    assert (
+        rules.acr_role_assignment_scoped(
+            rules.AZURE_ROLE_ASSIGNMENT, _assignment(spelling(role), REGISTRY_SCOPE), {}
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "refused"),
+    [
+        (None, False),
+        # Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry".
+        ("LegacyRegistryPermissions", False),
+        ("AbacRepositoryPermissions", True),
+        ("ABACREPOSITORYPERMISSIONS", True),
+        ("", True),
+    ],
+)
+def test_acr_classic_rbac_rule(mode: str | None, refused: bool) -> None:
+    props: dict[str, Any] = {"sku": {"name": "Basic"}}
+    if mode is not None:
+        props["roleAssignmentMode"] = mode
+    assert bool(rules.acr_classic_rbac(rules.ACR_REGISTRY, props, {})) == refused
 
 
 PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [

@@ -21,7 +21,7 @@ from stack_config.parse import parse_settings
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 
 
-def app_ci(*args: str | None, **values: str | None) -> CiOptions:
+def app_ci(*args: str | None, **values: str | bool | None) -> CiOptions:
     """The CI options the stack gives for app/: its context, and its base image (BASE_IMAGE in
     app/Dockerfile) through the mirror when there is one."""
     return CiOptions(
@@ -59,10 +59,17 @@ def test_ci_repository_defaults_to_the_main_branch(cloud: str) -> None:
         ({"ciRef": "refs/tags/v1.2.3"}, app_ci("acme/app", "refs/tags/v1.2.3", None)),
         ({"ciRef": "refs/heads/release/2026"}, app_ci("acme/app", "refs/heads/release/2026")),
         # An environment keeps the ref: the workflow runs, and the job starts, for it alone.
-        ({"ciEnvironment": "production"}, app_ci("acme/app", DEFAULT_CI_REF, "production")),
         (
-            {"ciEnvironment": "prod", "ciRef": "refs/heads/release"},
-            app_ci("acme/app", "refs/heads/release", "prod"),
+            {"ciEnvironment": "production", "ciSubjectIncludesRef": "true"},
+            app_ci("acme/app", DEFAULT_CI_REF, "production", subject_includes_ref=True),
+        ),
+        (
+            {
+                "ciEnvironment": "prod",
+                "ciRef": "refs/heads/release",
+                "ciSubjectIncludesRef": "True",
+            },
+            app_ci("acme/app", "refs/heads/release", "prod", subject_includes_ref=True),
         ),
     ],
 )
@@ -82,7 +89,16 @@ def test_ref_and_environment(config: dict[str, str], expected: CiOptions) -> Non
     [
         ({}, "repo:acme@1001/app@2002:ref:refs/heads/main"),
         ({"ciRef": "refs/tags/v1"}, "repo:acme@1001/app@2002:ref:refs/tags/v1"),
-        ({"ciEnvironment": "production"}, "repo:acme@1001/app@2002:environment:production"),
+        # GitHub docs, "Customizing the subject claims": with include_claim_keys [repo,
+        # context, ref] each claim follows as <key>:<value>; the repo segment keeps the IDs.
+        (
+            {"ciEnvironment": "production", "ciSubjectIncludesRef": "true"},
+            "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
+        ),
+        (
+            {"ciSubjectIncludesRef": "true"},
+            "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
+        ),
     ],
 )
 def test_immutable_form_is_trusted_as_given(config: dict[str, str], subject: str) -> None:
@@ -416,3 +432,29 @@ def test_docs_show_only_keys_pulumi_yaml_declares() -> None:
     shown = re.findall(r"pulumi config (?:set|rm)\s+(?:--path\s+')?([A-Za-z:]+)", text)
     assert {"ciRepository", "ciRef", "ciEnvironment", "awsOidcProviderArn"} <= set(shown)
     assert set(shown) <= set(PROJECT_KEYS), set(shown) - set(PROJECT_KEYS)
+
+
+# Microsoft Learn, "Important considerations and restrictions for federated identity
+# credentials", "Unsupported regions (user-assigned managed identities)".
+@pytest.mark.parametrize("location", ["malaysiasouth", "newzealandnorth", "New Zealand North"])
+def test_azure_ci_is_refused_where_identities_cannot_federate(location: str) -> None:
+    config = {
+        **CLOUD_CONFIG["azure"],
+        "azure-native:location": location,
+        "ciRepository": "acme@1001/app@2002",
+    }
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(config)
+    assert caught.value.key == "azure-native:location"
+    # Without CI nothing federates, and the location is fine.
+    del config["ciRepository"]
+    assert parse_settings(config).azure.location == location
+
+
+def test_azure_ci_works_in_a_federating_region() -> None:
+    config = {
+        **CLOUD_CONFIG["azure"],
+        "azure-native:location": "malaysiawest",
+        "ciRepository": "acme@1001/app@2002",
+    }
+    assert parse_settings(config).ci is not None

@@ -167,7 +167,9 @@ def _settings_table() -> dict[str, tuple[str, ...]]:
         if not line.startswith("|"):
             break
         key, _default, targets = (cell.strip() for cell in line.strip("|").split("|")[:3])
-        rows[key.strip("`")] = CLOUDS if targets == "all" else tuple(targets.split(", "))
+        # "all" and "clouds" (aws, azure, gcp; the README says so above the table) are short forms.
+        named = {"all": CLOUDS, "clouds": ("aws", "azure", "gcp")}.get(targets)
+        rows[key.strip("`")] = named or tuple(targets.split(", "))
     return rows
 
 

@@ -64,6 +64,7 @@ CHANGED: dict[str, str] = {
     "ciRepository": "acme@1001/app@2002",
     "ciRef": "refs/tags/release",
     "ciEnvironment": "production",
+    "ciSubjectIncludesRef": "true",
     "awsOidcProviderArn": (
         "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     ),
@@ -86,7 +87,9 @@ BESIDE: dict[str, dict[str, str]] = {
     "dockerHubToken": {"mirror": "true"},
     "localMirrorPort": {"mirror": "true"},
     "ciRef": {"ciRepository": "acme@1001/app@2002"},
-    "ciEnvironment": {"ciRepository": "acme@1001/app@2002"},
+    # On aws and azure an environment needs the subject template that adds the ref.
+    "ciEnvironment": {"ciRepository": "acme@1001/app@2002", "ciSubjectIncludesRef": "true"},
+    "ciSubjectIncludesRef": {"ciRepository": "acme@1001/app@2002"},
     "awsOidcProviderArn": {"ciRepository": "acme@1001/app@2002"},
 }
 # Keys that are only valid in pairs change together (a Docker Hub user and its token).
@@ -206,6 +209,7 @@ def test_a_key_that_cannot_work_on_a_target_is_refused_not_warned(key: str, clou
         "ciRepository",
         "ciRef",
         "ciEnvironment",
+        "ciSubjectIncludesRef",
         "awsOidcProviderArn",
     }, f"{key} on {cloud} is refused: {BESIDE.get(key, {}) | change(key, cloud)}"
 

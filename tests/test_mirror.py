@@ -476,6 +476,32 @@ def test_gcp_service_agent_may_read_the_token_before_the_mirror_exists(
     assert agent.urn in grant.dependencies, "the grant must wait for the service agent"
 
 
+def test_gcp_secret_in_another_project_is_granted_there(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret version of another project (a shared secrets project): IAM on a secret lives
+    in the secret's own project, so the accessor grant names that project, while the service
+    agent is the registry project's (Secret Manager, "Access control with IAM": a secret's
+    policy is set on projects/<its project>/secrets/<id>)."""
+    run_target(
+        harness,
+        monkeypatch,
+        "gcp",
+        mirror="true",
+        dockerHubUser="someone",
+        gcpDockerHubPasswordSecretVersion="projects/shared-secrets-77/secrets/hub/versions/latest",
+    )
+    agent = harness.one("gcp:projects/serviceIdentity:ServiceIdentity")
+    assert agent.inputs["project"] == "my-project-123"
+    grant = harness.one("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert grant.inputs == {
+        "project": "shared-secrets-77",
+        "secretId": "hub",
+        "role": "roles/secretmanager.secretAccessor",
+        "member": AR_SERVICE_AGENT,
+    }
+
+
 def test_gcp_first_up_with_credentials_cannot_race_the_grant(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -69,6 +69,7 @@ APPLIES_TO: dict[str, tuple[str, ...]] = {
     "acr-anonymous-pull-disabled": ("azure",),
     # The mirror's Key Vault grant: tests/test_mirror_policy.py runs it with ACR credentials.
     "key-vault-role-assignment-scoped": (),
+    "acr-classic-rbac": ("azure",),
     "acr-sku-allowed": ("azure",),
     "acr-untagged-cleanup": ("azure",),
     "gar-docker-format": ("gcp",),
@@ -810,6 +811,20 @@ BREAKAGES: tuple[Breakage, ...] = (
         "azure",
         "anonymous-pull-as-text",
         edit(rules.ACR_REGISTRY, set_key("anonymousPullEnabled", "True")),
+    ),
+    # Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry": the ARM
+    # value of the CLI's `--role-assignment-mode rbac-abac`.
+    Breakage(
+        "acr-classic-rbac",
+        "azure",
+        "abac",
+        edit(rules.ACR_REGISTRY, set_key("roleAssignmentMode", "AbacRepositoryPermissions")),
+    ),
+    Breakage(
+        "acr-classic-rbac",
+        "azure",
+        "abac-lowercase",
+        edit(rules.ACR_REGISTRY, set_key("roleAssignmentMode", "abacrepositorypermissions")),
     ),
     Breakage(
         "acr-sku-allowed",

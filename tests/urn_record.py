@@ -42,6 +42,7 @@ VARIANTS: dict[str, dict[str, dict[str, str]]] = {
         "ci-environment": {
             "ciRepository": "acme/app",
             "ciEnvironment": "production",
+            "ciSubjectIncludesRef": "true",
             "awsOidcProviderArn": (
                 "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
             ),

@@ -174,7 +174,8 @@ def ci_push_access(
                 repo_endpoint=v[2],
                 platform=ci_settings.platform,
                 build_args=v[3],
-            )
+            ),
+            ci_settings,
         )
     )
     return CiAccess(values=values, workflow=document)

@@ -221,7 +221,8 @@ def _ci_push(
                 repo_endpoint=v[1],
                 platform=ci_settings.platform,
                 build_args=v[2],
-            )
+            ),
+            ci_settings,
         )
     )
     return CiAccess(values=values, workflow=document)

@@ -70,6 +70,34 @@ def check_registry_name_source(repository_name: str) -> None:
         )
 
 
+# Regions where a user-assigned managed identity cannot hold a federated identity credential (the
+# API answers 405 "Support for federated identity credentials not enabled"): Microsoft Learn,
+# "Important considerations and restrictions for federated identity credentials"
+# (entra/workload-id/workload-identity-federation-considerations), "Unsupported regions
+# (user-assigned managed identities)": Malaysia South and New Zealand North.
+FEDERATION_UNSUPPORTED_LOCATIONS: tuple[str, ...] = ("malaysiasouth", "newzealandnorth")
+
+
+def location_name(location: str) -> str:
+    """An Azure location as ARM names it: `New Zealand North` and `newzealandnorth` are one."""
+    return location.replace(" ", "").lower()
+
+
+def require_federation_region(location: str | None) -> None:
+    """The CI identity lives in the registry's location; where Entra cannot federate a
+    user-assigned identity, stop before anything is created rather than at the credential."""
+    if location is None or location_name(location) not in FEDERATION_UNSUPPORTED_LOCATIONS:
+        return
+    raise ArgumentError(
+        "azure.location",
+        location,
+        "cannot hold the CI identity's federated credential: Microsoft does not yet support "
+        "federated identity credentials on user-assigned managed identities in Malaysia South "
+        "or New Zealand North (Entra docs, workload identity federation considerations); "
+        "choose another location, or unset ci.repository",
+    )
+
+
 def entra_principal(item: str) -> str:
     """`Type:object-id` with the ID in lowercase; a bare ID becomes a ServicePrincipal."""
     kind, _, object_id = item.rpartition(":")
@@ -185,6 +213,8 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         args.get("pull_principals"), ENTRA_OBJECT_ID, "Entra object IDs", PRINCIPAL_RULE
     )
     ci = resolve_ci(args.get("ci"), "azure")
+    if ci is not None:
+        require_federation_region(options.location)
     if options.resource_group is None and options.location is None:
         raise ArgumentError(
             "azure.location",

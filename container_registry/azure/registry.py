@@ -176,6 +176,14 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
     )
 
     premium = azure.sku == "Premium"
+    # Classic RBAC is what AcrPush, AcrPull and the purge task need: in ACR's ABAC mode
+    # (roleAssignmentMode AbacRepositoryPermissions, `rbac-abac`) none of them is honoured,
+    # and Microsoft says ABAC will become the default for new registries (Microsoft Learn,
+    # "Azure ABAC repository permissions in Azure Container Registry"). The SDK in use cannot
+    # pin it: pulumi-azure-native 3.x's Registry (REST API 2023-01-01-preview,
+    # pulumi_azure_native/containerregistry/registry.py, RegistryArgs) has no
+    # roleAssignmentMode input, so the registry takes Azure's default (classic today); the
+    # policy rule acr-classic-rbac refuses any other mode a program sets.
     registry = containerregistry.Registry(
         f"{name}-acr",
         containerregistry.RegistryArgs(

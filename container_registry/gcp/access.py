@@ -55,7 +55,9 @@ def attribute_condition(ci_settings: CiOptions) -> str:
     name cannot take (google-github-actions/auth, docs/SECURITY_CONSIDERATIONS.md: use the
     numeric `*_id` fields, with this very condition as its example). The IDs are strings in
     GitHub's token, so they are compared as strings. Unlike `sub`, `ref` is in an
-    environment's tokens too, so a job in the environment is held to ciRef here as well."""
+    environment's tokens too, so a job in the environment is held to ciRef here as well, with
+    GitHub's default subject template or the one of ciSubjectIncludesRef (`sub` is compared to
+    CiSettings.subject, written in the template the user declared)."""
     repository = (
         [
             f"assertion.repository_owner_id == {_cel_string(ci_settings.owner_id or '')}",
@@ -270,7 +272,8 @@ def _ci_push(
                 repo_endpoint=v[1],
                 platform=ci_settings.platform,
                 build_args=v[2],
-            )
+            ),
+            ci_settings,
         )
     )
     return CiAccess(values=values, workflow=document)

@@ -1,0 +1,181 @@
+"""Keyless push to ECR from GitHub Actions: GitHub's OIDC provider in IAM (unless one is named),
+a role only the configured repository and ref (or environment) can assume, and an inline policy
+that pushes and pulls this one repository. Called by aws/registry.py when `ci` is set."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from container_registry import github as ci
+from container_registry.options import CiOptions, RegistryOptions
+from container_registry.target import CiAccess
+
+STS_AUDIENCE = "sts.amazonaws.com"
+# ECR requires GetAuthorizationToken on "*"; it names no repository.
+AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken"
+
+
+def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
+    """Only GitHub's tokens for this audience and this exact subject may assume the role: with
+    ciRepository's IDs, the immutable subject alone. The IDs reach IAM through `sub` only:
+    "Support for custom claims for OIDC is unavailable in AWS" (GitHub docs, "OIDC in AWS"),
+    so `repository_id` cannot be a condition key here."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "GitHubActionsOidc",
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{ci.GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                        f"{ci.GITHUB_OIDC_HOST}:sub": subject,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def push_policy(
+    repository_arn: str,
+    pull_actions: tuple[str, ...],
+    push_actions: tuple[str, ...],
+    mirror_prefixes: tuple[str, ...] = (),
+    pull_through_actions: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """A token for `docker login`, and push and pull on this repository's ARN alone; with the
+    mirror, also what a first pull through the cache needs, on the cache prefixes alone."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": AUTH_TOKEN_ACTION,
+            "Resource": "*",
+        },
+        {
+            "Sid": "PushAndPullThisRepository",
+            "Effect": "Allow",
+            "Action": sorted(pull_actions + push_actions),
+            "Resource": repository_arn,
+        },
+    ]
+    if mirror_prefixes:
+        # arn:<partition>:ecr:<region>:<account>:repository/<name> -> the same, for each prefix.
+        base = repository_arn.split(":repository/", 1)[0]
+        statements.append(
+            {
+                "Sid": "PullThroughTheMirror",
+                "Effect": "Allow",
+                "Action": sorted(pull_actions + pull_through_actions),
+                "Resource": [f"{base}:repository/{prefix}/*" for prefix in mirror_prefixes],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
+    return [
+        ci.step(
+            ci.AWS_CREDENTIALS,
+            "Assume the push role",
+            **{"role-to-assume": role_arn, "aws-region": region},
+        ),
+        ci.step(ci.ECR_LOGIN, "Log in to ECR"),
+    ]
+
+
+def ci_push_access(
+    name: str,
+    options: RegistryOptions,
+    *,
+    parent: pulumi.Resource,
+    repository: aws.ecr.Repository,
+    pull_actions: tuple[str, ...],
+    push_actions: tuple[str, ...],
+    mirror_prefixes: tuple[str, ...] = (),
+    pull_through_actions: tuple[str, ...] = (),
+    mirror_endpoint: pulumi.Input[str] | None = None,
+) -> CiAccess | None:
+    """The OIDC provider (unless aws.oidc_provider_arn names one), the push role and its policy;
+    None, and nothing created, without `ci`. (pull_principals are in the repository policy, see
+    aws/policies.py.)"""
+    if options.ci is None:
+        return None
+    ci_settings: CiOptions = options.ci
+    child = pulumi.ResourceOptions(parent=parent)
+    provider_arn: pulumi.Input[str]
+    if options.aws.oidc_provider_arn is not None:
+        provider_arn = options.aws.oidc_provider_arn
+    else:
+        # No thumbprint_lists: for GitHub's issuer IAM validates the certificate against its own
+        # trusted CAs and ignores thumbprints (pulumi_aws/iam/open_id_connect_provider.py,
+        # OpenIdConnectProviderArgs.thumbprint_lists).
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-github-oidc",
+            aws.iam.OpenIdConnectProviderArgs(
+                url=ci.GITHUB_OIDC_ISSUER,
+                client_id_lists=[STS_AUDIENCE],
+                tags={"project": options.project, "stack": options.stack},
+            ),
+            opts=child,
+        )
+        provider_arn = provider.arn
+
+    subject = ci.oidc_subject(ci_settings)
+    role = aws.iam.Role(
+        f"{name}-ci-push",
+        aws.iam.RoleArgs(
+            description=f"Pushes images to ECR from GitHub Actions runs of {subject}",
+            assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
+                lambda arn: json.dumps(trust_policy(arn, subject))
+            ),
+            max_session_duration=3600,
+            tags={"project": options.project, "stack": options.stack},
+        ),
+        opts=child,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-ci-push",
+        aws.iam.RolePolicyArgs(
+            role=role.id,
+            policy=repository.arn.apply(
+                lambda arn: json.dumps(
+                    push_policy(
+                        arn, pull_actions, push_actions, mirror_prefixes, pull_through_actions
+                    )
+                )
+            ),
+        ),
+        opts=child,
+    )
+
+    region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+    values = pulumi.Output.all(role.arn, region).apply(
+        lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
+    )
+    document = pulumi.Output.all(
+        role.arn,
+        region,
+        repository.repository_url,
+        ci.build_args_output(ci_settings, mirror_endpoint),
+    ).apply(
+        lambda v: ci.dump_workflow(
+            ci.workflow(
+                ci_settings,
+                cloud_name="Amazon ECR",
+                login_steps=login_steps(v[0], v[1]),
+                repo_endpoint=v[2],
+                platform=ci_settings.platform,
+                build_args=v[3],
+            ),
+            ci_settings,
+        )
+    )
+    return CiAccess(values=values, workflow=document)

@@ -1,0 +1,278 @@
+"""Azure Container Registry: a private registry in its own (or a named) resource group, with the
+admin user for `docker login`, anonymous pull off, and a daily `acr purge` task (plus, on Premium,
+the registry's retention policy) that keeps the stored images in check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi_azure_native import authorization, containerregistry, resources
+
+from container_registry.azure.access import registry_access
+from container_registry.azure.mirror import acr_mirror, credential_set_vault
+from container_registry.azure.options import check_registry_name_source
+from container_registry.options import RegistryOptions
+from container_registry.target import Built, RegistryLogin
+
+ACR_NAME_MAX = 50
+NAME_SUFFIX_LENGTH = 8
+# ACR's retention policy for untagged manifests accepts 0 to 365 days.
+RETENTION_POLICY_MAX_DAYS = 365
+# Daily at 03:00 UTC; ACR timer triggers take five-field cron expressions in UTC.
+PURGE_SCHEDULE = "0 3 * * *"
+PURGE_TIMEOUT_SECONDS = 3600
+# acr-cli pinned rather than the task runner's `acr` alias, whose version has varied: only 0.17
+# and later apply `--ago` to `--untagged`; an older one would delete every untagged manifest at
+# once. 0.19 is the version the ACR Tasks runner's own alias points at.
+ACR_CLI = "mcr.microsoft.com/acr/acr-cli:0.19"
+TASK_YAML_VERSION = "v1.1.0"
+# acr-cli finds its registry only in `--registry` or ACR_DEFAULT_REGISTRY (GetRegistryName in
+# cmd/acr/root.go of Azure/acr-cli); the pinned image gets neither from the task runner, so every
+# step names it with the run's own registry (an ACR Tasks run variable).
+TASK_REGISTRY = "{{.Run.Registry}}"
+
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+
+
+def acr_registry_name(
+    repository_name: str, project: str, stack: str, subscription_id: str, resource_group: str
+) -> str:
+    """A registry name ACR accepts (5 to 50 of [a-z0-9], unique across all of Azure) that stays
+    the same for one stack across runs: the letters and digits of the repository and stack
+    names, then 8 hex digits of a SHA-256 over those, the project, the Azure subscription and the
+    resource group. Without the subscription and group, everyone who deploys this program with the
+    defaults would ask Azure for the same name and all but the first would be refused."""
+    check_registry_name_source(repository_name)
+    readable = _NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
+    identity = "\0".join(
+        (project, stack, repository_name, subscription_id.lower(), resource_group.lower())
+    ).encode()
+    suffix = hashlib.sha256(identity).hexdigest()[:NAME_SUFFIX_LENGTH]
+    return readable[: ACR_NAME_MAX - NAME_SUFFIX_LENGTH] + suffix
+
+
+def uses_retention_policy(options: RegistryOptions) -> bool:
+    """Premium's server-side retention policy removes untagged manifests when it can hold the
+    configured age; otherwise the purge task does it."""
+    return options.azure.sku == "Premium" and (
+        options.untagged_expiry_days <= RETENTION_POLICY_MAX_DAYS
+    )
+
+
+def purge_commands(options: RegistryOptions) -> list[str]:
+    """The `acr purge` runs of the daily task, in order.
+
+    First every tag of the repository but the newest `keepTaggedImages` is removed (`--ago 0d`
+    makes every tag old enough; `--keep` spares the newest). Then, unless the retention policy does
+    it, untagged manifests last updated more than `untaggedExpiryDays` ago are deleted: the tag
+    regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
+    `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
+    escaped. Every run names the task's registry (see TASK_REGISTRY).
+    """
+    repository = re.escape(options.repository_name)
+    commands = [
+        shlex.join(
+            [
+                ACR_CLI,
+                "purge",
+                "--registry",
+                TASK_REGISTRY,
+                "--filter",
+                f"{repository}:.*",
+                "--ago",
+                "0d",
+                "--keep",
+                str(options.keep_tagged_images),
+            ]
+        )
+    ]
+    if not uses_retention_policy(options):
+        commands.append(
+            shlex.join(
+                [
+                    ACR_CLI,
+                    "purge",
+                    "--registry",
+                    TASK_REGISTRY,
+                    "--filter",
+                    f"{repository}:^$",
+                    "--ago",
+                    f"{options.untagged_expiry_days}d",
+                    "--untagged",
+                ]
+            )
+        )
+    return commands
+
+
+def purge_task_yaml(options: RegistryOptions) -> str:
+    """The ACR Tasks YAML file (multi-step format) that runs the purge commands one by one."""
+    document: dict[str, Any] = {
+        "version": TASK_YAML_VERSION,
+        "steps": [
+            {
+                "cmd": command,
+                "disableWorkingDirectoryOverride": True,
+                "timeout": PURGE_TIMEOUT_SECONDS,
+            }
+            for command in purge_commands(options)
+        ],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _admin_username(credentials: containerregistry.ListRegistryCredentialsResult) -> str:
+    if not credentials.username:
+        raise pulumi.RunError("ACR returned no admin user name: is the admin user enabled?")
+    return credentials.username
+
+
+def _first_password(credentials: containerregistry.ListRegistryCredentialsResult) -> str:
+    passwords = credentials.passwords or []
+    if not passwords or not passwords[0].value:
+        raise pulumi.RunError("ACR returned no admin password: is the admin user enabled?")
+    return passwords[0].value
+
+
+def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built:
+    """The resource group (unless one is named), the registry, its purge task, the mirror,
+    AcrPull and CI grants when asked, and the admin login; children of `parent`."""
+    azure = options.azure
+    # Checked before anything is registered, so bad options create nothing.
+    check_registry_name_source(options.repository_name)
+    credential_set_vault(options)
+    # Deleting the registry (or the group holding it) deletes every image in it.
+    guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
+    tags = {"project": options.project, "stack": options.stack}
+
+    location: pulumi.Input[str] | None
+    group_name: pulumi.Input[str]
+    if azure.resource_group is None:
+        group = resources.ResourceGroup(
+            f"{name}-rg",
+            resources.ResourceGroupArgs(location=azure.location, tags=tags),
+            opts=guarded,
+        )
+        group_name, location = group.name, azure.location
+    else:
+        existing = resources.get_resource_group_output(
+            resource_group_name=azure.resource_group,
+            opts=pulumi.InvokeOutputOptions(parent=parent),
+        )
+        group_name = existing.name
+        location = azure.location or existing.location
+
+    client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
+    registry_name = pulumi.Output.all(client.subscription_id, group_name).apply(
+        lambda ids: acr_registry_name(
+            options.repository_name, options.project, options.stack, ids[0], ids[1]
+        )
+    )
+
+    premium = azure.sku == "Premium"
+    # Classic RBAC is what AcrPush, AcrPull and the purge task need: in ACR's ABAC mode
+    # (roleAssignmentMode AbacRepositoryPermissions, `rbac-abac`) none of them is honoured,
+    # and Microsoft says ABAC will become the default for new registries (Microsoft Learn,
+    # "Azure ABAC repository permissions in Azure Container Registry"). The SDK in use cannot
+    # pin it: pulumi-azure-native 3.x's Registry (REST API 2023-01-01-preview,
+    # pulumi_azure_native/containerregistry/registry.py, RegistryArgs) has no
+    # roleAssignmentMode input, so the registry takes Azure's default (classic today); the
+    # policy rule acr-classic-rbac refuses any other mode a program sets.
+    registry = containerregistry.Registry(
+        f"{name}-acr",
+        containerregistry.RegistryArgs(
+            registry_name=registry_name,
+            resource_group_name=group_name,
+            location=location,
+            sku=containerregistry.SkuArgs(name=azure.sku),
+            # The stack exports admin credentials for `docker login`; nobody pulls anonymously.
+            admin_user_enabled=True,
+            anonymous_pull_enabled=False,
+            policies=containerregistry.PoliciesArgs(
+                retention_policy=containerregistry.RetentionPolicyArgs(
+                    days=options.untagged_expiry_days, status="enabled"
+                )
+                if uses_retention_policy(options)
+                else containerregistry.RetentionPolicyArgs(status="disabled")
+            )
+            if premium
+            else None,
+            tags=tags,
+        ),
+        opts=guarded,
+    )
+
+    encoded = base64.b64encode(purge_task_yaml(options).encode()).decode()
+    containerregistry.Task(
+        f"{name}-purge",
+        containerregistry.TaskArgs(
+            registry_name=registry_name,
+            resource_group_name=group_name,
+            location=location,
+            platform=containerregistry.PlatformPropertiesArgs(os="Linux", architecture="amd64"),
+            step=containerregistry.EncodedTaskStepArgs(
+                type="EncodedTask", encoded_task_content=encoded
+            ),
+            trigger=containerregistry.TriggerPropertiesArgs(
+                timer_triggers=[
+                    containerregistry.TimerTriggerArgs(
+                        name="daily", schedule=PURGE_SCHEDULE, status="Enabled"
+                    )
+                ]
+            ),
+            status="Enabled",
+            timeout=PURGE_TIMEOUT_SECONDS,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[registry]),
+    )
+
+    mirror = (
+        acr_mirror(
+            name,
+            options,
+            registry_name=registry_name,
+            group_name=group_name,
+            parent=parent,
+            depends_on=[registry],
+        )
+        if options.mirror.enabled
+        else []
+    )
+    endpoint = pulumi.Output.concat(registry.login_server, "/library") if mirror else None
+    # Keyless push from CI and AcrPull for pullPrincipals (issue 11), scoped to the registry.
+    ci_access = registry_access(
+        name,
+        options,
+        parent=parent,
+        resource_group=group_name,
+        location=location,
+        registry_name=registry.name,
+        login_server=registry.login_server,
+        mirror_endpoint=endpoint,
+    )
+
+    # Read after the registry exists; the admin passwords rotate only when someone asks.
+    credentials = containerregistry.list_registry_credentials_output(
+        resource_group_name=group_name,
+        registry_name=registry_name,
+        opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
+    )
+    return Built(
+        registry_server=registry.login_server,
+        repository_url=pulumi.Output.concat(registry.login_server, "/", options.repository_name),
+        login=RegistryLogin(
+            server=registry.login_server,
+            username=credentials.apply(_admin_username),
+            password=pulumi.Output.secret(credentials.apply(_first_password)),
+        ),
+        ready=mirror,
+        mirror_endpoint=endpoint,
+        ci=ci_access,
+    )

@@ -1,0 +1,92 @@
+"""The gcp target's options checked (no SDK here): the project and location, Artifact Registry's
+repository ID rule, the pull principals as IAM members, and the mirror's secret version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from container_registry.args import RegistryArgs
+from container_registry.errors import required
+from container_registry.github import resolve_ci
+from container_registry.naming import optional_text, repository_name
+from container_registry.options import GcpOptions, RegistryOptions
+from container_registry.principals import pull_principals
+
+GAR_REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+REPOSITORY_RULE = (
+    "is not a valid Artifact Registry repository ID: up to 63 lowercase letters, digits "
+    "and hyphens, starting with a letter and ending with a letter or digit"
+)
+PROJECT = re.compile(r"(?:[a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+PROJECT_RULE = (
+    "is not a Google Cloud project ID: 6 to 30 lowercase letters, digits and hyphens, "
+    "starting with a letter"
+)
+LOCATION = re.compile(r"[a-z]+(?:-[a-z]+[0-9]+)?")
+LOCATION_RULE = "is not a Google Cloud location such as us-central1, europe-west4 or us"
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+IAM_MEMBER = re.compile(
+    rf"(?:(?:serviceAccount|group|user):{_EMAIL}"
+    r"|domain:[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}"
+    r"|(?:principal|principalSet)://iam\.googleapis\.com/[A-Za-z0-9._~@:/-]+)"
+)
+PRINCIPAL_RULE = (
+    "is not a Google Cloud IAM member (serviceAccount:, group:, user:, domain:, "
+    "principal:// or principalSet://iam.googleapis.com/...); allUsers, "
+    "allAuthenticatedUsers, '*' and wildcards are never allowed"
+)
+SECRET_VERSION = re.compile(
+    r"projects/(?:[a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]{1,20})/secrets/[A-Za-z0-9_-]{1,255}"
+    r"/versions/(?:[1-9][0-9]{0,18}|latest)"
+)
+
+
+def check_block(gcp: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The `gcp` options alone, checked (also when another target is chosen): project,
+    location and the mirror's secret version, each None when not given."""
+    project = optional_text(gcp, "project", "gcp.project", PROJECT, PROJECT_RULE)
+    location = optional_text(gcp, "location", "gcp.location", LOCATION, LOCATION_RULE)
+    version = optional_text(
+        gcp,
+        "docker_hub_password_secret_version",
+        "gcp.docker_hub_password_secret_version",
+        SECRET_VERSION,
+        "is not a Secret Manager secret version "
+        "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
+    )
+    return project, location, version
+
+
+def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
+    """`common` with the gcp target's own values checked and added."""
+    project, location, version = check_block(args.get("gcp") or {})
+    user = common.mirror.docker_hub_user
+    if version is not None and user is None:
+        raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
+    name = repository_name(
+        common.repository_name, "repository_name", GAR_REPOSITORY, 1, 63, REPOSITORY_RULE
+    )
+    principals = pull_principals(
+        args.get("pull_principals"), IAM_MEMBER, "IAM members", PRINCIPAL_RULE
+    )
+    if project is None:
+        raise required("gcp.project", "the Google Cloud project the repository lives in")
+    if location is None:
+        raise required("gcp.location", "the Artifact Registry location, such as us-central1")
+    return replace(
+        common,
+        repository_name=name,
+        gcp=GcpOptions(project=project, location=location, pull_principals=principals),
+        mirror=replace(common.mirror, gcp_password_secret_version=version),
+        ci=resolve_ci(args.get("ci"), "gcp"),
+    )
+
+
+def keep_block(gcp: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
+    """`options` of another target, with the `gcp` options checked; only the mirror's secret
+    version is kept (a project and location mean something on gcp alone)."""
+    _, _, version = check_block(gcp)
+    return replace(options, mirror=replace(options.mirror, gcp_password_secret_version=version))

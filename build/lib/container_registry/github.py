@@ -1,0 +1,409 @@
+"""Keyless push from GitHub Actions, the parts every cloud shares: the `ci` options checked, the
+OIDC subject a cloud trusts, and the workflow that logs in with the cloud's own action and pushes
+the image.
+
+Pure functions over plain values: the cloud modules call them inside `apply` once the role ARN,
+client ID or provider name is known. The workflow is built as Python data and dumped with PyYAML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+import pulumi
+import yaml
+
+from container_registry.args import DEFAULTS
+from container_registry.errors import ArgumentError, required
+from container_registry.naming import flag, normal_platform, optional_text
+from container_registry.options import SUBJECT_CLAIM_KEYS, CiOptions
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
+WORKFLOW_PATH = ".github/workflows/push-image.yml"
+# Platforms a GitHub-hosted ubuntu runner (x86-64) builds without QEMU.
+NATIVE_PLATFORMS: tuple[str, ...] = ("linux/amd64", "linux/386")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A GitHub Action pinned to the commit of a release: a tag can be moved, a commit cannot.
+    The release is named in the step, since a YAML dump keeps no comments."""
+
+    repository: str
+    commit: str
+    release: str
+
+    @property
+    def uses(self) -> str:
+        return f"{self.repository}@{self.commit}"
+
+
+# Each commit is the one its release tag pointed at when this file was written (read from the
+# action's own repository, `git rev-list -n1 <tag>`).
+CHECKOUT = Action("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1")
+AWS_CREDENTIALS = Action(
+    "aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"
+)
+ECR_LOGIN = Action(
+    "aws-actions/amazon-ecr-login", "03f1aad4c6c7ffd436567f42f9384779290529bd", "v2.1.7"
+)
+AZURE_LOGIN = Action("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
+GOOGLE_AUTH = Action(
+    "google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"
+)
+GOOGLE_SETUP_GCLOUD = Action(
+    "google-github-actions/setup-gcloud", "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1"
+)
+SETUP_QEMU = Action(
+    "docker/setup-qemu-action", "96fe6ef7f33517b61c61be40b68a1882f3264fb8", "v4.2.0"
+)
+SETUP_BUILDX = Action(
+    "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
+)
+BUILD_PUSH = Action(
+    "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
+)
+ACTIONS: tuple[Action, ...] = (
+    CHECKOUT,
+    AWS_CREDENTIALS,
+    ECR_LOGIN,
+    AZURE_LOGIN,
+    GOOGLE_AUTH,
+    GOOGLE_SETUP_GCLOUD,
+    SETUP_QEMU,
+    SETUP_BUILDX,
+    BUILD_PUSH,
+)
+
+
+def oidc_subject(ci: CiOptions) -> str:
+    """The `sub` claim every cloud trusts (CiOptions.subject): GitHub's immutable form
+    `repo:<owner>@<owner id>/<name>@<repo id>:...` when ciRepository carries the IDs, else the
+    name-only form `repo:<owner>/<name>:...`; never both."""
+    return ci.subject
+
+
+SUBJECT_FORMS = {True: "immutable", False: "name-only"}
+
+
+def subject_template(ci: CiOptions) -> str:
+    """The repository's OIDC subject template the trusted subject is written in: GitHub's
+    `default`, or the `include_claim_keys` of ci.subject_includes_ref, comma-separated."""
+    return ",".join(SUBJECT_CLAIM_KEYS) if ci.subject_includes_ref else "default"
+
+
+def subject_values(ci: CiOptions) -> dict[str, str]:
+    """What the `ci` output says about the trust: the subject, which of GitHub's two forms it
+    is, and the command that prints the prefix the repository's tokens actually carry (GitHub's
+    REST API, "Get the customization template for an OIDC subject claim for a repository",
+    field `sub_claim_prefix`)."""
+    return {
+        "subject": ci.subject,
+        "subjectForm": SUBJECT_FORMS[ci.immutable],
+        "subjectTemplate": subject_template(ci),
+        "checkTokenSubject": (
+            f"gh api repos/{ci.repository}/actions/oidc/customization/sub --jq .sub_claim_prefix"
+        ),
+    }
+
+
+def step(action: Action, name: str, **with_: str) -> dict[str, Any]:
+    """A step that uses a pinned action."""
+    document: dict[str, Any] = {"name": f"{name} ({action.repository} {action.release})"}
+    document["uses"] = action.uses
+    if with_:
+        document["with"] = dict(with_)
+    return document
+
+
+def run_step(name: str, script: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A shell step. Values reach the script through `env`, never pasted into it, so nothing a
+    value holds is run as shell."""
+    document: dict[str, Any] = {"name": name}
+    if env:
+        document["env"] = dict(env)
+    document["run"] = script
+    return document
+
+
+def _trigger(ci: CiOptions) -> dict[str, Any]:
+    """Run on a push of the trusted ref, or by hand; with an environment too, so that a push to
+    any other branch never starts a job that asks for the environment's token."""
+    kind, _, name = ci.ref.removeprefix("refs/").partition("/")
+    return {"push": {"branches" if kind == "heads" else "tags": [name]}, "workflow_dispatch": None}
+
+
+def workflow(
+    ci: CiOptions,
+    *,
+    cloud_name: str,
+    login_steps: Sequence[Mapping[str, Any]],
+    repo_endpoint: str,
+    platform: str,
+    build_args: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The GitHub Actions workflow for the image's repository: log in keylessly, build the `ci`
+    context for its platform (with build arguments: the base image from the mirror, when there is
+    one), push `<repo_endpoint>:<commit sha>` and print the digest."""
+    job: dict[str, Any] = {
+        "name": f"Build {ci.context.rstrip('/')}/ and push it to {cloud_name}",
+        "runs-on": "ubuntu-latest",
+        # A run started by hand from another branch stops here, not at an opaque cloud error.
+        # ci.ref holds no quote (CI_REF below), so the literal is safe in the expression.
+        "if": f"github.ref == '{ci.ref}'",
+        # The OIDC token and a read-only checkout, for this job alone; nothing more.
+        "permissions": {"id-token": "write", "contents": "read"},
+    }
+    if ci.environment is not None:
+        job["environment"] = ci.environment
+    steps: list[Mapping[str, Any]] = [
+        step(CHECKOUT, "Check out", **{"persist-credentials": "false"}),
+        *login_steps,
+    ]
+    if platform not in NATIVE_PLATFORMS:
+        steps.append(step(SETUP_QEMU, "Emulate the target platform", platforms=platform))
+    steps += [
+        step(SETUP_BUILDX, "Set up Buildx"),
+        {
+            "id": "build",
+            **step(
+                BUILD_PUSH,
+                "Build and push",
+                context=ci.context,
+                file=ci.dockerfile_path,
+                platforms=platform,
+                push="true",
+                tags=f"{repo_endpoint}:${{{{ github.sha }}}}",
+                **(
+                    {"build-args": "\n".join(f"{k}={v}" for k, v in sorted(build_args.items()))}
+                    if build_args
+                    else {}
+                ),
+            ),
+        },
+        run_step(
+            "Print the digest",
+            'echo "Pushed ${IMAGE}@${DIGEST}" | tee -a "$GITHUB_STEP_SUMMARY"',
+            env={"IMAGE": repo_endpoint, "DIGEST": "${{ steps.build.outputs.digest }}"},
+        ),
+    ]
+    job["steps"] = steps
+    return {
+        "name": "Push image",
+        "on": _trigger(ci),
+        # Nothing for the workflow as a whole: the job asks for what it needs.
+        "permissions": {},
+        "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
+        "jobs": {"push": job},
+    }
+
+
+def build_args_output(
+    ci: CiOptions, mirror_endpoint: pulumi.Input[str] | None
+) -> pulumi.Output[dict[str, str]]:
+    """The workflow's build arguments, resolved: each of `ci.mirror_build_args` as the path of
+    its Docker official image in the mirror, when there is a mirror; else none."""
+    if mirror_endpoint is None or not ci.mirror_build_args:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(
+        **{
+            arg: pulumi.Output.concat(mirror_endpoint, "/", repository)
+            for arg, repository in ci.mirror_build_args
+        }
+    )
+
+
+def workflow_header(ci: CiOptions | None) -> str:
+    """Comment lines that say where the workflow came from and which `sub` the cloud trusts,
+    with the repository's subject template that `sub` needs."""
+    lines = [
+        f"Generated by container-registry (a Registry's ci_workflow output) for {WORKFLOW_PATH}"
+    ]
+    if ci is not None:
+        template = (
+            "the repository's OIDC subject template include_claim_keys "
+            + json.dumps(list(SUBJECT_CLAIM_KEYS))
+            if ci.subject_includes_ref
+            else "GitHub's default OIDC subject template"
+        )
+        lines += [
+            f"The cloud trusts tokens whose sub is exactly {ci.subject}",
+            f"which needs {template}; "
+            f"`gh api repos/{ci.repository}/actions/oidc/customization/sub` shows it",
+        ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def dump_workflow(document: Mapping[str, Any], ci: CiOptions | None = None) -> str:
+    """The workflow as YAML, keys in the order built; a comment header says where it came from
+    and what GitHub must put in `sub` for the cloud to accept the job's token."""
+    return workflow_header(ci) + yaml.safe_dump(dict(document), sort_keys=False, width=1000)
+
+
+# --- the `ci` options, checked
+
+# GitHub: an owner (user or organization) is 1 to 39 letters, digits or single hyphens, neither
+# first nor last; a repository name is 1 to 100 ASCII letters, digits, '.', '-' or '_', and
+# '.' and '..' are reserved.
+_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+_GITHUB_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+# GitHub's immutable subject claims append the owner's and the repository's numeric IDs to their
+# names with '@' (`repo:octocat@123456/my-repo@456789:ref:...`; GitHub docs, "OpenID Connect
+# reference", "Immutable subject claims"). The IDs are positive decimal integers (the REST API's
+# `.owner.id` and `.id`), carried in the token as the strings `repository_owner_id` and
+# `repository_id`.
+_GITHUB_ID = re.compile(r"[1-9][0-9]{0,19}")
+# A branch or tag ref, in a subset of git's check-ref-format rules that is also free of the glob
+# characters of GitHub's `on.push` filters (`*`, `?`, `+`, `!`, `[`): components of letters,
+# digits, '.', '_' and '-', not starting with '.', not ending with '.lock' or '.'.
+_REF_COMPONENT = r"(?!\.)[A-Za-z0-9._-]+(?<!\.lock)(?<!\.)"
+CI_REF = re.compile(rf"(?!.*\.\.)refs/(?:heads|tags)/{_REF_COMPONENT}(?:/{_REF_COMPONENT})*")
+CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
+# A path in the repository: no absolute path, no `..`, no quote or shell metacharacter.
+_REPO_PATH = re.compile(r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}")
+_BUILD_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_LIBRARY_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+# Google maps the token's subject to google.subject, which holds at most 127 bytes.
+GCP_SUBJECT_MAX = 127
+REPOSITORY_RULE = (
+    "is not a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID with "
+    "GitHub's numeric IDs: the owner 1 to 39 letters, digits or single hyphens, the name "
+    "1 to 100 letters, digits, '.', '-' or '_', each ID decimal digits; wildcards and "
+    "a bare owner are never allowed"
+)
+ONE_ID_RULE = (
+    "carries only one of the two IDs: GitHub's immutable subject appends both, as "
+    "owner@OWNER_ID/name@REPO_ID"
+)
+
+
+def ref_and_environment(ci: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """`ci.ref` and `ci.environment`, each checked, None when not given (and
+    `ci.subject_includes_ref`, which must be a boolean)."""
+    flag(ci, "subject_includes_ref", "ci.subject_includes_ref")
+    ref = optional_text(
+        ci,
+        "ref",
+        "ci.ref",
+        CI_REF,
+        "is not a branch or tag ref such as refs/heads/main or refs/tags/v1: components of "
+        "letters, digits, '.', '_' and '-' (no wildcards), not starting with '.'",
+    )
+    environment = optional_text(
+        ci,
+        "environment",
+        "ci.environment",
+        CI_ENVIRONMENT,
+        "is not a GitHub environment name: 1 to 255 letters, digits, '.', '_' or '-' "
+        "(no wildcards)",
+    )
+    return ref, environment
+
+
+def resolve_ci(ci: Mapping[str, Any] | None, cloud: str) -> CiOptions | None:
+    """The `ci` options checked; None when `ci` is not given. Everything is checked before the
+    cloud is, so a typo shows up at once."""
+    if not ci:
+        return None
+    ref, environment = ref_and_environment(ci)
+    value = ci.get("repository")
+    if not value:
+        raise required("ci.repository", "the GitHub repository whose runs may push")
+    if not isinstance(value, str):
+        raise ArgumentError("ci.repository", value, REPOSITORY_RULE)
+    owner, slash, name = value.partition("/")
+    owner, owner_at, owner_id = owner.partition("@")
+    name, name_at, repository_id = name.partition("@")
+    if (
+        not slash
+        or not _GITHUB_OWNER.fullmatch(owner)
+        or not _GITHUB_REPO_NAME.fullmatch(name)
+        or name in (".", "..")
+        or (owner_at and not _GITHUB_ID.fullmatch(owner_id))
+        or (name_at and not _GITHUB_ID.fullmatch(repository_id))
+    ):
+        raise ArgumentError("ci.repository", value, REPOSITORY_RULE)
+    if bool(owner_at) != bool(name_at):
+        raise ArgumentError("ci.repository", value, ONE_ID_RULE)
+    if cloud == "local":
+        raise ArgumentError(
+            "ci.repository",
+            value,
+            "is not allowed with cloud local: the local registry listens on 127.0.0.1, which "
+            "hosted CI runners cannot reach; choose aws, azure or gcp",
+        )
+    options = CiOptions(
+        repository=f"{owner}/{name}",
+        ref=ref or str(DEFAULTS["ci.ref"]),
+        environment=environment,
+        owner_id=owner_id or None,
+        repository_id=repository_id or None,
+        subject_includes_ref=flag(ci, "subject_includes_ref", "ci.subject_includes_ref"),
+        context=_repo_path(ci, "context") or str(DEFAULTS["ci.context"]),
+        dockerfile=_repo_path(ci, "dockerfile"),
+        platform=normal_platform(str(ci.get("platform") or DEFAULTS["ci.platform"]), "ci.platform"),
+        mirror_build_args=_mirror_build_args(ci.get("mirror_build_args")),
+    )
+    _require_ref_in_environment_subject(options, cloud)
+    # google.subject holds at most 127 bytes: the subject checked is the one the clouds trust.
+    if cloud == "gcp" and len(options.subject.encode()) > GCP_SUBJECT_MAX:
+        path = "ci.environment" if options.environment else "ci.ref"
+        raise ArgumentError(
+            path,
+            options.environment or options.ref,
+            f"makes the OIDC subject {options.subject!r} longer than the {GCP_SUBJECT_MAX} "
+            "bytes Google Cloud's google.subject holds; use a shorter name",
+        )
+    return options
+
+
+def _repo_path(ci: Mapping[str, Any], key: str) -> str | None:
+    return optional_text(
+        ci,
+        key,
+        f"ci.{key}",
+        _REPO_PATH,
+        "is not a path inside the repository: letters, digits, '.', '_', '-' and '/', "
+        "relative, without '..'",
+    )
+
+
+def _mirror_build_args(value: object) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ArgumentError(
+            "ci.mirror_build_args", value, "is not a map of build argument to image name"
+        )
+    found: list[tuple[str, str]] = []
+    for arg, repository in cast("dict[object, object]", value).items():
+        path = f"ci.mirror_build_args.{arg}"
+        if not isinstance(arg, str) or not _BUILD_ARG.fullmatch(arg):
+            raise ArgumentError(path, arg, "is not a build argument name")
+        if not isinstance(repository, str) or not _LIBRARY_REPOSITORY.fullmatch(repository):
+            raise ArgumentError(path, repository, "is not a Docker official image name")
+        found.append((arg, repository))
+    return tuple(sorted(found))
+
+
+def _require_ref_in_environment_subject(ci: CiOptions, cloud: str) -> None:
+    """AWS and Azure can compare `sub` alone, and GitHub's default subject for a job in an
+    environment names no ref: any branch naming the environment would be trusted. So
+    ci.environment there needs the template that adds the ref, and the caller's word that the
+    repository has it (ci.subject_includes_ref). Google Cloud checks `assertion.ref` as well."""
+    if ci.environment is None or ci.subject_includes_ref or cloud not in ("aws", "azure"):
+        return
+    raise ArgumentError(
+        "ci.subject_includes_ref",
+        None,
+        f"is not true, and ci.environment is set: on {cloud} the default OIDC subject of a job "
+        "in an environment names no ref, so a job on any branch that names the environment "
+        "would be trusted. Set the repository's subject template to "
+        f"{', '.join(SUBJECT_CLAIM_KEYS)} (tokens then carry "
+        f"{replace(ci, subject_includes_ref=True).subject})",
+    )

@@ -1,0 +1,95 @@
+"""What the stack program reads from its config, once: the Registry's Args, checked (as the
+components' options), the app image's tag and platform, and the Docker engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from container_registry.args import RegistryArgs
+from container_registry.options import (
+    AwsOptions,
+    AzureOptions,
+    CiOptions,
+    GcpOptions,
+    LocalOptions,
+    MirrorOptions,
+    RegistryOptions,
+)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The Docker engine the stack's Docker resources use (stack_config/engine.py)."""
+
+    host: str | None = None
+    context: str | None = None
+    cert_path: str | None = None
+    check: bool = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The stack's config, read once: the Registry's Args (and the same, checked, as `options`),
+    the app image's tag and platform, the engine, and the warnings to show."""
+
+    cloud: str = "local"
+    options: RegistryOptions = field(default_factory=RegistryOptions)
+    image_tag: str | None = None
+    platform: str | None = None
+    """None: linux/amd64 on the clouds, the engine's own architecture on the local target."""
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    project: str = "container-registry"
+    stack: str = "dev"
+    args: RegistryArgs = field(default_factory=lambda: {"cloud": "local"}, compare=False)
+    # Keys set for a target they have no effect on; load_settings logs them. Not a setting, so
+    # two Settings that configure the same thing compare equal whatever was set beside them.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def mirror_enabled(self) -> bool:
+        return self.options.mirror.enabled
+
+    # What the checked options say, read where the stack needs one value (and by its tests).
+    @property
+    def repository_name(self) -> str:
+        return self.options.repository_name
+
+    @property
+    def untagged_expiry_days(self) -> int:
+        return self.options.untagged_expiry_days
+
+    @property
+    def keep_tagged_images(self) -> int:
+        return self.options.keep_tagged_images
+
+    @property
+    def immutable_tags(self) -> bool:
+        return self.options.immutable_tags
+
+    @property
+    def force_delete(self) -> bool:
+        return self.options.force_delete
+
+    @property
+    def aws(self) -> AwsOptions:
+        return self.options.aws
+
+    @property
+    def azure(self) -> AzureOptions:
+        return self.options.azure
+
+    @property
+    def gcp(self) -> GcpOptions | None:
+        return self.options.gcp
+
+    @property
+    def local(self) -> LocalOptions:
+        return self.options.local
+
+    @property
+    def mirror(self) -> MirrorOptions:
+        return self.options.mirror
+
+    @property
+    def ci(self) -> CiOptions | None:
+        return self.options.ci
