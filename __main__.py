@@ -33,4 +33,4 @@ if settings.mirror_enabled:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
 if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
-    pulumi.export("ciWorkflow", registry.ci_workflow)
+    pulumi.export("ciWorkflow", stack_config.ci_workflow(registry))
