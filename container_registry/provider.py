@@ -25,6 +25,17 @@ from container_registry import Registry, RegistryImage
 PACKAGE = "container-registry"
 """The package name: other languages' SDKs and the resource tokens are named after it."""
 COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Registry, RegistryImage)
+# The properties that hold a credential: (component or type, "inputs"/"outputs" for a component,
+# Python key). The analyzer cannot tell (a secret is an ordinary `str`), so the schema gets
+# `secret` here. For a component's own input the generated SDKs then send it as a secret
+# (`pulumi.secret(args.login)` in TypeScript: pkg/codegen/nodejs/gen.go); a nested one is marked
+# for the reader, and a program passes it as a secret itself (docs/use-in-your-program.md).
+SECRET_PROPERTIES: tuple[tuple[str, str, str], ...] = (
+    ("RegistryImage", "inputs", "login"),
+    ("Registry", "outputs", "login"),
+    ("RegistryLoginArgs", "", "password"),
+    ("MirrorArgs", "", "docker_hub_token"),
+)
 # Pulumi's default for a package without a version (component_provider_host in
 # pulumi/provider/experimental/host.py); used when this package runs from a checkout.
 UNRELEASED = "0.0.0"
@@ -56,10 +67,37 @@ class RegistryProvider(ComponentProvider):
     SDK mapping inside `apply`, with the same property paths in its errors; and integers arrive
     as `int` (`_mapped`).
 
+    The schema marks the credentials in SECRET_PROPERTIES `secret`.
+
     A component's InputPropertyError names a Python path (`lifecycle.keep_tagged_images`); a
     program in another language wrote `lifecycle.keepTaggedImages`, so the error it gets names
     that, and reaches the engine as a property error rather than as a crash with a traceback.
     """
+
+    def __init__(
+        self,
+        components: list[type[pulumi.ComponentResource]],
+        name: str,
+        namespace: str | None = None,
+        version: str = UNRELEASED,
+    ) -> None:
+        super().__init__(components, name, namespace, version)
+        document = json.loads(self.schema or "{}")
+        for owner, side, key in SECRET_PROPERTIES:
+            token = f"{name}:index:{owner}"
+            if side:
+                definition = self._component_defs[owner]
+                mapping = (
+                    definition.inputs_mapping if side == "inputs" else definition.outputs_mapping
+                )
+                spec = document["resources"][token]
+                properties = spec["inputProperties" if side == "inputs" else "properties"]
+            else:
+                mapping = self._type_defs[owner].properties_mapping
+                properties = document["types"][token]["properties"]
+            schema_names = {python: schema for schema, python in mapping.items()}
+            properties[schema_names[key]]["secret"] = True
+        self.schema = json.dumps(document)
 
     def construct(
         self,

@@ -31,7 +31,8 @@ from the code (`{COMMAND}` writes this page; CI fails when it is stale).
 
 Python programs pass a dict with the **Python key**s (`container_registry/args.py`); TypeScript,
 YAML and Java use the **schema name**, Go and C# the same name capitalized. A **plain** value
-must be known when the program runs, never an Output: these decide which resources exist.
+must be known when the program runs, never an Output: these decide which resources exist. A
+**secret** holds a credential: pass it as a secret.
 Usage: [use-in-your-program.md](use-in-your-program.md).
 """
 
@@ -82,6 +83,7 @@ def property_table(
     lines = [head, "| --- | --- | --- | --- | --- |"]
     for name, spec in properties.items():
         kind = type_name(spec) + (", plain" if spec.get("plain") else "")
+        kind += ", secret" if spec.get("secret") else ""
         lines.append(
             f"| `{python[name]}` | `{name}` | {kind} | {'yes' if name in required else ''} "
             f"| {one_line(spec.get('description'))} |"

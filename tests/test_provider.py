@@ -106,6 +106,30 @@ def test_the_tokens_are_the_components_own_types(package_schema: dict[str, Any])
     ]
 
 
+def secret_paths(document: dict[str, Any]) -> set[str]:
+    """Every property the schema marks `secret`."""
+    found: set[str] = set()
+    for name, resource in document["resources"].items():
+        for side, key in (("inputs", "inputProperties"), ("outputs", "properties")):
+            found |= {f"{name}.{side}.{p}" for p, s in resource[key].items() if s.get("secret")}
+    for name, spec in document["types"].items():
+        found |= {
+            f"{name}.{p}" for p, s in (spec.get("properties") or {}).items() if s.get("secret")
+        }
+    return found
+
+
+def test_the_credentials_and_only_they_are_marked_secret(package_schema: dict[str, Any]) -> None:
+    """A top-level secret input makes the other languages' SDKs send it as a secret (TypeScript:
+    `pulumi.secret(args.login)`, pkg/codegen/nodejs/gen.go)."""
+    assert secret_paths(package_schema) == {
+        "container-registry:index:RegistryImage.inputs.login",
+        "container-registry:index:Registry.outputs.login",
+        "container-registry:index:RegistryLoginArgs.password",
+        "container-registry:index:MirrorArgs.dockerHubToken",
+    }
+
+
 def undescribed(document: dict[str, Any]) -> list[str]:
     """The paths of every resource, property, type and enum member without a description."""
     missing: list[str] = []
