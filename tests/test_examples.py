@@ -90,6 +90,24 @@ def test_the_other_languages_add_the_provider_of_this_repository(example: str) -
     assert (EXAMPLES / example / packages[PACKAGE]).resolve() == ROOT / "provider"
 
 
+def unknown_properties(
+    values: dict[str, Any], properties: dict[str, Any], package: dict[str, Any], path: str
+) -> list[str]:
+    """The keys of `values` (a YAML program's properties) that the schema does not have, nested
+    objects included."""
+    found: list[str] = []
+    for key, value in values.items():
+        spec = properties.get(key)
+        if spec is None:
+            found.append(f"{path}{key}")
+            continue
+        ref = spec.get("$ref", "")
+        nested = package["types"].get(ref.removeprefix("#/types/"), {}).get("properties")
+        if isinstance(value, dict) and nested is not None:
+            found += unknown_properties(value, nested, package, f"{path}{key}.")
+    return found
+
+
 def test_the_yaml_example_uses_the_schemas_types_and_properties() -> None:
     """A type or property the provider does not have fails a YAML program only when it runs:
     checked here against the schema."""
@@ -97,7 +115,20 @@ def test_the_yaml_example_uses_the_schemas_types_and_properties() -> None:
     for name, resource in project("yaml")["resources"].items():
         spec = package["resources"].get(resource["type"])
         assert spec is not None, f"{name}: {resource['type']} is not in the schema"
-        unknown = set(resource["properties"]) - set(spec["inputProperties"])
-        assert not unknown, f"{name}: {sorted(unknown)} are not inputs of {resource['type']}"
-        missing = set(spec["requiredInputs"]) - set(resource["properties"])
+        properties = resource["properties"]
+        unknown = unknown_properties(properties, spec["inputProperties"], package, "")
+        assert not unknown, f"{name}: {unknown} are not inputs of {resource['type']}"
+        missing = set(spec["requiredInputs"]) - set(properties)
         assert not missing, f"{name}: misses the required {sorted(missing)}"
+
+
+def test_unknown_properties_looks_into_nested_types() -> None:
+    package = schema()
+    registry = package["resources"]["container-registry:index:Registry"]["inputProperties"]
+    assert unknown_properties({"cloud": "local", "local": {"port": 1}}, registry, package, "") == []
+    assert unknown_properties(
+        {"clowd": "local", "local": {"prot": 1}, "mirror": {"enabled": True}},
+        registry,
+        package,
+        "",
+    ) == ["clowd", "local.prot"]
