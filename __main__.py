@@ -15,10 +15,12 @@ settings = stack_config.load_settings()
 engine = stack_config.prepare_engine(settings)
 with stack_config.component_errors(settings):
     registry = Registry(
-        "registry", settings.args, opts=stack_config.registry_options(settings, engine)
+        stack_config.COMPONENT_NAME,
+        settings.args,
+        opts=stack_config.registry_options(settings, engine),
     )
     image = RegistryImage(
-        "registry",
+        stack_config.COMPONENT_NAME,
         stack_config.image_args(settings, engine, registry),
         opts=stack_config.image_options(settings, engine),
     )

@@ -1,13 +1,22 @@
-"""The container-registry-security policy pack: every rule of rules.py, mandatory by default.
+"""The container-registry-security policy pack: every rule of the package `policy`, mandatory by
+default.
 
-`pulumi preview --policy-pack policy` runs this file with policy/ on sys.path.
+`pulumi preview --policy-pack policy` runs this file with policy/ first on sys.path
+(pulumi/policy/__main__.py: `runpy.run_path(program)`). The rules are the package `policy` of the
+repository root, next to the program's package they take their constants from; policy/ itself
+leaves sys.path so its modules (aws, azure, ...) never shadow a top-level package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from pathlib import Path
 
-from pulumi_policy import (
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from pulumi_policy import (  # noqa: E402
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
@@ -18,30 +27,24 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from rules import DEFAULT_ACR_SKUS, RULES, ResourceRule, StackRule
+
+from policy import RULES, ResourceRule, StackRule  # noqa: E402
 
 PACK_NAME = "container-registry-security"
 ENFORCEMENT_LEVEL = EnforcementLevel.MANDATORY
 
-# Rules whose behaviour can be tuned with `pulumi config`-style policy config.
-CONFIG_SCHEMAS: Mapping[str, PolicyConfigSchema] = {
-    "acr-sku-allowed": PolicyConfigSchema(
-        properties={
-            "allowedSkus": {
-                "type": "array",
-                "items": {"type": "string", "enum": list(DEFAULT_ACR_SKUS)},
-                "default": list(DEFAULT_ACR_SKUS),
-            }
-        }
-    ),
-}
+
+def _schema(rule: ResourceRule | StackRule) -> PolicyConfigSchema | None:
+    """The rule's policy config (`pulumi config`-style), if it takes any."""
+    if rule.config_properties is None:
+        return None
+    return PolicyConfigSchema(properties=dict(rule.config_properties))
 
 
 def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type not in rule.resource_types:
-            return
-        for message in rule.check(args.resource_type, args.props, args.get_config()):
+        # rule.judge passes on only the resource types the rule is registered with.
+        for message in rule.judge(args.resource_type, args.props, args.get_config()):
             report_violation(message, None)
 
     return ResourceValidationPolicy(
@@ -49,13 +52,13 @@ def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
         description=rule.description,
         validate=validate,
         enforcement_level=ENFORCEMENT_LEVEL,
-        config_schema=CONFIG_SCHEMAS.get(rule.name),
+        config_schema=_schema(rule),
     )
 
 
 def _stack_policy(rule: StackRule) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for message, urn in rule.check(args.resources, args.get_config()):
+        for message, urn in rule.judge(args.resources, args.get_config()):
             report_violation(message, urn)
 
     return StackValidationPolicy(
@@ -63,12 +66,12 @@ def _stack_policy(rule: StackRule) -> StackValidationPolicy:
         description=rule.description,
         validate=validate,
         enforcement_level=ENFORCEMENT_LEVEL,
-        config_schema=CONFIG_SCHEMAS.get(rule.name),
+        config_schema=_schema(rule),
     )
 
 
 def policies() -> list[Policy]:
-    """One pulumi_policy policy per rule, in the order of rules.RULES."""
+    """One pulumi_policy policy per rule, in the order of policy.RULES."""
     return [
         _resource_policy(rule) if isinstance(rule, ResourceRule) else _stack_policy(rule)
         for rule in RULES

@@ -24,6 +24,7 @@ from stack_config.keys import read_config, read_project_keys, read_secrets
 from stack_config.parse import Settings, parse_settings
 
 __all__ = [
+    "COMPONENT_NAME",
     "Settings",
     "SettingsError",
     "ci_workflow",
@@ -34,6 +35,9 @@ __all__ = [
     "prepare_engine",
     "registry_options",
 ]
+# The name of the stack's Registry and of its app image: the containers' names on the engine
+# derive from it (container_registry/local/container.py), and ./up.sh checks those.
+COMPONENT_NAME = "registry"
 # The component types of the program before the package (registries/<target>.py). A stack made
 # then keeps every resource: the Registry aliases its target's old type (registry_options), and
 # the app image its old URN (image_options); tests/test_urns.py holds both to recorded stacks.

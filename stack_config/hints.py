@@ -1,30 +1,24 @@
-"""The commands the stack program's messages name: the one place that spells them, so every hint
-works as printed in a new shell (issue 17 item 3). Library code never prints a command; the CLI
-of issue 22 is to take these over."""
+"""The commands the stack program's messages name, so every hint works as printed in a new shell
+(issue 17 item 3). Library code never prints a command; the ./up.sh ones are the CLI's
+(container_registry/cli/hints.py), which spells them once for both."""
 
 from __future__ import annotations
 
 import shlex
 
+# The ./up.sh commands are spelled once, by the CLI that runs them (issue 22).
+from container_registry.cli.hints import config_command, in_stack_shell, set_secret_command
 from container_registry.options import SUBJECT_CLAIM_KEYS
 
-
-def config_command(stack: str, key: str, value: str) -> str:
-    """`./up.sh --stack S --config KEY VALUE`: set a config key the way up.sh stores it. `value`
-    is shown as given (a placeholder such as `<region>`, or a value already quoted)."""
-    return f"./up.sh --stack {stack} --config {key} {value}"
-
-
-def in_stack_shell(stack: str, command: str) -> str:
-    """`command`, a pulumi command on `stack`, in a form that works as printed in a new shell:
-    behind the export lines of `./up.sh --env` (the stack's backend and passphrase; without them
-    pulumi goes to its default backend, a Pulumi Cloud login). Issue 17 item 3."""
-    return f'eval "$(./up.sh --stack {stack} --env)" && {command}'
-
-
-def set_secret_command(stack: str, key: str) -> str:
-    """Set a secret key at a hidden prompt, never on the command line."""
-    return in_stack_shell(stack, f"pulumi config set --secret {key} --stack {stack}")
+__all__ = [
+    "config_command",
+    "immutable_form_command",
+    "in_stack_shell",
+    "install_command",
+    "remove_command",
+    "set_secret_command",
+    "subject_template_command",
+]
 
 
 def remove_command(stack: str, key: str) -> str:

@@ -57,6 +57,23 @@ AZURE_CLIENT: dict[str, str] = {
 }
 # The name the mocks give a resource group created without resourceGroupName.
 AZURE_AUTO_GROUP = "registry-rg-mock0001"
+# What azure-native's getClientToken answers: an ARM access token, a credential.
+AZURE_ARM_TOKEN = "mock-arm-access-token-eyJ0eXAi"
+# The registry's properties as ARM answers its GET (container_registry/azure/mode.py reads the
+# role assignment mode there); a test may change them (monkeypatch.setitem). Classic RBAC is
+# what Azure gives a registry created without the property.
+AZURE_REGISTRY_PROPERTIES: dict[str, str] = {"roleAssignmentMode": "LegacyRegistryPermissions"}
+# Every ARM GET of the run: (url, token).
+ARM_GETS: list[tuple[str, str]] = []
+
+
+def arm_get(url: str, token: str) -> dict[str, Any]:
+    """Stands in for container_registry.azure.mode.get_registry: HTTP is not a Pulumi invoke, so
+    the mocks cannot answer it."""
+    ARM_GETS.append((url, token))
+    return {"id": url.split("?")[0], "properties": dict(AZURE_REGISTRY_PROPERTIES)}
+
+
 RANDOM_PASSWORD = "mock-random-password-3f9c2a7b1e"
 # Every credential the mocks hand out: none may show up in a non-secret output.
 SECRET_VALUES: tuple[str, ...] = (ECR_PASSWORD, *ACR_PASSWORDS, GCP_TOKEN, RANDOM_PASSWORD)
@@ -221,6 +238,7 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         ],
     },
     "azure-native:authorization:getClientConfig": lambda _: dict(AZURE_CLIENT),
+    "azure-native:authorization:getClientToken": lambda _: {"token": AZURE_ARM_TOKEN},
     "azure-native:resources:getResourceGroup": lambda args: {
         "name": args["resourceGroupName"],
         "location": "westeurope",
@@ -425,6 +443,8 @@ def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness
     # No Docker engine here: every program run checks a stub (tests/test_engine.py runs the
     # real check against engines that cannot answer and a fake Engine API).
     stub_engine(monkeypatch)
+    ARM_GETS.clear()
+    monkeypatch.setattr("container_registry.azure.mode.get_registry", arm_get)
     yield Harness(monitor=monitor)
     # Surface any registration that failed after the test's last await.
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
@@ -543,6 +563,8 @@ sys.path[:0] = [root, root + "/tests"]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 import conftest
+import container_registry.azure.mode
+container_registry.azure.mode.get_registry = conftest.arm_get
 """
     + STUB_ENGINE_SOURCE
     + """

@@ -3,12 +3,15 @@ built directly, and the program run against the mocks in conftest."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import http.server
 import json
 import re
 import shlex
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 import pulumi
 import pytest
@@ -16,12 +19,16 @@ import yaml
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pulumi.runtime.sync_await import _sync_await
 from pulumi_azure_native import containerregistry
 
 from conftest import (
     ACR_PASSWORDS,
+    ARM_GETS,
+    AZURE_ARM_TOKEN,
     AZURE_AUTO_GROUP,
     AZURE_CLIENT,
+    AZURE_REGISTRY_PROPERTIES,
     ROOT,
     Deployed,
     Harness,
@@ -35,7 +42,9 @@ from conftest import (
     run_target,
 )
 from container_registry import Registry
+from container_registry.azure import mode as acr_mode
 from container_registry.azure import registry as azure_registry
+from container_registry.azure.mode import get_registry as real_get_registry
 from container_registry.azure.registry import (
     PURGE_SCHEDULE,
     acr_registry_name,
@@ -657,3 +666,194 @@ def test_docs_name_the_pull_grant_a_principal_may_already_hold(
     section = text[text.index("(`RoleAssignmentExists`)") :]
     assert "`azure-native:authorization:RoleAssignment`" in section
     assert "`registry-acrpull-<object id>`" in section
+
+
+# --------------------------------------------------------------------------- role assignment mode
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+GET_TOKEN = "azure-native:authorization:getClientToken"
+# A registry that grants both ways: keyless CI push (AcrPush) and two pull principals (AcrPull).
+GRANTING = {
+    "ciRepository": "acme/app",
+    "pullPrincipals": json.dumps(
+        ["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f", "Group:11111111-2222-3333-4444-555555555555"]
+    ),
+}
+# Azure/azure-rest-api-specs, specification/containerregistry/resource-manager/
+# Microsoft.ContainerRegistry/Registry/stable/2025-11-01/containerregistry.json: Registries_Get is
+# GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/
+# Microsoft.ContainerRegistry/registries/{registryName}, and its RegistryProperties has
+# roleAssignmentMode (AbacRepositoryPermissions | LegacyRegistryPermissions); 2025-04-01's has not.
+REGISTRY_GET = (
+    f"https://management.azure.com/subscriptions/{SUBSCRIPTION}/resourceGroups/"
+    f"{AZURE_AUTO_GROUP}/providers/Microsoft.ContainerRegistry/registries/{ACR_NAME}"
+    "?api-version=2025-11-01"
+)
+
+
+def _quiet_stopped_outputs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The outputs of the resources the check stopped hold its error, and nobody reads them:
+    asyncio reports each when it is collected. Those reports, and only those, are dropped."""
+    error = context.get("exception")
+    if context.get("message") == "Future exception was never retrieved" and (
+        isinstance(error, pulumi.RunError) and "roleAssignmentMode" in str(error)
+    ):
+        return
+    loop.default_exception_handler(context)
+
+
+def settle_failed_registrations() -> list[BaseException]:
+    """Await every registration in flight and return the failures, cleared afterwards, so the
+    harness's own wait at the end of the test does not raise them again."""
+    asyncio.get_event_loop().set_exception_handler(_quiet_stopped_outputs)
+    manager = pulumi.runtime.settings._get_rpc_manager()  # noqa: SLF001
+    failures: list[BaseException] = []
+    for _ in range(100):
+        try:
+            _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+        except Exception as failure:  # noqa: BLE001 (each is returned to the test)
+            failures.append(failure)
+            manager.unhandled_exception = None
+            manager.exception_traceback = None
+        else:
+            return failures
+    raise AssertionError("registrations kept failing")
+
+
+def test_a_classic_rbac_registry_is_read_once_then_granted(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mode is read from ARM at the API version that has it, with the provider's own ARM
+    token; then the grants and the purge task go ahead."""
+    outputs = run_target(harness, monkeypatch, "azure", **GRANTING)
+    grants = harness.of_type(ROLE_ASSIGNMENT)
+    assert len(grants) == 3, [g.name for g in grants]
+    assert harness.of_type(TASK) != []
+    assert ARM_GETS == [(REGISTRY_GET, AZURE_ARM_TOKEN)]
+    token_calls = [
+        args for token, args in harness.monitor.registry_mocks.calls if token == GET_TOKEN
+    ]
+    # A token for Azure Resource Manager of the public cloud, where `.azurecr.io` registries live.
+    assert token_calls == [{"endpoint": "https://management.azure.com/"}]
+    # The token is a credential: nothing registered or exported carries it.
+    registered = json.dumps([r.inputs for r in harness.resources])
+    exported = json.dumps({name: resolve(output) for name, output in outputs.items()})
+    assert AZURE_ARM_TOKEN not in registered
+    assert AZURE_ARM_TOKEN not in exported
+
+
+@pytest.mark.parametrize("mode", ["AbacRepositoryPermissions", "abacrepositorypermissions"])
+def test_a_registry_in_abac_mode_stops_before_any_grant_or_the_purge_task(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry": in
+    `AbacRepositoryPermissions` mode AcrPush and AcrPull are not honoured and ACR Tasks lose their
+    data-plane access. The run stops with the cause and the setting to change, and registers no
+    grant and no task."""
+    monkeypatch.setitem(AZURE_REGISTRY_PROPERTIES, "roleAssignmentMode", mode)
+    with pytest.raises(pulumi.RunError) as raised:
+        run_target(harness, monkeypatch, "azure", **GRANTING)
+    failures = settle_failed_registrations()
+    assert failures, "the registrations that wait for the check must fail with it"
+    assert all(str(failure) == str(raised.value) for failure in failures)
+    message = str(raised.value)
+    assert f"roleAssignmentMode {mode}" in message
+    assert "AcrPush and AcrPull" in message
+    assert "purge task" in message
+    assert "LegacyRegistryPermissions" in message
+    assert ACR_NAME in message
+    assert AZURE_ARM_TOKEN not in message
+    registered = {r.typ for r in harness.monitor.registered()}
+    assert REGISTRY in registered, "the registry itself exists: its mode is read from it"
+    assert ROLE_ASSIGNMENT not in registered
+    assert TASK not in registered
+
+
+@pytest.mark.parametrize(
+    ("properties", "stops"),
+    [
+        ({"roleAssignmentMode": "AbacRepositoryPermissions"}, True),
+        ({"roleAssignmentMode": "LegacyRegistryPermissions"}, False),
+        # The API default (containerregistry.json 2025-11-01: default LegacyRegistryPermissions).
+        ({}, False),
+    ],
+)
+def test_only_abac_mode_stops(properties: dict[str, str], stops: bool) -> None:
+    registry = {"properties": properties}
+    if stops:
+        with pytest.raises(pulumi.RunError, match="AbacRepositoryPermissions"):
+            acr_mode.require_classic_rbac(registry, "appdev1234")
+    else:
+        acr_mode.require_classic_rbac(registry, "appdev1234")
+
+
+@pytest.mark.parametrize(
+    ("login_server", "arm"),
+    [
+        # Azure public cloud, Azure Government and Azure operated by 21Vianet: the registry login
+        # server suffixes and Resource Manager endpoints Microsoft Learn lists per cloud.
+        ("appdev1234.azurecr.io", "https://management.azure.com"),
+        ("appdev1234.azurecr.us", "https://management.usgovcloudapi.net"),
+        ("appdev1234.azurecr.cn", "https://management.chinacloudapi.cn"),
+    ],
+)
+def test_the_mode_is_read_from_the_registry_s_own_cloud(login_server: str, arm: str) -> None:
+    assert acr_mode.registry_url(login_server, "/subscriptions/s/x") == (
+        f"{arm}/subscriptions/s/x?api-version=2025-11-01"
+    )
+
+
+def test_an_unknown_cloud_stops_with_the_login_server() -> None:
+    with pytest.raises(pulumi.RunError, match="appdev1234.example.com"):
+        acr_mode.arm_endpoint("appdev1234.example.com")
+
+
+class _FakeArm(http.server.BaseHTTPRequestHandler):
+    """Answers a registry GET the way ARM does: 200 with the registry's JSON, or an error body."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+    status = 200
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
+        type(self).seen.append({"path": self.path, **dict(self.headers.items())})
+        if self.status == 200:
+            body = {"properties": {"roleAssignmentMode": "AbacRepositoryPermissions"}}
+        else:
+            body = {"error": {"code": "AuthorizationFailed", "message": "no read on registry"}}
+        data = json.dumps(body).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_the_registry_get_sends_the_token_as_a_bearer_and_reads_the_answer(status: int) -> None:
+    """The real HTTP request against a loopback stand-in for ARM: the token travels only in the
+    Authorization header, and an error names the URL and ARM's answer but not the token."""
+    handler = type("Arm", (_FakeArm,), {"seen": [], "status": status})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/subscriptions/s/registries/r?api-version=v"
+    try:
+        if status == 200:
+            answer = real_get_registry(url, AZURE_ARM_TOKEN)
+            assert answer["properties"]["roleAssignmentMode"] == "AbacRepositoryPermissions"
+        else:
+            with pytest.raises(pulumi.RunError) as raised:
+                real_get_registry(url, AZURE_ARM_TOKEN)
+            assert "HTTP 403" in str(raised.value)
+            assert "AuthorizationFailed" in str(raised.value)
+            assert AZURE_ARM_TOKEN not in str(raised.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (request,) = handler.seen
+    assert request["path"] == "/subscriptions/s/registries/r?api-version=v"
+    assert request["Authorization"] == f"Bearer {AZURE_ARM_TOKEN}"
+    assert AZURE_ARM_TOKEN not in request["path"]

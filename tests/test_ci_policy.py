@@ -10,9 +10,7 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from policyuniverse.policy import Policy as IamPolicy
-from test_policy import (
-    CI_BREAKAGES,
+from policy_harness import (
     CI_STACK,
     deploy,
     direct_violations,
@@ -20,10 +18,11 @@ from test_policy import (
     load_pack,
     pack_violations,
 )
+from policyuniverse.policy import Policy as IamPolicy
+from test_policy import CI_BREAKAGES
 
 from conftest import Harness
-from policy import rules
-from policy.rules import RULES, ResourceRule
+from policy import RULES, ResourceRule, aws, azure, gcp, grants
 
 CI_RULES: dict[str, tuple[str, ...]] = {
     "aws-github-oidc-trust-pinned": ("aws",),
@@ -95,10 +94,10 @@ def test_policyuniverse_agrees_about_the_trust_policy(
     """The program's trust policy is not internet-accessible; the breakage that trusts anyone
     is, and the pack's no-public-grants says so too."""
     stack = deploy("aws", **CI_STACK["aws"])
-    document = json.loads(first(stack, rules.AWS_IAM_ROLE).props["assumeRolePolicy"])
+    document = json.loads(first(stack, aws.AWS_IAM_ROLE).props["assumeRolePolicy"])
     assert not IamPolicy(document).is_internet_accessible()
     breakage = next(b for b in CI_BREAKAGES if b.id == "trust-anyone")
-    broken = first(breakage.breaks(stack), rules.AWS_IAM_ROLE).props["assumeRolePolicy"]
+    broken = first(breakage.breaks(stack), aws.AWS_IAM_ROLE).props["assumeRolePolicy"]
     assert IamPolicy(json.loads(broken)).is_internet_accessible()
 
 
@@ -117,11 +116,11 @@ def test_gcp_condition_must_pin_the_repository(condition: str, pinned: bool) -> 
         "oidc": {"issuerUri": "https://token.actions.githubusercontent.com/"},
         "attributeCondition": condition,
     }
-    found = rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {})
+    found = gcp.gcp_github_provider_condition(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {})
     assert (found == []) == pinned, found
     other_issuer = {**props, "oidc": {"issuerUri": "https://gitlab.com"}}
     assert (
-        rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, other_issuer, {})
+        gcp.gcp_github_provider_condition(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, other_issuer, {})
         == []
     )
 
@@ -133,12 +132,14 @@ def test_acr_scope_rule_ignores_other_roles() -> None:
         "scope": "/subscriptions/s",
         "principalId": "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f",
     }
-    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {}) == []
+    assert azure.acr_role_assignment_scoped(azure.AZURE_ROLE_ASSIGNMENT, props, {}) == []
     acr_pull = {
         **props,
-        "roleDefinitionId": props["roleDefinitionId"][:-36] + rules.ACR_ROLE_IDS[1],
+        # AcrPull, as Microsoft's built-in roles page (Containers) lists it.
+        "roleDefinitionId": props["roleDefinitionId"][:-36]
+        + "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     }
-    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, acr_pull, {})
+    assert azure.acr_role_assignment_scoped(azure.AZURE_ROLE_ASSIGNMENT, acr_pull, {})
 
 
 # --------------------------------------------------------------------------- each CI rule, bitten
@@ -171,7 +172,7 @@ def _pinned(subject: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("subject", GOOD_SUBJECTS)
 def test_aws_trust_rule_passes_one_repository_in_either_form(subject: str) -> None:
-    assert rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, _role(_pinned(subject)), {}) == []
+    assert aws.aws_github_trust_pinned(aws.AWS_IAM_ROLE, _role(_pinned(subject)), {}) == []
 
 
 BAD_TRUSTS: dict[str, Any] = {
@@ -203,13 +204,13 @@ BAD_TRUSTS: dict[str, Any] = {
 
 @pytest.mark.parametrize("why", sorted(BAD_TRUSTS))
 def test_aws_trust_rule_refuses(why: str) -> None:
-    found = rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, _role(BAD_TRUSTS[why]), {})
+    found = aws.aws_github_trust_pinned(aws.AWS_IAM_ROLE, _role(BAD_TRUSTS[why]), {})
     assert found, f"{why} passed"
 
 
 def test_aws_trust_rule_refuses_a_document_that_is_not_json() -> None:
     props = {"assumeRolePolicy": "{not json"}
-    assert rules.aws_github_trust_pinned(rules.AWS_IAM_ROLE, props, {})
+    assert aws.aws_github_trust_pinned(aws.AWS_IAM_ROLE, props, {})
 
 
 GITHUB_ISSUER = {"issuerUri": "https://token.actions.githubusercontent.com"}
@@ -226,9 +227,7 @@ GITHUB_ISSUER = {"issuerUri": "https://token.actions.githubusercontent.com"}
 )
 def test_gcp_condition_rule_passes_the_repository_by_name_or_id(condition: str) -> None:
     props = {"oidc": GITHUB_ISSUER, "attributeCondition": condition}
-    assert (
-        rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {}) == []
-    )
+    assert gcp.gcp_github_provider_condition(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {}) == []
 
 
 @pytest.mark.parametrize(
@@ -248,14 +247,14 @@ def test_gcp_condition_rule_passes_the_repository_by_name_or_id(condition: str) 
 )
 def test_gcp_condition_rule_refuses(condition: Any) -> None:
     props = {"oidc": GITHUB_ISSUER, "attributeCondition": condition}
-    found = rules.gcp_github_provider_condition(rules.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {})
+    found = gcp.gcp_github_provider_condition(gcp.GCP_WORKLOAD_IDENTITY_PROVIDER, props, {})
     assert found, f"{condition!r} passed"
 
 
 @pytest.mark.parametrize("subject", GOOD_SUBJECTS)
 def test_azure_subject_rule_passes_one_exact_subject(subject: str) -> None:
     props = {"subject": subject}
-    assert rules.azure_federated_subject_pinned(rules.AZURE_FEDERATED_CREDENTIAL, props, {}) == []
+    assert azure.azure_federated_subject_pinned(azure.AZURE_FEDERATED_CREDENTIAL, props, {}) == []
 
 
 @pytest.mark.parametrize(
@@ -272,7 +271,7 @@ def test_azure_subject_rule_passes_one_exact_subject(subject: str) -> None:
 )
 def test_azure_subject_rule_refuses(subject: Any) -> None:
     props = {"subject": subject}
-    found = rules.azure_federated_subject_pinned(rules.AZURE_FEDERATED_CREDENTIAL, props, {})
+    found = azure.azure_federated_subject_pinned(azure.AZURE_FEDERATED_CREDENTIAL, props, {})
     assert found, f"{subject!r} passed"
 
 
@@ -300,7 +299,7 @@ def _assignment(role: str, scope: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("role", ACR_ROLES)
 def test_acr_scope_rule_passes_the_registry(role: str) -> None:
     props = _assignment(role, REGISTRY_SCOPE)
-    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {}) == []
+    assert azure.acr_role_assignment_scoped(azure.AZURE_ROLE_ASSIGNMENT, props, {}) == []
 
 
 @pytest.mark.parametrize("role", ACR_ROLES)
@@ -316,8 +315,8 @@ def test_acr_scope_rule_passes_the_registry(role: str) -> None:
     ],
 )
 def test_acr_scope_rule_refuses(role: str, scope: Any) -> None:
-    found = rules.acr_role_assignment_scoped(
-        rules.AZURE_ROLE_ASSIGNMENT, _assignment(role, scope), {}
+    found = azure.acr_role_assignment_scoped(
+        azure.AZURE_ROLE_ASSIGNMENT, _assignment(role, scope), {}
     )
     assert found, f"{role} on {scope!r} passed"
 
@@ -332,10 +331,10 @@ def test_acr_scope_rule_compares_role_ids_in_any_case(
     subscription = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333"
     props = _assignment(spelling(role), subscription)
     assert props["roleDefinitionId"] != _assignment(role, subscription)["roleDefinitionId"]
-    assert rules.acr_role_assignment_scoped(rules.AZURE_ROLE_ASSIGNMENT, props, {})
+    assert azure.acr_role_assignment_scoped(azure.AZURE_ROLE_ASSIGNMENT, props, {})
     assert (
-        rules.acr_role_assignment_scoped(
-            rules.AZURE_ROLE_ASSIGNMENT, _assignment(spelling(role), REGISTRY_SCOPE), {}
+        azure.acr_role_assignment_scoped(
+            azure.AZURE_ROLE_ASSIGNMENT, _assignment(spelling(role), REGISTRY_SCOPE), {}
         )
         == []
     )
@@ -356,23 +355,23 @@ def test_acr_classic_rbac_rule(mode: str | None, refused: bool) -> None:
     props: dict[str, Any] = {"sku": {"name": "Basic"}}
     if mode is not None:
         props["roleAssignmentMode"] = mode
-    assert bool(rules.acr_classic_rbac(rules.ACR_REGISTRY, props, {})) == refused
+    assert bool(azure.acr_classic_rbac(azure.ACR_REGISTRY, props, {})) == refused
 
 
 PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
-    (rules.GAR_IAM_MEMBER, {"member": "allUsers"}),
-    (rules.GAR_IAM_MEMBER, {"member": "allAuthenticatedUsers"}),
-    (rules.GAR_IAM_MEMBER, {"member": "*"}),
-    (rules.GCP_PROJECT_IAM_MEMBER, {"member": "allUsers"}),
-    (rules.GAR_IAM_BINDING, {"members": ["group:pullers@example.com", "allUsers"]}),
-    (rules.GCP_PROJECT_IAM_BINDING, {"members": ["allAuthenticatedUsers"]}),
+    (gcp.GAR_IAM_MEMBER, {"member": "allUsers"}),
+    (gcp.GAR_IAM_MEMBER, {"member": "allAuthenticatedUsers"}),
+    (gcp.GAR_IAM_MEMBER, {"member": "*"}),
+    (gcp.GCP_PROJECT_IAM_MEMBER, {"member": "allUsers"}),
+    (gcp.GAR_IAM_BINDING, {"members": ["group:pullers@example.com", "allUsers"]}),
+    (gcp.GCP_PROJECT_IAM_BINDING, {"members": ["allAuthenticatedUsers"]}),
     (
-        rules.GAR_IAM_POLICY,
+        gcp.GAR_IAM_POLICY,
         {"policyData": json.dumps({"bindings": [{"role": "r", "members": ["allUsers"]}]})},
     ),
-    (rules.AZURE_ROLE_ASSIGNMENT, {"principalId": "*"}),
+    (azure.AZURE_ROLE_ASSIGNMENT, {"principalId": "*"}),
     (
-        rules.AWS_IAM_ROLE,
+        aws.AWS_IAM_ROLE,
         {
             "assumeRolePolicy": json.dumps(
                 {
@@ -384,7 +383,7 @@ PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
-        rules.AWS_IAM_ROLE,
+        aws.AWS_IAM_ROLE,
         {
             "assumeRolePolicy": json.dumps(
                 {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]}
@@ -392,7 +391,7 @@ PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
-        rules.ECR_REPOSITORY_POLICY,
+        aws.ECR_REPOSITORY_POLICY,
         {
             "policy": json.dumps(
                 {
@@ -412,18 +411,18 @@ PUBLIC_GRANTS: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("resource_type", "props"), PUBLIC_GRANTS)
 def test_no_public_grants_refuses(resource_type: str, props: dict[str, Any]) -> None:
-    assert rules.no_public_grants(resource_type, props, {}), f"{resource_type} {props} passed"
+    assert grants.no_public_grants(resource_type, props, {}), f"{resource_type} {props} passed"
 
 
 @pytest.mark.parametrize(
     ("resource_type", "props"),
     [
-        (rules.GAR_IAM_MEMBER, {"member": "group:pullers@example.com"}),
-        (rules.AZURE_ROLE_ASSIGNMENT, {"principalId": "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"}),
-        (rules.AWS_IAM_ROLE, _role(_pinned(GOOD_SUBJECTS[1]))),
+        (gcp.GAR_IAM_MEMBER, {"member": "group:pullers@example.com"}),
+        (azure.AZURE_ROLE_ASSIGNMENT, {"principalId": "0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"}),
+        (aws.AWS_IAM_ROLE, _role(_pinned(GOOD_SUBJECTS[1]))),
     ],
 )
 def test_no_public_grants_passes_named_principals(
     resource_type: str, props: dict[str, Any]
 ) -> None:
-    assert rules.no_public_grants(resource_type, props, {}) == []
+    assert grants.no_public_grants(resource_type, props, {}) == []

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from container_registry.cli.options import parser
 from stack_config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
 README = ROOT / "README.md"
@@ -64,11 +65,9 @@ def config_set_key(command: str) -> str | None:
 
 
 def up_sh_flags() -> set[str]:
-    """The flags up.sh's usage text lists (its `usage` function)."""
-    source = (ROOT / "up.sh").read_text(encoding="utf-8")
-    usage = re.search(r"^usage\(\)\s*\{(.*?)^\}", source, re.MULTILINE | re.DOTALL)
-    assert usage is not None, "up.sh has no usage() function"
-    flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", usage.group(1)))
+    """The flags ./up.sh's usage lists (`./up.sh --help`: the CLI's argparse parser)."""
+    usage = parser().format_help()
+    flags = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", usage))
     assert {"--help", "--stack", "--preview", "--outputs", "--destroy", "--yes"} <= flags, flags
     return flags
 

@@ -12,8 +12,7 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from test_policy import (
-    BREAKAGES,
+from policy_harness import (
     DELETE,
     VAULT_ID,
     Resource,
@@ -26,10 +25,10 @@ from test_policy import (
     rule_named,
     set_key,
 )
+from test_policy import BREAKAGES
 
 from conftest import Harness
-from policy import rules
-from policy.rules import RULE_NAMES, RULES, ResourceRule
+from policy import RULE_NAMES, RULES, ResourceRule, gcp
 
 CLOUDS = ("aws", "azure", "gcp", "local")
 SECRET_ARN = (
@@ -234,7 +233,7 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         "gcp",
         "remote-read-by-all-users",
         added(
-            rules.GAR_IAM_MEMBER,
+            gcp.GAR_IAM_MEMBER,
             {
                 "repository": "app-mirror",
                 "role": "roles/artifactregistry.reader",
@@ -249,7 +248,7 @@ MIRROR_BREAKAGES: tuple[MirrorBreakage, ...] = (
         "gcp",
         "remote-bound-to-all-authenticated-users",
         added(
-            rules.GAR_IAM_BINDING,
+            gcp.GAR_IAM_BINDING,
             {
                 "repository": "app-mirror",
                 "role": "roles/artifactregistry.reader",

@@ -14,8 +14,9 @@ import pulumi
 import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
 
-from container_registry.azure.access import registry_access
+from container_registry.azure.access import registry_access, registry_scope
 from container_registry.azure.mirror import acr_mirror, credential_set_vault
+from container_registry.azure.mode import arm_endpoint, checked_registry_name
 from container_registry.azure.options import check_registry_name_source
 from container_registry.options import RegistryOptions
 from container_registry.target import Built, RegistryLogin
@@ -182,7 +183,8 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
     # "Azure ABAC repository permissions in Azure Container Registry"). The SDK in use cannot
     # pin it: pulumi-azure-native 3.x's Registry (REST API 2023-01-01-preview,
     # pulumi_azure_native/containerregistry/registry.py, RegistryArgs) has no
-    # roleAssignmentMode input, so the registry takes Azure's default (classic today); the
+    # roleAssignmentMode input, so the registry takes Azure's default. So the mode is read once
+    # the registry exists (mode.py), and every grant and the purge task wait for that check; the
     # policy rule acr-classic-rbac refuses any other mode a program sets.
     registry = containerregistry.Registry(
         f"{name}-acr",
@@ -208,11 +210,25 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         opts=guarded,
     )
 
+    # The registry's name once its role assignment mode was read and found to be classic RBAC.
+    token = authorization.get_client_token_output(
+        endpoint=registry.login_server.apply(lambda server: arm_endpoint(server) + "/"),
+        opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
+    )
+    classic_registry_name = checked_registry_name(
+        registry.name,
+        pulumi.Output.all(client.subscription_id, group_name, registry.name).apply(
+            lambda v: registry_scope(v[0], v[1], v[2])
+        ),
+        registry.login_server,
+        pulumi.Output.secret(token.token),
+    )
+
     encoded = base64.b64encode(purge_task_yaml(options).encode()).decode()
     containerregistry.Task(
         f"{name}-purge",
         containerregistry.TaskArgs(
-            registry_name=registry_name,
+            registry_name=classic_registry_name,
             resource_group_name=group_name,
             location=location,
             platform=containerregistry.PlatformPropertiesArgs(os="Linux", architecture="amd64"),
@@ -253,7 +269,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         parent=parent,
         resource_group=group_name,
         location=location,
-        registry_name=registry.name,
+        registry_name=classic_registry_name,
         login_server=registry.login_server,
         mirror_endpoint=endpoint,
     )

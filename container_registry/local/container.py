@@ -155,3 +155,9 @@ def engine_name(options: RegistryOptions, name: str) -> str:
     Docker names are global on an engine, so project and stack go in: two stacks never collide.
     """
     return f"{options.project}-{options.stack}-{name}"
+
+
+def mirror_engine_name(options: RegistryOptions, name: str) -> str:
+    """The mirror's container name on the engine, beside the registry's (its volume adds
+    `-data`)."""
+    return f"{engine_name(options, name)}-mirror"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker
 
-from container_registry.local.container import IMAGE_COMMAND, engine_name, registry_container
+from container_registry.local.container import IMAGE_COMMAND, mirror_engine_name, registry_container
 from container_registry.options import RegistryOptions
 
 # Docker Hub's registry API, the upstream of the mirror (Distribution's proxy mode).
@@ -106,7 +106,7 @@ def local_mirror(
     only. Its cache is on its own volume, not protected: it refills itself.
     """
     mirror = options.mirror
-    docker_name = f"{engine_name(options, name)}-mirror"
+    docker_name = mirror_engine_name(options, name)
     volume = pulumi_docker.Volume(
         f"{name}-mirror-data",
         pulumi_docker.VolumeArgs(

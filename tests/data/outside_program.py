@@ -47,6 +47,7 @@ CALLS: dict[str, dict[str, Any]] = {
         "clientId": "5e8d1f3a-2b7c-4a90-b6e4-1d9c3f7a8e22",
         "objectId": "c4a7e2d9-8f1b-4e63-a5d0-6b3f9e2c1a78",
     },
+    "azure-native:authorization:getClientToken": {"token": "mock-arm-token"},
     "azure-native:containerregistry:listRegistryCredentials": {
         "username": "admin",
         "passwords": [{"name": "password", "value": "p"}],
@@ -84,6 +85,15 @@ import container_registry  # noqa: E402 (after the mocks, as a program under tes
 # Importing the package loads no provider SDK; RegistryImage brings the Docker provider.
 loaded_before = sorted(m for m in sys.modules if m.split(".")[0].startswith("pulumi_"))
 from container_registry import Registry, RegistryArgs, RegistryImage  # noqa: E402
+
+if cloud == "azure":
+    # Azure Resource Manager's answer to the registry GET that reads its role assignment mode
+    # (HTTP, which Pulumi's mocks cannot answer): classic RBAC, Azure's default.
+    import container_registry.azure.mode as acr_mode
+
+    acr_mode.get_registry = lambda url, token: {  # type: ignore[assignment]
+        "properties": {"roleAssignmentMode": "LegacyRegistryPermissions"}
+    }
 
 args: RegistryArgs = {"cloud": cloud, "repository_name": "api", **TARGET_ARGS[cloud]}  # type: ignore[typeddict-item]
 registry = Registry("team", args)
