@@ -8,6 +8,7 @@ every target.
 import pulumi
 
 import stack_config
+import stack_config.retention
 from container_registry import Registry, RegistryImage
 
 settings = stack_config.load_settings()
@@ -33,6 +34,14 @@ pulumi.export("repoDigest", image.repo_digest)
 pulumi.export("credentials", registry.login)
 if settings.mirror_enabled:
     pulumi.export("mirrorEndpoint", registry.mirror_endpoint)
+# What ./up.sh's retention run needs on the local target (stack_config/retention.py); nothing
+# secret. None on the clouds: they clean up by themselves.
+pulumi.export(
+    "retention",
+    stack_config.retention.retention_output(settings, engine)
+    if settings.cloud == "local"
+    else None,
+)
 if settings.options.ci is not None:
     pulumi.export("ci", registry.ci)
     pulumi.export("ciWorkflow", stack_config.ci_workflow(registry))

@@ -33,14 +33,17 @@ __all__ = [
 
 
 class LifecycleArgs(TypedDict, total=False):
-    """What the registry deletes on its own (ECR lifecycle policy, ACR retention and purge task,
-    Artifact Registry cleanup policies; the local registry has no cleanup)."""
+    """What the registry deletes (ECR lifecycle policy, ACR retention and purge task, Artifact
+    Registry cleanup policies; on the local registry, the retention run of
+    container_registry/local/retention.py). A kept image keeps its cosign signature and
+    attestation (docs/supply-chain.md)."""
 
     untagged_expiry_days: int
     """Untagged images are deleted this many days after they were pushed, 1 to 3650.
     Default 14."""
     keep_tagged_images: int
-    """Only this many of the newest tagged images are kept, 1 to 10000. Default 30."""
+    """Only this many of the newest tagged images are kept, with their signatures, 1 to 10000.
+    Default 30."""
 
 
 class MirrorArgs(TypedDict, total=False):
@@ -108,6 +111,10 @@ class AwsArgs(TypedDict, total=False):
     """(with the mirror) A Secrets Manager secret ARN named `ecr-pullthroughcache/...` holding a
     Docker Hub username and accessToken: adds a Docker Hub cache rule. Default: none, ECR Public
     only."""
+    archive_unpulled_days: int
+    """Move a tagged image not pulled for this many days (1 to 3650) to ECR's archive storage
+    class instead of deleting tagged images past `lifecycle.keep_tagged_images`; signatures and
+    attestations stay. Default: none, delete."""
 
 
 class AzureArgs(TypedDict, total=False):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
@@ -68,6 +69,12 @@ SETUP_BUILDX = Action(
 BUILD_PUSH = Action(
     "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
 )
+# Signing (docs/supply-chain.md): cosign-installer v4.1.2 installs cosign v3.0.6 (its action.yml,
+# input `cosign-release`, default 'v3.0.6'); sbom-action runs syft.
+COSIGN_INSTALLER = Action(
+    "sigstore/cosign-installer", "6f9f17788090df1f26f669e9d70d6ae9567deba6", "v4.1.2"
+)
+SBOM_ACTION = Action("anchore/sbom-action", "e22c389904149dbc22b58101806040fa8d37a610", "v0.24.0")
 ACTIONS: tuple[Action, ...] = (
     CHECKOUT,
     AWS_CREDENTIALS,
@@ -78,7 +85,20 @@ ACTIONS: tuple[Action, ...] = (
     SETUP_QEMU,
     SETUP_BUILDX,
     BUILD_PUSH,
+    COSIGN_INSTALLER,
+    SBOM_ACTION,
 )
+# The SBOM, SPDX JSON, and the predicate type cosign attests it as (`cosign attest --type`).
+SBOM_FILE = "sbom.spdx.json"
+SBOM_FORMAT = "spdx-json"
+SBOM_PREDICATE_TYPE = "spdxjson"
+# cosign 3 stores signatures as Sigstore bundles through the OCI referrers API by default
+# (cmd/cosign/cli/options/sign.go and attest.go: --new-bundle-format defaults to true). These
+# flags keep cosign's tag form, `sha256-<hex>.sig` and `.att`, which every cloud's clean-up rules
+# can select and keep (container_registry/provenance.py); referrers are untagged manifests that
+# ECR's and Artifact Registry's untagged rules could expire. `cosign verify` reads either form
+# (cmd/cosign/cli/verify/verify.go: it falls back to the tag form when it finds no bundle).
+COSIGN_TAG_FORM = ("--new-bundle-format=false", "--use-signing-config=false")
 
 
 def oidc_subject(ci: CiOptions) -> str:
@@ -149,14 +169,16 @@ def workflow(
 ) -> dict[str, Any]:
     """The GitHub Actions workflow for the image's repository: log in keylessly, build the `ci`
     context for its platform (with build arguments: the base image from the mirror, when there is
-    one), push `<repo_endpoint>:<commit sha>` and print the digest."""
+    one), push `<repo_endpoint>:<commit sha>`, then sign that digest keylessly and attest its
+    SBOM (signing_steps), and print the digest with the command that verifies it."""
     job: dict[str, Any] = {
         "name": f"Build {ci.context.rstrip('/')}/ and push it to {cloud_name}",
         "runs-on": "ubuntu-latest",
         # A run started by hand from another branch stops here, not at an opaque cloud error.
         # ci.ref holds no quote (CI_REF below), so the literal is safe in the expression.
         "if": f"github.ref == '{ci.ref}'",
-        # The OIDC token and a read-only checkout, for this job alone; nothing more.
+        # The OIDC token (the cloud's login, and cosign's keyless certificate) and a read-only
+        # checkout, for this job alone; nothing more.
         "permissions": {"id-token": "write", "contents": "read"},
     }
     if ci.environment is not None:
@@ -186,11 +208,7 @@ def workflow(
                 ),
             ),
         },
-        run_step(
-            "Print the digest",
-            'echo "Pushed ${IMAGE}@${DIGEST}" | tee -a "$GITHUB_STEP_SUMMARY"',
-            env={"IMAGE": repo_endpoint, "DIGEST": "${{ steps.build.outputs.digest }}"},
-        ),
+        *signing_steps(ci, repo_endpoint),
     ]
     job["steps"] = steps
     return {
@@ -201,6 +219,96 @@ def workflow(
         "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
         "jobs": {"push": job},
     }
+
+
+DIGEST = "${{ steps.build.outputs.digest }}"
+
+
+def certificate_identity(ci: CiOptions) -> str:
+    """The identity in the signing certificate of a run of the generated workflow: GitHub's
+    `job_workflow_ref` as a URI, `https://github.com/<owner>/<repo>/<workflow path>@<ref>`
+    (Sigstore's Fulcio, "OIDC usage in Fulcio", GitHub Actions: the SAN is the workflow ref)."""
+    return f"https://github.com/{ci.repository}/{WORKFLOW_PATH}@{ci.ref}"
+
+
+def verify_commands(ci: CiOptions, repo_endpoint: str, digest: str) -> dict[str, str]:
+    """The exact commands that check a digest the workflow pushed: its signature and its SBOM
+    attestation, by this workflow on this ref and nothing else."""
+    identity = [
+        "--certificate-identity",
+        certificate_identity(ci),
+        "--certificate-oidc-issuer",
+        GITHUB_OIDC_ISSUER,
+    ]
+    image = f"{repo_endpoint}@{digest}"
+    return {
+        "verifySignature": shlex.join(["cosign", "verify", *identity, image]),
+        "verifySbom": shlex.join(
+            ["cosign", "verify-attestation", "--type", SBOM_PREDICATE_TYPE, *identity, image]
+        ),
+    }
+
+
+def verification_values(ci: CiOptions, repo_endpoint: str) -> dict[str, str]:
+    """What the `ci` output says about signatures: the certificate identity and issuer, and the
+    commands that verify a digest the workflow pushed (`DIGEST` stands for the `sha256:...` it
+    printed; the run's summary prints them with the digest filled in)."""
+    return {
+        "certificateIdentity": certificate_identity(ci),
+        "certificateOidcIssuer": GITHUB_OIDC_ISSUER,
+        **verify_commands(ci, repo_endpoint, "DIGEST"),
+    }
+
+
+def signing_steps(ci: CiOptions, repo_endpoint: str) -> list[dict[str, Any]]:
+    """Sign the pushed digest (never a tag, which can move) with cosign, keylessly with the job's
+    OIDC token; make its SBOM with syft and attest it; print the digest and how to verify it.
+    Values reach the scripts through `env` only."""
+    env = {"IMAGE": repo_endpoint, "DIGEST": DIGEST}
+    cosign = ["cosign", "{verb}", "--yes", *COSIGN_TAG_FORM]
+    verify = (
+        "--certificate-identity %s --certificate-oidc-issuer %s %s@%s\\n"
+        '\' "$IDENTITY" "$ISSUER" "$IMAGE" "$DIGEST"'
+    )
+    summary = "\n".join(
+        [
+            "{",
+            '  echo "Pushed ${IMAGE}@${DIGEST}: signed, its SBOM attested. Verify with:"',
+            f"  printf 'cosign verify {verify}",
+            f"  printf 'cosign verify-attestation --type {SBOM_PREDICATE_TYPE} {verify}",
+            '} | tee -a "$GITHUB_STEP_SUMMARY"',
+        ]
+    )
+    return [
+        step(COSIGN_INSTALLER, "Install cosign"),
+        step(
+            SBOM_ACTION,
+            "Make the SBOM",
+            image=f"{repo_endpoint}@{DIGEST}",
+            format=SBOM_FORMAT,
+            **{
+                "output-file": SBOM_FILE,
+                "upload-artifact": "false",
+                "upload-release-assets": "false",
+            },
+        ),
+        run_step(
+            "Sign the pushed digest",
+            " ".join(cosign).format(verb="sign") + ' "${IMAGE}@${DIGEST}"',
+            env=env,
+        ),
+        run_step(
+            "Attest the SBOM",
+            " ".join(cosign).format(verb="attest")
+            + f' --type {SBOM_PREDICATE_TYPE} --predicate {SBOM_FILE} "${{IMAGE}}@${{DIGEST}}"',
+            env=env,
+        ),
+        run_step(
+            "Print the digest and how to verify it",
+            summary,
+            env={**env, "IDENTITY": certificate_identity(ci), "ISSUER": GITHUB_OIDC_ISSUER},
+        ),
+    ]
 
 
 def build_args_output(

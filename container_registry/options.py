@@ -40,6 +40,8 @@ class AwsOptions:
     kms_key_arn: str | None = None
     # An existing IAM OIDC provider for GitHub to trust instead of creating one.
     oidc_provider_arn: str | None = None
+    # Archive tagged images unpulled this many days instead of deleting past keep_tagged_images.
+    archive_unpulled_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pulumi
 
-from container_registry import lifecycle, mirror, naming
+from container_registry import github, lifecycle, mirror, naming
 from container_registry.args import DEFAULTS, RegistryArgs, RegistryLoginArgs
 from container_registry.errors import ArgumentError
 from container_registry.options import RegistryOptions
@@ -83,7 +83,8 @@ class Registry(pulumi.ComponentResource):
     """With the mirror on: the path that stands for Docker official images
     (`docker pull <mirror_endpoint>/nginx:<tag>`); else none."""
     ci: pulumi.Output[dict[str, str] | None]
-    """With `ci`: what a GitHub Actions workflow logs in with (nothing secret); else none."""
+    """With `ci`: what a GitHub Actions workflow logs in with, and the certificate identity,
+    issuer and commands that verify what it signs (nothing secret); else none."""
     ci_workflow: pulumi.Output[str | None]
     """With `ci`: that workflow, as YAML for .github/workflows/; else none."""
 
@@ -111,7 +112,15 @@ class Registry(pulumi.ComponentResource):
             )
         )
         self.mirror_endpoint = pulumi.Output.from_input(built.mirror_endpoint)
-        self.ci = built.ci.values if built.ci is not None else pulumi.Output.from_input(None)
+        ci_options = options.ci
+        # With `ci`: how to verify what the workflow signs, for the repository it pushes to.
+        self.ci = (
+            pulumi.Output.all(built.ci.values, built.repository_url).apply(
+                lambda v: {**v[0], **github.verification_values(ci_options, v[1])}
+            )
+            if built.ci is not None and ci_options is not None
+            else pulumi.Output.from_input(None)
+        )
         self.ci_workflow = (
             built.ci.workflow if built.ci is not None else pulumi.Output.from_input(None)
         )

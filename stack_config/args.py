@@ -143,6 +143,9 @@ def registry_args(
         args["ci"] = ci
     aws: dict[str, Any] = {}
     _put(aws, "kms_key_arn", text(raw, "ecrKmsKeyArn"))
+    archive_days = _number(raw, "ecrArchiveUnpulledDays")
+    # 0, Pulumi.yaml's default, means off: delete past keepTaggedImages.
+    _put(aws, "archive_unpulled_days", None if archive_days == 0 else archive_days)
     _put(aws, "oidc_provider_arn", text(raw, "awsOidcProviderArn"))
     _put(aws, "docker_hub_secret_arn", text(raw, "dockerHubCredentialsSecretArn"))
     azure: dict[str, Any] = {}

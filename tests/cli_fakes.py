@@ -81,6 +81,7 @@ class World:
     not_deployed: bool = False  # no outputs at all
     up_fails: str | None = None  # the update's output when it fails
     destroy_fails: bool = False
+    retention_fails: bool = False  # the local registry's retention raises
     # docker
     has_docker: bool = True
     context_host: str = "unix:///var/run/docker.sock"
@@ -285,9 +286,18 @@ def run_cli(
         docker=lambda env: FakeDocker(world, env),
         pip_install=pip_install
         or (lambda requirements: world.record("pip", environment, requirements.name)),
+        retain=lambda outputs: _retain(world, environment, outputs),
     )
     code = main(list(args), session)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def _retain(world: World, env: Mapping[str, str], outputs: Mapping[str, Any]) -> str:
+    """The local registry's retention: recorded with the outputs it was given."""
+    world.record("retain", env, dict(outputs))
+    if world.retention_fails:
+        raise RuntimeError("the registry container is not running")
+    return "retention: nothing to delete (3 manifests kept)"
 
 
 def _version(text: str) -> VersionInfo | None:

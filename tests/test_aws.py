@@ -34,9 +34,11 @@ from conftest import (
 )
 from container_registry.aws import registry as aws_registry
 from container_registry.aws.mirror import pull_through_identity_policy
+from container_registry.aws.options import check_block
 from container_registry.aws.policies import lifecycle_policy, repository_policy
+from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
-from container_registry.options import RegistryOptions
+from container_registry.options import AwsOptions, RegistryOptions
 from container_registry.target import Built
 
 APP_DIR = ROOT / "app"
@@ -74,11 +76,14 @@ def ecr_lifecycle_errors(document: dict[str, Any]) -> list[str]:
         count_type = selection.get("countType")
         if status not in ("tagged", "untagged", "any"):
             errors.append(f"{name}: tagStatus {status!r}")
-        if count_type == "sinceImagePushed" and selection.get("countUnit") != "days":
-            errors.append(f"{name}: sinceImagePushed needs countUnit days")
+        # The lifecycle policy template (lifecycle_policy_examples.html): countType is one of
+        # imageCountMoreThan, sinceImagePushed, sinceImagePulled, sinceImageTransitioned.
+        since = ("sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
+        if count_type in since and selection.get("countUnit") != "days":
+            errors.append(f"{name}: {count_type} needs countUnit days")
         if count_type == "imageCountMoreThan" and "countUnit" in selection:
             errors.append(f"{name}: imageCountMoreThan takes no countUnit")
-        if count_type not in ("sinceImagePushed", "imageCountMoreThan"):
+        if count_type not in ("imageCountMoreThan", *since):
             errors.append(f"{name}: countType {count_type!r}")
         lists = [k for k in ("tagPrefixList", "tagPatternList") if k in selection]
         if status == "tagged" and not lists:
@@ -89,8 +94,12 @@ def ecr_lifecycle_errors(document: dict[str, Any]) -> list[str]:
             errors.append(f"{name}: countNumber must be a positive integer")
         if status == "any" and rule["rulePriority"] != max(priorities):
             errors.append(f"{name}: tagStatus any must have the highest rulePriority")
-        if rule.get("action") != {"type": "expire"}:
-            errors.append(f"{name}: action must be expire")
+        # action: expire, or transition with targetStorageClass archive (the only one).
+        if rule.get("action") not in (
+            {"type": "expire"},
+            {"type": "transition", "targetStorageClass": "archive"},
+        ):
+            errors.append(f"{name}: action must be expire or transition to archive")
     return errors
 
 
@@ -137,7 +146,7 @@ def test_the_lifecycle_validator_can_fail() -> None:
 def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep: int) -> None:
     document = lifecycle_policy(RegistryOptions(untagged_expiry_days=days, keep_tagged_images=keep))
     assert ecr_lifecycle_errors(document) == []
-    untagged, tagged = document["rules"]
+    signatures, untagged, tagged = sorted(document["rules"], key=lambda r: r["rulePriority"])
     assert untagged["selection"] == {
         "tagStatus": "untagged",
         "countType": "sinceImagePushed",
@@ -145,8 +154,31 @@ def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep:
         "countNumber": days,
     }
     assert tagged["selection"]["tagStatus"] == "tagged"
+    assert tagged["selection"]["tagPatternList"] == ["*"]
     assert tagged["selection"]["countType"] == "imageCountMoreThan"
-    assert tagged["selection"]["countNumber"] == keep
+    # Each image, its `.sig` and its `.att` (docs/supply-chain.md; tests/test_cleanup_semantics.py
+    # evaluates what this keeps).
+    assert tagged["selection"]["countNumber"] == 3 * keep
+    # cosign's signature and attestation tags, `sha256-<hex>.sig|.att`, claimed first.
+    assert signatures["selection"] == {
+        "tagStatus": "tagged",
+        "tagPatternList": ["sha256-*"],
+        "countType": "imageCountMoreThan",
+        "countNumber": 2 * keep,
+    }
+
+
+@pytest.mark.parametrize("days", [1, 90, 3650])
+def test_archive_mode_policy_is_valid(days: int) -> None:
+    options = RegistryOptions(aws=AwsOptions(archive_unpulled_days=days))
+    document = lifecycle_policy(options)
+    assert ecr_lifecycle_errors(document) == []
+    rules = sorted(document["rules"], key=lambda r: r["rulePriority"])
+    assert rules[2]["selection"]["countType"] == "sinceImagePulled"
+    assert rules[2]["selection"]["countNumber"] == days
+    assert rules[2]["action"] == {"type": "transition", "targetStorageClass": "archive"}
+    broken = {"rules": [{**rules[2], "action": {"type": "transition"}}]}
+    assert ecr_lifecycle_errors(broken), "a transition without the archive class is refused"
 
 
 def test_tutorial_policy_is_caught_by_the_same_checks() -> None:
@@ -237,7 +269,8 @@ def test_policies_attached_to_the_repository(harness: Harness) -> None:
     assert lifecycle.inputs["repository"] == "app"
     document = json.loads(lifecycle.inputs["policy"])
     assert ecr_lifecycle_errors(document) == []
-    assert document["rules"][0]["selection"]["countNumber"] == 3
+    (untagged,) = [r for r in document["rules"] if r["selection"]["tagStatus"] == "untagged"]
+    assert untagged["selection"]["countNumber"] == 3
 
     repo = harness.one(REPO)
     assert repo.urn in lifecycle.dependencies, "the lifecycle policy must wait for the repository"
@@ -698,3 +731,10 @@ def test_ci_md_names_only_what_the_deployer_policy_holds_for_ci() -> None:
         for action in _as_list(statements[sid]["Action"])
     }
     assert named <= held, f"docs/ci.md names what docs/aws.md's policy lacks: {named - held}"
+
+
+@pytest.mark.parametrize("days", [0, 3651, "90", True])
+def test_archive_days_out_of_range_name_their_property(days: object) -> None:
+    with pytest.raises(ArgumentError) as error:
+        check_block({"archive_unpulled_days": days})
+    assert error.value.property_path == "aws.archive_unpulled_days"

@@ -276,7 +276,8 @@ def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku:
     assert assert_names_the_task_registry(flags) == {
         "--filter": "app:.*",
         "--ago": "0d",
-        "--keep": str(keep),
+        # each image's tag, its cosign `.sig` and `.att` tags (docs/supply-chain.md)
+        "--keep": str(3 * keep),
     }
     head, flags = purge_args(untagged)
     assert_pinned_purge(head)
@@ -506,7 +507,7 @@ def test_purge_task_field_by_field(harness: Harness, sku: str) -> None:
     assert assert_names_the_task_registry(flags) == {
         "--filter": "team/web:.*",
         "--ago": "0d",
-        "--keep": "12",
+        "--keep": "36",  # 12 images, each with its `.sig` and `.att`
     }
     head, flags = purge_args(untagged_step["cmd"])
     assert_pinned_purge(head)
@@ -607,7 +608,7 @@ def test_program_premium_and_settings(harness: Harness) -> None:
     assert registry.inputs["policies"] == {"retentionPolicy": {"days": 5, "status": "enabled"}}
     assert not registry.protect
     (step,) = task_document(harness.one(TASK))["steps"]
-    assert purge_args(step["cmd"])[1]["--keep"] == "3"
+    assert purge_args(step["cmd"])[1]["--keep"] == "9", "3 images, each with its .sig and .att"
 
 
 def test_program_existing_resource_group(harness: Harness) -> None:

@@ -50,6 +50,7 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")
 REPO = "acme/app"
 MAIN = "repo:acme/app:ref:refs/heads/main"
+WORKFLOW_IDENTITY = "https://github.com/acme/app/.github/workflows/push-image.yml@refs/heads/main"
 # GitHub's immutable form of the same repository (owner ID 1001, repository ID 2002).
 IMMUTABLE = "acme@1001/app@2002"
 IMMUTABLE_MAIN = "repo:acme@1001/app@2002:ref:refs/heads/main"
@@ -333,6 +334,19 @@ def test_azure_identity_federation_and_acr_push(
         "checkTokenSubject": (
             "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
         ),
+        # How to verify what the workflow signs (docs/supply-chain.md): GitHub's issuer, and the
+        # workflow file at the trusted ref as the certificate's identity, exactly.
+        "certificateIdentity": WORKFLOW_IDENTITY,
+        "certificateOidcIssuer": "https://token.actions.githubusercontent.com",
+        "verifySignature": (
+            f"cosign verify --certificate-identity {WORKFLOW_IDENTITY} --certificate-oidc-issuer"
+            f" https://token.actions.githubusercontent.com {values['repoEndpoint']}@DIGEST"
+        ),
+        "verifySbom": (
+            "cosign verify-attestation --type spdxjson --certificate-identity "
+            f"{WORKFLOW_IDENTITY} --certificate-oidc-issuer"
+            f" https://token.actions.githubusercontent.com {values['repoEndpoint']}@DIGEST"
+        ),
     }
     assert re.fullmatch(r"[0-9a-f-]{36}", values["ci"]["clientId"])
 
@@ -549,8 +563,12 @@ def test_workflow_validates_and_holds_what_a_push_needs(
         "push": "true",
         "tags": f"{endpoint}:${{{{ github.sha }}}}",
     }
+    # The last step prints the digest and how to verify it (tests/test_supply_chain_workflow.py).
     digest = steps[-1]
-    assert digest["env"] == {"IMAGE": endpoint, "DIGEST": "${{ steps.build.outputs.digest }}"}
+    assert {k: digest["env"][k] for k in ("IMAGE", "DIGEST")} == {
+        "IMAGE": endpoint,
+        "DIGEST": "${{ steps.build.outputs.digest }}",
+    }
     uses = [s.get("uses", "").split("@")[0] for s in steps]
     assert ("docker/setup-qemu-action" in uses) == (platform != "linux/amd64")
     assert "secrets." not in text

@@ -1025,6 +1025,36 @@ def test_a_local_stack_installs_exactly_the_docker_and_random_plugins(world: Wor
     assert world.call("up").env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
 
 
+def test_a_local_update_then_runs_the_registrys_retention(world: World) -> None:
+    """After the update, the stack's outputs, as plain values, go to the retention run
+    (docs/supply-chain.md), and its report is shown; the password is not."""
+    done = run_cli(world)
+    assert done.code == 0, done.output
+    (retain,) = world.of("retain")
+    order = [(call.tool, call.args[:1]) for call in world.calls]
+    assert order.index(("pulumi", ("up",))) < order.index(("retain", retain.args[:1]))
+    assert retain.args[0]["credentials"]["password"] == FAKE_PASSWORD
+    assert retain.args[0]["imageName"] == IMAGE_NAME
+    assert "retention: nothing to delete (3 manifests kept)" in done.stdout
+    assert FAKE_PASSWORD not in done.output
+
+
+def test_a_cloud_update_runs_no_retention(world: World) -> None:
+    done = run_cli(world, "--stack=aws", "--yes", config={"cloud": "aws"}, outputs=AWS_OUTPUTS)
+    assert done.code == 0, done.output
+    assert world.of("retain") == []
+
+
+def test_a_failed_retention_is_reported_and_the_update_stands(world: World) -> None:
+    world.retention_fails = True
+    done = run_cli(world)
+    assert done.code == 0, done.output
+    assert (
+        "up.sh: warning: the registry's retention failed (RuntimeError: the registry container "
+        "is not running); the update stands." in done.stderr
+    )
+
+
 def test_automatic_acquisition_chosen_by_the_user_is_kept(world: World) -> None:
     done = run_cli(world, env={"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "false"})
     assert done.code == 0, done.output

@@ -242,7 +242,8 @@ def test_default_cleanup_policies(harness: Harness) -> None:
     assert policies["keep-newest"] == {
         "id": "keep-newest",
         "action": "KEEP",
-        "mostRecentVersions": {"keepCount": 30},
+        # 30 images, each with its cosign `.sig` and `.att` (docs/supply-chain.md)
+        "mostRecentVersions": {"keepCount": 90},
     }
 
 
@@ -252,7 +253,7 @@ def test_cleanup_policies_follow_settings(harness: Harness, days: int, keep: int
     policies = policies_by_id(harness.one(REPOSITORY))
     untagged = policies["delete-untagged"]["condition"]
     assert untagged == {"tagState": "UNTAGGED", "olderThan": f"{days * DAY}s"}
-    assert policies["keep-newest"]["mostRecentVersions"] == {"keepCount": keep}
+    assert policies["keep-newest"]["mostRecentVersions"] == {"keepCount": 3 * keep}
     assert policies["delete-tagged"]["condition"] == {"tagState": "TAGGED"}
 
 
@@ -267,7 +268,7 @@ def test_cleanup_policies_from_config(harness: Harness) -> None:
     resolve(harness.run_program()["repoDigest"])
     policies = policies_by_id(harness.one(REPOSITORY))
     assert policies["delete-untagged"]["condition"]["olderThan"] == "259200s"
-    assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 12
+    assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 36
 
 
 # --------------------------------------------------------------------------- protection, tags

@@ -43,6 +43,7 @@ CHANGED: dict[str, str] = {
     "forceDelete": "true",
     "pullPrincipals": '["arn:aws:iam::210987654321:root"]',
     "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "ecrArchiveUnpulledDays": "90",
     "acrSku": "Premium",
     "azureResourceGroup": "shared-rg",
     "gcpLocation": "us",
@@ -277,10 +278,10 @@ def test_warnings_leave_the_settings_themselves_alone() -> None:
 def test_load_settings_logs_each_warning(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     logged: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: logged.append(message))
-    harness.configure(cloud="local", acrSku="Premium", untaggedExpiryDays="3", localPort="5001")
+    harness.configure(cloud="local", acrSku="Premium", immutableTags="false", localPort="5001")
     load_settings()
     assert logged == [
-        expected_warning("untaggedExpiryDays", "local"),
+        expected_warning("immutableTags", "local"),
         expected_warning("acrSku", "local"),
     ]
 

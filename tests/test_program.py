@@ -27,7 +27,16 @@ from conftest import (
 )
 from container_registry.image import content_tag
 
-OUTPUT_NAMES = {"cloud", "registryServer", "repoEndpoint", "imageName", "repoDigest", "credentials"}
+OUTPUT_NAMES = {
+    "cloud",
+    "registryServer",
+    "repoEndpoint",
+    "imageName",
+    "repoDigest",
+    "credentials",
+    # what ./up.sh's retention run needs; None on the clouds, which clean up by themselves
+    "retention",
+}
 CLOUD_SDKS = ("pulumi_aws", "pulumi_azure_native", "pulumi_gcp")
 REGISTRY_TYPE = "container-registry:index:Registry"
 IMAGE_TYPE = "container-registry:index:RegistryImage"

@@ -34,6 +34,7 @@ PROGRAM_PACKAGES = {
     "docker": "docker",
     "pyyaml": "yaml",
     "bcrypt": "bcrypt",
+    "requests": "requests",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from container_registry.args import RegistryArgs
 from container_registry.github import resolve_ci
-from container_registry.naming import optional_text, repository_name
+from container_registry.naming import optional_text, repository_name, whole_number
 from container_registry.options import AwsOptions, RegistryOptions
 from container_registry.principals import pull_principals
 
@@ -37,6 +37,8 @@ STS_AUDIENCE = "sts.amazonaws.com"
 GITHUB_OIDC_PROVIDER = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )
+# Days without a pull before an image is archived (the same range as untagged_expiry_days).
+ARCHIVE_UNPULLED_DAYS = (1, 3650)
 # Secrets Manager secrets for ECR pull-through cache must be named `ecr-pullthroughcache/...`;
 # the ARN ends in '-' and six random characters.
 PULL_THROUGH_SECRET = re.compile(
@@ -65,6 +67,13 @@ def check_block(aws: Mapping[str, Any]) -> tuple[AwsOptions, str | None]:
             GITHUB_OIDC_PROVIDER,
             "is not the ARN of an IAM OIDC provider for GitHub Actions (arn:aws:iam::"
             "<12-digit account>:oidc-provider/token.actions.githubusercontent.com)",
+        ),
+        archive_unpulled_days=(
+            None
+            if aws.get("archive_unpulled_days") is None
+            else whole_number(
+                aws["archive_unpulled_days"], "aws.archive_unpulled_days", *ARCHIVE_UNPULLED_DAYS
+            )
         ),
     )
     secret_arn = optional_text(

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from container_registry.options import RegistryOptions
+from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window, tagged_window
 
+# In archive mode (aws.archive_unpulled_days) the signature rule matches every signature and acts
+# on none: a hundred years.
+SIGNATURES_KEPT_DAYS = 36500
 PULL_ACTIONS: tuple[str, ...] = (
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
@@ -21,35 +25,88 @@ PUSH_ACTIONS: tuple[str, ...] = (
 
 
 def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
-    """Expire untagged images after N days; keep only the newest M tagged images."""
-    return {
-        "rules": [
-            {
-                "rulePriority": 1,
-                "description": (
-                    f"Expire untagged images {options.untagged_expiry_days} days after push"
-                ),
-                "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": options.untagged_expiry_days,
-                },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"Keep only the newest {options.keep_tagged_images} tagged images",
-                "selection": {
-                    "tagStatus": "tagged",
-                    "tagPatternList": ["*"],
-                    "countType": "imageCountMoreThan",
-                    "countNumber": options.keep_tagged_images,
-                },
-                "action": {"type": "expire"},
-            },
-        ]
+    """Expire untagged images after N days; keep the newest M tagged images with their cosign
+    signatures and attestations (container_registry/provenance.py, docs/supply-chain.md).
+
+    ECR evaluates rules by priority and "an image that matches the tagging requirements of a
+    higher priority rule cannot be expired by a rule with a lower priority"; a lower rule still
+    counts such images (the "identify them as if they haven't been expired" rule, and Example A
+    of the documentation's lifecycle policy examples). So rule 1 claims every signature tag
+    (`sha256-*`) and keeps the newest 2M of them (those of the newest M images, which are younger
+    than their images); rule 3 counts images and signatures together, keeping the newest 3M
+    tagged manifests, and can only expire images. A signature is thus expired only once it is no
+    longer among the newest 2M: after its image has gone.
+
+    With `aws.archive_unpulled_days` X, rule 3 moves tagged images not pulled for X days
+    (`sinceImagePulled`) to the archive storage class (`transition`) instead, and nothing tagged
+    is deleted; rule 1 still claims the signatures, so they are neither deleted nor archived.
+    pulumi-aws 7 knows both (pulumi_aws/ecr/_inputs.py: LifecyclePolicyActionArgs, type
+    "expire" or "transition" with target_storage_class "archive";
+    GetLifecyclePolicyDocumentRuleSelectionArgs, count_type sinceImagePulled). Without a
+    `storageClass`, every rule here selects standard-storage images only.
+    """
+    keep = options.keep_tagged_images
+    signatures_rule: dict[str, Any] = {
+        "rulePriority": 1,
+        "description": f"Keep the signatures and attestations of the newest {keep} images",
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": [f"{SIGNATURE_TAG_PREFIX}*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": signature_window(keep),
+        },
+        "action": {"type": "expire"},
     }
+    untagged_rule: dict[str, Any] = {
+        "rulePriority": 2,
+        "description": f"Expire untagged images {options.untagged_expiry_days} days after push",
+        "selection": {
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": options.untagged_expiry_days,
+        },
+        "action": {"type": "expire"},
+    }
+    images_rule: dict[str, Any] = {
+        "rulePriority": 3,
+        "description": f"Keep the newest {keep} tagged images and their signatures",
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": ["*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": tagged_window(keep),
+        },
+        "action": {"type": "expire"},
+    }
+    if options.aws.archive_unpulled_days is not None:
+        # Archive instead of delete: no rule deletes tagged images, so signatures stay with them.
+        # Rule 1 still claims the signature tags (so rule 3 cannot archive them: a signature
+        # must stay pullable for as long as its image can be restored) and never fires.
+        signatures_rule["description"] = "Keep every signature and attestation"
+        signatures_rule["selection"] = {
+            "tagStatus": "tagged",
+            "tagPatternList": [f"{SIGNATURE_TAG_PREFIX}*"],
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": SIGNATURES_KEPT_DAYS,
+        }
+        days = options.aws.archive_unpulled_days
+        images_rule = {
+            "rulePriority": 3,
+            "description": f"Archive tagged images not pulled for {days} days",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "sinceImagePulled",
+                "countUnit": "days",
+                "countNumber": days,
+            },
+            # ECR's archive storage class ("Archiving an image"): not pullable until restored,
+            # listed, 90 days minimum storage.
+            "action": {"type": "transition", "targetStorageClass": "archive"},
+        }
+    return {"rules": [signatures_rule, untagged_rule, images_rule]}
 
 
 def repository_policy(account_root: str, pull_principals: tuple[str, ...]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from container_registry.azure.mirror import acr_mirror, credential_set_vault
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
 from container_registry.azure.options import check_registry_name_source
 from container_registry.options import RegistryOptions
+from container_registry.provenance import tagged_window
 from container_registry.target import Built, RegistryLogin
 
 ACR_NAME_MAX = 50
@@ -75,6 +76,13 @@ def purge_commands(options: RegistryOptions) -> list[str]:
     regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
     `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
     escaped. Every run names the task's registry (see TASK_REGISTRY).
+
+    acr-cli counts tags, and cosign's signature and attestation tags are tags: `--keep` is 3M
+    (container_registry/provenance.py), so the newest M images keep theirs (younger than the
+    image, they are among the newest 3M tags whenever its tag is). A signature whose tag went is
+    an untagged manifest without a `subject`, deleted by the second run; a manifest with a
+    `subject` (an OCI referrer) is never deleted by acr-cli (GetUntaggedManifests, since acr-cli
+    PR #188): ACR deletes it with its subject.
     """
     repository = re.escape(options.repository_name)
     commands = [
@@ -89,7 +97,7 @@ def purge_commands(options: RegistryOptions) -> list[str]:
                 "--ago",
                 "0d",
                 "--keep",
-                str(options.keep_tagged_images),
+                str(tagged_window(options.keep_tagged_images)),
             ]
         )
     ]

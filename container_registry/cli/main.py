@@ -65,6 +65,14 @@ class DockerLike(Protocol):
     def logout(self, server: str) -> None: ...
 
 
+def _retain(outputs: Mapping[str, Any]) -> str:
+    """The local registry's retention with the stack's outputs (stack_config/retention.py);
+    its report line. Imported here: only a local update needs it."""
+    from stack_config.retention import run
+
+    return run(outputs)
+
+
 def _pip_install(requirements: Path) -> None:
     """venv/'s own pip, where the stack program runs: a cloud stack adds its SDK (pip never
     removes it again)."""
@@ -103,6 +111,8 @@ class Session:
     pulumi: Callable[[Path, str, MutableMapping[str, str]], StackLike] = PulumiStack
     docker: Callable[[Mapping[str, str]], DockerLike] = DockerCli
     pip_install: Callable[[Path], None] = _pip_install
+    # The local registry's retention, given the stack's outputs (plain values): its report.
+    retain: Callable[[Mapping[str, Any]], str] = _retain
 
     def say(self, text: str = "") -> None:
         print(text, file=self.stdout, flush=True)
@@ -225,8 +235,26 @@ def _run(argv: list[str], session: Session) -> int:
         for line in fix_lines(failed.output, stack, proj.config_keys(session.project_dir)):
             print(f"up.sh: {line}", file=session.stderr)
         raise
-    print_usage_of_stack(session, backend, project, stack, pulumi.outputs(), pulumi.config())
+    outputs = pulumi.outputs()
+    if cloud == "local":
+        _run_retention(session, outputs)
+    print_usage_of_stack(session, backend, project, stack, outputs, pulumi.config())
     return 0
+
+
+def _run_retention(session: Session, outputs: Mapping[str, Any]) -> None:
+    """keepTaggedImages and untaggedExpiryDays on the local registry (docs/supply-chain.md): the
+    clouds clean up by themselves, Distribution does not. A failure is reported; the update
+    stands. The outputs (the password among them) go to the retention run alone."""
+    plain = {name: getattr(value, "value", value) for name, value in outputs.items()}
+    try:
+        session.say(session.retain(plain))
+    except Exception as err:  # noqa: BLE001 (any failure: report it, keep the update)
+        print(
+            f"up.sh: warning: the registry's retention failed ({type(err).__name__}: {err}); "
+            "the update stands.",
+            file=session.stderr,
+        )
 
 
 def _ask(session: Session, question: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi_gcp as gcp
 
 from container_registry.options import RegistryOptions
+from container_registry.provenance import tagged_window
 
 ARTIFACT_REGISTRY_API = "artifactregistry.googleapis.com"
 SECONDS_PER_DAY = 86_400
@@ -41,6 +42,11 @@ def cleanup_policies(
     be deleted at once, ignoring `untaggedExpiryDays`. The same rules as the ECR lifecycle policy.
     One difference remains, set by the API: most_recent_versions counts every version, tagged or
     not, so an untagged version among the newest M is kept until it falls out of them.
+
+    The newest M images keep their cosign signatures and attestations
+    (container_registry/provenance.py): `keep-newest` keeps the newest 3M versions, and a
+    signature, younger than its image, is among them whenever its image is. A signature whose
+    image has gone is deleted with the other tagged versions past the newest 3M.
     """
     untagged_age = f"{options.untagged_expiry_days * SECONDS_PER_DAY}s"
     return [
@@ -60,7 +66,7 @@ def cleanup_policies(
             id="keep-newest",
             action="KEEP",
             most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
-                keep_count=options.keep_tagged_images
+                keep_count=tagged_window(options.keep_tagged_images)
             ),
         ),
     ]
