@@ -311,12 +311,16 @@ def test_a_mirror_that_dies_in_proxy_mode_serves_its_cache(
         "#!/bin/sh\n"
         'if [ -n "$REGISTRY_PROXY_REMOTEURL" ]; then echo proxy >> "$LOG"; exit 2; fi\n'
         'echo "cache $REGISTRY_STORAGE_MAINTENANCE_READONLY" >> "$LOG"\n'
-        "exec sleep 60\n"
+        "exec /bin/sleep 60\n"
     )
     wget = tmp_path / "bin" / "wget"
     wget.parent.mkdir()
     wget.write_text("#!/bin/sh\necho '  HTTP/1.1 200 OK' >&2\n")
-    for tool in (entrypoint, wget):
+    # The script's pauses (5 s between checks, 1 s between starts), a hundredth as long: what is
+    # checked is the order of the starts, not their pace (6 s of the unit suite otherwise).
+    sleep = tmp_path / "bin" / "sleep"
+    sleep.write_text('#!/bin/sh\nexec /bin/sleep "$(awk "BEGIN { print $1 / 100 }")"\n')
+    for tool in (entrypoint, wget, sleep):
         tool.chmod(0o755)
     env = {
         "PATH": f"{wget.parent}:/usr/bin:/bin",
@@ -514,6 +518,9 @@ def test_an_unknown_engine_architecture_asks_for_platform(
     assert harness.resources == [], "nothing may be registered"
 
 
+# One worker makes the fresh-interpreter runs (conftest._fresh_program_runs) for every test
+# that reads them, not each worker its own.
+@pytest.mark.xdist_group("fresh-program-runs")
 def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
     """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
     report = program_in_fresh_interpreter("local")
