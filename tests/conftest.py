@@ -30,6 +30,7 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
 from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
+from tests.engine.ci_guard import EngineTestGuard
 
 # Time limits measure the machine, not the code: CI shares two cores with a Docker engine and
 # image builds, where hypothesis's 200 ms deadline and its "input generation is slow" check
@@ -38,6 +39,13 @@ hypothesis.settings.register_profile(
     "shared-machine", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
 )
 hypothesis.settings.load_profile("shared-machine")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The engine tests' CI guard and count, in every run and every process, including the
+    parallel run's controller, which never loads tests/engine/conftest.py."""
+    config.pluginmanager.register(EngineTestGuard(), "engine-test-guard")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "container-registry"

@@ -35,6 +35,9 @@ REGISTRY_TYPES = {
     "gcp": "gcp:artifactregistry/repository:Repository",
 }
 PROGRAM = ROOT / "tests" / "data" / "outside_program.py"
+# One worker runs this file: its wheel is built once (the `installed` fixture, per module), and
+# setuptools builds in the checkout (build/, *.egg-info), where two builds at once would collide.
+pytestmark = pytest.mark.xdist_group("package")
 
 
 def pins(path: Path) -> set[str]:
