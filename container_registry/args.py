@@ -10,8 +10,6 @@ when the component is constructed; only what a registry made elsewhere hands ove
 login) may be an Output.
 """
 
-from __future__ import annotations
-
 from typing import TypedDict
 
 import pulumi

@@ -2,8 +2,6 @@
 it to a registry given by its outputs (repository URL and login), one made by `Registry` or
 anywhere else. The tag is given, or follows the content, so a rebuild never reuses a tag."""
 
-from __future__ import annotations
-
 import hashlib
 import os
 import re

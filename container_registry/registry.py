@@ -2,8 +2,6 @@
 its folder), loads the one target's builder, and turns what the builder made into outputs.
 No cloud SDK is imported until a Registry of that cloud is constructed."""
 
-from __future__ import annotations
-
 import importlib
 from typing import Any, cast
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # The program's own values, taken from its package (container_registry) in this one place.
-from container_registry.aws.access import STS_AUDIENCE
+from container_registry.aws.options import STS_AUDIENCE
 from container_registry.github import GITHUB_OIDC_HOST
 from policy.common import (
     NO_CONTROL,

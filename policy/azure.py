@@ -8,11 +8,14 @@ import binascii
 import re
 from typing import Any
 
-from container_registry.azure.access import ACR_PULL_ROLE, ACR_PUSH_ROLE
-
-# The program's own values, taken from its package (container_registry) in this one place.
-from container_registry.azure.mirror import KEY_VAULT_SECRETS_USER_ROLE
+# The program's own values, taken from SDK-free modules of its package (container_registry) in
+# this one place: the pack's virtualenv installs no cloud SDK (policy/requirements.txt).
 from container_registry.azure.options import SKUS as ACR_SKUS
+from container_registry.azure.roles import (
+    ACR_PULL_ROLE,
+    ACR_PUSH_ROLE,
+    KEY_VAULT_SECRETS_USER_ROLE,
+)
 from policy.common import (
     NO_CONTROL,
     ByType,

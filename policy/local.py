@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # The program's own values, taken from its package (container_registry) in this one place.
-from container_registry.local.container import REGISTRY_IMAGE
+from container_registry.local.options import REGISTRY_IMAGE
 from policy.common import NO_CONTROL, Config, Props, get, items, rule
 
 DOCKER_CONTAINER = "docker:index/container:Container"

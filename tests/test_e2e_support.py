@@ -6,13 +6,17 @@ import http.server
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e.support import (
     CSP_DIRECTIVES,
     SECURITY_HEADERS,
     changed_operations,
+    example_project,
+    example_skip_reason,
     free_loopback_port,
     missing_security_headers,
     skip_reason,
@@ -98,3 +102,45 @@ def test_changed_operations_ignore_reads_and_same() -> None:
     assert changed_operations(None) == {}
     assert changed_operations({"same": 8, "update": 1}) == {"update": 1}
     assert changed_operations({"same": 7, "replace": 1, "create": 0}) == {"replace": 1}
+
+
+# --- the examples (tests/e2e/test_examples.py)
+
+
+def test_example_skip_reason_names_what_is_missing() -> None:
+    everything = {"CONTAINER_REGISTRY_E2E": "local"}
+    assert example_skip_reason("yaml", everything, lambda _: "/bin/x") is None
+    assert example_skip_reason("typescript", everything, lambda _: "/bin/x") is None
+    no_node = example_skip_reason(
+        "typescript", everything, lambda tool: None if tool in ("node", "npm") else "/bin/x"
+    )
+    assert no_node == "the typescript example needs node and npm on PATH"
+    # The Python and YAML examples need no Node.js.
+    assert (
+        example_skip_reason("python", everything, lambda tool: None if tool == "node" else "/x")
+        is None
+    )
+    on_aws = example_skip_reason("yaml", {"CONTAINER_REGISTRY_E2E": "aws"}, lambda _: "/bin/x")
+    assert on_aws is not None and "local target" in on_aws
+    # The test's own reasons come first.
+    assert "CONTAINER_REGISTRY_E2E" in str(example_skip_reason("yaml", {}, lambda _: "/bin/x"))
+    no_pulumi = example_skip_reason(
+        "yaml", everything, lambda tool: None if tool == "pulumi" else "/bin/x"
+    )
+    assert no_pulumi is not None and "pulumi" in no_pulumi
+
+
+def test_example_project_points_at_the_provider_and_the_virtualenv(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    provider = tmp_path / "repo" / "provider"
+    venv = tmp_path / "repo" / "venv"
+    typescript = yaml.safe_load((examples / "typescript" / "Pulumi.yaml").read_text())
+    moved = example_project(typescript, provider, venv)
+    assert moved["packages"] == {"container-registry": str(provider.resolve())}
+    assert moved["runtime"] == typescript["runtime"], "only a Python runtime takes a virtualenv"
+    assert typescript["packages"] == {"container-registry": "../../provider"}, "copied, not changed"
+    python = yaml.safe_load((examples / "python" / "Pulumi.yaml").read_text())
+    moved = example_project(python, provider, venv)
+    assert moved["runtime"]["options"]["virtualenv"] == str(venv.resolve())
+    assert "packages" not in moved
+    assert python["runtime"]["options"]["virtualenv"] == "venv"

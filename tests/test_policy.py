@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_policy
 import pytest
+import tomllib
 import yaml
 from policy_harness import (
     CLOUDS,
@@ -206,9 +207,20 @@ def test_pack_project_files() -> None:
     assert project["runtime"]["name"] == "python"
     assert project["runtime"]["options"]["virtualenv"] == "venv"
     requirements = (POLICY_DIR / "requirements.txt").read_text()
-    for package in ("pulumi", "pulumi-policy"):
-        line = re.search(rf"^{package}(?P<spec>[<>=!~].*)$", requirements, re.MULTILINE)
-        assert line and "<" in line["spec"] and ">" in line["spec"], f"{package} needs a range"
+    line = re.search(r"^pulumi-policy(?P<spec>[<>=!~].*)$", requirements, re.MULTILINE)
+    assert line and "<" in line["spec"] and ">" in line["spec"], "pulumi-policy needs a range"
+    # The tests run the rules in venv/, which gets pulumi-policy from requirements-dev.txt.
+    dev = (POLICY_DIR.parent / "requirements-dev.txt").read_text()
+    assert re.search(rf"^pulumi-policy{re.escape(line['spec'])}$", dev, re.MULTILINE), (
+        "ranges differ"
+    )
+    # pulumi comes with the package the pack installs (`-e ..`): its range is pyproject.toml's.
+    assert re.search(r"^-e \.\.$", requirements, re.MULTILINE), "the pack installs the package"
+    dependencies = tomllib.loads((POLICY_DIR.parent / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    pulumi = [m for d in dependencies if (m := re.match(r"pulumi(?P<spec>[<>=!~].*)$", d))]
+    assert len(pulumi) == 1 and "<" in pulumi[0]["spec"] and ">" in pulumi[0]["spec"], pulumi
 
 
 # --------------------------------------------------------------------------- stack outputs

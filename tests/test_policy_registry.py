@@ -4,11 +4,17 @@ pack started the way Pulumi's policy host starts it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from policy import RULE_NAMES, RULES, ResourceRule, StackRule, aws, azure, gcp, local
 from policy.common import Config, Props, rule
@@ -106,13 +112,88 @@ def test_the_pack_starts_as_the_policy_host_starts_it() -> None:
     assert result.stdout.split() == [str(len(RULES))]
 
 
-def test_the_pack_venv_installs_the_program() -> None:
-    """The rules import the program's package, which imports every cloud's SDK: the pack's own
-    virtualenv (policy/requirements.txt) installs each target's requirements, and each of those
-    files exists (pip resolves `-r` relative to the file that names it)."""
-    requirements = (POLICY_DIR / "requirements.txt").read_text(encoding="utf-8")
-    included = [line.split(None, 1)[1] for line in requirements.splitlines() if line[:3] == "-r "]
-    for cloud in ("aws", "azure", "gcp"):
-        assert f"../requirements-{cloud}.txt" in included, cloud
-    for path in included:
-        assert (POLICY_DIR / path).is_file(), path
+# The PyPI names of the cloud SDKs (https://pypi.org/project/pulumi-aws/, .../pulumi-azure-native/,
+# .../pulumi-gcp/) and the modules they install.
+CLOUD_SDKS = {
+    "pulumi-aws": "pulumi_aws",
+    "pulumi-azure-native": "pulumi_azure_native",
+    "pulumi-gcp": "pulumi_gcp",
+}
+
+
+def project() -> dict[str, Any]:
+    return tomllib.loads((POLICY_DIR.parent / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]
+
+
+def requirement_lines() -> list[str]:
+    """policy/requirements.txt without comments and blank lines."""
+    text = (POLICY_DIR / "requirements.txt").read_text(encoding="utf-8")
+    return [s for s in (line.split("#", 1)[0].strip() for line in text.splitlines()) if s]
+
+
+def test_the_pack_venv_installs_the_package_without_cloud_sdks() -> None:
+    """Pulumi fills the pack's virtualenv with `python -m pip install -r requirements.txt` run in
+    the pack's folder (pulumi/pulumi sdk/python/toolchain/pip.go, InstallDependencies), so `..`
+    is the repository root: the package there, with no extra, and no cloud SDK or requirements
+    file of a stack beside it."""
+    lines = requirement_lines()
+    assert "-e .." in lines, lines
+    assert not [line for line in lines if line.startswith(("-r", "-c"))], lines
+    assert project()["name"] == "container-registry"
+    named = {canonicalize_name(Requirement(line).name) for line in lines if line[0] != "-"}
+    assert named == {"pulumi-policy"}
+    base = {canonicalize_name(Requirement(d).name) for d in project()["dependencies"]}
+    assert not base & set(CLOUD_SDKS), "the package's own dependencies pull a cloud SDK"
+
+
+def modules_only_extras_install() -> set[str]:
+    """The top-level modules of the distributions only the package's extras name (pyproject.toml),
+    as this virtualenv's metadata maps them: what the pack's virtualenv does not have."""
+    meta = project()
+    base = {canonicalize_name(Requirement(d).name) for d in meta["dependencies"]}
+    extras = {
+        canonicalize_name(Requirement(d).name)
+        for wanted in meta["optional-dependencies"].values()
+        for d in wanted
+    }
+    return {
+        module
+        for module, distributions in metadata.packages_distributions().items()
+        if {canonicalize_name(d) for d in distributions} & (extras - base)
+    }
+
+
+def test_the_pack_imports_nothing_its_venv_lacks() -> None:
+    """Start the pack as the policy host does, in a fresh interpreter where the cloud SDKs (and
+    whatever else only the package's extras install) cannot be imported, and import each of its
+    modules: every rule is served, and none of those modules is loaded."""
+    blocked = modules_only_extras_install()
+    assert set(CLOUD_SDKS.values()) <= blocked, blocked
+    modules = sorted(p.stem for p in POLICY_DIR.glob("*.py") if p.stem != "__main__")
+    probe = (
+        "import importlib, json, runpy, sys\n"
+        "for name in json.loads(sys.argv[2]):\n"
+        "    sys.modules[name] = None\n"
+        "pack = runpy.run_path(sys.argv[1], run_name='probe')\n"
+        "for module in json.loads(sys.argv[3]):\n"
+        "    importlib.import_module('policy' if module == '__init__' else f'policy.{module}')\n"
+        "loaded = sorted({n.split('.')[0] for n, m in sys.modules.items() if m is not None})\n"
+        "print(json.dumps({'rules': len(pack['policies']()), 'loaded': loaded}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(POLICY_DIR), json.dumps(sorted(blocked))]
+        + [json.dumps(modules)],
+        cwd=POLICY_DIR,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["rules"] == len(RULES)
+    assert not set(report["loaded"]) & blocked, report["loaded"]
+    assert {"aws", "azure", "gcp", "grants", "image", "local", "common"} <= set(modules)

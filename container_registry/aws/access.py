@@ -11,10 +11,10 @@ import pulumi
 import pulumi_aws as aws
 
 from container_registry import github as ci
+from container_registry.aws.options import STS_AUDIENCE
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
 
-STS_AUDIENCE = "sts.amazonaws.com"
 # ECR requires GetAuthorizationToken on "*"; it names no repository.
 AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken"
 

@@ -31,6 +31,9 @@ PRINCIPAL_RULE = (
 KMS_KEY = re.compile(
     r"arn:aws(?:-[a-z]+)*:kms:[a-z]{2}(?:-[a-z]+)+-[0-9]:[0-9]{12}:key/[A-Za-z0-9-]{1,256}"
 )
+# The audience GitHub's token carries for AWS, which the CI role's trust policy requires
+# (GitHub docs, "Configuring OpenID Connect in Amazon Web Services": `sts.amazonaws.com`).
+STS_AUDIENCE = "sts.amazonaws.com"
 GITHUB_OIDC_PROVIDER = re.compile(
     r"arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:oidc-provider/token\.actions\.githubusercontent\.com"
 )

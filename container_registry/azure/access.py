@@ -12,13 +12,10 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
 from container_registry import github as ci
+from container_registry.azure.roles import ACR_PULL_ROLE, ACR_PUSH_ROLE
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
 
-# Built-in role definition IDs, the same in every tenant
-# (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers).
-ACR_PUSH_ROLE = "8311e382-0749-4cb8-b61a-304f252e45ec"
-ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 # The audience Entra ID expects in a federated token; azure/login asks GitHub for it.
 AZURE_AUDIENCE = "api://AzureADTokenExchange"
 # A fixed namespace, so a role assignment's name is the same GUID on every run and machine.

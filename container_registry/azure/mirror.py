@@ -10,16 +10,13 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry
 
 from container_registry.azure.access import role_assignment_name, role_definition
+from container_registry.azure.roles import KEY_VAULT_SECRETS_USER_ROLE
 from container_registry.errors import ArgumentError
 from container_registry.mirror import WILDCARD
 from container_registry.options import RegistryOptions
 
 NAME_SUFFIX_LENGTH = 8
 DOCKER_HUB_LOGIN_SERVER = "docker.io"
-# The built-in role that reads secret values, the same ID in every tenant
-# (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security,
-# "Key Vault Secrets User"). It acts only on vaults that use the Azure RBAC permission model.
-KEY_VAULT_SECRETS_USER_ROLE = "4633458b-17de-408a-b874-0445c86b69e6"
 # ACR cache rule names: letters, digits and hyphens, 5 to 50 characters.
 CACHE_RULE_NAME_MAX = 50
 _NOT_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9-]+")

@@ -10,10 +10,11 @@ import bcrypt
 import pulumi
 import pulumi_docker
 
+# Defined with the SDK-free options (the policy pack reads it there); re-exported for
+# local/registry.py, benchmarks/auth.py and tests/engine, which take it from here.
+from container_registry.local.options import REGISTRY_IMAGE as REGISTRY_IMAGE
 from container_registry.options import RegistryOptions
 
-# CNCF Distribution, pinned to a release tag (https://github.com/distribution/distribution).
-REGISTRY_IMAGE = "registry:2.8.3"
 REGISTRY_PORT = 5000
 DATA_PATH = "/var/lib/registry"
 # The official image's entrypoint and default configuration (its Dockerfile: ENTRYPOINT

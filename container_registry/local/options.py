@@ -25,6 +25,10 @@ from container_registry.naming import (
 from container_registry.options import LocalOptions, MirrorOptions, RegistryOptions
 from container_registry.principals import pull_principals
 
+# The image of every local registry: CNCF Distribution, pinned to a release tag
+# (https://github.com/distribution/distribution). Here, without the Docker SDK, so the policy
+# pack (policy/local.py) knows it too.
+REGISTRY_IMAGE = "registry:2.8.3"
 REPOSITORY_RULE = (
     "is not a valid Docker repository name: up to 255 characters, lowercase letters and "
     "digits joined by '.', '_', '__' or '-', optionally separated by '/'"

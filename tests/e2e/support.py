@@ -3,6 +3,7 @@ run checks them (tests/test_e2e_support.py)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 TARGETS = ("local", "aws", "azure", "gcp")
@@ -47,6 +49,54 @@ def skip_reason(
     if missing:
         return f"the end-to-end test needs {' and '.join(missing)} on PATH"
     return None
+
+
+# The examples (examples/<language>) build on the local target, so they run with
+# CONTAINER_REGISTRY_E2E=local; the TypeScript one also needs Node.js to run and npm to install.
+EXAMPLES = ("python", "typescript", "yaml")
+EXAMPLES_TARGET = "local"
+EXAMPLE_TOOLS: Mapping[str, tuple[str, ...]] = {
+    "python": (),
+    "typescript": ("node", "npm"),
+    "yaml": (),
+}
+
+
+def example_skip_reason(
+    example: str,
+    environ: Mapping[str, str] | None = None,
+    which: Callable[[str], str | None] = shutil.which,
+) -> str | None:
+    """Why `example` cannot run end to end here, or None when it can."""
+    reason = skip_reason(environ, which)
+    if reason is not None:
+        return reason
+    target = (os.environ if environ is None else environ)[ENV_VAR]
+    if target != EXAMPLES_TARGET:
+        return (
+            f"the examples build on the {EXAMPLES_TARGET} target: {ENV_VAR}={target} runs the "
+            "stack program alone"
+        )
+    missing = [tool for tool in EXAMPLE_TOOLS[example] if which(tool) is None]
+    if missing:
+        return f"the {example} example needs {' and '.join(missing)} on PATH"
+    return None
+
+
+def example_project(
+    document: Mapping[str, Any], provider: Path, virtualenv: Path | None = None
+) -> dict[str, Any]:
+    """An example's Pulumi.yaml for a copy outside the repository: every package at `provider`'s
+    absolute path, and a Python runtime on the virtualenv given (one that has the package's
+    requirements; the program imports the package itself from PYTHONPATH)."""
+    project = copy.deepcopy(dict(document))
+    packages = project.get("packages") or {}
+    for name in packages:
+        packages[name] = str(provider.resolve())
+    runtime = project.get("runtime")
+    if virtualenv is not None and isinstance(runtime, dict) and runtime.get("name") == "python":
+        runtime.setdefault("options", {})["virtualenv"] = str(virtualenv.resolve())
+    return project
 
 
 def free_loopback_port() -> int:

@@ -1,0 +1,226 @@
+"""The component provider: `Registry` and `RegistryImage` for TypeScript, Go, C#, Java and YAML.
+
+`pulumi package add <repository>/provider` runs `provider/__main__.py`, which calls `main`. Pulumi
+infers the package schema from the Args TypedDicts, their docstrings and the components' Output
+annotations (`Analyzer` in pulumi/provider/experimental/analyzer.py); `schema()` returns the very
+schema the provider serves, for the tests and the generated reference (docs/reference.md).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import sys
+from typing import Any
+
+import pulumi
+import pulumi.provider
+from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.provider import ConstructResult
+from pulumi.provider.server import ComponentInitError
+
+from container_registry import Registry, RegistryImage
+
+PACKAGE = "container-registry"
+"""The package name: other languages' SDKs and the resource tokens are named after it."""
+COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Registry, RegistryImage)
+# The properties that hold a credential: (component or type, "inputs"/"outputs" for a component,
+# Python key). The analyzer cannot tell (a secret is an ordinary `str`), so the schema gets
+# `secret` here. For a component's own input the generated SDKs then send it as a secret
+# (`pulumi.secret(args.login)` in TypeScript: pkg/codegen/nodejs/gen.go); a nested one is marked
+# for the reader, and a program passes it as a secret itself (docs/use-in-your-program.md).
+SECRET_PROPERTIES: tuple[tuple[str, str, str], ...] = (
+    ("RegistryImage", "inputs", "login"),
+    ("Registry", "outputs", "login"),
+    ("RegistryLoginArgs", "", "password"),
+    ("MirrorArgs", "", "docker_hub_token"),
+)
+# Pulumi's default for a package without a version (component_provider_host in
+# pulumi/provider/experimental/host.py); used when this package runs from a checkout.
+UNRELEASED = "0.0.0"
+
+
+def token(component: type[pulumi.ComponentResource]) -> str:
+    """The resource type the schema gives `component` (`generate_schema` in
+    pulumi/provider/experimental/schema.py puts every component in the `index` module)."""
+    return f"{PACKAGE}:index:{component.__name__}"
+
+
+def version() -> str:
+    """The installed distribution's version, as the schema's version (the generated SDKs take it:
+    `respectSchemaVersion`)."""
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        return UNRELEASED
+
+
+class RegistryProvider(ComponentProvider):
+    """Pulumi's ComponentProvider, with inputs that arrive as Outputs mapped when they resolve.
+
+    The engine hands `construct` a secret input, or one that depends on other resources, as an
+    Output (`_select_value` in pulumi/provider/server.py). The SDK's `map_input_properties`
+    (pulumi/provider/experimental/component.py) maps such an Output as if it were `{}` for an
+    object type, and fails `int(...)` or an enum's lookup on it: a `login` taken from a
+    `Registry`'s secret output would arrive empty. Here each such property goes through the same
+    SDK mapping inside `apply`, with the same property paths in its errors; and integers arrive
+    as `int` (`_mapped`).
+
+    The schema marks the credentials in SECRET_PROPERTIES `secret`.
+
+    A component's InputPropertyError names a Python path (`lifecycle.keep_tagged_images`); a
+    program in another language wrote `lifecycle.keepTaggedImages`, so the error it gets names
+    that, and reaches the engine as a property error rather than as a crash with a traceback.
+    """
+
+    def __init__(
+        self,
+        components: list[type[pulumi.ComponentResource]],
+        name: str,
+        namespace: str | None = None,
+        version: str = UNRELEASED,
+    ) -> None:
+        super().__init__(components, name, namespace, version)
+        document = json.loads(self.schema or "{}")
+        for owner, side, key in SECRET_PROPERTIES:
+            token = f"{name}:index:{owner}"
+            if side:
+                definition = self._component_defs[owner]
+                mapping = (
+                    definition.inputs_mapping if side == "inputs" else definition.outputs_mapping
+                )
+                spec = document["resources"][token]
+                properties = spec["inputProperties" if side == "inputs" else "properties"]
+            else:
+                mapping = self._type_defs[owner].properties_mapping
+                properties = document["types"][token]["properties"]
+            schema_names = {python: schema for schema, python in mapping.items()}
+            properties[schema_names[key]]["secret"] = True
+        self.schema = json.dumps(document)
+
+    def construct(
+        self,
+        name: str,
+        resource_type: str,
+        inputs: pulumi.Inputs,
+        options: pulumi.ResourceOptions | None = None,
+    ) -> ConstructResult:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except ComponentInitError as error:
+            inner = error.inner
+            if not isinstance(inner, pulumi.InputPropertyError):
+                raise
+            component = resource_type.rsplit(":", 1)[-1]
+            path = self.schema_path(component, inner.property_path)
+            raise pulumi.InputPropertyError(path, inner.reason) from inner
+
+    def schema_path(self, component: str, python_path: str) -> str:
+        """`python_path` (`ci.mirror_build_args.BASE_IMAGE`, `pull_principals[0]`) with each
+        property named as the schema names it; map keys and list indexes stay as they are."""
+        definition = self._component_defs[component]
+        properties: dict[str, PropertyDefinition] | None = definition.inputs
+        schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
+        found: list[str] = []
+        for segment in python_path.split(".") if python_path else []:
+            key, bracket, rest = segment.partition("[")
+            index = bracket + rest
+            if properties is None or key not in schema_names:
+                found.append(segment)
+                properties = None
+                continue
+            prop = properties[schema_names[key]]
+            found.append(schema_names[key] + index)
+            nested = prop.items if index and prop.items is not None else prop
+            type_def = self.get_type_definition(nested) if nested.ref else None
+            if type_def is None or type_def.enum:
+                properties = None
+                continue
+            properties = type_def.properties
+            schema_names = {
+                python: schema for schema, python in type_def.properties_mapping.items()
+            }
+        return ".".join(found)
+
+    def map_input_properties(
+        self,
+        inputs: pulumi.Inputs,
+        properties: dict[str, PropertyDefinition],
+        mapping: dict[str, str],
+        component_name: str,
+        property_path: str,
+    ) -> pulumi.Inputs:
+        if not isinstance(inputs, dict):
+            return super().map_input_properties(
+                inputs, properties, mapping, component_name, property_path
+            )
+        later = {
+            name: value
+            for name, value in inputs.items()
+            if name in properties and isinstance(value, pulumi.Output)
+        }
+        mapped = self._mapped(
+            {name: value for name, value in inputs.items() if name not in later},
+            {name: prop for name, prop in properties.items() if name not in later},
+            mapping,
+            component_name,
+            property_path,
+        )
+        for name, value in later.items():
+            mapped[mapping[name]] = value.apply(
+                lambda resolved, name=name: self._mapped(
+                    {name: resolved},
+                    {name: properties[name]},
+                    mapping,
+                    component_name,
+                    property_path,
+                ).get(mapping[name])
+            )
+        return mapped
+
+    def _mapped(
+        self,
+        inputs: pulumi.Inputs,
+        properties: dict[str, PropertyDefinition],
+        mapping: dict[str, str],
+        component_name: str,
+        property_path: str,
+    ) -> dict[str, Any]:
+        """The SDK's mapping of plain values, with integers as `int`: numbers cross the wire as
+        floats, and the SDK converts an integer property, then stores the float again (no
+        `continue` after `int(input_val)` in `map_input_properties`), so a port would arrive as
+        5000.0."""
+        mapped = dict(
+            ComponentProvider.map_input_properties(
+                self, inputs, properties, mapping, component_name, property_path
+            )
+        )
+        for name, prop in properties.items():
+            value = mapped.get(mapping[name])
+            if (
+                prop.type == PropertyType.INTEGER
+                and isinstance(value, float)
+                and value.is_integer()
+            ):
+                mapped[mapping[name]] = int(value)
+        return mapped
+
+
+def component_provider() -> RegistryProvider:
+    """The provider `main` serves, for this package's components."""
+    return RegistryProvider(list(COMPONENTS), PACKAGE, version=version())
+
+
+def schema() -> dict[str, Any]:
+    """The package schema the provider answers GetSchema with."""
+    served = component_provider().schema
+    assert served is not None, "the ComponentProvider infers its schema when it is built"
+    return json.loads(served)
+
+
+def main() -> None:
+    """Serve the provider as the Pulumi engine starts it: `python provider/ <engine address>`,
+    printing its gRPC port on stdout. `component_provider_host` (pulumi/provider/experimental/
+    host.py) does the same with the SDK's own ComponentProvider, which we extend above."""
+    pulumi.provider.main(component_provider(), sys.argv[1:])
