@@ -645,9 +645,6 @@ def test_program_refuses_a_missing_location(harness: Harness) -> None:
     assert harness.resources == [], "nothing may be registered without a location"
 
 
-# One worker makes the fresh-interpreter runs (conftest._fresh_program_runs) for every test
-# that reads them, not each worker its own.
-@pytest.mark.xdist_group("fresh-program-runs")
 def test_azure_stack_loads_no_other_cloud_sdk() -> None:
     """Run the program under the mocks in a fresh interpreter and list the cloud SDKs loaded."""
     assert cloud_sdks_loaded("azure") == ["pulumi_azure_native"]

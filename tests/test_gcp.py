@@ -376,9 +376,6 @@ def test_settings_for_gcp() -> None:
 # --------------------------------------------------------------------------- imports
 
 
-# One worker makes the fresh-interpreter runs (conftest._fresh_program_runs) for every test
-# that reads them, not each worker its own.
-@pytest.mark.xdist_group("fresh-program-runs")
 def test_only_the_gcp_sdk_is_imported() -> None:
     """A gcp stack, run in a fresh interpreter, imports pulumi_gcp and no other cloud's SDK."""
     assert cloud_sdks_loaded("gcp") == ["pulumi_gcp"]

@@ -518,9 +518,6 @@ def test_an_unknown_engine_architecture_asks_for_platform(
     assert harness.resources == [], "nothing may be registered"
 
 
-# One worker makes the fresh-interpreter runs (conftest._fresh_program_runs) for every test
-# that reads them, not each worker its own.
-@pytest.mark.xdist_group("fresh-program-runs")
 def test_no_cloud_sdk_is_loaded_for_the_local_target() -> None:
     """Run the program under mocks in a fresh interpreter and list the modules it loaded."""
     report = program_in_fresh_interpreter("local")

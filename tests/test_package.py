@@ -35,8 +35,6 @@ REGISTRY_TYPES = {
     "gcp": "gcp:artifactregistry/repository:Repository",
 }
 PROGRAM = ROOT / "tests" / "data" / "outside_program.py"
-# One worker runs this file, so its wheel is built once (the `installed` fixture, per module).
-pytestmark = pytest.mark.xdist_group("package")
 
 
 def pins(path: Path) -> set[str]:

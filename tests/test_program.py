@@ -84,9 +84,6 @@ def test_default_cloud_is_local(harness: Harness, monkeypatch: pytest.MonkeyPatc
     assert resolve(outputs["registryServer"]) == "localhost:5000"
 
 
-# One worker makes the fresh-interpreter runs (conftest._fresh_program_runs) for every test
-# that reads them, not each worker its own.
-@pytest.mark.xdist_group("fresh-program-runs")
 @pytest.mark.parametrize("cloud", sorted(TARGET_CONFIG))
 def test_a_stack_loads_only_its_own_cloud_sdk(cloud: str) -> None:
     """Run the program in a fresh interpreter under mocks and list the cloud SDKs it imported."""

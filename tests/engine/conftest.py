@@ -28,17 +28,13 @@ from tests.engine.replay import Declared, Engine, Replay, declare, replayed, uni
 ENGINE_DIR = Path(__file__).resolve().parent
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every engine test is marked `engine`; under pytest-xdist they are one group, run one after
-    the other in one worker, so the session fixtures below build the images once (tryfirst:
-    before xdist's own hook reads the group, xdist/remote.py)."""
-    grouped = config.pluginmanager.hasplugin("xdist")
+    """Every engine test is marked `engine`. In a parallel run they all go to one worker, one
+    after the other, so the session fixtures below build the images once (tests/conftest.py,
+    WORKER_GROUPS)."""
     for item in items:
         if is_engine_test(item):
             item.add_marker(pytest.mark.engine)
-            if grouped:
-                item.add_marker(pytest.mark.xdist_group("engine"))
 
 
 def docker_cli() -> str:
