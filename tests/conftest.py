@@ -30,6 +30,7 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
 from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
+from tests.engine.ci_guard import EngineTestGuard
 
 # Time limits measure the machine, not the code: CI shares two cores with a Docker engine and
 # image builds, where hypothesis's 200 ms deadline and its "input generation is slow" check
@@ -38,6 +39,49 @@ hypothesis.settings.register_profile(
     "shared-machine", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
 )
 hypothesis.settings.load_profile("shared-machine")
+
+
+# Tests that share one costly thing run in one worker of a parallel run (pytest-xdist), by the
+# start of their node ID: the engine tests (session fixtures that build images, one Docker
+# engine), the package tests (one wheel build, a module fixture), and the tests that read the
+# fresh-interpreter runs (_fresh_program_runs, made once per worker). Not `xdist_group` marks:
+# with pytest 9.2, xdist 3.8's loadgroup drops them (it rewrites item._nodeid, which pytest no
+# longer reads; pytest-dev/pytest-xdist#1386), and the tests are spread as if unmarked.
+WORKER_GROUPS = {
+    "tests/engine/": "engine",
+    "tests/test_package.py::": "package",
+    "tests/test_azure.py::test_azure_stack_loads_no_other_cloud_sdk": "fresh-program-runs",
+    "tests/test_gcp.py::test_only_the_gcp_sdk_is_imported": "fresh-program-runs",
+    "tests/test_local.py::test_no_cloud_sdk_is_loaded_for_the_local_target": "fresh-program-runs",
+    "tests/test_program.py::test_a_stack_loads_only_its_own_cloud_sdk": "fresh-program-runs",
+}
+
+
+def worker_group(nodeid: str) -> str:
+    """The unit of work a node ID belongs to: its group, or the test alone."""
+    return next(
+        (group for start, group in WORKER_GROUPS.items() if nodeid.startswith(start)), nodeid
+    )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's load-by-scope scheduler (xdist/scheduler/loadscope.py), its scope being
+    worker_group: a group goes to one worker whole, every other test alone to whichever worker
+    is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The engine tests' CI guard and count, in every run and every process, including the
+    parallel run's controller, which never loads tests/engine/conftest.py."""
+    config.pluginmanager.register(EngineTestGuard(), "engine-test-guard")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "container-registry"

@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 SCRIPT = ROOT / ".ci" / "run"
@@ -36,21 +38,26 @@ def test_the_private_engine_lives_in_a_temporary_folder_and_is_stopped_on_exit()
     assert text.index("\nensure_engine\n") < text.index("venv/bin/python -m pytest")
 
 
-def test_a_run_without_engine_tests_fails_in_ci_and_ci_run_is_ci() -> None:
+# In parallel (the default, pyproject.toml's addopts) the controller that decides the exit status
+# collects nothing itself; in one process (`-n 0`) it collects everything.
+@pytest.mark.parametrize("workers", ["1", "0"])
+def test_a_run_without_engine_tests_fails_in_ci_and_ci_run_is_ci(workers: str) -> None:
     """`.ci/run` runs pytest with CI=true, and with CI=true a pytest run whose engine tests are
     all deselected fails (exit 1, pytest's TESTS_FAILED) where it would otherwise end with
-    "no tests ran" (exit 5). Collection only: no engine is needed."""
+    "no tests ran" (exit 5), in parallel or not. Collection only: no engine is needed."""
     text = SCRIPT.read_text()
     pytest_line = next(line for line in text.splitlines() if "venv/bin/python -m pytest" in line)
     assert pytest_line.startswith('CI="${CI:-true}" '), f"pytest runs without CI: {pytest_line}"
     outcomes = {}
     for ci in ("true", "false"):
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not engine",
-             "tests/engine"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+             "-m", "not engine", "tests/engine"],
             cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
             env={**os.environ, "CI": ci},
         )  # fmt: skip
-        assert "engine tests: 0 ran" in result.stdout, result.stdout[-2000:]
+        # Every engine test counted as deselected, in parallel too (the workers' count).
+        counted = r"engine tests: 0 ran \(0 passed, 0 failed\), 0 skipped, [1-9]\d* deselected"
+        assert re.search(counted, result.stdout), result.stdout[-2000:]
         outcomes[ci] = result.returncode
     assert outcomes == {"true": 1, "false": 5}, outcomes

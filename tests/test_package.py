@@ -74,9 +74,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the package built from the repository root installed in it;
     returns its python."""
     where = tmp_path_factory.mktemp("package")
+    # Built from a copy of the checkout: setuptools builds in the source folder (build/,
+    # *.egg-info), where a build left half done (an interrupted run, or two at once) breaks the
+    # next one ("File exists"). The copy holds everything but the checkout's caches and venv, so
+    # the wheel shows what packages.find picks from the whole repository.
+    source = where / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            "venv", ".venv", ".git", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     wheels = where / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -3,7 +3,8 @@ what the program declares (tests/engine/replay.py). Every test here is marked `e
 
 Without an engine the tests are skipped with the reason printed, except in CI (`CI=true`): there
 an engine test that is skipped or deselected fails the run, so a CI run that did not reach an
-engine never counts as green. The terminal summary says how many engine tests ran.
+engine never counts as green. The terminal summary says how many engine tests ran (both in
+tests/engine/ci_guard.py, which tests/conftest.py registers for every run).
 """
 
 from __future__ import annotations
@@ -20,56 +21,20 @@ import pytest
 from stack_config.engine import DockerEngine, probe_engine, resolve_engine
 from stack_config.parse import Settings
 from tests.e2e.support import free_loopback_port
+from tests.engine.ci_guard import in_ci, is_engine_test
 from tests.engine.images import ensure_images
 from tests.engine.replay import Declared, Engine, Replay, declare, replayed, unique_stack
 
 ENGINE_DIR = Path(__file__).resolve().parent
-_COUNTS = {"passed": 0, "failed": 0, "skipped": 0, "deselected": 0}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
-
-
-def _is_engine_test(item: pytest.Item) -> bool:
-    return ENGINE_DIR in Path(str(item.path)).resolve().parents
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every engine test is marked `engine`. In a parallel run they all go to one worker, one
+    after the other, so the session fixtures below build the images once (tests/conftest.py,
+    WORKER_GROUPS)."""
     for item in items:
-        if _is_engine_test(item):
+        if is_engine_test(item):
             item.add_marker(pytest.mark.engine)
-
-
-def pytest_deselected(items: list[pytest.Item]) -> None:
-    _COUNTS["deselected"] += sum(1 for item in items if _is_engine_test(item))
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if Path(report.nodeid.split("::")[0]).parent.name != ENGINE_DIR.name:
-        return
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = "passed" if report.passed else "skipped" if report.skipped else "failed"
-        _COUNTS[outcome] += 1
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    ran = _COUNTS["passed"] + _COUNTS["failed"]
-    terminalreporter.write_line(
-        f"engine tests: {ran} ran ({_COUNTS['passed']} passed, {_COUNTS['failed']} failed), "
-        f"{_COUNTS['skipped']} skipped, {_COUNTS['deselected']} deselected"
-    )
-    if in_ci() and (_COUNTS["skipped"] or _COUNTS["deselected"] or ran == 0):
-        terminalreporter.write_line(
-            "CI=true: engine tests were skipped or deselected (or none ran): the run fails",
-            red=True,
-        )
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    ran = _COUNTS["passed"] + _COUNTS["failed"]
-    if in_ci() and (_COUNTS["skipped"] or _COUNTS["deselected"] or ran == 0):
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def docker_cli() -> str:
