@@ -13,16 +13,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from container_registry.args import (
-    AwsArgs,
-    AzureArgs,
-    CiArgs,
-    GcpArgs,
-    LifecycleArgs,
-    LocalArgs,
-    MirrorArgs,
+    AwsTarget,
+    AzureTarget,
+    CiPush,
+    GcpTarget,
+    Lifecycle,
+    LocalTarget,
+    PullThroughMirror,
     RegistryArgs,
+    RegistryCredentials,
     RegistryImageArgs,
-    RegistryLoginArgs,
 )
 
 if TYPE_CHECKING:
@@ -30,18 +30,18 @@ if TYPE_CHECKING:
     from container_registry.registry import Registry
 
 __all__ = [
-    "AwsArgs",
-    "AzureArgs",
-    "CiArgs",
-    "GcpArgs",
-    "LifecycleArgs",
-    "LocalArgs",
-    "MirrorArgs",
+    "AwsTarget",
+    "AzureTarget",
+    "CiPush",
+    "GcpTarget",
+    "Lifecycle",
+    "LocalTarget",
+    "PullThroughMirror",
     "Registry",
     "RegistryArgs",
+    "RegistryCredentials",
     "RegistryImage",
     "RegistryImageArgs",
-    "RegistryLoginArgs",
 ]
 
 # The components, imported on first use (PEP 562): the image module loads pulumi_docker.

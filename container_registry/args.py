@@ -18,21 +18,21 @@ import pulumi
 from typing_extensions import Required
 
 __all__ = [
-    "AwsArgs",
-    "AzureArgs",
-    "CiArgs",
+    "AwsTarget",
+    "AzureTarget",
+    "CiPush",
     "DEFAULTS",
-    "GcpArgs",
-    "LifecycleArgs",
-    "LocalArgs",
-    "MirrorArgs",
+    "GcpTarget",
+    "Lifecycle",
+    "LocalTarget",
+    "PullThroughMirror",
     "RegistryArgs",
     "RegistryImageArgs",
-    "RegistryLoginArgs",
+    "RegistryCredentials",
 ]
 
 
-class LifecycleArgs(TypedDict, total=False):
+class Lifecycle(TypedDict, total=False):
     """What the registry deletes (ECR lifecycle policy, ACR retention and purge task, Artifact
     Registry cleanup policies; on the local registry, the retention run of
     container_registry/local/retention.py). A kept image keeps its cosign signature and
@@ -46,7 +46,7 @@ class LifecycleArgs(TypedDict, total=False):
     Default 30."""
 
 
-class MirrorArgs(TypedDict, total=False):
+class PullThroughMirror(TypedDict, total=False):
     """A pull-through mirror of Docker Hub's official images in the same registry (an ECR
     pull-through cache from ECR Public, an ACR cache rule, an Artifact Registry remote
     repository, or a second local registry container in proxy mode). Its upstream credentials,
@@ -67,7 +67,7 @@ class MirrorArgs(TypedDict, total=False):
     Default: none."""
 
 
-class CiArgs(TypedDict, total=False):
+class CiPush(TypedDict, total=False):
     """Keyless push from GitHub Actions (OIDC): an identity only one repository's runs on one ref
     (or in one environment) can take, allowed to push to this repository, and the workflow that
     uses it. aws, azure and gcp only: hosted runners cannot reach a local registry."""
@@ -98,7 +98,7 @@ class CiArgs(TypedDict, total=False):
     builds with `BASE_IMAGE=<mirror_endpoint>/nginx`. Used only with the mirror on."""
 
 
-class AwsArgs(TypedDict, total=False):
+class AwsTarget(TypedDict, total=False):
     """Options of the aws target (Amazon ECR)."""
 
     kms_key_arn: str
@@ -117,7 +117,7 @@ class AwsArgs(TypedDict, total=False):
     attestations stay. Default: none, delete."""
 
 
-class AzureArgs(TypedDict, total=False):
+class AzureTarget(TypedDict, total=False):
     """Options of the azure target (Azure Container Registry)."""
 
     sku: str
@@ -140,7 +140,7 @@ class AzureArgs(TypedDict, total=False):
     set's identity is granted Key Vault Secrets User there."""
 
 
-class GcpArgs(TypedDict, total=False):
+class GcpTarget(TypedDict, total=False):
     """Options of the gcp target (Artifact Registry)."""
 
     project: Required[str]
@@ -153,7 +153,7 @@ class GcpArgs(TypedDict, total=False):
     `mirror.docker_hub_user`. Default: none, anonymous pulls."""
 
 
-class LocalArgs(TypedDict, total=False):
+class LocalTarget(TypedDict, total=False):
     """Options of the local target (a CNCF Distribution registry container on the Docker engine
     of the Docker provider in use, published on 127.0.0.1 only)."""
 
@@ -181,28 +181,28 @@ class RegistryArgs(TypedDict, total=False):
     force_delete: bool
     """Let a destroy delete the registry with the images stored in it. Default false: the
     registry is protected (azure, gcp) or refuses to be deleted while it holds images (aws)."""
-    lifecycle: LifecycleArgs
+    lifecycle: Lifecycle
     """What the registry deletes on its own."""
     pull_principals: list[str]
     """Who may pull, in the target's own form: IAM principal ARNs (aws), Entra object IDs,
     optionally as User:/Group:/ServicePrincipal:<id> (azure; a bare ID is a service principal),
     IAM members such as serviceAccount:... (gcp). Never `*`, allUsers or allAuthenticatedUsers.
     Default: nobody beyond the registry's own account."""
-    mirror: MirrorArgs
+    mirror: PullThroughMirror
     """A pull-through mirror of Docker Hub's official images. Default: off."""
-    ci: CiArgs
+    ci: CiPush
     """Keyless push from GitHub Actions. Default: none, no CI identity is created."""
-    aws: AwsArgs
+    aws: AwsTarget
     """Options of the aws target."""
-    azure: AzureArgs
+    azure: AzureTarget
     """Options of the azure target."""
-    gcp: GcpArgs
+    gcp: GcpTarget
     """Options of the gcp target; required there."""
-    local: LocalArgs
+    local: LocalTarget
     """Options of the local target."""
 
 
-class RegistryLoginArgs(TypedDict):
+class RegistryCredentials(TypedDict):
     """What `docker login` needs; the password is treated as a secret wherever it goes."""
 
     server: pulumi.Input[str]
@@ -231,7 +231,7 @@ class RegistryImageArgs(TypedDict, total=False):
     the context (as .dockerignore filters it), the platform and the build arguments."""
     repository_url: Required[pulumi.Input[str]]
     """The repository to push to, without a tag, such as `Registry.repository_url`."""
-    login: Required[pulumi.Input[RegistryLoginArgs]]
+    login: Required[pulumi.Input[RegistryCredentials]]
     """How to log in to the registry, such as `Registry.login`."""
 
 

@@ -33,8 +33,8 @@ COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Registry, RegistryImag
 SECRET_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("RegistryImage", "inputs", "login"),
     ("Registry", "outputs", "login"),
-    ("RegistryLoginArgs", "", "password"),
-    ("MirrorArgs", "", "docker_hub_token"),
+    ("RegistryCredentials", "", "password"),
+    ("PullThroughMirror", "", "docker_hub_token"),
 )
 # Pulumi's default for a package without a version (component_provider_host in
 # pulumi/provider/experimental/host.py); used when this package runs from a checkout.

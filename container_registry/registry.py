@@ -8,7 +8,7 @@ from typing import Any, cast
 import pulumi
 
 from container_registry import github, lifecycle, mirror, naming
-from container_registry.args import DEFAULTS, RegistryArgs, RegistryLoginArgs
+from container_registry.args import DEFAULTS, RegistryArgs, RegistryCredentials
 from container_registry.errors import ArgumentError
 from container_registry.options import RegistryOptions
 from container_registry.target import Builder, Resolver
@@ -77,7 +77,7 @@ class Registry(pulumi.ComponentResource):
     """The host (or host:port) to `docker login` to."""
     repository_url: pulumi.Output[str]
     """The repository URL, without a tag; ready to push to once it resolves."""
-    login: pulumi.Output[RegistryLoginArgs]
+    login: pulumi.Output[RegistryCredentials]
     """`{server, username, password}` for `docker login`, a Pulumi secret as a whole."""
     mirror_endpoint: pulumi.Output[str | None]
     """With the mirror on: the path that stands for Docker official images
@@ -106,7 +106,7 @@ class Registry(pulumi.ComponentResource):
         login = built.login
         self.login = pulumi.Output.secret(
             pulumi.Output.all(login.server, login.username, login.password).apply(
-                lambda values: RegistryLoginArgs(
+                lambda values: RegistryCredentials(
                     server=values[0], username=values[1], password=values[2]
                 )
             )

@@ -50,7 +50,7 @@ def typed_dict_fields(source: str | None = None) -> dict[str, list[tuple[str, st
 
 def test_every_field_of_every_args_type_has_a_docstring() -> None:
     classes = typed_dict_fields()
-    assert {"RegistryArgs", "RegistryImageArgs", "RegistryLoginArgs"} <= set(classes)
+    assert {"RegistryArgs", "RegistryImageArgs", "RegistryCredentials"} <= set(classes)
     missing = [
         f"{cls}.{name}" for cls, fields in classes.items() for name, doc in fields if not doc
     ]

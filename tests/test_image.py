@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ECR_PASSWORD, ROOT, Harness, is_secret, resolve
-from container_registry import Registry, RegistryImage, RegistryLoginArgs
+from container_registry import Registry, RegistryCredentials, RegistryImage
 from container_registry.image import content_tag, context_files
 
 APP_DIR = ROOT / "app"
@@ -156,7 +156,7 @@ def test_symlink_target_is_hashed(context: Path) -> None:
 
 def image_at(context: Path, **args: str) -> RegistryImage:
     """A RegistryImage of `context` pushed to a registry made elsewhere."""
-    login: RegistryLoginArgs = {"server": "registry.example", "username": "u", "password": "p"}
+    login: RegistryCredentials = {"server": "registry.example", "username": "u", "password": "p"}
     return RegistryImage(
         "app",
         {

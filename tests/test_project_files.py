@@ -35,6 +35,7 @@ PROGRAM_PACKAGES = {
     "pyyaml": "yaml",
     "bcrypt": "bcrypt",
     "requests": "requests",
+    "typing-extensions": "typing_extensions",
 }
 
 

@@ -106,6 +106,15 @@ def test_the_tokens_are_the_components_own_types(package_schema: dict[str, Any])
     ]
 
 
+def test_no_type_name_ends_in_args(package_schema: dict[str, Any]) -> None:
+    """Pulumi's SDK generators append `Args` to every input type's name (TypeScript's
+    `inputs.<Name>Args`, Python's and C#'s `<Name>Args`), so a schema type named `LifecycleArgs`
+    would reach other languages as `LifecycleArgsArgs`."""
+    doubled = [name for name in package_schema["types"] if name.endswith("Args")]
+    assert doubled == []
+    assert "container-registry:index:Lifecycle" in package_schema["types"]
+
+
 def secret_paths(document: dict[str, Any]) -> set[str]:
     """Every property the schema marks `secret`."""
     found: set[str] = set()
@@ -125,8 +134,8 @@ def test_the_credentials_and_only_they_are_marked_secret(package_schema: dict[st
     assert secret_paths(package_schema) == {
         "container-registry:index:RegistryImage.inputs.login",
         "container-registry:index:Registry.outputs.login",
-        "container-registry:index:RegistryLoginArgs.password",
-        "container-registry:index:MirrorArgs.dockerHubToken",
+        "container-registry:index:RegistryCredentials.password",
+        "container-registry:index:PullThroughMirror.dockerHubToken",
     }
 
 
