@@ -3,8 +3,8 @@
 
 Importing the package loads only Pulumi itself: `Registry` imports the cloud SDK of the target in
 use when it is constructed (container_registry/<target>/registry.py), and `RegistryImage` the
-Docker provider when it is first used. So `pip install "container-registry[aws]"` is all an ECR
-user needs.
+Docker provider when it is first used. So `pip install "./container-registry[aws]"` (from a clone of
+this repository) is all an ECR user needs.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pulumi_docker as docker
 from docker.utils.build import exclude_paths
 
 from container_registry.args import DEFAULTS, RegistryImageArgs
-from container_registry.errors import ArgumentError, required
+from container_registry.errors import ArgumentError, reject_unknown_keys, required
 from container_registry.naming import fold, normal_platform
 
 TYPE = "container-registry:index:RegistryImage"
@@ -130,6 +130,7 @@ class ImageOptions:
 
 def resolve(args: RegistryImageArgs) -> ImageOptions:
     """Every plain value checked before anything is registered; ArgumentError names the path."""
+    reject_unknown_keys(args, RegistryImageArgs)
     context = args.get("context")
     if not context:
         raise required("context", "the directory to build")

@@ -9,7 +9,7 @@ import pulumi
 
 from container_registry import github, lifecycle, mirror, naming
 from container_registry.args import DEFAULTS, RegistryArgs, RegistryCredentials
-from container_registry.errors import ArgumentError
+from container_registry.errors import ArgumentError, reject_unknown_keys
 from container_registry.options import RegistryOptions
 from container_registry.target import Builder, Resolver
 
@@ -39,6 +39,7 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
     if not isinstance(args, dict):  # a component provider hands over a dict too
         raise ArgumentError("", args, "is not a mapping of Registry arguments")
     cloud = cloud_of(args)
+    reject_unknown_keys(args, RegistryArgs)
     untagged, keep = lifecycle.resolve(args.get("lifecycle") or {})
     common = RegistryOptions(
         cloud=cloud,

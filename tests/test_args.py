@@ -110,6 +110,10 @@ def test_every_property_path_names_a_config_key() -> None:
         ({"cloud": "aws", "pull_principals": ["*"]}, "pull_principals[0]"),
         ({"cloud": "local", "ci": {"repository": "acme/app"}}, "ci.repository"),
         ({"cloud": "local", "aws": {"kms_key_arn": "x"}}, "aws.kms_key_arn"),
+        # A misspelt key would leave its setting at the default without a word.
+        ({"cloud": "aws", "lifecyle": {"keep_tagged_images": 5}}, "lifecyle"),
+        ({"cloud": "aws", "lifecycle": {"keep_taged_images": 5}}, "lifecycle.keep_taged_images"),
+        ({"cloud": "aws", "aws": {"kms_key": "arn"}}, "aws.kms_key"),
     ],
 )
 def test_bad_input_names_the_property_path_and_creates_nothing(
@@ -130,6 +134,17 @@ def test_a_bad_image_tag_names_the_property_path(harness: Harness) -> None:
             {"context": "app", "tag": "LATEST", "repository_url": "r.example/a", "login": login},  # type: ignore[typeddict-item]
         )
     assert caught.value.property_path == "tag"
+    assert harness.resources == []
+
+
+def test_a_misspelt_image_key_names_the_property_path(harness: Harness) -> None:
+    login = {"server": "r.example", "username": "u", "password": "p"}
+    with pytest.raises(pulumi.InputPropertyError) as caught:
+        RegistryImage(
+            "api",
+            {"context": "app", "platfrom": "linux/arm64", "repository_url": "r/a", "login": login},  # type: ignore[typeddict-unknown-key]
+        )
+    assert caught.value.property_path == "platfrom"
     assert harness.resources == []
 
 
