@@ -858,3 +858,42 @@ def test_the_registry_get_sends_the_token_as_a_bearer_and_reads_the_answer(statu
     assert request["path"] == "/subscriptions/s/registries/r?api-version=v"
     assert request["Authorization"] == f"Bearer {AZURE_ARM_TOKEN}"
     assert AZURE_ARM_TOKEN not in request["path"]
+
+
+def test_the_mode_check_can_be_turned_off_and_then_reads_nothing(harness: Harness) -> None:
+    """`azure.check_role_assignment_mode: false` (for unit tests under mocks, which cannot answer
+    an HTTP GET) makes no ARM token request and no GET; the grants and the task still come."""
+    registry = Registry(
+        "registry",
+        {
+            "cloud": "azure",
+            "azure": {"location": "westeurope", "check_role_assignment_mode": False},
+            "pull_principals": ["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"],
+        },
+    )
+    resolve(registry.repository_url)
+    assert len(harness.of_type(ROLE_ASSIGNMENT)) == 1  # every registration has run
+    assert harness.of_type(TASK) != []
+    assert ARM_GETS == []
+    assert [t for t, _ in harness.monitor.registry_mocks.calls if t == GET_TOKEN] == []
+
+
+def test_the_mode_check_is_on_unless_turned_off(harness: Harness) -> None:
+    """The secure default: a Registry whose Args say nothing about it reads the mode."""
+    Registry("registry", {"cloud": "azure", "azure": {"location": "westeurope"}})
+    assert harness.of_type(TASK) != []  # every registration, and so the check, has run
+    assert len(ARM_GETS) == 1
+
+
+@pytest.mark.parametrize("value", ["false", 0, None])
+def test_the_mode_check_switch_takes_only_a_boolean(harness: Harness, value: object) -> None:
+    with pytest.raises(ArgumentError) as raised:
+        Registry(
+            "registry",
+            {
+                "cloud": "azure",
+                "azure": {"location": "westeurope", "check_role_assignment_mode": value},  # type: ignore[typeddict-item]
+            },
+        )
+    assert raised.value.property_path == "azure.check_role_assignment_mode"
+    assert harness.resources == []

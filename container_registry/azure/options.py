@@ -15,6 +15,7 @@ from container_registry.github import resolve_ci
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     choice,
+    flag,
     optional_text,
     repository_name,
 )
@@ -199,7 +200,11 @@ def check_block(azure: Mapping[str, Any]) -> tuple[AzureOptions, tuple[str | Non
         azure, "location", "azure.location", LOCATION, "is not an Azure location such as westeurope"
     )
     credential_set = _credential_set(azure)
-    return AzureOptions(sku=sku, resource_group=group, location=location), credential_set
+    check_mode = flag(azure, "check_role_assignment_mode", "azure.check_role_assignment_mode")
+    options = AzureOptions(
+        sku=sku, resource_group=group, location=location, check_role_assignment_mode=check_mode
+    )
+    return options, credential_set
 
 
 def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:

@@ -218,19 +218,22 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         opts=guarded,
     )
 
-    # The registry's name once its role assignment mode was read and found to be classic RBAC.
-    token = authorization.get_client_token_output(
-        endpoint=registry.login_server.apply(lambda server: arm_endpoint(server) + "/"),
-        opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
-    )
-    classic_registry_name = checked_registry_name(
-        registry.name,
-        pulumi.Output.all(client.subscription_id, group_name, registry.name).apply(
-            lambda v: registry_scope(v[0], v[1], v[2])
-        ),
-        registry.login_server,
-        pulumi.Output.secret(token.token),
-    )
+    # The registry's name once its role assignment mode was read and found to be classic RBAC;
+    # unread only where the user turned the check off (azure.check_role_assignment_mode).
+    classic_registry_name: pulumi.Output[str] = registry.name
+    if options.azure.check_role_assignment_mode:
+        token = authorization.get_client_token_output(
+            endpoint=registry.login_server.apply(lambda server: arm_endpoint(server) + "/"),
+            opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
+        )
+        classic_registry_name = checked_registry_name(
+            registry.name,
+            pulumi.Output.all(client.subscription_id, group_name, registry.name).apply(
+                lambda v: registry_scope(v[0], v[1], v[2])
+            ),
+            registry.login_server,
+            pulumi.Output.secret(token.token),
+        )
 
     encoded = base64.b64encode(purge_task_yaml(options).encode()).decode()
     containerregistry.Task(
