@@ -92,7 +92,16 @@ def ecr_lifecycle_errors(document: dict[str, Any]) -> list[str]:
             errors.append(f"{name}: {lists} only with tagStatus tagged")
         if not isinstance(selection.get("countNumber"), int) or selection["countNumber"] < 1:
             errors.append(f"{name}: countNumber must be a positive integer")
-        if status == "any" and rule["rulePriority"] != max(priorities):
+        # Among the rules of its storage class: AWS's own archive example (terraform-provider-aws
+        # acceptance test testAccLifecyclePolicyConfig, the guide's "archive, then expire") has
+        # an `any` rule at priority 1 (standard) and another at 2 (archive).
+        same_class = [
+            r.get("rulePriority")
+            for r in rules
+            if r.get("selection", {}).get("storageClass", "standard")
+            == selection.get("storageClass", "standard")
+        ]
+        if status == "any" and rule["rulePriority"] != max(same_class):
             errors.append(f"{name}: tagStatus any must have the highest rulePriority")
         # action: expire, or transition with targetStorageClass archive (the only one).
         action = rule.get("action")
@@ -189,6 +198,11 @@ ARCHIVE = {"type": "transition", "targetStorageClass": "archive"}
                 {"type": "expire"},
             )
         ],
+        # `any` before another rule of its storage class.
+        [
+            _rule(1, {"tagStatus": "any", **PULLED}, ARCHIVE),
+            _rule(2, {"tagStatus": "tagged", "tagPatternList": ["v*"], **PULLED}, ARCHIVE),
+        ],
         # Two rules selecting untagged standard images.
         [
             _rule(
@@ -211,13 +225,10 @@ def test_the_lifecycle_validator_knows_the_archive_rules(rules: list[dict[str, A
 
 
 def test_the_lifecycle_validator_accepts_the_guides_archive_example() -> None:
-    """The guide's pair: archive what was not pulled for 90 days, expire it 365 days later
-    (the guide selects `any` in both rules; the first is `tagged *` here, as the "tagStatus any
-    must have the highest rulePriority" rule this validator applies across storage classes)."""
-    tagged = {"tagStatus": "tagged", "tagPatternList": ["*"]}
+    """AWS's pair: archive what was not pulled for 90 days, expire it 365 days later."""
     example = {
         "rules": [
-            _rule(1, {**tagged, **PULLED, "countNumber": 90}, ARCHIVE),
+            _rule(1, {"tagStatus": "any", **PULLED, "countNumber": 90}, ARCHIVE),
             _rule(
                 2,
                 {
