@@ -34,6 +34,8 @@ class Manifest:
     subject: str | None = None
     """The `name` of the manifest this one refers to (the OCI 1.1 `subject` field)."""
     digest: str = field(default="")
+    archived: bool = False
+    """In ECR's archive storage class (ECR, "Archiving an image")."""
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -90,8 +92,12 @@ def signed_listing(
 #     recorded pull) is more than countNumber days ago.
 # The documentation's example ("Filtering on multiple rules", Example A) shows the third rule: rule
 # 2 identifies images rule 1 matched, counts them, and skips marking them.
-# sinceImagePulled counts from the image's last recorded pull; for an image never pulled this
-# model counts from its push (an assumption: only a real run shows what ECR does).
+# "With countType = sinceImagePulled, all images whose last_recorded_pulltime is older than the
+# specified number of days based on countNumber are archived. If an image was never pulled, the
+# image's pushed_at_time is used instead" (LifecyclePolicies.html, evaluation rules, read 2026-12):
+# archive only, so this model refuses sinceImagePulled with expire. storageClass: "If you omit
+# this, the value of standard will be used" (lifecycle_policy_parameters.html): a rule without it
+# never selects an archived image. (Restored images' last_activated_at is not modelled.)
 
 
 def _ecr_tag_match(selection: Mapping[str, Any], image: Manifest) -> bool:
@@ -129,9 +135,15 @@ def ecr_evaluate(policy: Mapping[str, Any], listing: Sequence[Manifest]) -> EcrO
     marked: dict[str, str] = {}  # name -> action type
     for rule in rules:
         selection = rule["selection"]
-        identified = [m for m in listing if _ecr_tag_match(selection, m)]
+        count_type, action = selection["countType"], rule["action"]["type"]
+        if count_type == "sinceImagePulled" and action != "transition":
+            raise ValueError("ECR's sinceImagePulled only archives (action transition)")
+        in_archive = selection.get("storageClass", "standard") == "archive"
+        identified = [
+            m for m in listing if m.archived == in_archive and _ecr_tag_match(selection, m)
+        ]
         identified.sort(key=lambda m: m.pushed_days_ago)  # youngest first
-        count_type, number = selection["countType"], selection["countNumber"]
+        number = selection["countNumber"]
         if count_type == "imageCountMoreThan":
             chosen = identified[number:]
         elif count_type == "sinceImagePushed":

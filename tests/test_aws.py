@@ -92,14 +92,55 @@ def ecr_lifecycle_errors(document: dict[str, Any]) -> list[str]:
             errors.append(f"{name}: {lists} only with tagStatus tagged")
         if not isinstance(selection.get("countNumber"), int) or selection["countNumber"] < 1:
             errors.append(f"{name}: countNumber must be a positive integer")
-        if status == "any" and rule["rulePriority"] != max(priorities):
+        # Among the rules of its storage class: AWS's own archive example (terraform-provider-aws
+        # acceptance test testAccLifecyclePolicyConfig, the guide's "archive, then expire") has
+        # an `any` rule at priority 1 (standard) and another at 2 (archive).
+        same_class = [
+            r.get("rulePriority")
+            for r in rules
+            if r.get("selection", {}).get("storageClass", "standard")
+            == selection.get("storageClass", "standard")
+        ]
+        if status == "any" and rule["rulePriority"] != max(same_class):
             errors.append(f"{name}: tagStatus any must have the highest rulePriority")
         # action: expire, or transition with targetStorageClass archive (the only one).
-        if rule.get("action") not in (
+        action = rule.get("action")
+        if action not in (
             {"type": "expire"},
             {"type": "transition", "targetStorageClass": "archive"},
         ):
             errors.append(f"{name}: action must be expire or transition to archive")
+        # lifecycle_policy_parameters.html and LifecyclePolicies.html ("Lifecycle policy
+        # evaluation rules"), read 2026-12: "A lifecycle policy rule may specify either
+        # tagPatternList or tagPrefixList, but not both"; "a maximum limit of four wildcards (*)
+        # per string"; "With countType = sinceImagePulled, all images whose
+        # last_recorded_pulltime is older than ... are archived" (archive only: never expire);
+        # "sinceImageTransitioned ... all archived images ... are expired"; storageClass: "When
+        # using a countType of imageCountMoreThan, sinceImagePushed, or sinceImagePulled, the
+        # only supported value is standard. When using a count type of sinceImageTransitioned,
+        # this is required, and the only supported value is archive."
+        if len(lists) > 1:
+            errors.append(f"{name}: tagPatternList and tagPrefixList, not both")
+        for pattern in selection.get("tagPatternList", []):
+            if pattern.count("*") > 4:
+                errors.append(f"{name}: more than four wildcards in {pattern!r}")
+        kind = action.get("type") if isinstance(action, dict) else None
+        if count_type == "sinceImagePulled" and kind != "transition":
+            errors.append(f"{name}: sinceImagePulled only archives (action transition)")
+        storage = selection.get("storageClass", "standard")
+        if count_type == "sinceImageTransitioned":
+            if selection.get("storageClass") != "archive" or kind != "expire":
+                errors.append(f"{name}: sinceImageTransitioned needs storageClass archive, expire")
+        elif storage != "standard":
+            errors.append(f"{name}: {count_type} selects storageClass standard only")
+    # "Only one rule selecting a specific storage class is allowed to select untagged images."
+    untagged = [
+        r.get("selection", {}).get("storageClass", "standard")
+        for r in rules
+        if r.get("selection", {}).get("tagStatus") == "untagged"
+    ]
+    if len(untagged) != len(set(untagged)):
+        errors.append("more than one rule selects untagged images in one storage class")
     return errors
 
 
@@ -113,6 +154,95 @@ def forbidden_grants(document: dict[str, Any]) -> list[str]:
         if principal == "*" or "*" in json.dumps(principal):
             found.append(f"Principal {principal}")
     return found
+
+
+def _rule(priority: int, selection: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+    return {"rulePriority": priority, "selection": selection, "action": action}
+
+
+PULLED = {"countType": "sinceImagePulled", "countUnit": "days", "countNumber": 30}
+ARCHIVE = {"type": "transition", "targetStorageClass": "archive"}
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        # sinceImagePulled with expire: AWS documents it as archiving only.
+        [_rule(1, {"tagStatus": "any", **PULLED}, {"type": "expire"})],
+        # storageClass archive with a count type that only selects standard images.
+        [_rule(1, {"tagStatus": "any", "storageClass": "archive", **PULLED}, ARCHIVE)],
+        # sinceImageTransitioned without storageClass archive.
+        [
+            _rule(
+                1,
+                {
+                    "tagStatus": "any",
+                    "countType": "sinceImageTransitioned",
+                    "countUnit": "days",
+                    "countNumber": 90,
+                },
+                {"type": "expire"},
+            )
+        ],
+        # Both tag lists in one rule; five wildcards (the guide's invalid example).
+        [
+            _rule(
+                1,
+                {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["test*1*2*3*4*5*6"],
+                    "tagPrefixList": ["v"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 1,
+                },
+                {"type": "expire"},
+            )
+        ],
+        # `any` before another rule of its storage class.
+        [
+            _rule(1, {"tagStatus": "any", **PULLED}, ARCHIVE),
+            _rule(2, {"tagStatus": "tagged", "tagPatternList": ["v*"], **PULLED}, ARCHIVE),
+        ],
+        # Two rules selecting untagged standard images.
+        [
+            _rule(
+                p,
+                {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": 1,
+                },
+                {"type": "expire"},
+            )
+            for p in (1, 2)
+        ],
+    ],
+)
+def test_the_lifecycle_validator_knows_the_archive_rules(rules: list[dict[str, Any]]) -> None:
+    """Each shape the ECR user guide rules out (cited in ecr_lifecycle_errors) is refused."""
+    assert ecr_lifecycle_errors({"rules": rules})
+
+
+def test_the_lifecycle_validator_accepts_the_guides_archive_example() -> None:
+    """AWS's pair: archive what was not pulled for 90 days, expire it 365 days later."""
+    example = {
+        "rules": [
+            _rule(1, {"tagStatus": "any", **PULLED, "countNumber": 90}, ARCHIVE),
+            _rule(
+                2,
+                {
+                    "tagStatus": "any",
+                    "storageClass": "archive",
+                    "countType": "sinceImageTransitioned",
+                    "countUnit": "days",
+                    "countNumber": 365,
+                },
+                {"type": "expire"},
+            ),
+        ]
+    }
+    assert ecr_lifecycle_errors(example) == []
 
 
 def test_the_lifecycle_validator_can_fail() -> None:

@@ -119,6 +119,45 @@ def test_ecr_model_prefix_lists_need_every_prefix() -> None:
     assert ecr_evaluate({"rules": [rule]}, images).expired == {"both"}
 
 
+def test_ecr_model_rules_select_their_storage_class_only() -> None:
+    """storageClass: "If you omit this, the value of standard will be used"
+    (lifecycle_policy_parameters.html): an archived image is neither counted nor expired by a
+    rule without `"storageClass": "archive"`."""
+    images = [
+        Manifest("C", ("c",), 1),
+        Manifest("B", ("b",), 2),
+        Manifest("A", ("a",), 3, archived=True),
+    ]
+    rule = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": ["*"],
+            "countType": "imageCountMoreThan",
+            "countNumber": 1,
+        },
+        "action": {"type": "expire"},
+    }
+    assert ecr_evaluate({"rules": [rule]}, images).expired == {"B"}
+
+
+def test_ecr_model_refuses_to_expire_by_last_pull() -> None:
+    """AWS: "With countType = sinceImagePulled, all images whose last_recorded_pulltime is older
+    than ... are archived" (LifecyclePolicies.html, evaluation rules): never expired."""
+    rule = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "any",
+            "countType": "sinceImagePulled",
+            "countUnit": "days",
+            "countNumber": 1,
+        },
+        "action": {"type": "expire"},
+    }
+    with pytest.raises(ValueError, match="sinceImagePulled"):
+        ecr_evaluate({"rules": [rule]}, [Manifest("A", ("a",), 5)])
+
+
 def test_why_the_workflow_keeps_cosigns_tag_form() -> None:
     """cosign 3's default stores a signature as an OCI referrer: an untagged manifest with a
     subject. ECR's and Artifact Registry's untagged rules select it like any untagged image, so a
