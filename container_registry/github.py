@@ -200,6 +200,13 @@ def workflow(
                 file=ci.dockerfile_path,
                 platforms=platform,
                 push="true",
+                # One image manifest per push, as the clean-up windows count them
+                # (provenance.py): buildx otherwise attaches a min-mode provenance attestation,
+                # turning the push into an index plus untagged child manifests (Docker docs,
+                # "Provenance attestations": added by default with `--push`), which an
+                # untagged-delete rule could remove from under a kept image on a registry that
+                # lists children as versions. The signature and the SBOM attestation are cosign's.
+                provenance="false",
                 tags=f"{repo_endpoint}:${{{{ github.sha }}}}",
                 **(
                     {"build-args": "\n".join(f"{k}={v}" for k, v in sorted(build_args.items()))}

@@ -561,6 +561,7 @@ def test_workflow_validates_and_holds_what_a_push_needs(
         "file": "app/Dockerfile",
         "platforms": platform,
         "push": "true",
+        "provenance": "false",
         "tags": f"{endpoint}:${{{{ github.sha }}}}",
     }
     # The last step prints the digest and how to verify it (tests/test_supply_chain_workflow.py).

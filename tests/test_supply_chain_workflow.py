@@ -78,6 +78,16 @@ def test_signs_and_attests_the_pushed_digest_in_cosigns_tag_form() -> None:
     ]  # fmt: skip
 
 
+def test_each_push_is_one_image_manifest_without_buildx_attestations() -> None:
+    """docker/build-push-action's `provenance` input: buildx attaches a provenance attestation by
+    default (Docker docs, "Provenance attestations"), which makes the push an image index with
+    untagged child manifests that the clean-up windows would not count; "false" turns it off."""
+    steps = build(CiOptions("octo/app"))["jobs"]["push"]["steps"]
+    build_step = next(s for s in steps if s.get("id") == "build")
+    assert build_step["with"]["provenance"] == "false"
+    assert "sbom" not in build_step["with"], "the SBOM is syft's, attested by cosign"
+
+
 def test_only_the_push_job_gets_an_oidc_token() -> None:
     document = build(CiOptions("octo/app"))
     assert document["permissions"] == {}
