@@ -20,7 +20,7 @@ import yaml
 
 from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError, required
-from container_registry.naming import flag, normal_platform, optional_text
+from container_registry.naming import DISTRIBUTION_NAME, flag, normal_platform, optional_text
 from container_registry.options import SUBJECT_CLAIM_KEYS, CiOptions
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -382,7 +382,6 @@ CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 # A path in the repository: no absolute path, no `..`, no quote or shell metacharacter.
 _REPO_PATH = re.compile(r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}")
 _BUILD_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_LIBRARY_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # Google maps the token's subject to google.subject, which holds at most 127 bytes.
 GCP_SUBJECT_MAX = 127
 REPOSITORY_RULE = (
@@ -500,7 +499,7 @@ def _mirror_build_args(value: object) -> tuple[tuple[str, str], ...]:
         path = f"ci.mirror_build_args.{arg}"
         if not isinstance(arg, str) or not _BUILD_ARG.fullmatch(arg):
             raise ArgumentError(path, arg, "is not a build argument name")
-        if not isinstance(repository, str) or not _LIBRARY_REPOSITORY.fullmatch(repository):
+        if not isinstance(repository, str) or not DISTRIBUTION_NAME.fullmatch(repository):
             raise ArgumentError(path, repository, "is not a Docker official image name")
         found.append((arg, repository))
     return tuple(sorted(found))

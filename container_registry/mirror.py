@@ -11,11 +11,11 @@ import pulumi
 
 from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError
-from container_registry.naming import flag, optional_text
+from container_registry.naming import DISTRIBUTION_NAME, flag, optional_text
 from container_registry.options import MirrorOptions
 
 # Official image names (docker.io/library/<name>); "*" alone asks ACR for one wildcard rule.
-LIBRARY_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+LIBRARY_REPOSITORY = DISTRIBUTION_NAME
 WILDCARD = "*"
 MAX_REPOSITORIES = 50
 DOCKER_HUB_USER = re.compile(r"[a-z0-9]{4,30}")

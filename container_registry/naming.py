@@ -14,6 +14,8 @@ from container_registry.errors import ArgumentError
 # '.', '_', '__' or dashes, separated by '/'); the local registry and ACR follow it.
 DISTRIBUTION_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 DISTRIBUTION_REPO = re.compile(rf"{DISTRIBUTION_COMPONENT}(?:/{DISTRIBUTION_COMPONENT})*")
+# One component alone: the name of a Docker official image (docker.io/library/<name>).
+DISTRIBUTION_NAME = re.compile(DISTRIBUTION_COMPONENT)
 
 
 def fold(value: str) -> str:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from container_registry.naming import DISTRIBUTION_NAME
+
 DOCKERFILE = Path(__file__).resolve().parent.parent / "app" / "Dockerfile"
 # The build arguments app/Dockerfile takes before FROM.
 IMAGE_ARG = "BASE_IMAGE"
@@ -25,7 +27,6 @@ _ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\S+)\s*
 _OFFICIAL = re.compile(
     r"(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/)?(?:library/)?"
 )
-_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 
 
 class BaseImageError(ValueError):
@@ -72,7 +73,7 @@ def base_image(dockerfile: Path = DOCKERFILE) -> BaseImage:
         )
     prefix = _OFFICIAL.match(image)
     repository = image[prefix.end() :] if prefix else image
-    if not _REPOSITORY.fullmatch(repository) or tag == "latest":
+    if not DISTRIBUTION_NAME.fullmatch(repository) or tag == "latest":
         raise BaseImageError(
             f"{dockerfile}: {IMAGE_ARG}={image} {TAG_ARG}={tag} is not a pinned Docker official "
             "image; the mirror stands for docker.io/library only"

@@ -60,12 +60,13 @@ KEY_VAULT_ID = re.compile(
     rf"/(?i:providers/Microsoft\.KeyVault/vaults)/({_KEY_VAULT_NAME})"
 )
 
-_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+# What a registry name cannot hold; registry.py strips it from the name's readable part.
+NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 def check_registry_name_source(repository_name: str) -> None:
     """Refuse, before anything is created, a repository name that cannot name a registry."""
-    if not _NOT_ALPHANUMERIC.sub("", repository_name.lower()):
+    if not NOT_ALPHANUMERIC.sub("", repository_name.lower()):
         raise ArgumentError(
             "repository_name", repository_name, "has no letters or digits to name a registry with"
         )

@@ -17,7 +17,7 @@ from pulumi_azure_native import authorization, containerregistry, resources
 from container_registry.azure.access import registry_access, registry_scope
 from container_registry.azure.mirror import acr_mirror, credential_set_vault
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
-from container_registry.azure.options import check_registry_name_source
+from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source
 from container_registry.options import RegistryOptions
 from container_registry.provenance import tagged_window
 from container_registry.target import Built, RegistryLogin
@@ -39,8 +39,6 @@ TASK_YAML_VERSION = "v1.1.0"
 # step names it with the run's own registry (an ACR Tasks run variable).
 TASK_REGISTRY = "{{.Run.Registry}}"
 
-_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
-
 
 def acr_registry_name(
     repository_name: str, project: str, stack: str, subscription_id: str, resource_group: str
@@ -51,7 +49,7 @@ def acr_registry_name(
     resource group. Without the subscription and group, everyone who deploys this program with the
     defaults would ask Azure for the same name and all but the first would be refused."""
     check_registry_name_source(repository_name)
-    readable = _NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
+    readable = NOT_ALPHANUMERIC.sub("", f"{repository_name}{stack}".lower())
     identity = "\0".join(
         (project, stack, repository_name, subscription_id.lower(), resource_group.lower())
     ).encode()
