@@ -55,7 +55,7 @@ def print_usage_of_stack(
     # The user only: the rest of the credentials stays here, unprinted.
     user = str(_value(outputs["credentials"])["username"])
     port = free_port_after(TRY_FROM, proj.try_port_avoid(config, project, stack))
-    name = f"{project}-{stack}-app"
+    name = app_container(project, stack)
     q = shlex.quote
     session.say()
     for line in outputs_table(outputs):
