@@ -18,7 +18,7 @@ from semver import VersionInfo
 
 from container_registry.cli import options as cli_options
 from container_registry.cli import project as proj
-from container_registry.cli.backend import Backend, NoStackHere
+from container_registry.cli.backend import PASSPHRASE_FILE, Backend, NoStackHere
 from container_registry.cli.destroy import destroy
 from container_registry.cli.docker_cli import DEFAULT_SOCKET, DockerCli
 from container_registry.cli.errors import Exit
@@ -167,7 +167,7 @@ def _run(argv: list[str], session: Session) -> int:
     if backend.generated_passphrase:
         session.say(
             "up.sh: generated a passphrase for the stack secrets in "
-            f"{session.project_dir / '.pulumi-passphrase'} (keep it: it unlocks them)"
+            f"{session.project_dir / PASSPHRASE_FILE} (keep it: it unlocks them)"
         )
     pulumi = session.pulumi(session.project_dir, stack, env)
     if not pulumi.select(create=creates):
