@@ -238,7 +238,7 @@ def _run(argv: list[str], session: Session) -> int:
     outputs = pulumi.outputs()
     if cloud == "local":
         _run_retention(session, outputs)
-    print_usage_of_stack(session, backend, project, stack, outputs, pulumi.config())
+    print_usage_of_stack(session, backend, project, stack, outputs, config)
     return 0
 
 
