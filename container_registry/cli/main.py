@@ -25,7 +25,7 @@ from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command, fix_lines
 from container_registry.cli.local import StackState, local_engine, plugin_versions, preflight
 from container_registry.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
-from container_registry.cli.usage import print_usage_of_stack
+from container_registry.cli.usage import output_value, print_usage_of_stack
 
 # The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
 # reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
@@ -246,7 +246,7 @@ def _run_retention(session: Session, outputs: Mapping[str, Any]) -> None:
     """keepTaggedImages and untaggedExpiryDays on the local registry (docs/supply-chain.md): the
     clouds clean up by themselves, Distribution does not. A failure is reported; the update
     stands. The outputs (the password among them) go to the retention run alone."""
-    plain = {name: getattr(value, "value", value) for name, value in outputs.items()}
+    plain = {name: output_value(value) for name, value in outputs.items()}
     try:
         session.say(session.retain(plain))
     except Exception as err:  # noqa: BLE001 (any failure: report it, keep the update)
