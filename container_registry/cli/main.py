@@ -27,10 +27,6 @@ from container_registry.cli.local import StackState, local_engine, plugin_versio
 from container_registry.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
 from container_registry.cli.usage import output_value, print_usage_of_stack
 
-# The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
-# reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
-# `pulumi install --no-dependencies` came in 3.113.0). docs/stacks.md says the same.
-MIN_PULUMI_VERSION = MIN_VERSION
 # The plugins a local stack runs with (local.plugin_versions says why only these).
 LOCAL_PLUGINS = (("docker", "pulumi_docker"), ("random", "pulumi_random"))
 
@@ -291,13 +287,13 @@ def check_tools(session: Session, mode: str) -> None:
     if version is None:
         print(
             "up.sh: warning: cannot tell the Pulumi CLI version (`pulumi version` said something "
-            f"else than a version); it must be {MIN_PULUMI_VERSION} or newer.",
+            f"else than a version); it must be {MIN_VERSION} or newer.",
             file=session.stderr,
         )
-    elif version < MIN_PULUMI_VERSION:
+    elif version < MIN_VERSION:
         raise Exit(
             2,
-            f"the Pulumi CLI is v{version}; this project needs {MIN_PULUMI_VERSION} or newer",
+            f"the Pulumi CLI is v{version}; this project needs {MIN_VERSION} or newer",
             "(the first whose Python host reads `toolchain: pip` in Pulumi.yaml).",
             "Update it with:  curl -fsSL https://get.pulumi.com | sh   "
             "(macOS: brew upgrade pulumi)",
