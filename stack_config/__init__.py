@@ -113,9 +113,11 @@ def image_args(settings: Settings, engine: PreparedEngine, registry: Registry) -
     if settings.image_tag is not None:
         args["tag"] = settings.image_tag
     if settings.mirror_enabled:
-        repository = base_image().repository
+        base = base_image()
         args["build_args"] = {
-            IMAGE_ARG: registry.mirror_endpoint.apply(lambda endpoint: f"{endpoint}/{repository}")
+            IMAGE_ARG: registry.mirror_endpoint.apply(
+                lambda endpoint: base.in_mirror(str(endpoint))
+            )
         }
     return args
 

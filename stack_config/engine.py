@@ -137,7 +137,10 @@ def resolve_engine(settings: Settings, environ: Mapping[str, str] | None = None)
     return DockerEngine(host=None, source="DOCKER_HOST is not set")
 
 
-def _client(host: str, cert_path: str | None) -> docker.DockerClient:
+def docker_client(
+    host: str, cert_path: str | None, *, timeout: int = PING_TIMEOUT_S
+) -> docker.DockerClient:
+    """A docker-py client for `host`, with TLS when `cert_path` holds a context's certificates."""
     tls: docker.tls.TLSConfig | bool = False
     if cert_path:
         tls = docker.tls.TLSConfig(
@@ -145,7 +148,7 @@ def _client(host: str, cert_path: str | None) -> docker.DockerClient:
             ca_cert=os.path.join(cert_path, "ca.pem"),
             verify=True,
         )
-    return docker.DockerClient(base_url=host, tls=tls, timeout=PING_TIMEOUT_S)
+    return docker.DockerClient(base_url=host, tls=tls, timeout=timeout)
 
 
 def _can_dial(url: str) -> bool:
@@ -155,7 +158,7 @@ def _can_dial(url: str) -> bool:
 
 def _architecture(host: str, cert_path: str | None) -> str:
     """Ping the engine and return what `docker info` calls its Architecture."""
-    client = _client(host, cert_path)
+    client = docker_client(host, cert_path)
     try:
         client.ping()
         return str(client.info().get("Architecture", ""))

@@ -16,22 +16,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import docker
-import docker.tls
+from docker.constants import DEFAULT_TIMEOUT_SECONDS
 
 from container_registry.local.container import engine_name
 from container_registry.local.retention import retain
-from stack_config.engine import DockerEngine, PreparedEngine
+from stack_config import COMPONENT_NAME
+from stack_config.engine import DEFAULT_SOCKET, DockerEngine, PreparedEngine, docker_client
 from stack_config.settings import Settings
-
-# The Registry's resource name in __main__.py: the container is named after it.
-REGISTRY_NAME = "registry"
 
 
 def retention_output(settings: Settings, engine: PreparedEngine) -> dict[str, Any]:
     """The `retention` output of a local stack: where its registry runs and what to keep."""
     options = settings.options
     return {
-        "container": engine_name(options, REGISTRY_NAME),
+        "container": engine_name(options, COMPONENT_NAME),
         "port": options.local.port,
         "keepTaggedImages": options.keep_tagged_images,
         "untaggedExpiryDays": options.untagged_expiry_days,
@@ -41,15 +39,11 @@ def retention_output(settings: Settings, engine: PreparedEngine) -> dict[str, An
 
 
 def client_for(engine: DockerEngine) -> docker.DockerClient:
-    """A docker-py client for the stack's engine (TLS when its context has certificates)."""
-    tls: docker.tls.TLSConfig | bool = False
-    if engine.cert_path:
-        tls = docker.tls.TLSConfig(
-            client_cert=(f"{engine.cert_path}/cert.pem", f"{engine.cert_path}/key.pem"),
-            ca_cert=f"{engine.cert_path}/ca.pem",
-            verify=True,
-        )
-    return docker.DockerClient(base_url=engine.host or "unix:///var/run/docker.sock", tls=tls)
+    """A docker-py client for the stack's engine (TLS when its context has certificates), with
+    docker-py's default timeout, not the engine check's short one."""
+    return docker_client(
+        engine.host or DEFAULT_SOCKET, engine.cert_path, timeout=DEFAULT_TIMEOUT_SECONDS
+    )
 
 
 def run(outputs: Mapping[str, Any]) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from container_registry.cli import project as proj
 from container_registry.cli.backend import PASSPHRASE_FILE, STATE_DIR
@@ -14,7 +14,7 @@ from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command
 from container_registry.cli.local import StackState
 from container_registry.cli.pulumi_stack import PulumiFailed
-from container_registry.cli.usage import app_container
+from container_registry.cli.usage import app_container, output_value
 
 if TYPE_CHECKING:
     from container_registry.cli.backend import Backend
@@ -49,8 +49,7 @@ def destroy(
     config: Mapping[str, str | None],
 ) -> int:
     state = StackState.of(pulumi.state())
-    found: Any = pulumi.outputs().get("registryServer")
-    server = str(getattr(found, "value", found) or "")
+    server = str(output_value(pulumi.outputs().get("registryServer")) or "")
     app = app_container(project, stack)
     say = session.say
     say(f"up.sh: this removes everything of stack {stack} ({cloud}):")

@@ -18,19 +18,15 @@ from semver import VersionInfo
 
 from container_registry.cli import options as cli_options
 from container_registry.cli import project as proj
-from container_registry.cli.backend import Backend, NoStackHere
+from container_registry.cli.backend import PASSPHRASE_FILE, Backend, NoStackHere
 from container_registry.cli.destroy import destroy
 from container_registry.cli.docker_cli import DEFAULT_SOCKET, DockerCli
 from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command, fix_lines
 from container_registry.cli.local import StackState, local_engine, plugin_versions, preflight
 from container_registry.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
-from container_registry.cli.usage import print_usage_of_stack
+from container_registry.cli.usage import output_value, print_usage_of_stack
 
-# The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
-# reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
-# `pulumi install --no-dependencies` came in 3.113.0). docs/stacks.md says the same.
-MIN_PULUMI_VERSION = MIN_VERSION
 # The plugins a local stack runs with (local.plugin_versions says why only these).
 LOCAL_PLUGINS = (("docker", "pulumi_docker"), ("random", "pulumi_random"))
 
@@ -167,7 +163,7 @@ def _run(argv: list[str], session: Session) -> int:
     if backend.generated_passphrase:
         session.say(
             "up.sh: generated a passphrase for the stack secrets in "
-            f"{session.project_dir / '.pulumi-passphrase'} (keep it: it unlocks them)"
+            f"{session.project_dir / PASSPHRASE_FILE} (keep it: it unlocks them)"
         )
     pulumi = session.pulumi(session.project_dir, stack, env)
     if not pulumi.select(create=creates):
@@ -238,7 +234,7 @@ def _run(argv: list[str], session: Session) -> int:
     outputs = pulumi.outputs()
     if cloud == "local":
         _run_retention(session, outputs)
-    print_usage_of_stack(session, backend, project, stack, outputs, pulumi.config())
+    print_usage_of_stack(session, backend, project, stack, outputs, config)
     return 0
 
 
@@ -246,7 +242,7 @@ def _run_retention(session: Session, outputs: Mapping[str, Any]) -> None:
     """keepTaggedImages and untaggedExpiryDays on the local registry (docs/supply-chain.md): the
     clouds clean up by themselves, Distribution does not. A failure is reported; the update
     stands. The outputs (the password among them) go to the retention run alone."""
-    plain = {name: getattr(value, "value", value) for name, value in outputs.items()}
+    plain = {name: output_value(value) for name, value in outputs.items()}
     try:
         session.say(session.retain(plain))
     except Exception as err:  # noqa: BLE001 (any failure: report it, keep the update)
@@ -291,13 +287,13 @@ def check_tools(session: Session, mode: str) -> None:
     if version is None:
         print(
             "up.sh: warning: cannot tell the Pulumi CLI version (`pulumi version` said something "
-            f"else than a version); it must be {MIN_PULUMI_VERSION} or newer.",
+            f"else than a version); it must be {MIN_VERSION} or newer.",
             file=session.stderr,
         )
-    elif version < MIN_PULUMI_VERSION:
+    elif version < MIN_VERSION:
         raise Exit(
             2,
-            f"the Pulumi CLI is v{version}; this project needs {MIN_PULUMI_VERSION} or newer",
+            f"the Pulumi CLI is v{version}; this project needs {MIN_VERSION} or newer",
             "(the first whose Python host reads `toolchain: pip` in Pulumi.yaml).",
             "Update it with:  curl -fsSL https://get.pulumi.com | sh   "
             "(macOS: brew upgrade pulumi)",

@@ -18,7 +18,10 @@ from typing import Any
 from pulumi import automation as auto
 from semver import VersionInfo
 
-# The oldest Pulumi CLI this project works with (main.py's check says why).
+# The oldest Pulumi CLI this project works with: 3.119.0 is the first whose Python language host
+# reads the `toolchain` option of Pulumi.yaml (pulumi/pulumi#16243, in CHANGELOG.md under 3.119.0;
+# `pulumi install --no-dependencies` came in 3.113.0). docs/stacks.md says the same; main.py's
+# check_tools enforces it.
 MIN_VERSION = VersionInfo(3, 119, 0)
 
 

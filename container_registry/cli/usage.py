@@ -23,7 +23,7 @@ TRY_FROM = 8079
 PASSWORD_OF = "'import json,sys; print(json.load(sys.stdin)[\"password\"])'"
 
 
-def _value(output: Any) -> Any:
+def output_value(output: Any) -> Any:
     """An Automation API OutputValue's value (or a plain value, as the tests' fake gives)."""
     return getattr(output, "value", output)
 
@@ -33,7 +33,7 @@ def outputs_table(outputs: Mapping[str, Any]) -> list[str]:
     lines = [f"Current stack outputs ({len(outputs)}):", f"    {'OUTPUT':<16}VALUE"]
     for name in sorted(outputs):
         found = outputs[name]
-        value = _value(found)
+        value = output_value(found)
         if getattr(found, "secret", False):
             shown = "[secret]"
         else:
@@ -50,12 +50,12 @@ def print_usage_of_stack(
     outputs: Mapping[str, Any],
     config: Mapping[str, str | None],
 ) -> None:
-    server = str(_value(outputs["registryServer"]))
-    image = str(_value(outputs["imageName"]))
+    server = str(output_value(outputs["registryServer"]))
+    image = str(output_value(outputs["imageName"]))
     # The user only: the rest of the credentials stays here, unprinted.
-    user = str(_value(outputs["credentials"])["username"])
+    user = str(output_value(outputs["credentials"])["username"])
     port = free_port_after(TRY_FROM, proj.try_port_avoid(config, project, stack))
-    name = f"{project}-{stack}-app"
+    name = app_container(project, stack)
     q = shlex.quote
     session.say()
     for line in outputs_table(outputs):
