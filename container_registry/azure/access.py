@@ -100,12 +100,13 @@ def registry_access(
     location: pulumi.Input[str] | None,
     registry_name: pulumi.Output[str],
     login_server: pulumi.Output[str],
+    client: pulumi.Output[authorization.GetClientConfigResult],
     mirror_endpoint: pulumi.Input[str] | None = None,
 ) -> CiAccess | None:
-    """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set."""
+    """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set.
+    `client` is the caller's getClientConfig read, shared so the stack invokes it once."""
     if not options.azure.pull_principals and options.ci is None:
         return None
-    client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
     subscription_id = client.subscription_id
     # Built from the registry's outputs, so each assignment waits for the registry.
     scope = pulumi.Output.all(subscription_id, resource_group, registry_name).apply(

@@ -282,6 +282,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         location=location,
         registry_name=classic_registry_name,
         login_server=registry.login_server,
+        client=client,
         mirror_endpoint=endpoint,
     )
 
