@@ -85,38 +85,18 @@ def purge_commands(options: RegistryOptions) -> list[str]:
     PR #188): ACR deletes it with its subject.
     """
     repository = re.escape(options.repository_name)
-    commands = [
-        shlex.join(
-            [
-                ACR_CLI,
-                "purge",
-                "--registry",
-                TASK_REGISTRY,
-                "--filter",
-                f"{repository}:.*",
-                "--ago",
-                "0d",
-                "--keep",
-                str(tagged_window(options.keep_tagged_images)),
-            ]
+
+    def purge(tag_filter: str, ago: str, *flags: str) -> str:
+        return shlex.join(
+            [ACR_CLI, "purge", "--registry", TASK_REGISTRY, "--filter", tag_filter, "--ago", ago]
+            + list(flags)
         )
+
+    commands = [
+        purge(f"{repository}:.*", "0d", "--keep", str(tagged_window(options.keep_tagged_images)))
     ]
     if not uses_retention_policy(options):
-        commands.append(
-            shlex.join(
-                [
-                    ACR_CLI,
-                    "purge",
-                    "--registry",
-                    TASK_REGISTRY,
-                    "--filter",
-                    f"{repository}:^$",
-                    "--ago",
-                    f"{options.untagged_expiry_days}d",
-                    "--untagged",
-                ]
-            )
-        )
+        commands.append(purge(f"{repository}:^$", f"{options.untagged_expiry_days}d", "--untagged"))
     return commands
 
 
