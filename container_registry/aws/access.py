@@ -160,22 +160,11 @@ def ci_push_access(
     values = pulumi.Output.all(role.arn, region).apply(
         lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
     )
-    document = pulumi.Output.all(
-        role.arn,
-        region,
-        repository.repository_url,
-        ci.build_args_output(ci_settings, mirror_endpoint),
-    ).apply(
-        lambda v: ci.dump_workflow(
-            ci.workflow(
-                ci_settings,
-                cloud_name="Amazon ECR",
-                login_steps=login_steps(v[0], v[1]),
-                repo_endpoint=v[2],
-                platform=ci_settings.platform,
-                build_args=v[3],
-            ),
-            ci_settings,
-        )
+    document = ci.workflow_output(
+        ci_settings,
+        cloud_name="Amazon ECR",
+        login_steps=pulumi.Output.all(role.arn, region).apply(lambda v: login_steps(v[0], v[1])),
+        repo_endpoint=repository.repository_url,
+        mirror_endpoint=mirror_endpoint,
     )
     return CiAccess(values=values, workflow=document)

@@ -203,24 +203,15 @@ def _ci_push(
             **ci.subject_values(ci_settings),
         }
     )
-    document = pulumi.Output.all(
-        values, repo_endpoint, ci.build_args_output(ci_settings, mirror_endpoint)
-    ).apply(
-        lambda v: ci.dump_workflow(
-            ci.workflow(
-                ci_settings,
-                cloud_name="Azure Container Registry",
-                login_steps=login_steps(
-                    v[0]["clientId"],
-                    v[0]["tenantId"],
-                    v[0]["subscriptionId"],
-                    v[0]["registryName"],
-                ),
-                repo_endpoint=v[1],
-                platform=ci_settings.platform,
-                build_args=v[2],
-            ),
-            ci_settings,
-        )
+    document = ci.workflow_output(
+        ci_settings,
+        cloud_name="Azure Container Registry",
+        login_steps=values.apply(
+            lambda v: login_steps(
+                v["clientId"], v["tenantId"], v["subscriptionId"], v["registryName"]
+            )
+        ),
+        repo_endpoint=repo_endpoint,
+        mirror_endpoint=mirror_endpoint,
     )
     return CiAccess(values=values, workflow=document)
