@@ -122,7 +122,7 @@ def ci_push_access(
             aws.iam.OpenIdConnectProviderArgs(
                 url=ci.GITHUB_OIDC_ISSUER,
                 client_id_lists=[STS_AUDIENCE],
-                tags={"project": options.project, "stack": options.stack},
+                tags=options.tags,
             ),
             opts=child,
         )
@@ -137,7 +137,7 @@ def ci_push_access(
                 lambda arn: json.dumps(trust_policy(arn, subject))
             ),
             max_session_duration=3600,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )

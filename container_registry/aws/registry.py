@@ -47,7 +47,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
                 )
             ],
             force_delete=options.force_delete,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )

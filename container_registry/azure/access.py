@@ -164,7 +164,7 @@ def _ci_push(
         managedidentity.UserAssignedIdentityArgs(
             resource_group_name=resource_group,
             location=location,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )

@@ -138,7 +138,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
     credential_set_vault(options)
     # Deleting the registry (or the group holding it) deletes every image in it.
     guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
-    tags = {"project": options.project, "stack": options.stack}
+    tags = options.tags
 
     location: pulumi.Input[str] | None
     group_name: pulumi.Input[str]
