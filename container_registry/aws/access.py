@@ -11,7 +11,9 @@ import pulumi
 import pulumi_aws as aws
 
 from container_registry import github as ci
+from container_registry.aws.mirror import PULL_THROUGH_ACTIONS
 from container_registry.aws.options import STS_AUDIENCE
+from container_registry.aws.policies import PULL_ACTIONS, PUSH_ACTIONS
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
 
@@ -43,13 +45,7 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
     }
 
 
-def push_policy(
-    repository_arn: str,
-    pull_actions: tuple[str, ...],
-    push_actions: tuple[str, ...],
-    mirror_prefixes: tuple[str, ...] = (),
-    pull_through_actions: tuple[str, ...] = (),
-) -> dict[str, Any]:
+def push_policy(repository_arn: str, mirror_prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
     """A token for `docker login`, and push and pull on this repository's ARN alone; with the
     mirror, also what a first pull through the cache needs, on the cache prefixes alone."""
     statements: list[dict[str, Any]] = [
@@ -62,7 +58,7 @@ def push_policy(
         {
             "Sid": "PushAndPullThisRepository",
             "Effect": "Allow",
-            "Action": sorted(pull_actions + push_actions),
+            "Action": sorted(PULL_ACTIONS + PUSH_ACTIONS),
             "Resource": repository_arn,
         },
     ]
@@ -73,7 +69,7 @@ def push_policy(
             {
                 "Sid": "PullThroughTheMirror",
                 "Effect": "Allow",
-                "Action": sorted(pull_actions + pull_through_actions),
+                "Action": sorted(PULL_ACTIONS + PULL_THROUGH_ACTIONS),
                 "Resource": [f"{base}:repository/{prefix}/*" for prefix in mirror_prefixes],
             }
         )
@@ -97,10 +93,7 @@ def ci_push_access(
     *,
     parent: pulumi.Resource,
     repository: aws.ecr.Repository,
-    pull_actions: tuple[str, ...],
-    push_actions: tuple[str, ...],
     mirror_prefixes: tuple[str, ...] = (),
-    pull_through_actions: tuple[str, ...] = (),
     mirror_endpoint: pulumi.Input[str] | None = None,
 ) -> CiAccess | None:
     """The OIDC provider (unless aws.oidc_provider_arn names one), the push role and its policy;
@@ -145,13 +138,7 @@ def ci_push_access(
         f"{name}-ci-push",
         aws.iam.RolePolicyArgs(
             role=role.id,
-            policy=repository.arn.apply(
-                lambda arn: json.dumps(
-                    push_policy(
-                        arn, pull_actions, push_actions, mirror_prefixes, pull_through_actions
-                    )
-                )
-            ),
+            policy=repository.arn.apply(lambda arn: json.dumps(push_policy(arn, mirror_prefixes))),
         ),
         opts=child,
     )
