@@ -333,6 +333,33 @@ def build_args_output(
     )
 
 
+def workflow_output(
+    ci: CiOptions,
+    *,
+    cloud_name: str,
+    login_steps: pulumi.Input[Sequence[Mapping[str, Any]]],
+    repo_endpoint: pulumi.Input[str],
+    mirror_endpoint: pulumi.Input[str] | None,
+) -> pulumi.Output[str]:
+    """The workflow's YAML once the cloud's values resolve: what each target's access module
+    exports, built here once for aws, azure and gcp alike."""
+    return pulumi.Output.all(
+        login_steps, repo_endpoint, build_args_output(ci, mirror_endpoint)
+    ).apply(
+        lambda v: dump_workflow(
+            workflow(
+                ci,
+                cloud_name=cloud_name,
+                login_steps=v[0],
+                repo_endpoint=v[1],
+                platform=ci.platform,
+                build_args=v[2],
+            ),
+            ci,
+        )
+    )
+
+
 def workflow_header(ci: CiOptions | None) -> str:
     """Comment lines that say where the workflow came from and which `sub` the cloud trusts,
     with the repository's subject template that `sub` needs."""

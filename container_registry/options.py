@@ -163,3 +163,8 @@ class RegistryOptions:
     ci: CiOptions | None = None
     project: str = "container-registry"
     stack: str = "dev"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The AWS and Azure resource tags that say which project and stack made a resource."""
+        return {"project": self.project, "stack": self.stack}

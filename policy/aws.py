@@ -136,12 +136,13 @@ def ecr_lifecycle_policy(by_type: ByType, config: Config) -> list[tuple[str, str
 # --------------------------------------------------------------------------- repository policies
 
 
-def _policy_document(props: Props) -> tuple[Any, list[str]]:
-    document, problem = parse_json(props.get("policy"))
+def _policy_document(props: Props, key: str = "policy") -> tuple[Any, list[str]]:
+    """The IAM policy document at `key`, or None and why it cannot be read."""
+    document, problem = parse_json(props.get(key))
     if problem is not None:
-        return None, [f"policy {problem}"]
+        return None, [f"{key} {problem}"]
     if not isinstance(document, Mapping):
-        return None, ["policy is not a JSON object"]
+        return None, [f"{key} is not a JSON object"]
     return document, []
 
 
@@ -244,10 +245,8 @@ def ecr_template_lifecycle_policy(resource_type: str, props: Props, config: Conf
 def ecr_template_not_public(resource_type: str, props: Props, config: Config) -> list[str]:
     if props.get("repositoryPolicy") in (None, ""):
         return []
-    document, problem = parse_json(props.get("repositoryPolicy"))
-    if problem is not None or not isinstance(document, Mapping):
-        return [f"repositoryPolicy {problem or 'is not a JSON object'}"]
-    return _not_public(document, prefix="repositoryPolicy ")
+    document, messages = _policy_document(props, "repositoryPolicy")
+    return messages or _not_public(document, prefix="repositoryPolicy ")
 
 
 # --------------------------------------------------------------------------- keyless CI push

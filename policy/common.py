@@ -164,6 +164,14 @@ def parse_json(value: Any) -> tuple[Any, str | None]:
         return None, f"is not valid JSON ({error})"
 
 
+def image_name_and_tag(reference: str) -> tuple[str, str | None]:
+    """`docker.io/library/registry:2.8@sha256:...` -> (`registry`, `2.8`): the last path part of
+    an image reference, its tag None when it has none (the digest and any host are left out)."""
+    last = reference.split("@", 1)[0].rsplit("/", 1)[-1]
+    name, colon, tag = last.partition(":")
+    return name, tag if colon else None
+
+
 def is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policy.common import NO_CONTROL, Config, Props, get, is_true, rule
+from policy.common import NO_CONTROL, Config, Props, get, image_name_and_tag, is_true, rule
 
 DOCKER_IMAGE = "docker:index/image:Image"
 
@@ -28,8 +28,7 @@ def image_tag_pinned(resource_type: str, props: Props, config: Config) -> list[s
     name = props.get("imageName")
     if not isinstance(name, str):
         return [f"imageName is {name!r}; it must be repository:tag"]
-    last = name.split("@", 1)[0].rsplit("/", 1)[-1]
-    tag = last.split(":", 1)[1] if ":" in last else None
+    _, tag = image_name_and_tag(name)
     if not tag:
         return [f"imageName {name!r} has no tag (Docker would push 'latest')"]
     if tag == "latest":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # The program's own values, taken from its package (container_registry) in this one place.
 from container_registry.local.options import REGISTRY_IMAGE
-from policy.common import NO_CONTROL, Config, Props, get, items, rule
+from policy.common import NO_CONTROL, Config, Props, get, image_name_and_tag, items, rule
 
 DOCKER_CONTAINER = "docker:index/container:Container"
 
@@ -16,21 +16,15 @@ def _env(props: Props) -> dict[str, str]:
     return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
 
 
-def _image_repository(reference: str) -> str:
-    """`docker.io/library/registry:2.8@sha256:...` -> `registry`."""
-    last = reference.split("@", 1)[0].rsplit("/", 1)[-1]
-    return last.split(":", 1)[0]
-
-
 # Docker's registry image, by repository: the one the program runs.
-REGISTRY_REPOSITORY = _image_repository(REGISTRY_IMAGE)
+REGISTRY_REPOSITORY, _ = image_name_and_tag(REGISTRY_IMAGE)
 
 
 def is_registry_container(props: Props) -> bool:
     """A container runs Docker's registry if its image is `registry` or it is configured with
     the registry's REGISTRY_* environment variables (its image is often just an ID)."""
     image = props.get("image")
-    if isinstance(image, str) and _image_repository(image) == REGISTRY_REPOSITORY:
+    if isinstance(image, str) and image_name_and_tag(image)[0] == REGISTRY_REPOSITORY:
         return True
     return any(key.startswith("REGISTRY_") for key in _env(props))
 

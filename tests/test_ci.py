@@ -390,6 +390,9 @@ def test_azure_pull_principals_get_acr_pull_on_the_registry(
         assert inputs["roleAssignmentName"] == role_assignment_name(
             inputs["scope"], principal, ACR_PULL_ROLE
         )
+    calls = [token for token, _ in harness.monitor.registry_mocks.calls]
+    # The grants reuse the registry's getClientConfig read: still one call.
+    assert calls.count("azure-native:authorization:getClientConfig") == 1, calls
 
 
 def test_azure_default_stack_makes_no_grant_and_no_extra_call(

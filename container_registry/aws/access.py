@@ -11,7 +11,9 @@ import pulumi
 import pulumi_aws as aws
 
 from container_registry import github as ci
+from container_registry.aws.mirror import PULL_THROUGH_ACTIONS
 from container_registry.aws.options import STS_AUDIENCE
+from container_registry.aws.policies import PULL_ACTIONS, PUSH_ACTIONS
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
 
@@ -43,13 +45,7 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
     }
 
 
-def push_policy(
-    repository_arn: str,
-    pull_actions: tuple[str, ...],
-    push_actions: tuple[str, ...],
-    mirror_prefixes: tuple[str, ...] = (),
-    pull_through_actions: tuple[str, ...] = (),
-) -> dict[str, Any]:
+def push_policy(repository_arn: str, mirror_prefixes: tuple[str, ...] = ()) -> dict[str, Any]:
     """A token for `docker login`, and push and pull on this repository's ARN alone; with the
     mirror, also what a first pull through the cache needs, on the cache prefixes alone."""
     statements: list[dict[str, Any]] = [
@@ -62,7 +58,7 @@ def push_policy(
         {
             "Sid": "PushAndPullThisRepository",
             "Effect": "Allow",
-            "Action": sorted(pull_actions + push_actions),
+            "Action": sorted(PULL_ACTIONS + PUSH_ACTIONS),
             "Resource": repository_arn,
         },
     ]
@@ -73,7 +69,7 @@ def push_policy(
             {
                 "Sid": "PullThroughTheMirror",
                 "Effect": "Allow",
-                "Action": sorted(pull_actions + pull_through_actions),
+                "Action": sorted(PULL_ACTIONS + PULL_THROUGH_ACTIONS),
                 "Resource": [f"{base}:repository/{prefix}/*" for prefix in mirror_prefixes],
             }
         )
@@ -97,10 +93,7 @@ def ci_push_access(
     *,
     parent: pulumi.Resource,
     repository: aws.ecr.Repository,
-    pull_actions: tuple[str, ...],
-    push_actions: tuple[str, ...],
     mirror_prefixes: tuple[str, ...] = (),
-    pull_through_actions: tuple[str, ...] = (),
     mirror_endpoint: pulumi.Input[str] | None = None,
 ) -> CiAccess | None:
     """The OIDC provider (unless aws.oidc_provider_arn names one), the push role and its policy;
@@ -122,7 +115,7 @@ def ci_push_access(
             aws.iam.OpenIdConnectProviderArgs(
                 url=ci.GITHUB_OIDC_ISSUER,
                 client_id_lists=[STS_AUDIENCE],
-                tags={"project": options.project, "stack": options.stack},
+                tags=options.tags,
             ),
             opts=child,
         )
@@ -137,7 +130,7 @@ def ci_push_access(
                 lambda arn: json.dumps(trust_policy(arn, subject))
             ),
             max_session_duration=3600,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )
@@ -145,13 +138,7 @@ def ci_push_access(
         f"{name}-ci-push",
         aws.iam.RolePolicyArgs(
             role=role.id,
-            policy=repository.arn.apply(
-                lambda arn: json.dumps(
-                    push_policy(
-                        arn, pull_actions, push_actions, mirror_prefixes, pull_through_actions
-                    )
-                )
-            ),
+            policy=repository.arn.apply(lambda arn: json.dumps(push_policy(arn, mirror_prefixes))),
         ),
         opts=child,
     )
@@ -160,22 +147,11 @@ def ci_push_access(
     values = pulumi.Output.all(role.arn, region).apply(
         lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
     )
-    document = pulumi.Output.all(
-        role.arn,
-        region,
-        repository.repository_url,
-        ci.build_args_output(ci_settings, mirror_endpoint),
-    ).apply(
-        lambda v: ci.dump_workflow(
-            ci.workflow(
-                ci_settings,
-                cloud_name="Amazon ECR",
-                login_steps=login_steps(v[0], v[1]),
-                repo_endpoint=v[2],
-                platform=ci_settings.platform,
-                build_args=v[3],
-            ),
-            ci_settings,
-        )
+    document = ci.workflow_output(
+        ci_settings,
+        cloud_name="Amazon ECR",
+        login_steps=pulumi.Output.all(role.arn, region).apply(lambda v: login_steps(v[0], v[1])),
+        repo_endpoint=repository.repository_url,
+        mirror_endpoint=mirror_endpoint,
     )
     return CiAccess(values=values, workflow=document)

@@ -10,14 +10,11 @@ import pulumi_aws as aws
 
 from container_registry.aws.access import ci_push_access
 from container_registry.aws.mirror import (
-    PULL_THROUGH_ACTIONS,
     ecr_mirror,
     mirror_endpoint,
     mirror_prefixes,
 )
 from container_registry.aws.policies import (
-    PULL_ACTIONS,
-    PUSH_ACTIONS,
     lifecycle_policy,
     repository_policy,
 )
@@ -47,7 +44,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
                 )
             ],
             force_delete=options.force_delete,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )
@@ -89,10 +86,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         options,
         parent=parent,
         repository=repo,
-        pull_actions=PULL_ACTIONS,
-        push_actions=PUSH_ACTIONS,
         mirror_prefixes=mirror_prefixes(options) if mirror else (),
-        pull_through_actions=PULL_THROUGH_ACTIONS,
         mirror_endpoint=endpoint,
     )
 

@@ -100,12 +100,13 @@ def registry_access(
     location: pulumi.Input[str] | None,
     registry_name: pulumi.Output[str],
     login_server: pulumi.Output[str],
+    client: pulumi.Output[authorization.GetClientConfigResult],
     mirror_endpoint: pulumi.Input[str] | None = None,
 ) -> CiAccess | None:
-    """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set."""
+    """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set.
+    `client` is the caller's getClientConfig read, shared so the stack invokes it once."""
     if not options.azure.pull_principals and options.ci is None:
         return None
-    client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
     subscription_id = client.subscription_id
     # Built from the registry's outputs, so each assignment waits for the registry.
     scope = pulumi.Output.all(subscription_id, resource_group, registry_name).apply(
@@ -163,7 +164,7 @@ def _ci_push(
         managedidentity.UserAssignedIdentityArgs(
             resource_group_name=resource_group,
             location=location,
-            tags={"project": options.project, "stack": options.stack},
+            tags=options.tags,
         ),
         opts=child,
     )
@@ -202,24 +203,15 @@ def _ci_push(
             **ci.subject_values(ci_settings),
         }
     )
-    document = pulumi.Output.all(
-        values, repo_endpoint, ci.build_args_output(ci_settings, mirror_endpoint)
-    ).apply(
-        lambda v: ci.dump_workflow(
-            ci.workflow(
-                ci_settings,
-                cloud_name="Azure Container Registry",
-                login_steps=login_steps(
-                    v[0]["clientId"],
-                    v[0]["tenantId"],
-                    v[0]["subscriptionId"],
-                    v[0]["registryName"],
-                ),
-                repo_endpoint=v[1],
-                platform=ci_settings.platform,
-                build_args=v[2],
-            ),
-            ci_settings,
-        )
+    document = ci.workflow_output(
+        ci_settings,
+        cloud_name="Azure Container Registry",
+        login_steps=values.apply(
+            lambda v: login_steps(
+                v["clientId"], v["tenantId"], v["subscriptionId"], v["registryName"]
+            )
+        ),
+        repo_endpoint=repo_endpoint,
+        mirror_endpoint=mirror_endpoint,
     )
     return CiAccess(values=values, workflow=document)

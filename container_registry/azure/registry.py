@@ -83,38 +83,18 @@ def purge_commands(options: RegistryOptions) -> list[str]:
     PR #188): ACR deletes it with its subject.
     """
     repository = re.escape(options.repository_name)
-    commands = [
-        shlex.join(
-            [
-                ACR_CLI,
-                "purge",
-                "--registry",
-                TASK_REGISTRY,
-                "--filter",
-                f"{repository}:.*",
-                "--ago",
-                "0d",
-                "--keep",
-                str(tagged_window(options.keep_tagged_images)),
-            ]
+
+    def purge(tag_filter: str, ago: str, *flags: str) -> str:
+        return shlex.join(
+            [ACR_CLI, "purge", "--registry", TASK_REGISTRY, "--filter", tag_filter, "--ago", ago]
+            + list(flags)
         )
+
+    commands = [
+        purge(f"{repository}:.*", "0d", "--keep", str(tagged_window(options.keep_tagged_images)))
     ]
     if not uses_retention_policy(options):
-        commands.append(
-            shlex.join(
-                [
-                    ACR_CLI,
-                    "purge",
-                    "--registry",
-                    TASK_REGISTRY,
-                    "--filter",
-                    f"{repository}:^$",
-                    "--ago",
-                    f"{options.untagged_expiry_days}d",
-                    "--untagged",
-                ]
-            )
-        )
+        commands.append(purge(f"{repository}:^$", f"{options.untagged_expiry_days}d", "--untagged"))
     return commands
 
 
@@ -156,7 +136,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
     credential_set_vault(options)
     # Deleting the registry (or the group holding it) deletes every image in it.
     guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
-    tags = {"project": options.project, "stack": options.stack}
+    tags = options.tags
 
     location: pulumi.Input[str] | None
     group_name: pulumi.Input[str]
@@ -280,6 +260,7 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
         location=location,
         registry_name=classic_registry_name,
         login_server=registry.login_server,
+        client=client,
         mirror_endpoint=endpoint,
     )
 

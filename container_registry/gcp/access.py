@@ -261,19 +261,11 @@ def _ci_push(
             **ci.subject_values(ci_settings),
         }
     )
-    document = pulumi.Output.all(
-        provider.name, repo_endpoint, ci.build_args_output(ci_settings, mirror_endpoint)
-    ).apply(
-        lambda v: ci.dump_workflow(
-            ci.workflow(
-                ci_settings,
-                cloud_name="Artifact Registry",
-                login_steps=login_steps(v[0], project, registry_host),
-                repo_endpoint=v[1],
-                platform=ci_settings.platform,
-                build_args=v[2],
-            ),
-            ci_settings,
-        )
+    document = ci.workflow_output(
+        ci_settings,
+        cloud_name="Artifact Registry",
+        login_steps=provider.name.apply(lambda p: login_steps(p, project, registry_host)),
+        repo_endpoint=repo_endpoint,
+        mirror_endpoint=mirror_endpoint,
     )
     return CiAccess(values=values, workflow=document)

@@ -115,15 +115,17 @@ def local_mirror(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    envs: pulumi.Input[list[str]] = [f"REGISTRY_PROXY_REMOTEURL={DOCKER_HUB_URL}"]
+    remote = [f"REGISTRY_PROXY_REMOTEURL={DOCKER_HUB_URL}"]
+    envs: pulumi.Input[list[str]] = remote
     if mirror.docker_hub_user is not None and mirror.docker_hub_token is not None:
+        user = mirror.docker_hub_user
         # The whole list becomes a secret: the token never reaches the state in clear.
         envs = pulumi.Output.secret(
-            pulumi.Output.all(mirror.docker_hub_token).apply(
+            mirror.docker_hub_token.apply(
                 lambda token: [
-                    f"REGISTRY_PROXY_REMOTEURL={DOCKER_HUB_URL}",
-                    f"REGISTRY_PROXY_USERNAME={mirror.docker_hub_user}",
-                    f"REGISTRY_PROXY_PASSWORD={token[0]}",
+                    *remote,
+                    f"REGISTRY_PROXY_USERNAME={user}",
+                    f"REGISTRY_PROXY_PASSWORD={token}",
                 ]
             )
         )
