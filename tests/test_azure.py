@@ -28,7 +28,6 @@ from conftest import (
     AZURE_ARM_TOKEN,
     AZURE_AUTO_GROUP,
     AZURE_CLIENT,
-    AZURE_REGISTRY_PROPERTIES,
     ROOT,
     Deployed,
     Harness,
@@ -743,22 +742,137 @@ def test_a_classic_rbac_registry_is_read_once_then_granted(
     assert AZURE_ARM_TOKEN not in exported
 
 
-@pytest.mark.parametrize("mode", ["AbacRepositoryPermissions", "abacrepositorypermissions"])
-def test_a_registry_in_abac_mode_stops_before_any_grant_or_the_purge_task(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode: str
+# Azure/azure-rest-api-specs, specification/containerregistry/resource-manager/
+# Microsoft.ContainerRegistry/Registry/stable/2025-11-01/examples/RegistryGet.json: the 200 body of
+# Registries_Get, verbatim (its long `id` is spliced in, to keep the lines short); the tests change
+# only its roleAssignmentMode line.
+ARM_REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/"
+    "providers/Microsoft.ContainerRegistry/registries/myRegistry"
+)
+ARM_REGISTRY_GET_BODY = """{
+  "id": "ARM_REGISTRY_ID",
+  "name": "myRegistry",
+  "type": "Microsoft.ContainerRegistry/registries",
+  "location": "westus",
+  "tags": {"key": "value"},
+  "sku": {"name": "Standard", "tier": "Standard"},
+  "properties": {
+    "loginServer": "myRegistry.azurecr.io",
+    "creationDate": "2021-06-15T21:38:26.1537861Z",
+    "provisioningState": "Succeeded",
+    "adminUserEnabled": false,
+    "networkRuleSet": {"defaultAction": "Allow", "ipRules": []},
+    "policies": {
+      "quarantinePolicy": {"status": "disabled"},
+      "trustPolicy": {"type": "Notary", "status": "disabled"},
+      "retentionPolicy": {
+        "days": 7, "lastUpdatedTime": "2021-06-15T21:40:12.8506835+00:00", "status": "disabled"
+      },
+      "exportPolicy": {"status": "enabled"},
+      "azureADAuthenticationAsArmPolicy": {"status": "enabled"}
+    },
+    "encryption": {"status": "disabled"},
+    "status": null,
+    "dataEndpointEnabled": false,
+    "dataEndpointHostNames": [],
+    "privateEndpointConnections": [],
+    "publicNetworkAccess": "Enabled",
+    "networkRuleBypassOptions": "AzureServices",
+    "networkRuleBypassAllowedForTasks": false,
+    "zoneRedundancy": "Disabled",
+    "anonymousPullEnabled": false,
+    "roleAssignmentMode": "LegacyRegistryPermissions"
+  }
+}""".replace("ARM_REGISTRY_ID", ARM_REGISTRY_ID)
+MODE_LINE = '"roleAssignmentMode": "LegacyRegistryPermissions"'
+
+
+def arm_answer(mode_line: str | None) -> dict[str, Any]:
+    """The example body with its roleAssignmentMode line replaced (None: the line removed, as a
+    registry answers at an API version older than the property, or where Azure leaves it out)."""
+    if mode_line is None:
+        text = ARM_REGISTRY_GET_BODY.replace(",\n    " + MODE_LINE, "")
+    else:
+        text = ARM_REGISTRY_GET_BODY.replace(MODE_LINE, mode_line)
+    answer = json.loads(text)
+    assert ("roleAssignmentMode" in answer["properties"]) == (mode_line is not None)
+    return answer
+
+
+# containerregistry.json 2025-11-01, definition RoleAssignmentMode: enum AbacRepositoryPermissions |
+# LegacyRegistryPermissions, "x-ms-enum": {"modelAsString": true} (an extensible enum: ARM may
+# answer a value the spec of today does not list), and RegistryProperties.roleAssignmentMode has
+# "default": "LegacyRegistryPermissions". Only classic RBAC goes ahead (Microsoft Learn, "Azure
+# ABAC repository permissions in Azure Container Registry": in ABAC mode AcrPush and AcrPull are
+# not honoured, and ACR Tasks lose their data-plane access).
+GOES_AHEAD = {
+    "absent": None,
+    "null": '"roleAssignmentMode": null',
+    "classic": '"roleAssignmentMode": "LegacyRegistryPermissions"',
+    # The spec spells the value in one casing and says nothing of case: in another casing it can
+    # only mean the same mode, as the policy rule acr-classic-rbac reads it.
+    "classic-lowercase": '"roleAssignmentMode": "legacyregistrypermissions"',
+    "classic-uppercase": '"roleAssignmentMode": "LEGACYREGISTRYPERMISSIONS"',
+}
+STOPS = {
+    "abac": '"roleAssignmentMode": "AbacRepositoryPermissions"',
+    "abac-lowercase": '"roleAssignmentMode": "abacrepositorypermissions"',
+    # A value a later API version may add (the enum is extensible): unknown, so not classic.
+    "unknown-future": '"roleAssignmentMode": "RbacRegistryAbacRepositoryPermissions"',
+    "empty": '"roleAssignmentMode": ""',
+    "padded": '"roleAssignmentMode": " LegacyRegistryPermissions"',
+    "the-cli-spelling": '"roleAssignmentMode": "rbac"',
+    "not-a-string": '"roleAssignmentMode": 0',
+    "a-list": '"roleAssignmentMode": ["LegacyRegistryPermissions"]',
+}
+
+
+@pytest.mark.parametrize("mode_line", GOES_AHEAD.values(), ids=GOES_AHEAD.keys())
+def test_a_classic_rbac_answer_goes_ahead(mode_line: str | None) -> None:
+    acr_mode.require_classic_rbac(arm_answer(mode_line), "myRegistry")
+
+
+@pytest.mark.parametrize("mode_line", STOPS.values(), ids=STOPS.keys())
+def test_every_other_answer_stops_and_names_what_azure_said(mode_line: str) -> None:
+    answer = arm_answer(mode_line)
+    with pytest.raises(pulumi.RunError) as raised:
+        acr_mode.require_classic_rbac(answer, "myRegistry")
+    message = str(raised.value)
+    said = json.dumps(answer["properties"]["roleAssignmentMode"])
+    assert f"registry myRegistry has roleAssignmentMode {said}, not LegacyRegistryPermissions" in (
+        message
+    )
+    assert "AcrPush and AcrPull" in message
+    assert "purge task" in message
+
+
+def test_an_answer_without_properties_stops() -> None:
+    answer = arm_answer(None)
+    del answer["properties"]
+    with pytest.raises(pulumi.RunError, match="myRegistry has no properties object"):
+        acr_mode.require_classic_rbac(answer, "myRegistry")
+
+
+@pytest.mark.parametrize(
+    "mode_line",
+    [STOPS["abac"], STOPS["abac-lowercase"], STOPS["unknown-future"]],
+    ids=["abac", "abac-lowercase", "unknown-future"],
+)
+def test_a_registry_not_in_classic_rbac_stops_before_any_grant_or_the_purge_task(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode_line: str
 ) -> None:
-    """Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry": in
-    `AbacRepositoryPermissions` mode AcrPush and AcrPull are not honoured and ACR Tasks lose their
-    data-plane access. The run stops with the cause and the setting to change, and registers no
-    grant and no task."""
-    monkeypatch.setitem(AZURE_REGISTRY_PROPERTIES, "roleAssignmentMode", mode)
+    """The whole program under mocks, with ARM answering the literal body: the run stops with
+    the cause and the setting to change, and registers no grant and no task."""
+    answer = arm_answer(mode_line)
+    monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
     with pytest.raises(pulumi.RunError) as raised:
         run_target(harness, monkeypatch, "azure", **GRANTING)
     failures = settle_failed_registrations()
     assert failures, "the registrations that wait for the check must fail with it"
     assert all(str(failure) == str(raised.value) for failure in failures)
     message = str(raised.value)
-    assert f"roleAssignmentMode {mode}" in message
+    assert f"roleAssignmentMode {json.dumps(answer['properties']['roleAssignmentMode'])}" in message
     assert "AcrPush and AcrPull" in message
     assert "purge task" in message
     assert "LegacyRegistryPermissions" in message
@@ -770,22 +884,15 @@ def test_a_registry_in_abac_mode_stops_before_any_grant_or_the_purge_task(
     assert TASK not in registered
 
 
-@pytest.mark.parametrize(
-    ("properties", "stops"),
-    [
-        ({"roleAssignmentMode": "AbacRepositoryPermissions"}, True),
-        ({"roleAssignmentMode": "LegacyRegistryPermissions"}, False),
-        # The API default (containerregistry.json 2025-11-01: default LegacyRegistryPermissions).
-        ({}, False),
-    ],
-)
-def test_only_abac_mode_stops(properties: dict[str, str], stops: bool) -> None:
-    registry = {"properties": properties}
-    if stops:
-        with pytest.raises(pulumi.RunError, match="AbacRepositoryPermissions"):
-            acr_mode.require_classic_rbac(registry, "appdev1234")
-    else:
-        acr_mode.require_classic_rbac(registry, "appdev1234")
+@pytest.mark.parametrize("mode_line", GOES_AHEAD.values(), ids=GOES_AHEAD.keys())
+def test_a_classic_rbac_registry_gets_its_grants_and_task(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode_line: str | None
+) -> None:
+    answer = arm_answer(mode_line)
+    monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
+    run_target(harness, monkeypatch, "azure", **GRANTING)
+    assert len(harness.of_type(ROLE_ASSIGNMENT)) == 3
+    assert harness.of_type(TASK) != []
 
 
 @pytest.mark.parametrize(
