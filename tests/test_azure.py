@@ -847,13 +847,6 @@ def test_every_other_answer_stops_and_names_what_azure_said(mode_line: str) -> N
     assert "purge task" in message
 
 
-def test_an_answer_without_properties_stops() -> None:
-    answer = arm_answer(None)
-    del answer["properties"]
-    with pytest.raises(pulumi.RunError, match="myRegistry has no properties object"):
-        acr_mode.require_classic_rbac(answer, "myRegistry")
-
-
 @pytest.mark.parametrize(
     "mode_line",
     [STOPS["abac"], STOPS["abac-lowercase"], STOPS["unknown-future"]],
@@ -965,6 +958,102 @@ def test_the_registry_get_sends_the_token_as_a_bearer_and_reads_the_answer(statu
     assert request["path"] == "/subscriptions/s/registries/r?api-version=v"
     assert request["Authorization"] == f"Bearer {AZURE_ARM_TOKEN}"
     assert AZURE_ARM_TOKEN not in request["path"]
+
+
+# ARM's answer to a GET the caller may not make: 403 with code AuthorizationFailed and the
+# message naming the action and scope (Microsoft Learn, "Troubleshoot Azure RBAC": "The client
+# '...' with object id '...' does not have authorization to perform action '...' over scope
+# '...' or the scope is invalid.").
+ARM_403 = json.dumps(
+    {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": (
+                "The client 'deployer@example.com' with object id "
+                "'c4a7e2d9-8f1b-4e63-a5d0-6b3f9e2c1a78' does not have authorization to perform "
+                "action 'Microsoft.ContainerRegistry/registries/read' over scope "
+                f"'{ARM_REGISTRY_ID}' or the scope is invalid. If access was recently granted, "
+                "please refresh your credentials."
+            ),
+        }
+    }
+)
+BAD_ARM_ANSWERS = {
+    "forbidden": (403, "application/json", ARM_403, "HTTP 403: " + ARM_403[:40]),
+    # A proxy or captive portal between the deployer and ARM answers with its own page.
+    "html": (200, "text/html", "<html><body>Sign in to continue</body></html>", "not JSON"),
+    "empty": (200, "application/json", "", "not JSON"),
+    "a list": (200, "application/json", "[]", "the answer is not a registry: []"),
+    "no properties": (200, "application/json", '{"id": "x"}', 'not a registry: {"id": "x"}'),
+    "server error": (
+        500,
+        "application/json",
+        '{"error": {"code": "InternalServerError", "message": "internal server error"}}',
+        "HTTP 500",
+    ),
+}
+
+
+class _ArmAnswering(http.server.BaseHTTPRequestHandler):
+    """A loopback stand-in for ARM that answers every GET with one status, type and body."""
+
+    answer: ClassVar[tuple[int, str, str]] = (200, "application/json", "{}")
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
+        status, content_type, body = self.answer
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.mark.parametrize("case", BAD_ARM_ANSWERS.values(), ids=BAD_ARM_ANSWERS.keys())
+def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, case: tuple[int, str, str, str]
+) -> None:
+    """The real GET (the program's URL path, on a loopback ARM) and the real error handling:
+    the run stops with what was read, what Azure answered, the check's Args key and the access
+    to grant, and no grant or purge task is registered."""
+    status, content_type, body, said = case
+    handler = type("Arm", (_ArmAnswering,), {"answer": (status, content_type, body)})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    loopback = f"http://127.0.0.1:{server.server_port}"
+
+    def get_on_loopback(url: str, token: str) -> dict[str, Any]:
+        assert url.startswith("https://management.azure.com/")
+        return real_get_registry(url.replace("https://management.azure.com", loopback), token)
+
+    monkeypatch.setattr(acr_mode, "get_registry", get_on_loopback)
+    try:
+        with pytest.raises(pulumi.RunError) as raised:
+            run_target(harness, monkeypatch, "azure", **GRANTING)
+        failures = settle_failed_registrations()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failures, "the registrations that wait for the check must fail with it"
+    assert all(str(failure) == str(raised.value) for failure in failures)
+    message = str(raised.value)
+    assert message.startswith(
+        "cannot read the registry's roleAssignmentMode from Azure Resource Manager "
+        f"({loopback}/subscriptions/"
+    ), message
+    assert said in message
+    assert "azure.check_role_assignment_mode" in message
+    assert "Microsoft.ContainerRegistry/registries/read" in message
+    assert "none of them was created" in message
+    assert AZURE_ARM_TOKEN not in message
+    registered = {r.typ for r in harness.monitor.registered()}
+    assert REGISTRY in registered
+    assert ROLE_ASSIGNMENT not in registered
+    assert TASK not in registered
 
 
 def test_the_mode_check_can_be_turned_off_and_then_reads_nothing(harness: Harness) -> None:

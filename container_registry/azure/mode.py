@@ -92,7 +92,7 @@ def get_registry(url: str, token: str) -> dict[str, Any]:
         raise cannot_read(url, f"the answer is not JSON ({err})") from None
     except OSError as err:
         raise cannot_read(url, str(err)) from None
-    if not isinstance(body, dict):
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         raise cannot_read(url, f"the answer is not a registry: {json.dumps(body)[:200]}")
     return body
 
@@ -101,13 +101,7 @@ def require_classic_rbac(registry: dict[str, Any], registry_name: str) -> None:
     """Stop unless the registry is in classic RBAC: `LegacyRegistryPermissions`, or no mode at
     all (the API's default). ABAC mode, a value Azure adds later, or a mode that is not a string
     all stop: only in classic RBAC are the grants and the purge task known to work."""
-    properties = registry.get("properties")
-    if not isinstance(properties, dict):
-        raise pulumi.RunError(
-            f"Azure Resource Manager's answer for registry {registry_name} has no properties "
-            f"object, so its roleAssignmentMode cannot be read: {json.dumps(registry)[:200]}"
-        )
-    mode = properties.get("roleAssignmentMode")
+    mode = registry["properties"].get("roleAssignmentMode")  # get_registry checked the shape
     if mode is None or (isinstance(mode, str) and mode.lower() == CLASSIC_MODE.lower()):
         return
     raise pulumi.RunError(
