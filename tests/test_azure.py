@@ -28,7 +28,6 @@ from conftest import (
     AZURE_ARM_TOKEN,
     AZURE_AUTO_GROUP,
     AZURE_CLIENT,
-    AZURE_REGISTRY_PROPERTIES,
     ROOT,
     Deployed,
     Harness,
@@ -743,22 +742,130 @@ def test_a_classic_rbac_registry_is_read_once_then_granted(
     assert AZURE_ARM_TOKEN not in exported
 
 
-@pytest.mark.parametrize("mode", ["AbacRepositoryPermissions", "abacrepositorypermissions"])
-def test_a_registry_in_abac_mode_stops_before_any_grant_or_the_purge_task(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode: str
+# Azure/azure-rest-api-specs, specification/containerregistry/resource-manager/
+# Microsoft.ContainerRegistry/Registry/stable/2025-11-01/examples/RegistryGet.json: the 200 body of
+# Registries_Get, verbatim (its long `id` is spliced in, to keep the lines short); the tests change
+# only its roleAssignmentMode line.
+ARM_REGISTRY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/myResourceGroup/"
+    "providers/Microsoft.ContainerRegistry/registries/myRegistry"
+)
+ARM_REGISTRY_GET_BODY = """{
+  "id": "ARM_REGISTRY_ID",
+  "name": "myRegistry",
+  "type": "Microsoft.ContainerRegistry/registries",
+  "location": "westus",
+  "tags": {"key": "value"},
+  "sku": {"name": "Standard", "tier": "Standard"},
+  "properties": {
+    "loginServer": "myRegistry.azurecr.io",
+    "creationDate": "2021-06-15T21:38:26.1537861Z",
+    "provisioningState": "Succeeded",
+    "adminUserEnabled": false,
+    "networkRuleSet": {"defaultAction": "Allow", "ipRules": []},
+    "policies": {
+      "quarantinePolicy": {"status": "disabled"},
+      "trustPolicy": {"type": "Notary", "status": "disabled"},
+      "retentionPolicy": {
+        "days": 7, "lastUpdatedTime": "2021-06-15T21:40:12.8506835+00:00", "status": "disabled"
+      },
+      "exportPolicy": {"status": "enabled"},
+      "azureADAuthenticationAsArmPolicy": {"status": "enabled"}
+    },
+    "encryption": {"status": "disabled"},
+    "status": null,
+    "dataEndpointEnabled": false,
+    "dataEndpointHostNames": [],
+    "privateEndpointConnections": [],
+    "publicNetworkAccess": "Enabled",
+    "networkRuleBypassOptions": "AzureServices",
+    "networkRuleBypassAllowedForTasks": false,
+    "zoneRedundancy": "Disabled",
+    "anonymousPullEnabled": false,
+    "roleAssignmentMode": "LegacyRegistryPermissions"
+  }
+}""".replace("ARM_REGISTRY_ID", ARM_REGISTRY_ID)
+MODE_LINE = '"roleAssignmentMode": "LegacyRegistryPermissions"'
+
+
+def arm_answer(mode_line: str | None) -> dict[str, Any]:
+    """The example body with its roleAssignmentMode line replaced (None: the line removed, as a
+    registry answers at an API version older than the property, or where Azure leaves it out)."""
+    if mode_line is None:
+        text = ARM_REGISTRY_GET_BODY.replace(",\n    " + MODE_LINE, "")
+    else:
+        text = ARM_REGISTRY_GET_BODY.replace(MODE_LINE, mode_line)
+    answer = json.loads(text)
+    assert ("roleAssignmentMode" in answer["properties"]) == (mode_line is not None)
+    return answer
+
+
+# containerregistry.json 2025-11-01, definition RoleAssignmentMode: enum AbacRepositoryPermissions |
+# LegacyRegistryPermissions, "x-ms-enum": {"modelAsString": true} (an extensible enum: ARM may
+# answer a value the spec of today does not list), and RegistryProperties.roleAssignmentMode has
+# "default": "LegacyRegistryPermissions". Only classic RBAC goes ahead (Microsoft Learn, "Azure
+# ABAC repository permissions in Azure Container Registry": in ABAC mode AcrPush and AcrPull are
+# not honoured, and ACR Tasks lose their data-plane access).
+GOES_AHEAD = {
+    "absent": None,
+    "null": '"roleAssignmentMode": null',
+    "classic": '"roleAssignmentMode": "LegacyRegistryPermissions"',
+    # The spec spells the value in one casing and says nothing of case: in another casing it can
+    # only mean the same mode, as the policy rule acr-classic-rbac reads it.
+    "classic-lowercase": '"roleAssignmentMode": "legacyregistrypermissions"',
+    "classic-uppercase": '"roleAssignmentMode": "LEGACYREGISTRYPERMISSIONS"',
+}
+STOPS = {
+    "abac": '"roleAssignmentMode": "AbacRepositoryPermissions"',
+    "abac-lowercase": '"roleAssignmentMode": "abacrepositorypermissions"',
+    # A value a later API version may add (the enum is extensible): unknown, so not classic.
+    "unknown-future": '"roleAssignmentMode": "RbacRegistryAbacRepositoryPermissions"',
+    "empty": '"roleAssignmentMode": ""',
+    "padded": '"roleAssignmentMode": " LegacyRegistryPermissions"',
+    "the-cli-spelling": '"roleAssignmentMode": "rbac"',
+    "not-a-string": '"roleAssignmentMode": 0',
+    "a-list": '"roleAssignmentMode": ["LegacyRegistryPermissions"]',
+}
+
+
+@pytest.mark.parametrize("mode_line", GOES_AHEAD.values(), ids=GOES_AHEAD.keys())
+def test_a_classic_rbac_answer_goes_ahead(mode_line: str | None) -> None:
+    acr_mode.require_classic_rbac(arm_answer(mode_line), "myRegistry")
+
+
+@pytest.mark.parametrize("mode_line", STOPS.values(), ids=STOPS.keys())
+def test_every_other_answer_stops_and_names_what_azure_said(mode_line: str) -> None:
+    answer = arm_answer(mode_line)
+    with pytest.raises(pulumi.RunError) as raised:
+        acr_mode.require_classic_rbac(answer, "myRegistry")
+    message = str(raised.value)
+    said = json.dumps(answer["properties"]["roleAssignmentMode"])
+    assert f"registry myRegistry has roleAssignmentMode {said}, not LegacyRegistryPermissions" in (
+        message
+    )
+    assert "AcrPush and AcrPull" in message
+    assert "purge task" in message
+
+
+@pytest.mark.parametrize(
+    "mode_line",
+    [STOPS["abac"], STOPS["abac-lowercase"], STOPS["unknown-future"]],
+    ids=["abac", "abac-lowercase", "unknown-future"],
+)
+def test_a_registry_not_in_classic_rbac_stops_before_any_grant_or_the_purge_task(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode_line: str
 ) -> None:
-    """Microsoft Learn, "Azure ABAC repository permissions in Azure Container Registry": in
-    `AbacRepositoryPermissions` mode AcrPush and AcrPull are not honoured and ACR Tasks lose their
-    data-plane access. The run stops with the cause and the setting to change, and registers no
-    grant and no task."""
-    monkeypatch.setitem(AZURE_REGISTRY_PROPERTIES, "roleAssignmentMode", mode)
+    """The whole program under mocks, with ARM answering the literal body: the run stops with
+    the cause and the setting to change, and registers no grant and no task."""
+    answer = arm_answer(mode_line)
+    monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
     with pytest.raises(pulumi.RunError) as raised:
         run_target(harness, monkeypatch, "azure", **GRANTING)
     failures = settle_failed_registrations()
     assert failures, "the registrations that wait for the check must fail with it"
     assert all(str(failure) == str(raised.value) for failure in failures)
     message = str(raised.value)
-    assert f"roleAssignmentMode {mode}" in message
+    assert f"roleAssignmentMode {json.dumps(answer['properties']['roleAssignmentMode'])}" in message
     assert "AcrPush and AcrPull" in message
     assert "purge task" in message
     assert "LegacyRegistryPermissions" in message
@@ -770,22 +877,15 @@ def test_a_registry_in_abac_mode_stops_before_any_grant_or_the_purge_task(
     assert TASK not in registered
 
 
-@pytest.mark.parametrize(
-    ("properties", "stops"),
-    [
-        ({"roleAssignmentMode": "AbacRepositoryPermissions"}, True),
-        ({"roleAssignmentMode": "LegacyRegistryPermissions"}, False),
-        # The API default (containerregistry.json 2025-11-01: default LegacyRegistryPermissions).
-        ({}, False),
-    ],
-)
-def test_only_abac_mode_stops(properties: dict[str, str], stops: bool) -> None:
-    registry = {"properties": properties}
-    if stops:
-        with pytest.raises(pulumi.RunError, match="AbacRepositoryPermissions"):
-            acr_mode.require_classic_rbac(registry, "appdev1234")
-    else:
-        acr_mode.require_classic_rbac(registry, "appdev1234")
+@pytest.mark.parametrize("mode_line", GOES_AHEAD.values(), ids=GOES_AHEAD.keys())
+def test_a_classic_rbac_registry_gets_its_grants_and_task(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, mode_line: str | None
+) -> None:
+    answer = arm_answer(mode_line)
+    monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
+    run_target(harness, monkeypatch, "azure", **GRANTING)
+    assert len(harness.of_type(ROLE_ASSIGNMENT)) == 3
+    assert harness.of_type(TASK) != []
 
 
 @pytest.mark.parametrize(
@@ -858,6 +958,102 @@ def test_the_registry_get_sends_the_token_as_a_bearer_and_reads_the_answer(statu
     assert request["path"] == "/subscriptions/s/registries/r?api-version=v"
     assert request["Authorization"] == f"Bearer {AZURE_ARM_TOKEN}"
     assert AZURE_ARM_TOKEN not in request["path"]
+
+
+# ARM's answer to a GET the caller may not make: 403 with code AuthorizationFailed and the
+# message naming the action and scope (Microsoft Learn, "Troubleshoot Azure RBAC": "The client
+# '...' with object id '...' does not have authorization to perform action '...' over scope
+# '...' or the scope is invalid.").
+ARM_403 = json.dumps(
+    {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": (
+                "The client 'deployer@example.com' with object id "
+                "'c4a7e2d9-8f1b-4e63-a5d0-6b3f9e2c1a78' does not have authorization to perform "
+                "action 'Microsoft.ContainerRegistry/registries/read' over scope "
+                f"'{ARM_REGISTRY_ID}' or the scope is invalid. If access was recently granted, "
+                "please refresh your credentials."
+            ),
+        }
+    }
+)
+BAD_ARM_ANSWERS = {
+    "forbidden": (403, "application/json", ARM_403, "HTTP 403: " + ARM_403[:40]),
+    # A proxy or captive portal between the deployer and ARM answers with its own page.
+    "html": (200, "text/html", "<html><body>Sign in to continue</body></html>", "not JSON"),
+    "empty": (200, "application/json", "", "not JSON"),
+    "a list": (200, "application/json", "[]", "the answer is not a registry: []"),
+    "no properties": (200, "application/json", '{"id": "x"}', 'not a registry: {"id": "x"}'),
+    "server error": (
+        500,
+        "application/json",
+        '{"error": {"code": "InternalServerError", "message": "internal server error"}}',
+        "HTTP 500",
+    ),
+}
+
+
+class _ArmAnswering(http.server.BaseHTTPRequestHandler):
+    """A loopback stand-in for ARM that answers every GET with one status, type and body."""
+
+    answer: ClassVar[tuple[int, str, str]] = (200, "application/json", "{}")
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's method name)
+        status, content_type, body = self.answer
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass
+
+
+@pytest.mark.parametrize("case", BAD_ARM_ANSWERS.values(), ids=BAD_ARM_ANSWERS.keys())
+def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, case: tuple[int, str, str, str]
+) -> None:
+    """The real GET (the program's URL path, on a loopback ARM) and the real error handling:
+    the run stops with what was read, what Azure answered, the check's Args key and the access
+    to grant, and no grant or purge task is registered."""
+    status, content_type, body, said = case
+    handler = type("Arm", (_ArmAnswering,), {"answer": (status, content_type, body)})
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    loopback = f"http://127.0.0.1:{server.server_port}"
+
+    def get_on_loopback(url: str, token: str) -> dict[str, Any]:
+        assert url.startswith("https://management.azure.com/")
+        return real_get_registry(url.replace("https://management.azure.com", loopback), token)
+
+    monkeypatch.setattr(acr_mode, "get_registry", get_on_loopback)
+    try:
+        with pytest.raises(pulumi.RunError) as raised:
+            run_target(harness, monkeypatch, "azure", **GRANTING)
+        failures = settle_failed_registrations()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert failures, "the registrations that wait for the check must fail with it"
+    assert all(str(failure) == str(raised.value) for failure in failures)
+    message = str(raised.value)
+    assert message.startswith(
+        "cannot read the registry's roleAssignmentMode from Azure Resource Manager "
+        f"({loopback}/subscriptions/"
+    ), message
+    assert said in message
+    assert "azure.check_role_assignment_mode" in message
+    assert "Microsoft.ContainerRegistry/registries/read" in message
+    assert "none of them was created" in message
+    assert AZURE_ARM_TOKEN not in message
+    registered = {r.typ for r in harness.monitor.registered()}
+    assert REGISTRY in registered
+    assert ROLE_ASSIGNMENT not in registered
+    assert TASK not in registered
 
 
 def test_the_mode_check_can_be_turned_off_and_then_reads_nothing(harness: Harness) -> None:

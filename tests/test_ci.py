@@ -976,6 +976,49 @@ def test_immutable_repository_is_trusted_in_its_environment_alone(
         assert not _admits(harness, cloud, token), f"{cloud} admits {why}"
 
 
+def renamed_token(owner: str, name: str) -> dict[str, str]:
+    """A push to main after a rename (or transfer): the same IDs, the new names, in `sub` too
+    (GitHub docs, "OpenID Connect reference", "Immutable subject claims":
+    `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`, the names as they are when the token is issued)."""
+    return {
+        **github_token(),
+        "sub": f"repo:{owner}@1001/{name}@2002:ref:refs/heads/main",
+        "repository": f"{owner}/{name}",
+        "repository_owner": owner,
+    }
+
+
+RENAMES = {"repository renamed": ("acme", "web"), "owner renamed": ("acme-corp", "app")}
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_a_rename_locks_ci_out_on_every_cloud(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    """The IDs do not carry the trust across a rename: every cloud compares `sub`, which holds
+    the names. On Google Cloud the writer grant's principal set names the repository by ID and
+    would still match; the provider's condition, which pins `sub`, is what refuses."""
+    deploy(harness, monkeypatch, cloud, ciRepository=IMMUTABLE)
+    for why, (owner, name) in RENAMES.items():
+        token = renamed_token(owner, name)
+        assert not _admits(harness, cloud, token), f"{cloud} admits the token after: {why}"
+        if cloud == "gcp":
+            provider = harness.one(POOL_PROVIDER).inputs
+            writer = next(r for r in harness.of_type(GAR_MEMBER) if r.inputs["role"] == WRITER_ROLE)
+            pool_id = harness.one(POOL).inputs["workloadIdentityPoolId"]
+            unconditioned = {**provider, "attributeCondition": "true"}
+            assert google_admits(unconditioned, pool_id, writer.inputs["member"], token), why
+
+
+@pytest.mark.parametrize("cloud", CI_CLOUDS)
+def test_after_a_rename_ci_repository_with_the_new_name_lets_ci_in_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str
+) -> None:
+    deploy(harness, monkeypatch, cloud, ciRepository="acme@1001/web@2002")
+    assert _admits(harness, cloud, renamed_token("acme", "web"))
+    assert not _admits(harness, cloud, github_token())  # the old name's token
+
+
 @pytest.mark.parametrize("cloud", CI_CLOUDS)
 def test_name_only_repository_works_as_before(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str

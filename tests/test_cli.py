@@ -33,6 +33,8 @@ from container_registry.cli.docker_cli import DockerCli
 from container_registry.cli.errors import Exit
 from container_registry.cli.main import Session, check_tools
 from container_registry.cli.options import parser
+from stack_config.errors import SettingsError
+from stack_config.parse import parse_settings
 
 BASH = shutil.which("bash") or "/bin/bash"
 
@@ -1164,6 +1166,100 @@ def test_a_program_error_that_shows_its_command_gets_no_second_one(world: World)
     done = run_cli(world)
     assert done.code == 255
     assert "up.sh:   ./up.sh" not in done.stderr
+
+
+# What `pulumi up` shows when Azure refuses the CI identity's federated credential where
+# user-assigned identities cannot hold one. ARM's answer: HTTP 405 with the message Microsoft Learn
+# gives in "Important considerations and restrictions for federated identity credentials",
+# "Errors" ("The request format was unexpected: Support for federated identity credentials not
+# enabled."); `az identity federated-credential create` prints it as "(MethodNotAllowed) The
+# request format was unexpected : Support for federated identity credentials not enabled", so
+# the error code is MethodNotAllowed and the spacing before the colon varies. The error's layout
+# is azcore's ResponseError.Error() (Azure/azure-sdk-for-go, sdk/azcore/internal/exported/
+# response_error.go: the request line, "RESPONSE 405: 405 Method Not Allowed", "ERROR CODE: ...",
+# the body indented), which pulumi-azure-native 3.x returns from a failed PUT
+# (provider/pkg/azure/client_azcore.go, putOrPatch), under the engine's Diagnostics.
+FEDERATION_405 = """Updating (azure)
+Diagnostics:
+  azure-native:managedidentity:FederatedIdentityCredential (registry-ci-github):
+    \x1b[31merror: \x1b[0mPUT https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ci-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/registry-ci-identity1a2b3c4/federatedIdentityCredentials/registry-ci-github
+    --------------------------------------------------------------------------------
+    RESPONSE 405: 405 Method Not Allowed
+    ERROR CODE: MethodNotAllowed
+    --------------------------------------------------------------------------------
+    {
+      "error": {
+        "code": "MethodNotAllowed",
+        "message": "MESSAGE"
+      }
+    }
+    --------------------------------------------------------------------------------
+
+  pulumi:pulumi:Stack (container-registry-azure):
+    error: update failed
+"""
+# A stack that was deployed to azure before (the CLI refuses to switch a stack's target).
+AZURE_OUTPUTS = {"cloud": "azure"}
+FEDERATION_405_MESSAGES = [
+    # Microsoft Learn's table, verbatim.
+    "The request format was unexpected: Support for federated identity credentials not enabled.",
+    # As the Azure CLI shows it.
+    "The request format was unexpected : Support for federated identity credentials not enabled",
+]
+
+
+@pytest.mark.parametrize("message", FEDERATION_405_MESSAGES)
+def test_azures_405_on_the_federated_credential_gets_the_refused_regions_message(
+    world: World, message: str
+) -> None:
+    """A location the program cannot know is refused (a region Microsoft adds to its list, or a
+    resource group's) gets, from ./up.sh, the message a listed one gets from the program, and
+    the command that sets another."""
+    config = {"cloud": "azure", "azure-native:location": "westfuture", "ciRepository": "acme/app"}
+    world.up_fails = FEDERATION_405.replace("MESSAGE", message)
+    done = run_cli(world, "--stack", "azure", "--yes", config=config, outputs=AZURE_OUTPUTS)
+    assert done.code == 255, done.output
+    shown = [line.removeprefix("up.sh: ") for line in done.stderr.splitlines()]
+    # The program's own words for New Zealand North, with the location the stack has.
+    with pytest.raises(SettingsError) as refused:
+        parse_settings({**config, "azure-native:location": "newzealandnorth"})
+    expected = str(refused.value).replace("'newzealandnorth'", "'westfuture'")
+    assert expected in shown, done.stderr
+    assert "Support for federated identity credentials not enabled" in expected
+    assert "ciRepository" in expected
+    assert "  ./up.sh --stack azure --config azure-native:location <region>" in shown
+
+
+def test_the_405_without_a_location_names_the_resource_groups(world: World) -> None:
+    config = {"cloud": "azure", "azureResourceGroup": "ci-rg", "ciRepository": "acme/app"}
+    world.up_fails = FEDERATION_405.replace("MESSAGE", FEDERATION_405_MESSAGES[0])
+    done = run_cli(world, "--stack", "azure", "--yes", config=config, outputs=AZURE_OUTPUTS)
+    assert done.code == 255, done.output
+    assert (
+        "up.sh: azure-native:location is not set, so the CI identity is in the resource group's "
+        "location, which cannot hold the CI identity's federated credential"
+    ) in done.stderr
+    assert "up.sh:   ./up.sh --stack azure --config azure-native:location <region>" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        # Another 405 from the same API (Microsoft Learn's table has 400s, 404, 409 besides).
+        FEDERATION_405.replace(
+            "MESSAGE", "Federated identity credentials must have exactly one audience."
+        ),
+        "    error: update failed",
+    ],
+)
+def test_other_failures_get_no_region_message(world: World, output: str) -> None:
+    world.up_fails = output
+    done = run_cli(
+        world, "--stack", "azure", "--yes", config={"cloud": "azure"}, outputs=AZURE_OUTPUTS
+    )
+    assert done.code == 255
+    assert "federated credential" not in done.stderr
+    assert "--config azure-native:location" not in done.stderr
 
 
 def test_a_failed_sdk_install_stops_with_pips_status(world: World) -> None:

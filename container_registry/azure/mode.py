@@ -26,7 +26,12 @@ import pulumi
 # Microsoft.ContainerRegistry/Registry/stable/2025-11-01/containerregistry.json, definition
 # RegistryProperties (2025-04-01's RegistryProperties ends at anonymousPullEnabled).
 ROLE_ASSIGNMENT_MODE_API_VERSION = "2025-11-01"
-ABAC_MODE = "AbacRepositoryPermissions"
+# The one mode AcrPush, AcrPull and ACR Tasks' access work in. The same file's RoleAssignmentMode
+# has `"x-ms-enum": {"modelAsString": true}`: an extensible enum, so ARM may answer a value this
+# code has never seen, and only this one (or no value: the API's default) goes ahead, as the
+# policy rule acr-classic-rbac has it. The spec spells its values in one casing and says nothing
+# of case: a value that differs from this one in case alone can only mean this mode, so case is
+# folded, as the policy rule does; every other spelling stops.
 CLASSIC_MODE = "LegacyRegistryPermissions"
 # Azure Resource Manager per cloud, found by the registry's login server suffix (Microsoft Learn,
 # "Azure Container Registry" in Azure Government and Azure China).
@@ -56,6 +61,18 @@ def registry_url(login_server: str, registry_id: str) -> str:
     )
 
 
+def cannot_read(url: str, reason: str) -> pulumi.RunError:
+    """The error for a registry GET that gave no registry: what was read, why it matters, what
+    to do, and the Args key of the check; never the token."""
+    return pulumi.RunError(
+        f"cannot read the registry's roleAssignmentMode from Azure Resource Manager ({url}): "
+        f"{reason}. The check (azure.check_role_assignment_mode) runs before any AcrPush/AcrPull "
+        "grant or the purge task, so none of them was created. The identity Pulumi runs as "
+        "needs read access to the registry (Microsoft.ContainerRegistry/registries/read, in "
+        "Reader or Contributor); run again once Azure Resource Manager answers with the registry."
+    )
+
+
 def get_registry(url: str, token: str) -> dict[str, Any]:
     """GET the registry from ARM. Kept alone so tests can answer for Azure; the token goes in the
     Authorization header only, and no error message carries it."""
@@ -67,28 +84,35 @@ def get_registry(url: str, token: str) -> dict[str, Any]:
             body = json.load(response)
     except urllib.error.HTTPError as err:
         detail = err.read(2000).decode("utf-8", "replace")
-        raise pulumi.RunError(f"reading {url} failed: HTTP {err.code}: {detail}") from None
+        raise cannot_read(url, f"HTTP {err.code}: {detail}") from None
     except urllib.error.URLError as err:
-        raise pulumi.RunError(f"reading {url} failed: {err.reason}") from None
-    except (OSError, ValueError) as err:
-        raise pulumi.RunError(f"reading {url} failed: {err}") from None
-    if not isinstance(body, dict):
-        raise pulumi.RunError(f"reading {url} gave no registry: {str(body)[:200]}")
+        raise cannot_read(url, str(err.reason)) from None
+    except ValueError as err:
+        # json.JSONDecodeError and UnicodeDecodeError: a proxy's page, or a cut-off answer.
+        raise cannot_read(url, f"the answer is not JSON ({err})") from None
+    except OSError as err:
+        raise cannot_read(url, str(err)) from None
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise cannot_read(url, f"the answer is not a registry: {json.dumps(body)[:200]}")
     return body
 
 
 def require_classic_rbac(registry: dict[str, Any], registry_name: str) -> None:
-    """Stop when the registry is in ABAC mode. An absent mode is classic RBAC, the API's default."""
-    mode = (registry.get("properties") or {}).get("roleAssignmentMode") or CLASSIC_MODE
-    if str(mode).lower() == ABAC_MODE.lower():
-        raise pulumi.RunError(
-            f"registry {registry_name} has roleAssignmentMode {mode} (ABAC repository "
-            "permissions): there Azure does not honour the AcrPush and AcrPull role assignments "
-            "this component creates, and ACR Tasks (its daily purge task) lose their data-plane "
-            f"access (Microsoft Learn, container-registry-rbac-abac-repository-permissions). Set "
-            f"the registry's roleAssignmentMode to {CLASSIC_MODE} (RBAC Registry Permissions) "
-            "and run again; nothing that depends on it was created."
-        )
+    """Stop unless the registry is in classic RBAC: `LegacyRegistryPermissions`, or no mode at
+    all (the API's default). ABAC mode, a value Azure adds later, or a mode that is not a string
+    all stop: only in classic RBAC are the grants and the purge task known to work."""
+    mode = registry["properties"].get("roleAssignmentMode")  # get_registry checked the shape
+    if mode is None or (isinstance(mode, str) and mode.lower() == CLASSIC_MODE.lower()):
+        return
+    raise pulumi.RunError(
+        f"registry {registry_name} has roleAssignmentMode {json.dumps(mode)[:100]}, not "
+        f"{CLASSIC_MODE}: AcrPush and AcrPull role assignments, which this component creates, "
+        "are honoured only there, and ACR Tasks (its daily purge task) keep their data-plane "
+        "access only there; in ABAC mode (AbacRepositoryPermissions) Azure honours neither "
+        "(Microsoft Learn, container-registry-rbac-abac-repository-permissions). Set the "
+        f"registry's roleAssignmentMode to {CLASSIC_MODE} (RBAC Registry Permissions) and run "
+        "again; nothing that depends on it was created."
+    )
 
 
 def checked_registry_name(

@@ -72,12 +72,27 @@ def check_registry_name_source(repository_name: str) -> None:
         )
 
 
-# Regions where a user-assigned managed identity cannot hold a federated identity credential (the
-# API answers 405 "Support for federated identity credentials not enabled"): Microsoft Learn,
-# "Important considerations and restrictions for federated identity credentials"
+# Regions where a user-assigned managed identity cannot hold a federated identity credential:
+# Microsoft Learn, "Important considerations and restrictions for federated identity credentials"
 # (entra/workload-id/workload-identity-federation-considerations), "Unsupported regions
-# (user-assigned managed identities)": Malaysia South and New Zealand North.
+# (user-assigned managed identities)": Malaysia South and New Zealand North. There Azure answers
+# the credential's PUT with HTTP 405, "The request format was unexpected: Support for federated
+# identity credentials not enabled." (the same page, "Errors"). The ./up.sh CLI gives that 405,
+# which reaches only the engine's output, the same message as a location refused here
+# (container_registry/cli/hints.py, federation_refused_lines).
 FEDERATION_UNSUPPORTED_LOCATIONS: tuple[str, ...] = ("malaysiasouth", "newzealandnorth")
+# That 405's message, wherever the provider's error puts it: Azure has been seen to write
+# "unexpected : Support" as well as the page's "unexpected: Support", so only the words count.
+FEDERATION_NOT_ENABLED = re.compile(
+    r"Support\s+for\s+federated\s+identity\s+credentials\s+not\s+enabled", re.IGNORECASE
+)
+FEDERATION_UNSUPPORTED_RULE = (
+    "cannot hold the CI identity's federated credential: Microsoft does not support federated "
+    "identity credentials on user-assigned managed identities there (Azure answers HTTP 405 "
+    "'Support for federated identity credentials not enabled'; the Entra docs' workload identity "
+    "federation considerations list Malaysia South and New Zealand North); choose another "
+    "location, or unset ci.repository"
+)
 
 
 def location_name(location: str) -> str:
@@ -90,14 +105,7 @@ def require_federation_region(location: str | None) -> None:
     user-assigned identity, stop before anything is created rather than at the credential."""
     if location is None or location_name(location) not in FEDERATION_UNSUPPORTED_LOCATIONS:
         return
-    raise ArgumentError(
-        "azure.location",
-        location,
-        "cannot hold the CI identity's federated credential: Microsoft does not yet support "
-        "federated identity credentials on user-assigned managed identities in Malaysia South "
-        "or New Zealand North (Entra docs, workload identity federation considerations); "
-        "choose another location, or unset ci.repository",
-    )
+    raise ArgumentError("azure.location", location, FEDERATION_UNSUPPORTED_RULE)
 
 
 def entra_principal(item: str) -> str:

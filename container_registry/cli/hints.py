@@ -28,7 +28,7 @@ def set_secret_command(stack: str, key: str) -> str:
 
 
 # Colours, as the engine writes them on a terminal.
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A diagnostic line of `pulumi up`/`preview`: the program's error, as the engine shows it.
 _ERROR_LINE = re.compile(r"^\s*error: (?P<key>[A-Za-z][\w-]*(?::[A-Za-z][\w-]*)?):? (?P<rest>.*)$")
 
@@ -38,7 +38,7 @@ def fix_lines(output: str, stack: str, keys: Collection[str]) -> list[str]:
     program's errors name the key: stack_config/errors.py), unless the program's message shows
     the command already (it spells it with config_command, above)."""
     for line in output.splitlines():
-        found = _ERROR_LINE.match(_ANSI.sub("", line))
+        found = _ERROR_LINE.match(ANSI.sub("", line))
         if not found or found.group("key") not in keys:
             continue
         key = found.group("key")

@@ -21,6 +21,7 @@ from container_registry.cli import project as proj
 from container_registry.cli.backend import PASSPHRASE_FILE, Backend, NoStackHere
 from container_registry.cli.destroy import destroy
 from container_registry.cli.docker_cli import DEFAULT_SOCKET, DockerCli
+from container_registry.cli.engine_errors import federation_refused_lines
 from container_registry.cli.errors import Exit
 from container_registry.cli.hints import config_command, fix_lines
 from container_registry.cli.local import StackState, local_engine, plugin_versions, preflight
@@ -228,7 +229,8 @@ def _run(argv: list[str], session: Session) -> int:
                 raise Exit(1, "not confirmed; nothing was changed.")
         pulumi.up()
     except PulumiFailed as failed:
-        for line in fix_lines(failed.output, stack, proj.config_keys(session.project_dir)):
+        lines = fix_lines(failed.output, stack, proj.config_keys(session.project_dir))
+        for line in lines or federation_refused_lines(failed.output, stack, config):
             print(f"up.sh: {line}", file=session.stderr)
         raise
     outputs = pulumi.outputs()

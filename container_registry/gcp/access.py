@@ -77,7 +77,11 @@ def attribute_condition(ci_settings: CiOptions) -> str:
 
 def repository_principal_set(pool_name: str, ci_settings: CiOptions) -> str:
     """Every identity of the pool whose token names this GitHub repository: by its immutable ID
-    when ciRepository carries it, so a rename does not lose the grant."""
+    when ciRepository carries it (a new repository under the same name has another ID), by
+    owner/name otherwise. The ID does not carry the trust across a rename or transfer: the
+    provider's attribute_condition pins `sub`, which holds the names (beside the IDs in the
+    immutable form), so from then on no token passes until ciRepository names the repository
+    as it is now and the stack is updated, as on AWS and Azure (docs/ci.md)."""
     if ci_settings.immutable:
         attribute = f"attribute.repository_id/{ci_settings.repository_id}"
     else:
