@@ -563,10 +563,12 @@ def _mirror_build_args(value: object) -> tuple[tuple[str, str], ...]:
 
 
 def _require_ref_in_environment_subject(ci: CiOptions, cloud: str) -> None:
-    """AWS and Azure can compare `sub` alone, and GitHub's default subject for a job in an
-    environment names no ref: any branch naming the environment would be trusted. So
-    ci.environment there needs the template that adds the ref, and the caller's word that the
-    repository has it (ci.subject_includes_ref). Google Cloud checks `assertion.ref` as well."""
+    """Azure compares `sub` alone, and GitHub's default subject for a job in an environment
+    names no ref: any branch naming the environment would be trusted. So ci.environment there
+    needs the template that adds the ref, and the caller's word that the repository has it
+    (ci.subject_includes_ref). AWS binds the ref through job_workflow_ref as well, but only
+    since 2026 (aws/access.py, trust_policy): it keeps the ref in `sub` too, the claim IAM has
+    always evaluated. Google Cloud checks `assertion.ref` itself."""
     if ci.environment is None or ci.subject_includes_ref or cloud not in ("aws", "azure"):
         return
     raise ArgumentError(
