@@ -1522,6 +1522,28 @@ def test_gcp_with_ids_grants_the_repository_by_id(
     }
 
 
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1"])
+def test_gcp_admits_exactly_the_events_the_generated_workflow_runs_on(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, ref: str
+) -> None:
+    """The events Google's condition allows are the `on:` keys of the workflow the same stack
+    exports: a run of each of them passes, a run of any other event GitHub documents as able
+    to start this file does not ("Events that trigger workflows")."""
+    text = _workflow(harness, monkeypatch, "gcp", ciRepository=IMMUTABLE, ciRef=ref)
+    events = set(yaml.safe_load(text)["on"])
+    assert events == {"push", "workflow_dispatch"}
+    others = {
+        "schedule",
+        "workflow_run",
+        "issue_comment",
+        "pull_request_target",
+        "repository_dispatch",
+    }
+    for event in sorted(events | others):
+        token = github_token(ref=ref, event_name=event)
+        assert _admits(harness, "gcp", token) == (event in events), event
+
+
 def test_the_evaluators_can_refuse() -> None:
     """Each evaluator refuses what its cloud refuses: a wildcard the trust does not hold, a
     condition that errs on a missing claim, a subject over 127 bytes."""
