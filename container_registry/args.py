@@ -83,9 +83,10 @@ class CiPush(TypedDict, total=False):
     needs `subject_includes_ref`. Default: none."""
     subject_includes_ref: bool
     """Declares that the repository's OIDC subject template is include_claim_keys
-    [repo, context, ref] (use_default false), so `sub` is
-    `repo:<repository>:<context>:ref:<ref>` and binds an environment's jobs to `ref`. Required
-    with `environment` on aws and azure. Default false: GitHub's default template."""
+    [repo, context, ref, job_workflow_ref] (use_default false), so `sub` is
+    `repo:<repository>:<context>:ref:<ref>:job_workflow_ref:<owner>/<name>/<workflow>@<ref>`:
+    it binds an environment's jobs to `ref`, and on azure the trust to the generated workflow.
+    Required with `environment` on aws and azure. Default false: GitHub's default template."""
     context: str
     """The build context the workflow builds, relative to the repository root. Default `.`."""
     dockerfile: str

@@ -21,11 +21,10 @@ import yaml
 from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError, required
 from container_registry.naming import DISTRIBUTION_NAME, flag, normal_platform, optional_text
-from container_registry.options import SUBJECT_CLAIM_KEYS, CiOptions
+from container_registry.options import SUBJECT_CLAIM_KEYS, WORKFLOW_PATH, CiOptions
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
-WORKFLOW_PATH = ".github/workflows/push-image.yml"
 # Platforms a GitHub-hosted ubuntu runner (x86-64) builds without QEMU.
 NATIVE_PLATFORMS: tuple[str, ...] = ("linux/amd64", "linux/386")
 
@@ -117,15 +116,30 @@ def subject_template(ci: CiOptions) -> str:
     return ",".join(SUBJECT_CLAIM_KEYS) if ci.subject_includes_ref else "default"
 
 
-def subject_values(ci: CiOptions) -> dict[str, str]:
+def trusted_runs(ci: CiOptions, *, workflow: bool, events: Sequence[str] = ()) -> str:
+    """What a cloud's trust admits, in words, for the `ci` output: the runs of the generated
+    workflow file alone when the cloud can bind `job_workflow_ref` (`workflow`), and of its own
+    triggers alone when it can bind `event_name` (`events`); else any workflow on this ref."""
+    where = f"{ci.ref} of {ci.repository}"
+    if ci.environment is not None:
+        where += f", in jobs of the environment {ci.environment}"
+    if not workflow:
+        return f"any workflow on this ref: every workflow file at {where}, on any trigger"
+    triggered = f"triggered by {' or '.join(events)}" if events else "on any trigger"
+    return f"only {WORKFLOW_PATH} at {where}, {triggered}"
+
+
+def subject_values(ci: CiOptions, trusts: str) -> dict[str, str]:
     """What the `ci` output says about the trust: the subject, which of GitHub's two forms it
-    is, and the command that prints the prefix the repository's tokens actually carry (GitHub's
-    REST API, "Get the customization template for an OIDC subject claim for a repository",
-    field `sub_claim_prefix`)."""
+    is, the template it is written in, which runs the cloud admits (`trusts`, trusted_runs), and
+    the command that prints the prefix the repository's tokens actually carry (GitHub's REST
+    API, "Get the customization template for an OIDC subject claim for a repository", field
+    `sub_claim_prefix`)."""
     return {
         "subject": ci.subject,
         "subjectForm": SUBJECT_FORMS[ci.immutable],
         "subjectTemplate": subject_template(ci),
+        "trusts": trusts,
         "checkTokenSubject": (
             f"gh api repos/{ci.repository}/actions/oidc/customization/sub --jq .sub_claim_prefix"
         ),
@@ -151,11 +165,18 @@ def run_step(name: str, script: str, env: Mapping[str, str] | None = None) -> di
     return document
 
 
-def _trigger(ci: CiOptions) -> dict[str, Any]:
+def trigger(ci: CiOptions) -> dict[str, Any]:
     """Run on a push of the trusted ref, or by hand; with an environment too, so that a push to
     any other branch never starts a job that asks for the environment's token."""
     kind, _, name = ci.ref.removeprefix("refs/").partition("/")
     return {"push": {"branches" if kind == "heads" else "tags": [name]}, "workflow_dispatch": None}
+
+
+def workflow_events(ci: CiOptions) -> tuple[str, ...]:
+    """The events that start the generated workflow, as its jobs' tokens name them in
+    `event_name` (GitHub docs, "Events that trigger workflows": the event's name is the `on` key).
+    """
+    return tuple(trigger(ci))
 
 
 def workflow(
@@ -220,7 +241,7 @@ def workflow(
     job["steps"] = steps
     return {
         "name": "Push image",
-        "on": _trigger(ci),
+        "on": trigger(ci),
         # Nothing for the workflow as a whole: the job asks for what it needs.
         "permissions": {},
         "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
@@ -377,6 +398,8 @@ def workflow_header(ci: CiOptions | None) -> str:
             f"The cloud trusts tokens whose sub is exactly {ci.subject}",
             f"which needs {template}; "
             f"`gh api repos/{ci.repository}/actions/oidc/customization/sub` shows it",
+            f"and whose job_workflow_ref is {ci.job_workflow_ref} where the cloud checks it: "
+            "commit this file at that path",
         ]
     return "".join(f"# {line}\n" for line in lines)
 
@@ -409,7 +432,8 @@ CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
 # A path in the repository: no absolute path, no `..`, no quote or shell metacharacter.
 _REPO_PATH = re.compile(r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}")
 _BUILD_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# Google maps the token's subject to google.subject, which holds at most 127 bytes.
+# google.subject holds at most 127 bytes (Google Cloud, "Workload Identity Federation",
+# attribute mappings); gcp/access.py maps the token's job_workflow_ref to it.
 GCP_SUBJECT_MAX = 127
 REPOSITORY_RULE = (
     "is not a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID with "
@@ -491,14 +515,20 @@ def resolve_ci(ci: Mapping[str, Any] | None, cloud: str) -> CiOptions | None:
         mirror_build_args=_mirror_build_args(ci.get("mirror_build_args")),
     )
     _require_ref_in_environment_subject(options, cloud)
-    # google.subject holds at most 127 bytes: the subject checked is the one the clouds trust.
-    if cloud == "gcp" and len(options.subject.encode()) > GCP_SUBJECT_MAX:
-        path = "ci.environment" if options.environment else "ci.ref"
+    # google.subject holds at most 127 bytes: the value checked is the workflow's own
+    # job_workflow_ref, which gcp/access.py maps to it (`sub` with the template is longer).
+    if cloud == "gcp" and len(options.job_workflow_ref.encode()) > GCP_SUBJECT_MAX:
+        path, given = (
+            ("ci.ref", options.ref)
+            if len(options.ref) >= len(options.repository)
+            else ("ci.repository", value)
+        )
         raise ArgumentError(
             path,
-            options.environment or options.ref,
-            f"makes the OIDC subject {options.subject!r} longer than the {GCP_SUBJECT_MAX} "
-            "bytes Google Cloud's google.subject holds; use a shorter name",
+            given,
+            f"makes the workflow's job_workflow_ref {options.job_workflow_ref!r}, which Google "
+            f"Cloud's google.subject holds, longer than its {GCP_SUBJECT_MAX} bytes; use a "
+            "shorter name",
         )
     return options
 
@@ -533,10 +563,12 @@ def _mirror_build_args(value: object) -> tuple[tuple[str, str], ...]:
 
 
 def _require_ref_in_environment_subject(ci: CiOptions, cloud: str) -> None:
-    """AWS and Azure can compare `sub` alone, and GitHub's default subject for a job in an
-    environment names no ref: any branch naming the environment would be trusted. So
-    ci.environment there needs the template that adds the ref, and the caller's word that the
-    repository has it (ci.subject_includes_ref). Google Cloud checks `assertion.ref` as well."""
+    """Azure compares `sub` alone, and GitHub's default subject for a job in an environment
+    names no ref: any branch naming the environment would be trusted. So ci.environment there
+    needs the template that adds the ref, and the caller's word that the repository has it
+    (ci.subject_includes_ref). AWS binds the ref through job_workflow_ref as well, but only
+    since 2026 (aws/access.py, trust_policy): it keeps the ref in `sub` too, the claim IAM has
+    always evaluated. Google Cloud checks `assertion.ref` itself."""
     if ci.environment is None or ci.subject_includes_ref or cloud not in ("aws", "azure"):
         return
     raise ArgumentError(

@@ -15,23 +15,34 @@ from container_registry.args import DEFAULTS
 
 DEFAULT_CI_REF = str(DEFAULTS["ci.ref"])
 DEFAULT_PLATFORM = str(DEFAULTS["image.platform"])
-# The repository's OIDC subject template that puts the ref beside the environment (GitHub docs,
-# "OpenID Connect reference", "Customizing the subject claims for an organization or
-# repository"): `repo` is the repository as the default `sub` spells it (with the owner and
-# repository IDs for a repository on immutable subject claims: "owner_id and repo_id are always
-# included in the repo segment of the sub claim, even when you customize claims with
-# include_claim_keys"), `context` is what follows it by default (`environment:<name>`,
-# `ref:<ref>` or `pull_request`), and `ref` is the ref the run is for. Each claim is written as
-# `<key>:<value>`, in this order: `repo:acme/app:environment:prod:ref:refs/heads/main`.
-SUBJECT_CLAIM_KEYS: tuple[str, ...] = ("repo", "context", "ref")
+# The file the generated workflow is committed as (the `ci_workflow` output says so): GitHub's
+# `job_workflow_ref` of its jobs is `<owner>/<repo>/<this path>@<ref>`.
+WORKFLOW_PATH = ".github/workflows/push-image.yml"
+# The repository's OIDC subject template that puts the ref and the workflow beside the
+# environment (GitHub docs, "OpenID Connect reference", "Customizing the subject claims for an
+# organization or repository", the example template [repo, context, job_workflow_ref]): `repo` is
+# the repository as the default `sub` spells it (with the owner and repository IDs for a
+# repository on immutable subject claims: "owner_id and repo_id are always included in the repo
+# segment of the sub claim, even when you customize claims with include_claim_keys"), `context`
+# is what follows it by default (`environment:<name>`, `ref:<ref>` or `pull_request`), `ref` is
+# the ref the run is for, and `job_workflow_ref` the workflow file the job runs, at that ref
+# (`<owner>/<repo>/.github/workflows/<file>@<ref>`). Each claim is written as `<key>:<value>`,
+# in this order:
+# `repo:acme/app:environment:prod:ref:refs/heads/main:job_workflow_ref:acme/app/.github/...`.
+SUBJECT_CLAIM_KEYS: tuple[str, ...] = ("repo", "context", "ref", "job_workflow_ref")
 
 
-def custom_subject(repository: str, context: str, ref: str, includes_ref: bool) -> str:
+def custom_subject(
+    repository: str, context: str, ref: str, job_workflow_ref: str, includes_ref: bool
+) -> str:
     """`sub` as GitHub renders it: `repo:<repository>:<context>` in the default template, then
-    `:ref:<ref>` with the template of SUBJECT_CLAIM_KEYS. Values hold no ':' (ci.ref and
-    ci.environment refuse it), so GitHub's `%3A` escaping never applies."""
+    `:ref:<ref>:job_workflow_ref:<job_workflow_ref>` with the template of SUBJECT_CLAIM_KEYS.
+    Values hold no ':' (ci.ref, ci.environment and the repository refuse it), so GitHub's `%3A`
+    escaping never applies."""
     subject = f"repo:{repository}:{context}"
-    return f"{subject}:ref:{ref}" if includes_ref else subject
+    if not includes_ref:
+        return subject
+    return f"{subject}:ref:{ref}:job_workflow_ref:{job_workflow_ref}"
 
 
 @dataclass(frozen=True)
@@ -102,14 +113,29 @@ class CiOptions:
         return f"{owner}@{self.owner_id}/{name}@{self.repository_id}"
 
     @property
+    def job_workflow_ref(self) -> str:
+        """GitHub's `job_workflow_ref` claim of the generated workflow's job:
+        `<owner>/<name>/<WORKFLOW_PATH>@<ref>`, by name in either form (GitHub docs, "OpenID
+        Connect reference", the example token; Fulcio signs the same claim as the certificate's
+        identity)."""
+        return f"{self.repository}/{WORKFLOW_PATH}@{self.ref}"
+
+    @property
     def subject(self) -> str:
         """The `sub` claim of the runs allowed to push. In GitHub's default template:
         `repo:<repository>:environment:<env>` for a job in an environment (GitHub puts the
         environment in place of the ref then), else `repo:<repository>:ref:<ref>`. With the
-        template of SUBJECT_CLAIM_KEYS, the same followed by `:ref:<ref>`, so that a job in the
-        environment is bound to its ref too."""
+        template of SUBJECT_CLAIM_KEYS, the same followed by `:ref:<ref>` and
+        `:job_workflow_ref:<job_workflow_ref>`, so that the subject names the ref in every mode
+        and the generated workflow's file."""
         context = f"environment:{self.environment}" if self.environment else f"ref:{self.ref}"
-        return custom_subject(self.subject_repository, context, self.ref, self.subject_includes_ref)
+        return custom_subject(
+            self.subject_repository,
+            context,
+            self.ref,
+            self.job_workflow_ref,
+            self.subject_includes_ref,
+        )
 
     @property
     def dockerfile_path(self) -> str:

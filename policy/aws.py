@@ -47,9 +47,9 @@ FORBIDDEN_ECR_ACTIONS: tuple[str, ...] = (
     "ecr:DeleteLifecyclePolicy",
 )
 GITHUB_AUDIENCE_AWS = STS_AUDIENCE
-# `repo:<owner>/<name>:...`, or GitHub's immutable `repo:<owner>@<id>/<name>@<id>:...`, the
-# repository part free of IAM's wildcards.
-_GITHUB_SUBJECT = re.compile(r"repo:[^/*?:]+/[^/*?:]+:.+")
+# `repo:<owner>/<name>:...`, or GitHub's immutable `repo:<owner>@<id>/<name>@<id>:...`: one
+# exact subject, free of IAM's wildcards (`*`, `?`) and policy variables (`${...}`) throughout.
+_GITHUB_SUBJECT = re.compile(r"repo:[^/*?:$]+/[^/*?:$]+:[^*?$]+")
 
 
 # --------------------------------------------------------------------------- the repository
@@ -268,6 +268,19 @@ def _condition_values(statement: Any, operators: tuple[str, ...], key: str) -> l
     return found
 
 
+def _operators_naming(statement: Any, key: str) -> list[str]:
+    """Every condition operator of a statement that names `key` (case-insensitively)."""
+    condition = get(statement, "Condition")
+    if not isinstance(condition, Mapping):
+        return []
+    return [
+        str(operator)
+        for operator, entries in condition.items()  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(entries, Mapping)
+        and any(isinstance(name, str) and name.lower() == key for name in entries)  # pyright: ignore[reportUnknownVariableType]
+    ]
+
+
 def _trusts_github(statement: Any) -> bool:
     federated = as_list(get(statement, "Principal", "Federated"))
     return any(isinstance(p, str) and p.endswith(f"/{GITHUB_OIDC_HOST}") for p in federated)
@@ -277,11 +290,12 @@ def _trusts_github(statement: Any) -> bool:
     "aws-github-oidc-trust-pinned",
     types=(AWS_IAM_ROLE,),
     description="IAM roles trusting GitHub's OIDC provider pin aud to sts.amazonaws.com and sub "
-    "to one repository, with no wildcard in the repository part (GitHub and AWS guidance). "
-    + NO_CONTROL,
+    "with StringEquals to exact subjects of one repository, no other operator, wildcard or "
+    "policy variable (GitHub and AWS guidance). " + NO_CONTROL,
 )
 def aws_github_trust_pinned(resource_type: str, props: Props, config: Config) -> list[str]:
-    """A role trusting GitHub's OIDC provider pins `aud` to STS and `sub` to one repository."""
+    """A role trusting GitHub's OIDC provider pins `aud` to STS and `sub`, with StringEquals
+    alone, to exact subjects of one repository."""
     document, problem = parse_json(props.get("assumeRolePolicy"))
     if problem is not None:
         return [f"assumeRolePolicy {problem}"]
@@ -295,18 +309,24 @@ def aws_github_trust_pinned(resource_type: str, props: Props, config: Config) ->
                 f"Statement[{index}] trusts GitHub's OIDC provider without StringEquals "
                 f"{GITHUB_OIDC_HOST}:aud = {GITHUB_AUDIENCE_AWS!r} (got {audiences!r})"
             )
-        subjects = _condition_values(
-            statement, ("StringEquals", "StringLike"), f"{GITHUB_OIDC_HOST}:sub"
-        )
+        subjects = _condition_values(statement, ("StringEquals",), f"{GITHUB_OIDC_HOST}:sub")
         if not subjects:
             messages.append(
-                f"Statement[{index}] trusts GitHub's OIDC provider without pinning "
+                f"Statement[{index}] trusts GitHub's OIDC provider without StringEquals on "
                 f"{GITHUB_OIDC_HOST}:sub: every GitHub repository could assume the role"
             )
+        for operator in _operators_naming(statement, f"{GITHUB_OIDC_HOST}:sub"):
+            if operator != "StringEquals":
+                messages.append(
+                    f"Statement[{index}] compares {GITHUB_OIDC_HOST}:sub with {operator}: only "
+                    "StringEquals to exact subjects pins it (StringLike matches patterns, an "
+                    "...IfExists or negated operator passes other tokens)"
+                )
         for subject in subjects or []:
             if not isinstance(subject, str) or not _GITHUB_SUBJECT.fullmatch(subject):
                 messages.append(
-                    f"Statement[{index}] allows the subject {subject!r}: it must name one "
-                    "repository (repo:<owner>/<name>:...) with no wildcard in it"
+                    f"Statement[{index}] allows the subject {subject!r}: it must be one exact "
+                    "subject of one repository (repo:<owner>/<name>:...) with no wildcard or "
+                    "policy variable in it"
                 )
     return messages

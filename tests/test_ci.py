@@ -51,6 +51,10 @@ ZIZMOR = Path(sys.executable).with_name("zizmor")
 REPO = "acme/app"
 MAIN = "repo:acme/app:ref:refs/heads/main"
 WORKFLOW_IDENTITY = "https://github.com/acme/app/.github/workflows/push-image.yml@refs/heads/main"
+# GitHub's `job_workflow_ref` of the generated workflow's job: OWNER/REPO/<workflow path>@REF
+# (GitHub docs, "OpenID Connect reference", the example token:
+# "octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main"), by name in either form.
+JOB_WORKFLOW_REF = "acme/app/.github/workflows/push-image.yml@refs/heads/main"
 # GitHub's immutable form of the same repository (owner ID 1001, repository ID 2002).
 IMMUTABLE = "acme@1001/app@2002"
 IMMUTABLE_MAIN = "repo:acme@1001/app@2002:ref:refs/heads/main"
@@ -141,12 +145,18 @@ def deploy(
             "repo:acme@1001/app@2002:environment:production",
         ),
         # GitHub docs, "Customizing the subject claims": include_claim_keys [repo, context,
-        # ref] writes each as <key>:<value>, `context` being the default suffix.
+        # ref, job_workflow_ref] writes each as <key>:<value>, `context` being the default
+        # suffix (the example "repo:octo-org/octo-repo:environment:prod:job_workflow_ref:
+        # octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main").
         (
             CiSettings(REPO, "refs/tags/v1.0", "production", "1001", "2002", True),
-            "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1.0",
+            "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1.0"
+            ":job_workflow_ref:acme/app/.github/workflows/push-image.yml@refs/tags/v1.0",
         ),
-        (CiSettings(REPO, subject_includes_ref=True), f"{MAIN}:ref:refs/heads/main"),
+        (
+            CiSettings(REPO, subject_includes_ref=True),
+            f"{MAIN}:ref:refs/heads/main:job_workflow_ref:{JOB_WORKFLOW_REF}",
+        ),
     ],
 )
 def test_oidc_subject_for_ref_and_environment(settings: CiSettings, subject: str) -> None:
@@ -193,6 +203,19 @@ def test_ci_resources_and_outputs(
     values = resolve(outputs["ci"])
     assert values["subject"] == MAIN
     assert values["subjectForm"] == "name-only"
+    # What the cloud admits, in words: AWS binds the workflow file (job_workflow_ref) but not
+    # the trigger; Entra, with the default template, only the ref; Google both.
+    assert (
+        values["trusts"]
+        == {
+            "aws": "only .github/workflows/push-image.yml at refs/heads/main of acme/app, "
+            "on any trigger",
+            "azure": "any workflow on this ref: every workflow file at refs/heads/main of "
+            "acme/app, on any trigger",
+            "gcp": "only .github/workflows/push-image.yml at refs/heads/main of acme/app, "
+            "triggered by push or workflow_dispatch",
+        }[cloud]
+    )
     assert values["checkTokenSubject"] == (
         "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
     )
@@ -233,6 +256,8 @@ def test_aws_trust_policy_pins_audience_and_subject(
                 "StringEquals": {
                     "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
                     "token.actions.githubusercontent.com:sub": MAIN,
+                    # IAM User Guide, "Available keys for AWS OIDC federation", GitHub.
+                    "token.actions.githubusercontent.com:job_workflow_ref": JOB_WORKFLOW_REF,
                 }
             },
         }
@@ -287,8 +312,10 @@ def test_aws_environment_subject(harness: Harness, monkeypatch: pytest.MonkeyPat
     trust = json.loads(harness.one(ROLE).inputs["assumeRolePolicy"])
     condition = trust["Statement"][0]["Condition"]["StringEquals"]
     assert condition["token.actions.githubusercontent.com:sub"] == (
-        "repo:acme/app:environment:production:ref:refs/heads/main"
+        f"repo:acme/app:environment:production:ref:refs/heads/main:job_workflow_ref:"
+        f"{JOB_WORKFLOW_REF}"
     )
+    assert condition["token.actions.githubusercontent.com:job_workflow_ref"] == JOB_WORKFLOW_REF
 
 
 # --------------------------------------------------------------------------- Azure
@@ -331,6 +358,8 @@ def test_azure_identity_federation_and_acr_push(
         "subject": MAIN,
         "subjectForm": "name-only",
         "subjectTemplate": "default",
+        "trusts": "any workflow on this ref: every workflow file at refs/heads/main of acme/app, "
+        "on any trigger",
         "checkTokenSubject": (
             "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
         ),
@@ -421,12 +450,15 @@ def test_gcp_pool_provider_and_repository_grant(
     assert provider.inputs["workloadIdentityPoolId"] == pool_id
     assert provider.inputs["workloadIdentityPoolProviderId"] == pool_id
     assert provider.inputs["oidc"] == {"issuerUri": "https://token.actions.githubusercontent.com"}
+    # The generated workflow's own triggers are push and workflow_dispatch (its `on:`).
     assert provider.inputs["attributeCondition"] == (
         f'assertion.repository == "{REPO}" && assertion.ref == "refs/heads/main" && '
+        f'assertion.job_workflow_ref == "{JOB_WORKFLOW_REF}" && '
+        'assertion.event_name in ["push", "workflow_dispatch"] && '
         f'assertion.sub == "{MAIN}"'
     )
     mapping = provider.inputs["attributeMapping"]
-    assert mapping["google.subject"] == "assertion.sub"
+    assert mapping["google.subject"] == "assertion.job_workflow_ref"
     assert mapping["attribute.repository"] == "assertion.repository"
     assert mapping["attribute.repository_id"] == "assertion.repository_id"
 
@@ -779,24 +811,30 @@ def github_token(
     immutable: bool = True,
     aud: str = "sts.amazonaws.com",
     includes_ref: bool = False,
+    workflow_file: str = "push-image.yml",
+    event_name: str = "push",
 ) -> dict[str, str]:
     """The claims of a token for a job of acme/app (GitHub docs, "OpenID Connect reference":
     `sub` in the default template, the ID claims as strings; `environment` replaces the ref in
-    `sub` for a job in an environment). With `includes_ref`, `sub` in the repository template
-    [repo, context, ref]: the default `sub` followed by `:ref:<ref>`."""
+    `sub` for a job in an environment; `job_workflow_ref` is OWNER/REPO/<path>@REF). With
+    `includes_ref`, `sub` in the repository template [repo, context, ref, job_workflow_ref]:
+    the default `sub` followed by `:ref:<ref>:job_workflow_ref:<job_workflow_ref>`."""
     repository = f"acme@{owner_id}/app@{repository_id}" if immutable else "acme/app"
     context = f"environment:{environment}" if environment else f"ref:{ref}"
+    job_workflow_ref = f"acme/app/.github/workflows/{workflow_file}@{ref}"
+    custom = f":ref:{ref}:job_workflow_ref:{job_workflow_ref}" if includes_ref else ""
     claims = {
         "iss": GITHUB_ISSUER,
         "aud": aud,
-        "sub": f"repo:{repository}:{context}" + (f":ref:{ref}" if includes_ref else ""),
+        "sub": f"repo:{repository}:{context}{custom}",
         "repository": "acme/app",
         "repository_owner": "acme",
         "repository_id": repository_id,
         "repository_owner_id": owner_id,
         "ref": ref,
         "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
-        "event_name": "push",
+        "event_name": event_name,
+        "job_workflow_ref": job_workflow_ref,
     }
     if environment:
         claims["environment"] = environment
@@ -820,6 +858,7 @@ REFUSED_IN_ENVIRONMENT: dict[str, dict[str, Any]] = {
     "no environment": {},
     "other ref": {"environment": "production", "ref": "refs/heads/dev"},
     "default template": {"environment": "production", "includes_ref": False},
+    "another workflow file": {"environment": "production", "workflow_file": "release.yml"},
 }
 
 
@@ -851,13 +890,32 @@ def _iam_condition_holds(condition: Mapping[str, Any], context: Mapping[str, str
     return True
 
 
+# The GitHub claims IAM evaluates as `token.actions.githubusercontent.com:<claim>` condition keys
+# besides `aud` and `sub` (IAM User Guide, "IAM and AWS STS condition context keys", "Available
+# keys for AWS OIDC federation", GitHub; AWS What's New 2026-01, "AWS STS now supports validation
+# of select identity provider specific claims from Google, GitHub, CircleCI and OCI"). Not
+# `event_name`, and no claim outside this list.
+AWS_GITHUB_KEYS = (
+    "actor",
+    "actor_id",
+    "job_workflow_ref",
+    "repository",
+    "repository_id",
+    "workflow",
+    "ref",
+    "environment",
+    "enterprise_id",
+)
+
+
 def iam_admits(trust: Mapping[str, Any], provider_arn: str, claims: Mapping[str, str]) -> bool:
-    """Would STS let this token assume the role? AWS exposes `<provider>:aud` and
-    `<provider>:sub` of GitHub's token as condition keys, no custom claim (GitHub docs, "OIDC in
-    AWS"); an explicit Deny wins."""
+    """Would STS let this token assume the role? AWS exposes `<provider>:aud`, `<provider>:sub`
+    and the claims of AWS_GITHUB_KEYS the token carries as condition keys, no other claim; a
+    key the request lacks fails StringEquals; an explicit Deny wins."""
     context = {
-        "token.actions.githubusercontent.com:aud": claims["aud"],
-        "token.actions.githubusercontent.com:sub": claims["sub"],
+        f"token.actions.githubusercontent.com:{key}": claims[key]
+        for key in ("aud", "sub", *AWS_GITHUB_KEYS)
+        if key in claims
     }
     allowed = False
     for statement in trust["Statement"]:
@@ -1031,109 +1089,312 @@ def test_name_only_repository_works_as_before(
     assert not _admits(harness, cloud, github_token())
 
 
-# Every `sub` below is written the way GitHub's docs write it ("OpenID Connect reference"):
-# the default template ("Example subject claims": `repo:ORG-NAME/REPO-NAME:ref:refs/heads/BRANCH`,
-# `...:ref:refs/tags/TAG`, `...:environment:ENVIRONMENT-NAME`, `...:pull_request` for a pull
-# request job without an environment, the environment's form for one with it; "Immutable
-# subject claims": `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`), and the template
-# include_claim_keys [repo, context, ref] ("Customizing the subject claims": each key as
-# `<key>:<value>`, `context` being the default suffix, the IDs kept in the `repo` segment).
-# name -> (sub, ref, environment, event). The immutable form; `_name_only` derives the old one.
-LITERAL_TOKENS: dict[str, tuple[str, str, str | None, str]] = {
-    "push main": ("repo:acme@1001/app@2002:ref:refs/heads/main", "refs/heads/main", None, "push"),
-    "push dev": ("repo:acme@1001/app@2002:ref:refs/heads/dev", "refs/heads/dev", None, "push"),
-    "push tag": ("repo:acme@1001/app@2002:ref:refs/tags/v1", "refs/tags/v1", None, "push"),
+# Every token below is written the way GitHub's docs write it ("OpenID Connect reference"):
+# `sub` in the default template ("Example subject claims": `repo:ORG-NAME/REPO-NAME:ref:
+# refs/heads/BRANCH`, `...:ref:refs/tags/TAG`, `...:environment:ENVIRONMENT-NAME`,
+# `...:pull_request` for a pull request job without an environment, the environment's form for
+# one with it; "Immutable subject claims": `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`), and in the
+# template include_claim_keys [repo, context, ref, job_workflow_ref] ("Customizing the subject
+# claims": each key as `<key>:<value>`, `context` being the default suffix, the IDs kept in the
+# `repo` segment); the older template [repo, context, ref] too, which the stack no longer trusts.
+# `job_workflow_ref` is OWNER/REPO/.github/workflows/FILE@REF and `event_name` the event that
+# started the run (the example token: "event_name": "workflow_dispatch"). A `pull_request_target`
+# job runs for the base branch, so its `ref` is refs/heads/main (GitHub docs, "Events that
+# trigger workflows", pull_request_target: GITHUB_REF is the default branch). The immutable form
+# throughout; `_literal_token` derives the name-only one.
+# name -> (sub, ref, environment, event_name, job_workflow_ref)
+PUSH_IMAGE = "acme/app/.github/workflows/push-image.yml"
+RELEASE = "acme/app/.github/workflows/release.yml"
+PR_TARGET = "acme/app/.github/workflows/pr-target.yml"
+LITERAL_TOKENS: dict[str, tuple[str, str, str | None, str, str]] = {
+    "push main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "push dev": (
+        "repo:acme@1001/app@2002:ref:refs/heads/dev",
+        "refs/heads/dev",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/dev",
+    ),
+    "push tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/tags/v1",
+    ),
     "pull request": (
         "repo:acme@1001/app@2002:pull_request",
         "refs/pull/7/merge",
         None,
         "pull_request",
+        f"{PUSH_IMAGE}@refs/pull/7/merge",
     ),
     "pull request in production": (
         "repo:acme@1001/app@2002:environment:production",
         "refs/pull/7/merge",
         "production",
         "pull_request",
+        f"{PUSH_IMAGE}@refs/pull/7/merge",
     ),
     "production on main": (
         "repo:acme@1001/app@2002:environment:production",
         "refs/heads/main",
         "production",
         "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
     ),
     "production on dev": (
         "repo:acme@1001/app@2002:environment:production",
         "refs/heads/dev",
         "production",
         "push",
+        f"{PUSH_IMAGE}@refs/heads/dev",
     ),
     "staging on main": (
         "repo:acme@1001/app@2002:environment:staging",
         "refs/heads/main",
         "staging",
         "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    # Another workflow file of the repository on the trusted ref, and the same file started by
+    # another event: what issue 27 found every cloud admitted.
+    "another workflow on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+        f"{RELEASE}@refs/heads/main",
+    ),
+    "another workflow on the tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+        f"{RELEASE}@refs/tags/v1",
+    ),
+    "schedule on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "schedule",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "workflow_run on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "workflow_run",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "issue_comment on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main",
+        "refs/heads/main",
+        None,
+        "issue_comment",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "another workflow in production on main": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "push",
+        f"{RELEASE}@refs/heads/main",
+    ),
+    "schedule in production on main": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "schedule",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "pull_request_target in production": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "pull_request_target",
+        f"{PR_TARGET}@refs/heads/main",
+    ),
+    "pull_request_target of push-image.yml in production": (
+        "repo:acme@1001/app@2002:environment:production",
+        "refs/heads/main",
+        "production",
+        "pull_request_target",
+        f"{PUSH_IMAGE}@refs/heads/main",
     ),
     "template: push main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: push dev": (
+        "repo:acme@1001/app@2002:ref:refs/heads/dev:ref:refs/heads/dev"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/dev",
+        "refs/heads/dev",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/dev",
+    ),
+    "template: push tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1:ref:refs/tags/v1"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+        f"{PUSH_IMAGE}@refs/tags/v1",
+    ),
+    "template: pull request": (
+        "repo:acme@1001/app@2002:pull_request:ref:refs/pull/7/merge"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/pull/7/merge",
+        "refs/pull/7/merge",
+        None,
+        "pull_request",
+        f"{PUSH_IMAGE}@refs/pull/7/merge",
+    ),
+    "template: pull request in production": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/pull/7/merge"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/pull/7/merge",
+        "refs/pull/7/merge",
+        "production",
+        "pull_request",
+        f"{PUSH_IMAGE}@refs/pull/7/merge",
+    ),
+    "template: production on main": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: production on dev": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/dev"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/dev",
+        "refs/heads/dev",
+        "production",
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/dev",
+    ),
+    "template: production on tag": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/tags/v1",
+        "refs/tags/v1",
+        "production",
+        "push",
+        f"{PUSH_IMAGE}@refs/tags/v1",
+    ),
+    "template: staging on main": (
+        "repo:acme@1001/app@2002:environment:staging:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        "staging",
+        "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: another workflow on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+        f":job_workflow_ref:{RELEASE}@refs/heads/main",
+        "refs/heads/main",
+        None,
+        "push",
+        f"{RELEASE}@refs/heads/main",
+    ),
+    "template: another workflow on the tag": (
+        "repo:acme@1001/app@2002:ref:refs/tags/v1:ref:refs/tags/v1"
+        f":job_workflow_ref:{RELEASE}@refs/tags/v1",
+        "refs/tags/v1",
+        None,
+        "push",
+        f"{RELEASE}@refs/tags/v1",
+    ),
+    "template: schedule on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        None,
+        "schedule",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: workflow_run on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        None,
+        "workflow_run",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: issue_comment on main": (
+        "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        None,
+        "issue_comment",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: another workflow in production on main": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+        f":job_workflow_ref:{RELEASE}@refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "push",
+        f"{RELEASE}@refs/heads/main",
+    ),
+    "template: schedule in production on main": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "schedule",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    "template: pull_request_target in production": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+        f":job_workflow_ref:{PR_TARGET}@refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "pull_request_target",
+        f"{PR_TARGET}@refs/heads/main",
+    ),
+    "template: pull_request_target of push-image.yml in production": (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+        f":job_workflow_ref:{PUSH_IMAGE}@refs/heads/main",
+        "refs/heads/main",
+        "production",
+        "pull_request_target",
+        f"{PUSH_IMAGE}@refs/heads/main",
+    ),
+    # The template of issue 11, [repo, context, ref]: a repository still on it is refused.
+    "old template: push main": (
         "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
         "refs/heads/main",
         None,
         "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
     ),
-    "template: push dev": (
-        "repo:acme@1001/app@2002:ref:refs/heads/dev:ref:refs/heads/dev",
-        "refs/heads/dev",
-        None,
-        "push",
-    ),
-    "template: push tag": (
-        "repo:acme@1001/app@2002:ref:refs/tags/v1:ref:refs/tags/v1",
-        "refs/tags/v1",
-        None,
-        "push",
-    ),
-    "template: pull request": (
-        "repo:acme@1001/app@2002:pull_request:ref:refs/pull/7/merge",
-        "refs/pull/7/merge",
-        None,
-        "pull_request",
-    ),
-    "template: pull request in production": (
-        "repo:acme@1001/app@2002:environment:production:ref:refs/pull/7/merge",
-        "refs/pull/7/merge",
-        "production",
-        "pull_request",
-    ),
-    "template: production on main": (
+    "old template: production on main": (
         "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
         "refs/heads/main",
         "production",
         "push",
-    ),
-    "template: production on dev": (
-        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/dev",
-        "refs/heads/dev",
-        "production",
-        "push",
-    ),
-    "template: production on tag": (
-        "repo:acme@1001/app@2002:environment:production:ref:refs/tags/v1",
-        "refs/tags/v1",
-        "production",
-        "push",
-    ),
-    "template: staging on main": (
-        "repo:acme@1001/app@2002:environment:staging:ref:refs/heads/main",
-        "refs/heads/main",
-        "staging",
-        "push",
+        f"{PUSH_IMAGE}@refs/heads/main",
     ),
 }
+WORKFLOW_NAMES = {PUSH_IMAGE: "Push image", RELEASE: "Release", PR_TARGET: "Label pull requests"}
 
 
 def _literal_token(name: str, *, name_only: bool = False) -> dict[str, str]:
     """The claims of LITERAL_TOKENS[name]; `name_only` rewrites the `repo` segment the way a
     repository without immutable subjects gets it (`repo:ORG-NAME/REPO-NAME`)."""
-    sub, ref, environment, event = LITERAL_TOKENS[name]
+    sub, ref, environment, event, job_workflow_ref = LITERAL_TOKENS[name]
     if name_only:
         sub = sub.replace("repo:acme@1001/app@2002:", "repo:acme/app:")
     claims = {
@@ -1144,9 +1405,13 @@ def _literal_token(name: str, *, name_only: bool = False) -> dict[str, str]:
         "repository_owner": "acme",
         "repository_id": "2002",
         "repository_owner_id": "1001",
+        "actor": "octocat",
+        "actor_id": "12",
         "ref": ref,
         "ref_type": "tag" if ref.startswith("refs/tags/") else "branch",
         "event_name": event,
+        "job_workflow_ref": job_workflow_ref,
+        "workflow": WORKFLOW_NAMES[job_workflow_ref.split("@")[0]],
     }
     if environment is not None:
         claims["environment"] = environment
@@ -1154,12 +1419,18 @@ def _literal_token(name: str, *, name_only: bool = False) -> dict[str, str]:
 
 
 ALL_LITERAL_TOKENS = [(n, no) for n in LITERAL_TOKENS for no in (False, True)]
-# (cloud or "all", stack config, the one token it trusts as (name, name-only form)).
+# (cloud or "all", stack config, the one token of the generated workflow it trusts, as (name,
+# name-only form)).
 TRUST_MODES: list[tuple[str, dict[str, str], tuple[str, bool]]] = [
     ("all", {"ciRepository": IMMUTABLE}, ("push main", False)),
     ("all", {"ciRepository": REPO}, ("push main", True)),
     ("all", {"ciRepository": IMMUTABLE, "ciRef": "refs/tags/v1"}, ("push tag", False)),
     ("all", {"ciRepository": IMMUTABLE, **TEMPLATE}, ("template: push main", False)),
+    (
+        "all",
+        {"ciRepository": IMMUTABLE, "ciRef": "refs/tags/v1", **TEMPLATE},
+        ("template: push tag", False),
+    ),
     (
         "all",
         {"ciRepository": IMMUTABLE, "ciEnvironment": "production", **TEMPLATE},
@@ -1194,8 +1465,21 @@ TRUST_CASES = [
 ]
 
 
+def _seen_alike(cloud: str, one: Mapping[str, str], other: Mapping[str, str]) -> bool:
+    """Whether the cloud sees the two tokens as the same: every claim it can evaluate is equal.
+    IAM sees `aud`, `sub` and AWS_GITHUB_KEYS; Entra ID the issuer, the audience and `sub`
+    alone (Microsoft Learn, "Workload identity federation: considerations"); Google's CEL
+    condition every claim of the token."""
+    keys = {
+        "aws": ("iss", "aud", "sub", *AWS_GITHUB_KEYS),
+        "azure": ("iss", "aud", "sub"),
+        "gcp": tuple(one.keys() | other.keys()),
+    }[cloud]
+    return all(one.get(key) == other.get(key) for key in keys)
+
+
 @pytest.mark.parametrize(("cloud", "config", "trusted"), TRUST_CASES)
-def test_each_mode_trusts_one_literal_subject_and_refuses_every_other(
+def test_each_mode_trusts_the_workflow_and_refuses_every_other_token(
     harness: Harness,
     monkeypatch: pytest.MonkeyPatch,
     cloud: str,
@@ -1203,19 +1487,39 @@ def test_each_mode_trusts_one_literal_subject_and_refuses_every_other(
     trusted: tuple[str, bool],
 ) -> None:
     """Branch, tag and environment modes, each repository form and template, evaluated as the
-    cloud evaluates them: the one token of the trusted ref passes; every other token, another
-    branch, a tag, a pull request with or without the environment, another branch naming the
-    same environment, the other repository form, is refused."""
+    cloud evaluates them: the generated workflow's own token passes; so does every token the
+    cloud cannot tell from it (it sees the same value of every claim it can evaluate), and no
+    other: another branch, a tag, a pull request with or without the environment, another
+    branch naming the same environment, the other repository form, the old template, another
+    workflow file on the same ref, a pull_request_target job naming the environment, and, on
+    Google Cloud, the same workflow under schedule, workflow_run or issue_comment."""
     deploy(harness, monkeypatch, cloud, **config)
     name, name_only = trusted
-    assert _admits(harness, cloud, _literal_token(name, name_only=name_only)), f"{trusted}"
-    admitted = [
-        (other, other_name_only)
-        for other, other_name_only in ALL_LITERAL_TOKENS
-        if (other, other_name_only) != trusted
-        and _admits(harness, cloud, _literal_token(other, name_only=other_name_only))
-    ]
-    assert admitted == [], f"{cloud} with {config} also admits {admitted}"
+    own = _literal_token(name, name_only=name_only)
+    assert _admits(harness, cloud, own), f"{trusted}"
+    admitted = {
+        token
+        for token in ALL_LITERAL_TOKENS
+        if _admits(harness, cloud, _literal_token(token[0], name_only=token[1]))
+    }
+    alike = {
+        token
+        for token in ALL_LITERAL_TOKENS
+        if _seen_alike(cloud, own, _literal_token(token[0], name_only=token[1]))
+    }
+    assert admitted == alike, f"{cloud} with {config}: admits {admitted - alike}, not {alike}"
+    # What issue 27 asks, by name: exactly the workflow's own token where the cloud can tell.
+    others = {t for t in admitted if t != trusted}
+    if cloud == "gcp":
+        assert others == set(), others
+    for token, _ in others:
+        claims = _literal_token(token)
+        assert claims["job_workflow_ref"] == own["job_workflow_ref"] or (
+            cloud == "azure" and "ciSubjectIncludesRef" not in config
+        ), f"{cloud} admits another workflow file: {token}"
+        assert claims["event_name"] != "pull_request_target" or (
+            claims["job_workflow_ref"] == own["job_workflow_ref"]
+        ), token
 
 
 @pytest.mark.parametrize("cloud", ["aws", "azure"])
@@ -1233,9 +1537,12 @@ def test_an_environment_without_the_ref_template_is_refused_before_anything_exis
     assert (
         "gh api --method PUT repos/acme/app/actions/oidc/customization/sub -F use_default=false "
         "-f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' "
-        "-f 'include_claim_keys[]=ref'"
+        "-f 'include_claim_keys[]=ref' -f 'include_claim_keys[]=job_workflow_ref'"
     ) in message
-    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in message
+    assert (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main:job_workflow_ref:"
+        f"{JOB_WORKFLOW_REF}"
+    ) in message
     assert harness.resources == []
 
 
@@ -1246,7 +1553,9 @@ def test_gcp_with_ids_grants_the_repository_by_id(
     provider = harness.one(POOL_PROVIDER).inputs
     assert provider["attributeCondition"] == (
         'assertion.repository_owner_id == "1001" && assertion.repository_id == "2002" && '
-        f'assertion.ref == "refs/heads/main" && assertion.sub == "{IMMUTABLE_MAIN}"'
+        f'assertion.ref == "refs/heads/main" && assertion.job_workflow_ref == "{JOB_WORKFLOW_REF}"'
+        ' && assertion.event_name in ["push", "workflow_dispatch"] && '
+        f'assertion.sub == "{IMMUTABLE_MAIN}"'
     )
     members = {m.inputs["member"] for m in harness.of_type(GAR_MEMBER)}
     pool_id = harness.one(POOL).inputs["workloadIdentityPoolId"]
@@ -1254,6 +1563,28 @@ def test_gcp_with_ids_grants_the_repository_by_id(
         "principalSet://iam.googleapis.com/projects/123456789012/locations/global/"
         f"workloadIdentityPools/{pool_id}/attribute.repository_id/2002"
     }
+
+
+@pytest.mark.parametrize("ref", ["refs/heads/main", "refs/tags/v1"])
+def test_gcp_admits_exactly_the_events_the_generated_workflow_runs_on(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, ref: str
+) -> None:
+    """The events Google's condition allows are the `on:` keys of the workflow the same stack
+    exports: a run of each of them passes, a run of any other event GitHub documents as able
+    to start this file does not ("Events that trigger workflows")."""
+    text = _workflow(harness, monkeypatch, "gcp", ciRepository=IMMUTABLE, ciRef=ref)
+    events = set(yaml.safe_load(text)["on"])
+    assert events == {"push", "workflow_dispatch"}
+    others = {
+        "schedule",
+        "workflow_run",
+        "issue_comment",
+        "pull_request_target",
+        "repository_dispatch",
+    }
+    for event in sorted(events | others):
+        token = github_token(ref=ref, event_name=event)
+        assert _admits(harness, "gcp", token) == (event in events), event
 
 
 def test_the_evaluators_can_refuse() -> None:
@@ -1308,8 +1639,12 @@ def test_workflow_says_which_subject_and_template_the_cloud_trusts(
         harness, monkeypatch, cloud, ciRepository=IMMUTABLE, ciEnvironment="production", **TEMPLATE
     )
     header = text.split("\nname:", 1)[0]
-    assert "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main" in header
-    assert 'include_claim_keys ["repo", "context", "ref"]' in header
+    assert (
+        "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main:job_workflow_ref:"
+        f"{JOB_WORKFLOW_REF}"
+    ) in header
+    assert 'include_claim_keys ["repo", "context", "ref", "job_workflow_ref"]' in header
+    assert f"job_workflow_ref is {JOB_WORKFLOW_REF}" in header
     # The harness keeps config between runs: unset the environment and the template.
     default = _workflow(harness, monkeypatch, cloud, ciEnvironment="", ciSubjectIncludesRef="false")
     assert "GitHub's default OIDC subject template" in default.split("\nname:", 1)[0]

@@ -152,6 +152,9 @@ GOOD_SUBJECTS = [
     "repo:acme/app:ref:refs/heads/main",
     "repo:acme@1001/app@2002:ref:refs/heads/main",
     "repo:acme@1001/app@2002:environment:production",
+    # GitHub docs, "Customizing the subject claims", [repo, context, ref, job_workflow_ref].
+    "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+    ":job_workflow_ref:acme/app/.github/workflows/push-image.yml@refs/heads/main",
 ]
 
 
@@ -199,6 +202,25 @@ BAD_TRUSTS: dict[str, Any] = {
     "a one-character wildcard in the name": _pinned("repo:acme/ap?:ref:refs/heads/main"),
     "not a repository subject": _pinned("repository_owner:acme"),
     "a number": _pinned(2002),
+    # Only StringEquals pins: the same exact subject under a pattern operator, or beside one.
+    "an exact subject under StringLike": {
+        "StringEquals": {AUD: "sts.amazonaws.com"},
+        "StringLike": {SUB: GOOD_SUBJECTS[1]},
+    },
+    "a branch wildcard beside the exact subject": {
+        "StringEquals": {AUD: "sts.amazonaws.com", SUB: GOOD_SUBJECTS[1]},
+        "StringLike": {SUB: "repo:acme@1001/app@2002:ref:refs/heads/*"},
+    },
+    "StringEqualsIfExists": {
+        "StringEquals": {AUD: "sts.amazonaws.com"},
+        "StringEqualsIfExists": {SUB: GOOD_SUBJECTS[1]},
+    },
+    "ForAnyValue:StringLike": {
+        "StringEquals": {AUD: "sts.amazonaws.com", SUB: GOOD_SUBJECTS[1]},
+        "ForAnyValue:StringLike": {SUB: "repo:*"},
+    },
+    "a wildcard in the ref under StringEquals": _pinned("repo:acme/app:ref:refs/heads/*"),
+    "a policy variable": _pinned("repo:acme/app:ref:${aws:PrincipalTag/ref}"),
 }
 
 
@@ -223,6 +245,12 @@ GITHUB_ISSUER = {"issuerUri": "https://token.actions.githubusercontent.com"}
         'assertion.repository_owner_id == "1001" && assertion.repository_id == "2002" && '
         'assertion.ref == "refs/heads/main"',
         "assertion.repository_id=='2002'",
+        '"2002" == assertion.repository_id && assertion.ref == "refs/heads/main"',
+        '(assertion.repository == "acme/app" && assertion.ref == "refs/heads/main") && '
+        'assertion.event_name in ["push", "workflow_dispatch"]',
+        # A parenthesized `||` is one term of the conjunction; the repository term still holds.
+        'assertion.repository == "acme/app" && (assertion.event_name == "push" || '
+        'assertion.event_name == "workflow_dispatch")',
     ],
 )
 def test_gcp_condition_rule_passes_the_repository_by_name_or_id(condition: str) -> None:
@@ -243,6 +271,17 @@ def test_gcp_condition_rule_passes_the_repository_by_name_or_id(condition: str) 
         'attribute.repository == "acme/app"',
         'assertion.sub.startsWith("repo:acme/")',
         42,
+        # Read as CEL, not searched for a pattern: each of these holds for any repository.
+        'assertion.repository == "acme/app" || true',
+        'assertion.repository_id == "2002" && assertion.ref == "refs/heads/main" || true',
+        'true || assertion.repository == "acme/app"',
+        '(assertion.repository == "acme/app" || true)',
+        'assertion.repository == "acme/app" ? true : true',
+        'assertion.repository == ""',
+        "assertion.repository == assertion.repository",
+        '!(assertion.repository != "acme/app")',
+        "// assertion.repository == 'acme/app'\ntrue",
+        'assertion.repository == "acme/app" &&',
     ],
 )
 def test_gcp_condition_rule_refuses(condition: Any) -> None:

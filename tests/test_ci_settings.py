@@ -90,14 +90,17 @@ def test_ref_and_environment(config: dict[str, str], expected: CiOptions) -> Non
         ({}, "repo:acme@1001/app@2002:ref:refs/heads/main"),
         ({"ciRef": "refs/tags/v1"}, "repo:acme@1001/app@2002:ref:refs/tags/v1"),
         # GitHub docs, "Customizing the subject claims": with include_claim_keys [repo,
-        # context, ref] each claim follows as <key>:<value>; the repo segment keeps the IDs.
+        # context, ref, job_workflow_ref] each claim follows as <key>:<value>; the repo segment
+        # keeps the IDs, job_workflow_ref names the workflow file at its ref by name.
         (
             {"ciEnvironment": "production", "ciSubjectIncludesRef": "true"},
-            "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main",
+            "repo:acme@1001/app@2002:environment:production:ref:refs/heads/main"
+            ":job_workflow_ref:acme/app/.github/workflows/push-image.yml@refs/heads/main",
         ),
         (
             {"ciSubjectIncludesRef": "true"},
-            "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main",
+            "repo:acme@1001/app@2002:ref:refs/heads/main:ref:refs/heads/main"
+            ":job_workflow_ref:acme/app/.github/workflows/push-image.yml@refs/heads/main",
         ),
     ],
 )
@@ -402,7 +405,7 @@ def test_program_refuses_bad_ci_config_before_creating_anything(
     assert harness.resources == [], "a resource was registered before the settings error"
 
 
-def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
+def test_gcp_refuses_a_workflow_ref_longer_than_google_subject_holds() -> None:
     long_ref = "refs/heads/" + "b" * 100
     assert parse_settings({"cloud": "aws", "ciRepository": "acme/app", "ciRef": long_ref}).ci
     with pytest.raises(SettingsError) as caught:
@@ -410,21 +413,29 @@ def test_gcp_refuses_a_subject_longer_than_google_subject_holds() -> None:
     assert caught.value.key == "ciRef" and "127" in str(caught.value)
 
 
-def test_the_127_byte_check_counts_the_ids_of_the_subject_trusted() -> None:
-    """Google: google.subject holds at most 127 bytes. repo:acme/app:ref:refs/heads/ is 29
-    bytes, so a 98-byte branch fits the name-only subject exactly; the IDs add 10 bytes."""
-    ref = "refs/heads/" + "b" * 98
+def test_the_127_byte_check_counts_the_workflow_ref_google_subject_holds() -> None:
+    """Google: google.subject holds at most 127 bytes, and the provider maps the token's
+    job_workflow_ref to it. acme/app/.github/workflows/push-image.yml@refs/heads/ is 53 bytes,
+    so a 74-byte branch fits exactly, in either repository form (the claim names the
+    repository by name). `sub` is compared in the condition, not mapped: the long subject of
+    the template, or of a long environment name, is fine."""
+    ref = "refs/heads/" + "b" * 74
     base = {**CLOUD_CONFIG["gcp"], "ciRef": ref}
-    assert len(f"repo:acme/app:ref:{ref}".encode()) == 127
-    assert parse_settings({**base, "ciRepository": "acme/app"}).ci is not None
+    assert len(f"acme/app/.github/workflows/push-image.yml@{ref}".encode()) == 127
+    assert parse_settings({**base, "ciRepository": "acme@1001/app@2002"}).ci is not None
     with pytest.raises(SettingsError) as caught:
-        parse_settings({**base, "ciRepository": "acme@1001/app@2002"})
+        parse_settings({**base, "ciRef": ref + "b", "ciRepository": "acme@1001/app@2002"})
     assert caught.value.key == "ciRef"
-    assert "repo:acme@1001/app@2002:ref:" in str(caught.value)
-    env = {**CLOUD_CONFIG["gcp"], "ciEnvironment": "e" * 100}
-    with pytest.raises(SettingsError) as caught:
-        parse_settings({**env, "ciRepository": "acme@1001/app@2002"})
-    assert caught.value.key == "ciEnvironment"
+    assert "acme/app/.github/workflows/push-image.yml@refs/heads/bbb" in str(caught.value)
+    settings = parse_settings(
+        {
+            **CLOUD_CONFIG["gcp"],
+            "ciRepository": "acme@1001/app@2002",
+            "ciEnvironment": "e" * 100,
+            "ciSubjectIncludesRef": "true",
+        }
+    )
+    assert settings.ci is not None and len(settings.ci.subject.encode()) > 127
 
 
 def test_docs_show_only_keys_pulumi_yaml_declares() -> None:

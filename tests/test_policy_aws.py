@@ -106,6 +106,25 @@ AWS_CI_BREAKAGES: tuple[Breakage, ...] = (
         "sub-any-repository-of-owner",
         trust(condition("StringLike", GITHUB_SUB, ["repo:acme/*:ref:refs/heads/main"])),
     ),
+    # The program's own subject, exact, under a pattern operator: the rule wants StringEquals.
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "sub-exact-but-string-like",
+        trust(condition("StringLike", GITHUB_SUB, "repo:acme/app:ref:refs/heads/main")),
+    ),
+    ci_breakage(
+        "aws-github-oidc-trust-pinned",
+        "aws",
+        "sub-branch-wildcard-under-string-equals-and-like",
+        trust(
+            lambda statement: (
+                statement["Condition"]
+                .setdefault("StringLike", {})
+                .update({GITHUB_SUB: "repo:acme/app:ref:refs/heads/*"})
+            )
+        ),
+    ),
     ci_breakage(
         "aws-github-oidc-trust-pinned",
         "aws",

@@ -39,6 +39,16 @@ GCP_CI_BREAKAGES: tuple[Breakage, ...] = (
             set_key("attributeCondition", 'assertion.repository_owner == "acme"'),
         ),
     ),
+    # The program's own condition with `|| true` after it: read as CEL, it admits any token.
+    ci_breakage(
+        "gcp-github-provider-condition",
+        "gcp",
+        "or-true",
+        edit(
+            gcp.GCP_WORKLOAD_IDENTITY_PROVIDER,
+            lambda props: props.update(attributeCondition=props["attributeCondition"] + " || true"),
+        ),
+    ),
     ci_breakage(
         "no-public-grants",
         "gcp",

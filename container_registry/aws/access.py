@@ -1,6 +1,7 @@
 """Keyless push to ECR from GitHub Actions: GitHub's OIDC provider in IAM (unless one is named),
-a role only the configured repository and ref (or environment) can assume, and an inline policy
-that pushes and pulls this one repository. Called by aws/registry.py when `ci` is set."""
+a role only the generated workflow of the configured repository and ref (or environment) can
+assume, and an inline policy that pushes and pulls this one repository. Called by
+aws/registry.py when `ci` is set."""
 
 from __future__ import annotations
 
@@ -21,11 +22,18 @@ from container_registry.target import CiAccess
 AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken"
 
 
-def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
-    """Only GitHub's tokens for this audience and this exact subject may assume the role: with
-    ciRepository's IDs, the immutable subject alone. The IDs reach IAM through `sub` only:
-    "Support for custom claims for OIDC is unavailable in AWS" (GitHub docs, "OIDC in AWS"),
-    so `repository_id` cannot be a condition key here."""
+def trust_policy(provider_arn: str, ci_settings: CiOptions) -> dict[str, Any]:
+    """Only GitHub's tokens for this audience, this exact subject and the generated workflow's
+    file at its ref may assume the role. IAM evaluates GitHub's `job_workflow_ref` as the
+    condition key `token.actions.githubusercontent.com:job_workflow_ref` (AWS STS "now supports
+    validation of select identity provider specific claims from Google, GitHub, CircleCI and
+    OCI", What's New 2026-01; IAM User Guide, "IAM and AWS STS condition context keys",
+    "Available keys for AWS OIDC federation", GitHub: actor, actor_id, job_workflow_ref,
+    repository, repository_id, workflow, ref, environment, enterprise_id), so another workflow
+    on the trusted ref is refused even with GitHub's default subject template. `event_name` is
+    not among those keys: IAM cannot tell the workflow's own triggers from another trigger of
+    the same file. A key missing from a request fails StringEquals, so a partition without these
+    keys refuses rather than admits. With ciRepository's IDs the subject is the immutable one."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -37,7 +45,8 @@ def trust_policy(provider_arn: str, subject: str) -> dict[str, Any]:
                 "Condition": {
                     "StringEquals": {
                         f"{ci.GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                        f"{ci.GITHUB_OIDC_HOST}:sub": subject,
+                        f"{ci.GITHUB_OIDC_HOST}:sub": ci.oidc_subject(ci_settings),
+                        f"{ci.GITHUB_OIDC_HOST}:job_workflow_ref": ci_settings.job_workflow_ref,
                     }
                 },
             }
@@ -127,7 +136,7 @@ def ci_push_access(
         aws.iam.RoleArgs(
             description=f"Pushes images to ECR from GitHub Actions runs of {subject}",
             assume_role_policy=pulumi.Output.from_input(provider_arn).apply(
-                lambda arn: json.dumps(trust_policy(arn, subject))
+                lambda arn: json.dumps(trust_policy(arn, ci_settings))
             ),
             max_session_duration=3600,
             tags=options.tags,
@@ -145,7 +154,12 @@ def ci_push_access(
 
     region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
     values = pulumi.Output.all(role.arn, region).apply(
-        lambda v: {"roleArn": v[0], "region": v[1], **ci.subject_values(ci_settings)}
+        lambda v: {
+            "roleArn": v[0],
+            "region": v[1],
+            # IAM binds job_workflow_ref, not event_name (trust_policy).
+            **ci.subject_values(ci_settings, ci.trusted_runs(ci_settings, workflow=True)),
+        }
     )
     document = ci.workflow_output(
         ci_settings,

@@ -200,7 +200,12 @@ def _ci_push(
             "tenantId": v[1],
             "subscriptionId": v[2],
             "registryName": v[3],
-            **ci.subject_values(ci_settings),
+            # Entra compares `sub` alone: the workflow is bound only when the template puts
+            # job_workflow_ref in it, the trigger never.
+            **ci.subject_values(
+                ci_settings,
+                ci.trusted_runs(ci_settings, workflow=ci_settings.subject_includes_ref),
+            ),
         }
     )
     document = ci.workflow_output(

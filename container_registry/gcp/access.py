@@ -26,14 +26,16 @@ FEDERATION_APIS: tuple[str, ...] = ("iam.googleapis.com", "sts.googleapis.com")
 # provider keeps its ID for 30 days, so each carries a random suffix kept in the stack's state.
 POOL_PREFIX = "github-"
 SUFFIX_BYTES = 3
-# google.subject is the token's `sub` as GitHub issued it (at most 127 bytes, checked in
-# options._ci on the subject trusted); the ID claims are mapped so a principal set can name the
-# repository by its immutable ID. Mapping and condition are updated in place, not replaced, when
-# they change (neither is ForceNew in hashicorp/terraform-provider-google,
+# google.subject is the token's `job_workflow_ref`, the generated workflow's file at its ref
+# (at most 127 bytes, checked in github.resolve_ci): `sub` itself is compared in the condition,
+# and with the subject template of ciSubjectIncludesRef it is longer than google.subject holds.
+# The ID claims are mapped so a principal set can name the repository by its immutable ID.
+# Mapping and condition are updated in place, not replaced, when they change (neither is
+# ForceNew in hashicorp/terraform-provider-google,
 # google/services/iambeta/resource_iam_workload_identity_pool_provider.go, which also documents
 # the `assertion`, `google` and `attribute` names a condition may use).
 ATTRIBUTE_MAPPING: dict[str, str] = {
-    "google.subject": "assertion.sub",
+    "google.subject": "assertion.job_workflow_ref",
     "attribute.repository": "assertion.repository",
     "attribute.repository_owner": "assertion.repository_owner",
     "attribute.repository_id": "assertion.repository_id",
@@ -49,15 +51,17 @@ def _cel_string(value: str) -> str:
 
 def attribute_condition(ci_settings: CiOptions) -> str:
     """Google requires a condition for GitHub's shared issuer. This one admits only tokens of
-    the configured repository, of runs on the configured ref, with the one subject AWS and
-    Azure pin too. With ciRepository's IDs it names the repository by the numeric
-    `repository_owner_id` and `repository_id` claims, which a re-created repository of the same
-    name cannot take (google-github-actions/auth, docs/SECURITY_CONSIDERATIONS.md: use the
-    numeric `*_id` fields, with this very condition as its example). The IDs are strings in
-    GitHub's token, so they are compared as strings. Unlike `sub`, `ref` is in an
-    environment's tokens too, so a job in the environment is held to ciRef here as well, with
-    GitHub's default subject template or the one of ciSubjectIncludesRef (`sub` is compared to
-    CiSettings.subject, written in the template the user declared)."""
+    the configured repository, of runs on the configured ref, of the generated workflow's own
+    file (`job_workflow_ref`) started by one of its own triggers (`event_name`, read from the
+    workflow generator), with the one subject AWS and Azure pin too. With ciRepository's IDs
+    it names the repository by the numeric `repository_owner_id` and `repository_id` claims,
+    which a re-created repository of the same name cannot take (google-github-actions/auth,
+    docs/SECURITY_CONSIDERATIONS.md: use the numeric `*_id` fields, with this very condition as
+    its example). The IDs are strings in GitHub's token, so they are compared as strings.
+    Unlike `sub`, `ref` is in an environment's tokens too, so a job in the environment is held
+    to ciRef here as well, with GitHub's default subject template or the one of
+    ciSubjectIncludesRef (`sub` is compared to CiSettings.subject, written in the template the
+    user declared). A claim a token lacks makes the condition an error, which Google refuses."""
     repository = (
         [
             f"assertion.repository_owner_id == {_cel_string(ci_settings.owner_id or '')}",
@@ -66,10 +70,13 @@ def attribute_condition(ci_settings: CiOptions) -> str:
         if ci_settings.immutable
         else [f"assertion.repository == {_cel_string(ci_settings.repository)}"]
     )
+    events = ", ".join(_cel_string(event) for event in ci.workflow_events(ci_settings))
     return " && ".join(
         [
             *repository,
             f"assertion.ref == {_cel_string(ci_settings.ref)}",
+            f"assertion.job_workflow_ref == {_cel_string(ci_settings.job_workflow_ref)}",
+            f"assertion.event_name in [{events}]",
             f"assertion.sub == {_cel_string(ci.oidc_subject(ci_settings))}",
         ]
     )
@@ -262,7 +269,10 @@ def _ci_push(
             "workloadIdentityProvider": provider_name,
             "project": project,
             "registryHost": registry_host,
-            **ci.subject_values(ci_settings),
+            **ci.subject_values(
+                ci_settings,
+                ci.trusted_runs(ci_settings, workflow=True, events=ci.workflow_events(ci_settings)),
+            ),
         }
     )
     document = ci.workflow_output(
