@@ -44,13 +44,31 @@ if [[ ! -x venv/bin/python ]]; then
 	"$python" -m venv venv
 fi
 
-# requirements.txt is the local stack's set, and all the CLI needs; a cloud stack's SDK
-# (requirements-<cloud>.txt) is added by the CLI. Installed again only when the file changed.
-installed=venv/.up-requirements.txt
-if [[ ! -f "$installed" || "$(<requirements.txt)" != "$(<"$installed")" ]]; then
-	venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# requirements.lock pins the local stack's set (requirements.txt), every file by its sha256, and
+# is all the CLI needs; a cloud stack's SDK (requirements-<cloud>.txt) is added by the CLI.
+# Installed again only when the lock changed.
+installed=venv/.up-requirements.lock
+if [[ ! -f "$installed" || "$(<requirements.lock)" != "$(<"$installed")" ]]; then
+	venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements.lock
 	venv/bin/python -c 'import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])' \
-		requirements.txt "$installed"
+		requirements.lock "$installed"
+fi
+
+# No pulumi on PATH but Go: build the CLI, its Python host and the local stack's plugins at the
+# lock's release from Go modules, cached outside the checkout (scripts/pulumi_toolchain.py).
+if ! command -v pulumi >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
+	printf 'up.sh: no pulumi on PATH: building the pinned Pulumi toolchain from Go modules (%s)\n' \
+		"about 8 minutes on 2 cores the first time, seconds after" >&2
+	started=$SECONDS
+	if ! toolchain="$(venv/bin/python scripts/pulumi_toolchain.py --require cli \
+		--require language-python --require resource-docker --require resource-random)"; then
+		printf 'up.sh: %s\n' "the toolchain is incomplete (above). Install Pulumi instead:" \
+			"https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)" >&2
+		exit 2
+	fi
+	printf 'up.sh: Pulumi toolchain ready in %ss: %s\n' "$((SECONDS - started))" "$toolchain" >&2
+	export PATH="$toolchain:$PATH" PULUMI_SKIP_UPDATE_CHECK=true
 fi
 
 exec venv/bin/python -m container_registry.cli "$@"

@@ -31,6 +31,7 @@ PROJECT_FILES = (
     "Pulumi.azure.yaml",
     "Pulumi.gcp.yaml",
     "requirements.txt",
+    "requirements.lock",
     "requirements-aws.txt",
     "requirements-azure.txt",
     "requirements-gcp.txt",

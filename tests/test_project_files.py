@@ -126,7 +126,7 @@ def test_ci_script_is_shellcheck_clean() -> None:
 
 def test_ci_installs_the_dev_requirements_and_shows_the_slowest_tests() -> None:
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "pip install --quiet -r requirements-dev.txt" in script
+    assert "pip install --quiet --require-hashes -r requirements-dev.lock" in script
     assert "pip install --quiet -r requirements.txt" not in script
     pytest_line = next(line for line in script.splitlines() if "-m pytest" in line)
     assert "--durations=15" in pytest_line, pytest_line

@@ -1,4 +1,4 @@
-"""./up.sh itself: the bootstrap (find Python 3.10+, make venv/, install requirements.txt, hand
+"""./up.sh itself: the bootstrap (find Python 3.10+, make venv/, install requirements.lock, hand
 over to `python -m container_registry.cli`), and a few whole runs through it with fake `pulumi`
 and `docker` binaries, so the real boundaries (the Automation API's commands, the docker CLI,
 a real terminal) are exercised too. Every flag's behaviour is tested in process in
@@ -202,11 +202,11 @@ def box(tmp_path: Path) -> Box:
 
 
 def with_venv(box: Box) -> Box:
-    """venv/ as a first run leaves it: the SDKs' plugin files, requirements.txt installed."""
+    """venv/ as a first run leaves it: the SDKs' plugin files, requirements.lock installed."""
     venv = box.project / "venv"
     (venv / "bin").mkdir(parents=True)
     _script(venv / "bin" / "python", FAKE_VENV_PYTHON)
-    shutil.copy2(box.project / "requirements.txt", venv / ".up-requirements.txt")
+    shutil.copy2(box.project / "requirements.lock", venv / ".up-requirements.lock")
     site = venv / "lib" / "python3.11" / "site-packages"
     for package, version in (("docker", DOCKER_PLUGIN), ("random", RANDOM_PLUGIN)):
         (site / f"pulumi_{package}").mkdir(parents=True)
@@ -251,12 +251,44 @@ def test_the_first_run_makes_venv_installs_once_then_hands_over(box: Box) -> Non
     assert first.returncode == 0, first.stdout + first.stderr
     assert first.stdout.startswith("Usage: ./up.sh")
     assert (box.project / "venv" / "bin" / "python").is_file()
-    pip = ["-m pip install --quiet --disable-pip-version-check -r requirements.txt"]
+    pip = [
+        "-m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock"
+    ]
     assert box.pip() == pip
     again = box.run("--frobnicate")
     assert again.returncode == 2
     assert "up.sh: unknown argument: --frobnicate" in again.stderr
-    assert box.pip() == pip, "an unchanged requirements.txt is not installed again"
+    assert box.pip() == pip, "an unchanged requirements.lock is not installed again"
+    assert box.calls() == [] and not (box.project / ".pulumi-state").exists()
+
+
+FAKE_GO = r"""
+case "$1 ${2-}" in
+"env GOVERSION") echo go1.26.8 ;;
+"mod download")
+    printf '{"Path": "%s", "Error": "403 Forbidden: %s"}\n' "${@: -1}" \
+        "This module version is not available." ;;
+*) exit 1 ;;
+esac
+"""
+
+
+def test_without_pulumi_but_with_go_it_builds_the_toolchain_or_says_how_to_install(
+    box: Box,
+) -> None:
+    """No pulumi on PATH, Go there: up.sh runs scripts/pulumi_toolchain.py and says so; when a
+    module it needs is refused (as the proxy here refuses pulumi-language-python), it names the
+    module, points at Pulumi's installer, and starts nothing."""
+    (box.bin / "pulumi").unlink()
+    _script(box.bin / "go", FAKE_GO)
+    (box.project / "scripts").symlink_to(ROOT / "scripts")
+    done = box.run("--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no pulumi on PATH: building the pinned Pulumi toolchain from Go modules" in done.stderr
+    assert "pulumi-language-python cannot be built" in done.stderr
+    assert "403 Forbidden" in done.stderr
+    assert "Install Pulumi instead" in done.stderr
+    assert "https://www.pulumi.com/docs/install/" in done.stderr
     assert box.calls() == [] and not (box.project / ".pulumi-state").exists()
 
 

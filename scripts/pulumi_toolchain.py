@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Build the Pulumi toolchain from Go modules, pinned to the Python SDK the project installs.
 
-    scripts/pulumi-toolchain            build what is missing, then print the bin folder
-    scripts/pulumi-toolchain --require cli --require language-yaml
+    scripts/pulumi_toolchain.py            build what is missing, then print the bin folder
+    scripts/pulumi_toolchain.py --require cli --require language-yaml
                                         ... and exit 3 when one of those could not be built
-    scripts/pulumi-toolchain --bin-dir  print the bin folder only (build nothing)
+    scripts/pulumi_toolchain.py --bin-dir  print the bin folder only (build nothing)
 
 The versions come from requirements.lock (`pulumi==`, `pulumi-docker==`, `pulumi-random==`), the
 lock pip installs from, so the CLI is always the release of the SDK the program runs with. The
@@ -225,8 +225,10 @@ def build(component: Component, bin_dir: Path, work: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin-dir", action="store_true", help="print the bin folder, build nothing")
+    parser = argparse.ArgumentParser(description="Build the Pulumi toolchain from Go modules.")
+    parser.add_argument(
+        "--bin-dir", action="store_true", help="print the bin folder, build nothing"
+    )
     parser.add_argument(
         "--require",
         action="append",
