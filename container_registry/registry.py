@@ -7,9 +7,9 @@ from typing import Any, cast
 
 import pulumi
 
-from container_registry import github, lifecycle, mirror, naming
+from container_registry import github, lifecycle, mirror, naming, shape
 from container_registry.args import DEFAULTS, RegistryArgs, RegistryCredentials
-from container_registry.errors import ArgumentError, reject_unknown_keys
+from container_registry.errors import ArgumentError
 from container_registry.options import RegistryOptions
 from container_registry.target import Builder, Resolver
 
@@ -38,8 +38,8 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
     pulumi.InputPropertyError) naming the first bad property path."""
     if not isinstance(args, dict):  # a component provider hands over a dict too
         raise ArgumentError("", args, "is not a mapping of Registry arguments")
+    shape.check(args, RegistryArgs)
     cloud = cloud_of(args)
-    reject_unknown_keys(args, RegistryArgs)
     untagged, keep = lifecycle.resolve(args.get("lifecycle") or {})
     common = RegistryOptions(
         cloud=cloud,
