@@ -569,3 +569,24 @@ def test_an_input_unknown_in_a_preview_is_checked_when_it_is_known() -> None:
         "container-registry:index:RegistryImage",
         "docker:index/image:Image",
     ]
+
+
+def test_a_secret_input_is_read_inside_the_servers_running_event_loop(harness: Harness) -> None:
+    """The gRPC server calls `construct` from its own coroutine (`_construct` in
+    pulumi/provider/server.py), with the event loop running: the provider reads a secret input
+    there too, and refuses a login without password before anything is registered."""
+    _, wired = image_inputs(secret_login=False)
+    inputs = wire(
+        {**wired, "login": pulumi.Output.secret({"server": "r.example", "username": "u"})}
+    )
+
+    async def as_the_server_calls_it() -> Any:
+        assert asyncio.get_running_loop().is_running()
+        return component_provider().construct(
+            "api", token(RegistryImage), inputs, pulumi.ResourceOptions()
+        )
+
+    with pytest.raises(pulumi.InputPropertyError) as raised:
+        _sync_await(as_the_server_calls_it())
+    assert raised.value.property_path == "login.password"
+    assert harness.resources == []
