@@ -3,7 +3,8 @@
 Each field carries a docstring; Pulumi's component provider (`pulumi.provider.experimental`)
 reads them into the schema, so this file is the one place a field is described. Every default is
 written once, in `DEFAULTS` below (and in the docstrings that state it); validation lives next to
-what it validates (`container_registry/<target>/options.py`, `naming.py`, `github.py`).
+what it validates (`container_registry/<target>/options.py`, `naming.py`, `github.py`), after
+`shape.py` has checked every value against the types below.
 
 Fields that decide which resources exist (the cloud, a switch, a name) are plain values, known
 when the component is constructed; only what a registry made elsewhere hands over (its URL and

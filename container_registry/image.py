@@ -14,8 +14,9 @@ import pulumi
 import pulumi_docker as docker
 from docker.utils.build import exclude_paths
 
-from container_registry.args import DEFAULTS, RegistryImageArgs
-from container_registry.errors import ArgumentError, reject_unknown_keys, required
+from container_registry import shape
+from container_registry.args import DEFAULTS, RegistryCredentials, RegistryImageArgs
+from container_registry.errors import ArgumentError, required
 from container_registry.naming import fold, normal_platform
 
 TYPE = "container-registry:index:RegistryImage"
@@ -130,7 +131,9 @@ class ImageOptions:
 
 def resolve(args: RegistryImageArgs) -> ImageOptions:
     """Every plain value checked before anything is registered; ArgumentError names the path."""
-    reject_unknown_keys(args, RegistryImageArgs)
+    if not isinstance(args, dict):  # a component provider hands over a dict too
+        raise ArgumentError("", args, "is not a mapping of RegistryImage arguments")
+    shape.check(args, RegistryImageArgs)
     context = args.get("context")
     if not context:
         raise required("context", "the directory to build")
@@ -142,6 +145,9 @@ def resolve(args: RegistryImageArgs) -> ImageOptions:
     for key in ("repository_url", "login"):
         if args.get(key) is None:
             raise required(key, "where to push, such as a Registry's output of that name")
+    login = args["login"]
+    if not shape.is_output(login):
+        check_login(cast(RegistryCredentials, login))
     tag = args.get("tag")
     return ImageOptions(
         context=Path(context),
@@ -152,8 +158,18 @@ def resolve(args: RegistryImageArgs) -> ImageOptions:
     )
 
 
+def check_login(login: RegistryCredentials) -> RegistryCredentials:
+    """Every part `docker login` needs is there (each may be an Output)."""
+    for key in RegistryCredentials.__annotations__:  # all required, in their order
+        if login.get(key) is None:
+            raise required(f"login.{key}", f"docker login needs the {key}, with the others")
+    return login
+
+
 def _login_part(login: pulumi.Input[Any], key: str) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(login).apply(lambda value: cast(str, value[key]))
+    """One part of `login`; a login that was an Output is checked once it resolves, before the
+    image that needs it is registered."""
+    return pulumi.Output.from_input(login).apply(lambda value: check_login(value)[key])
 
 
 class RegistryImage(pulumi.ComponentResource):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -19,8 +20,9 @@ from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyTy
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
+from pulumi.runtime.sync_await import _sync_await
 
-from container_registry import Registry, RegistryImage
+from container_registry import Registry, RegistryImage, shape
 
 PACKAGE = "container-registry"
 """The package name: other languages' SDKs and the resource tokens are named after it."""
@@ -72,6 +74,14 @@ class RegistryProvider(ComponentProvider):
     A component's InputPropertyError names a Python path (`lifecycle.keep_tagged_images`); a
     program in another language wrote `lifecycle.keepTaggedImages`, so the error it gets names
     that, and reaches the engine as a property error rather than as a crash with a traceback.
+
+    Bad input reaches the component as it was sent, to be refused there with its path
+    (container_registry/shape.py), where the SDK's mapping would hide it: the SDK drops a key
+    the schema does not have (refused here, in the program's spelling, naming the closest
+    property), maps an object property given as anything else to `{}`, and fails `int(...)` on
+    a list or names the parent property for text. An input that arrives as an Output already
+    holds its value, except in a preview: it is checked now, before anything is registered, and
+    handed over as an Output all the same, keeping its secrecy and dependencies.
     """
 
     def __init__(
@@ -155,11 +165,11 @@ class RegistryProvider(ComponentProvider):
             return super().map_input_properties(
                 inputs, properties, mapping, component_name, property_path
             )
-        later = {
-            name: value
-            for name, value in inputs.items()
-            if name in properties and isinstance(value, pulumi.Output)
-        }
+        for name in inputs:
+            if name not in properties:
+                where = f"{property_path}.{name}" if property_path else name
+                raise shape.unknown_key(where, name, properties)
+        later = {name: value for name, value in inputs.items() if isinstance(value, pulumi.Output)}
         mapped = self._mapped(
             {name: value for name, value in inputs.items() if name not in later},
             {name: prop for name, prop in properties.items() if name not in later},
@@ -168,16 +178,48 @@ class RegistryProvider(ComponentProvider):
             property_path,
         )
         for name, value in later.items():
-            mapped[mapping[name]] = value.apply(
-                lambda resolved, name=name: self._mapped(
-                    {name: resolved},
-                    {name: properties[name]},
-                    mapping,
-                    component_name,
-                    property_path,
-                ).get(mapping[name])
-            )
+            map_one = lambda resolved, name=name: self._mapped(  # noqa: E731
+                {name: resolved}, {name: properties[name]}, mapping, component_name, property_path
+            ).get(mapping[name])
+            now = settled(value)
+            if now is not None:
+                plain = map_one(now.value)  # its errors now, before anything is registered
+                if self._made_an_output_by_its_secret_inputs(now, properties[name]):
+                    mapped[mapping[name]] = self._secret_inputs(plain, properties[name])
+                    continue
+            mapped[mapping[name]] = value.apply(map_one)
         return mapped
+
+    def _made_an_output_by_its_secret_inputs(self, now: Settled, prop: PropertyDefinition) -> bool:
+        """A plain object that only a secret made an Output. The engine makes a whole input
+        secret when any field in it is (`deserialize_property` in pulumi/runtime/rpc.py), so
+        `mirror` with a secret `dockerHubToken` (a field that takes an Output) arrives as a
+        secret Output. Such an object, without dependencies, goes to the component as plain
+        fields and secret Outputs; any other plain property that is an Output is refused there
+        (container_registry/shape.py)."""
+        type_def = self.get_type_definition(prop) if prop.plain and prop.ref else None
+        return (
+            now.secret
+            and now.dependencies == 0
+            and isinstance(now.value, dict)
+            and type_def is not None
+            and any(not field.plain for field in type_def.properties.values())
+        )
+
+    def _secret_inputs(self, value: Any, prop: PropertyDefinition) -> Any:
+        """A plain object (`mirror`) whose fields that take an Output (its Docker Hub token) are
+        secrets again."""
+        type_def = self.get_type_definition(prop)
+        assert type_def is not None and isinstance(value, dict)
+        secret = {
+            type_def.properties_mapping[name]
+            for name, field in type_def.properties.items()
+            if not field.plain
+        }
+        return {
+            key: pulumi.Output.secret(item) if key in secret and item is not None else item
+            for key, item in value.items()
+        }
 
     def _mapped(
         self,
@@ -190,10 +232,22 @@ class RegistryProvider(ComponentProvider):
         """The SDK's mapping of plain values, with integers as `int`: numbers cross the wire as
         floats, and the SDK converts an integer property, then stores the float again (no
         `continue` after `int(input_val)` in `map_input_properties`), so a port would arrive as
-        5000.0."""
+        5000.0. A value the SDK would replace (an object property that is not a mapping) or
+        fail on (an integer property that is not a number) is handed over as it came, for the
+        component to refuse with its path."""
+        as_sent = {
+            name: value
+            for name, value in inputs.items()
+            if name in properties and self._not_for_the_sdk(value, properties[name])
+        }
         mapped = dict(
             ComponentProvider.map_input_properties(
-                self, inputs, properties, mapping, component_name, property_path
+                self,
+                {name: value for name, value in inputs.items() if name not in as_sent},
+                properties,
+                mapping,
+                component_name,
+                property_path,
             )
         )
         for name, prop in properties.items():
@@ -204,7 +258,40 @@ class RegistryProvider(ComponentProvider):
                 and value.is_integer()
             ):
                 mapped[mapping[name]] = int(value)
+        mapped.update({mapping[name]: value for name, value in as_sent.items()})
         return mapped
+
+    def _not_for_the_sdk(self, value: object, prop: PropertyDefinition) -> bool:
+        if value is None or isinstance(value, pulumi.Output):
+            return False
+        if prop.type == PropertyType.INTEGER:
+            return isinstance(value, bool) or not isinstance(value, int | float)
+        type_def = self.get_type_definition(prop) if prop.ref else None
+        return type_def is not None and not type_def.enum and not isinstance(value, dict)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What an input Output holds now: the engine's inputs are made from finished futures
+    (`_select_value` in pulumi/provider/server.py), so only a preview's unknowns are not yet
+    known."""
+
+    value: Any
+    secret: bool
+    dependencies: int
+
+
+def settled(output: pulumi.Output[Any]) -> Settled | None:
+    """The value `output` holds now, or None when it is unknown (a preview). `_sync_await` is
+    how Pulumi's own SDK reads a value in synchronous code (pulumi/runtime/sync_await.py); the
+    engine's inputs are finished futures, so nothing waits."""
+    if not _sync_await(output.is_known()):
+        return None
+    return Settled(
+        value=_sync_await(output.future()),
+        secret=_sync_await(output.is_secret()),
+        dependencies=len(_sync_await(output.resources())),
+    )
 
 
 def component_provider() -> RegistryProvider:

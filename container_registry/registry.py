@@ -7,9 +7,9 @@ from typing import Any, cast
 
 import pulumi
 
-from container_registry import github, lifecycle, mirror, naming
+from container_registry import github, lifecycle, mirror, naming, shape
 from container_registry.args import DEFAULTS, RegistryArgs, RegistryCredentials
-from container_registry.errors import ArgumentError, reject_unknown_keys
+from container_registry.errors import ArgumentError
 from container_registry.options import RegistryOptions
 from container_registry.target import Builder, Resolver
 
@@ -22,6 +22,20 @@ TARGET_SDKS: dict[str, str] = {
     "azure": "pulumi_azure_native",
     "gcp": "pulumi_gcp",
 }
+# The modules each target's build imports from its extra (pyproject.toml's optional-dependencies):
+# one that is missing is named with the command that installs the extra (tests/test_hostile_args.py
+# blocks each in turn).
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "local": ("pulumi_random", "bcrypt"),
+    "aws": ("pulumi_aws",),
+    "azure": ("pulumi_azure_native",),
+    "gcp": ("pulumi_gcp", "pulumi_random"),
+}
+
+
+class MissingExtraError(ModuleNotFoundError):
+    """A target's extra is not installed; the message names the command that installs it. A
+    ModuleNotFoundError still, with the missing module's `name`, for whoever catches that."""
 
 
 def cloud_of(args: RegistryArgs) -> str:
@@ -38,8 +52,8 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
     pulumi.InputPropertyError) naming the first bad property path."""
     if not isinstance(args, dict):  # a component provider hands over a dict too
         raise ArgumentError("", args, "is not a mapping of Registry arguments")
+    shape.check(args, RegistryArgs)
     cloud = cloud_of(args)
-    reject_unknown_keys(args, RegistryArgs)
     untagged, keep = lifecycle.resolve(args.get("lifecycle") or {})
     common = RegistryOptions(
         cloud=cloud,
@@ -66,8 +80,20 @@ def resolve(args: RegistryArgs) -> RegistryOptions:
 
 
 def builder(cloud: str) -> Builder:
-    """The target's `build`, importing its cloud SDK now."""
-    return cast(Any, importlib.import_module(f"container_registry.{cloud}.registry")).build
+    """The target's `build`, importing its cloud SDK now; without it, a MissingExtraError that
+    says `pip install "container-registry[<cloud>]"`."""
+    try:
+        module = importlib.import_module(f"container_registry.{cloud}.registry")
+    except ModuleNotFoundError as missing:
+        name = (missing.name or "").partition(".")[0]
+        if name not in EXTRA_MODULES[cloud]:
+            raise
+        raise MissingExtraError(
+            f"the {cloud} target needs {name}, which is not installed: install the package with "
+            f'its {cloud} extra, `pip install "container-registry[{cloud}]"`',
+            name=name,
+        ) from missing
+    return cast(Any, module).build
 
 
 class Registry(pulumi.ComponentResource):

@@ -8,6 +8,7 @@ here is written down by hand. check-jsonschema judges it with Pulumi's own packa
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
@@ -32,7 +33,15 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.sync_await import _sync_await
 
-from conftest import ROOT, Harness, fresh_stack, is_secret, resolve
+from conftest import (
+    ROOT,
+    Harness,
+    RecordingMonitor,
+    RegistryMocks,
+    fresh_stack,
+    is_secret,
+    resolve,
+)
 from container_registry import Registry, RegistryImage
 from container_registry.provider import (
     COMPONENTS,
@@ -276,13 +285,20 @@ def test_the_provider_answers_get_schema_with_the_inferred_schema(
 # --- construct, as the engine asks for it, against the Python API
 
 
-def wire(inputs: dict[str, Any]) -> dict[str, Any]:
+def wire(
+    inputs: dict[str, Any], dependencies: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """`inputs` as `construct` gets them from a program in another language: serialized the way
     an SDK sends a remote component's inputs (Outputs kept as output values), then read the way
     the provider's gRPC server reads a ConstructRequest (`_construct_inputs` in
-    pulumi/provider/server.py): a secret arrives as an Output."""
+    pulumi/provider/server.py): a secret, or an input that depends on other resources (the URNs
+    in `dependencies`), arrives as an Output."""
     struct = _sync_await(rpc.serialize_properties(inputs, {}, keep_output_values=True))
-    return _sync_await(ProviderServicer._construct_inputs(struct, {}))  # noqa: SLF001
+    depends = {
+        key: provider_pb2.ConstructRequest.PropertyDependencies(urns=urns)
+        for key, urns in (dependencies or {}).items()
+    }
+    return _sync_await(ProviderServicer._construct_inputs(struct, depends))  # noqa: SLF001
 
 
 def construct(
@@ -504,3 +520,73 @@ def test_construct_registers_what_the_python_api_registers_per_target(target: st
     assert ("container-registry:index:Registry", "team") in {
         (typ, name) for typ, name, *_ in direct
     }
+
+
+def test_a_secret_docker_hub_token_reaches_the_local_mirror_through_the_provider(
+    harness: Harness,
+) -> None:
+    """The engine makes the whole `mirror` input a secret Output when its `dockerHubToken` is
+    one (docs/use-in-your-program.md tells a program to pass it so). `mirror` is plain: the
+    provider hands it over as plain fields with the token a secret again, and the mirror
+    container gets the token, as a secret."""
+    pat = "dckr_pat_from_a_test"
+    mirror = {
+        "enabled": True,
+        "dockerHubUser": "robot123",
+        "dockerHubToken": pulumi.Output.secret(pat),
+    }
+    wired = wire({"cloud": "local", "mirror": mirror})
+    assert isinstance(wired["mirror"], pulumi.Output), "the engine hands the mirror over as one"
+    result = component_provider().construct(
+        "team", token(Registry), wired, pulumi.ResourceOptions()
+    )
+    resolve(result.urn)
+    containers = harness.of_type("docker:index/container:Container")
+    with_token = [c for c in containers if f"REGISTRY_PROXY_PASSWORD={pat}" in c.inputs["envs"]]
+    assert len(with_token) == 1, [c.name for c in containers]
+    assert "envs" in with_token[0].secret_paths
+
+
+def test_an_input_unknown_in_a_preview_is_checked_when_it_is_known() -> None:
+    """In a preview, a login from a registry not yet created is unknown: the provider cannot
+    read it early, and constructs the image as Pulumi's own provider would."""
+    mocks = RegistryMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="p", stack="s", preview=True, monitor=monitor)
+    value: asyncio.Future[Any] = asyncio.Future()
+    value.set_result(None)
+    known: asyncio.Future[bool] = asyncio.Future()
+    known.set_result(False)
+    _, wired = image_inputs(secret_login=False)
+    inputs = wire(
+        {**wired, "login": pulumi.Output(set(), value, known)},
+        {"login": ["urn:pulumi:s::p::container-registry:index:Registry::team"]},
+    )
+    assert isinstance(inputs["login"], pulumi.Output)
+    component_provider().construct("api", token(RegistryImage), inputs, pulumi.ResourceOptions())
+    _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+    assert [r.typ for r in monitor.registered()] == [
+        "container-registry:index:RegistryImage",
+        "docker:index/image:Image",
+    ]
+
+
+def test_a_secret_input_is_read_inside_the_servers_running_event_loop(harness: Harness) -> None:
+    """The gRPC server calls `construct` from its own coroutine (`_construct` in
+    pulumi/provider/server.py), with the event loop running: the provider reads a secret input
+    there too, and refuses a login without password before anything is registered."""
+    _, wired = image_inputs(secret_login=False)
+    inputs = wire(
+        {**wired, "login": pulumi.Output.secret({"server": "r.example", "username": "u"})}
+    )
+
+    async def as_the_server_calls_it() -> Any:
+        assert asyncio.get_running_loop().is_running()
+        return component_provider().construct(
+            "api", token(RegistryImage), inputs, pulumi.ResourceOptions()
+        )
+
+    with pytest.raises(pulumi.InputPropertyError) as raised:
+        _sync_await(as_the_server_calls_it())
+    assert raised.value.property_path == "login.password"
+    assert harness.resources == []
