@@ -30,9 +30,19 @@ RETENTION_POLICY_MAX_DAYS = 365
 PURGE_SCHEDULE = "0 3 * * *"
 PURGE_TIMEOUT_SECONDS = 3600
 # acr-cli pinned rather than the task runner's `acr` alias, whose version has varied: only 0.17
-# and later apply `--ago` to `--untagged`; an older one would delete every untagged manifest at
-# once. 0.19 is the version the ACR Tasks runner's own alias points at.
-ACR_CLI = "mcr.microsoft.com/acr/acr-cli:0.19"
+# and later apply `--ago` to `--untagged` (GetUntaggedManifests' deleteCutoff, Azure/acr-cli tag
+# v0.17); an older one would delete every untagged manifest at once. 0.17 is the tag Microsoft's
+# "Automatically purge images from an Azure container registry" page names
+# (learn.microsoft.com/azure/container-registry/container-registry-auto-purge: "distributed in a
+# public container image (mcr.microsoft.com/acr/acr-cli:0.17)"), so it exists on MCR.
+# No digest yet: MCR cannot be reached from where this was written and no source we could check
+# publishes the tag's digest. Read it with `docker buildx imagetools inspect
+# mcr.microsoft.com/acr/acr-cli:0.17` and set ACR_CLI_DIGEST (sha256:<64 hex>); a strict xfail in
+# tests/test_azure.py waits for it.
+ACR_CLI_IMAGE = "mcr.microsoft.com/acr/acr-cli"
+ACR_CLI_TAG = "0.17"
+ACR_CLI_DIGEST: str | None = None
+ACR_CLI = f"{ACR_CLI_IMAGE}:{ACR_CLI_TAG}" + (f"@{ACR_CLI_DIGEST}" if ACR_CLI_DIGEST else "")
 TASK_YAML_VERSION = "v1.1.0"
 # acr-cli finds its registry only in `--registry` or ACR_DEFAULT_REGISTRY (GetRegistryName in
 # cmd/acr/root.go of Azure/acr-cli); the pinned image gets neither from the task runner, so every
