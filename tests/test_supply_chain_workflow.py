@@ -430,3 +430,84 @@ def test_the_syft_build_installs_the_module_with_the_pinned_hash(tmp_path: Path)
     )  # fmt: skip
     assert calls.read_text().splitlines()[1] == "install github.com/anchore/syft/cmd/syft@v1.42.3"
     assert (tmp_path / "path").read_text() == "/home/runner/go/bin\n"
+
+
+# ------------------------------------------------------------------ cosign's tag form, pinned
+#
+# The clean-up rules keep signatures in cosign's tag form (docs/supply-chain.md), which needs
+# `--new-bundle-format=false` (and `--use-signing-config=false`, which needs the old format).
+# Read from the sources, not from this program:
+# sigstore/cosign-installer, `git show <commit>:action.yml`, input `cosign-release`, `default:`.
+INSTALLER_DEFAULT_COSIGN = {
+    "ba7bc0a3fef59531c69a25acd34668d6d3fe6f22": "v3.0.3",  # v4.1.0
+    "cad07c2e89fa2edd6e2d7bab4c1aa38e53f76003": "v3.0.5",  # v4.1.1
+    "6f9f17788090df1f26f669e9d70d6ae9567deba6": "v3.0.6",  # v4.1.2
+}
+# sigstore/cosign, cmd/cosign/cli/options/sign.go and attest.go at each tag: the flags the tag
+# form needs, for `sign` and `attest`, each "kept" (defined, not MarkDeprecated) or
+# "deprecated". v3.1.0 marks new-bundle-format deprecated in both ("this will be the only
+# supported format in future versions").
+TAG_FORM_FLAGS = {
+    "v3.0.3": {"new-bundle-format": "kept", "use-signing-config": "kept"},
+    "v3.0.5": {"new-bundle-format": "kept", "use-signing-config": "kept"},
+    "v3.0.6": {"new-bundle-format": "kept", "use-signing-config": "kept"},
+    "v3.1.0": {"new-bundle-format": "deprecated", "use-signing-config": "kept"},
+    "v3.1.2": {"new-bundle-format": "deprecated", "use-signing-config": "kept"},
+}
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.removeprefix("v").split("."))
+
+
+def tag_form_problems(cosign: str, steps: list[dict[str, Any]]) -> list[str]:
+    """Why `cosign` (the installer's default) would not keep the tag form the sign and attest
+    steps ask for."""
+    problems = []
+    if _release(cosign) >= (3, 1):
+        problems.append(f"cosign {cosign} deprecates the tag form")
+    for step in steps:
+        flags = {
+            arg.removeprefix("--").split("=")[0]: arg.split("=")[1]
+            for arg in shlex.split(step["run"])
+            if arg.startswith("--") and "=" in arg
+        }
+        if flags != {"new-bundle-format": "false", "use-signing-config": "false"}:
+            problems.append(f"{step['name']}: {flags}")
+        problems += [
+            f"cosign {cosign}: --{flag} is {TAG_FORM_FLAGS[cosign].get(flag, 'gone')}"
+            for flag in flags
+            if TAG_FORM_FLAGS[cosign].get(flag) != "kept"
+        ]
+    return problems
+
+
+def test_the_pinned_cosign_still_writes_the_tag_form() -> None:
+    """Fails the day the installer pin brings cosign 3.1 or later (which deprecates the tag
+    form's flag), or the workflow's flags are not all kept by the cosign it installs: then the
+    clean-up rules must handle referrers first (docs/supply-chain.md)."""
+    document = build(CiOptions("octo/app"))
+    installer = next(
+        s
+        for s in document["jobs"]["push"]["steps"]
+        if s.get("uses", "").startswith("sigstore/cosign-installer@")
+    )
+    commit = installer["uses"].partition("@")[2]
+    assert commit in INSTALLER_DEFAULT_COSIGN, (
+        f"cosign-installer {commit}: read its action.yml's default cosign-release into this table"
+    )
+    assert "cosign-release" not in installer.get("with", {})
+    sign_and_attest = steps_after_build(document)[1:3]
+    assert tag_form_problems(INSTALLER_DEFAULT_COSIGN[commit], sign_and_attest) == []
+
+
+def test_the_check_refuses_cosign_3_1_and_a_missing_flag() -> None:
+    sign_and_attest = steps_after_build(build(CiOptions("octo/app")))[1:3]
+    assert tag_form_problems("v3.1.0", sign_and_attest) == [
+        "cosign v3.1.0 deprecates the tag form",
+        "cosign v3.1.0: --new-bundle-format is deprecated",
+        "cosign v3.1.0: --new-bundle-format is deprecated",
+    ]
+    without = [{**step, "run": step["run"].replace(" --use-signing-config=false", "")}
+               for step in sign_and_attest]  # fmt: skip
+    assert len(tag_form_problems("v3.0.6", without)) == 2
