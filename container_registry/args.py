@@ -44,7 +44,10 @@ class Lifecycle(TypedDict, total=False):
     Default 14."""
     keep_tagged_images: int
     """Only this many of the newest tagged images are kept, with their signatures, 1 to 10000.
-    Default 30."""
+    Default 30. Exactly that many on azure (image tags) and local, signed or not. ECR and
+    Artifact Registry count a signature as an image: without `ci` exactly N; with `ci` the
+    newest 3N + 2 tagged manifests, so N signed images (each with its signature and
+    attestation), up to 3N + 2 unsigned ones (docs/supply-chain.md)."""
 
 
 class PullThroughMirror(TypedDict, total=False):

@@ -22,6 +22,7 @@ from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError, required
 from container_registry.naming import DISTRIBUTION_NAME, flag, normal_platform, optional_text
 from container_registry.options import SUBJECT_CLAIM_KEYS, WORKFLOW_PATH, CiOptions
+from container_registry.signer import Signer
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
@@ -69,11 +70,11 @@ BUILD_PUSH = Action(
     "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
 )
 # Signing (docs/supply-chain.md): cosign-installer v4.1.2 installs cosign v3.0.6 (its action.yml,
-# input `cosign-release`, default 'v3.0.6'); sbom-action runs syft.
+# input `cosign-release`, default 'v3.0.6'), checked against the sha256 the action.yml itself
+# holds (`bootstrap_linux_amd64_sha`) when no other release is asked for: so no `cosign-release`.
 COSIGN_INSTALLER = Action(
     "sigstore/cosign-installer", "6f9f17788090df1f26f669e9d70d6ae9567deba6", "v4.1.2"
 )
-SBOM_ACTION = Action("anchore/sbom-action", "e22c389904149dbc22b58101806040fa8d37a610", "v0.24.0")
 ACTIONS: tuple[Action, ...] = (
     CHECKOUT,
     AWS_CREDENTIALS,
@@ -85,7 +86,32 @@ ACTIONS: tuple[Action, ...] = (
     SETUP_BUILDX,
     BUILD_PUSH,
     COSIGN_INSTALLER,
-    SBOM_ACTION,
+)
+
+
+@dataclass(frozen=True)
+class GoTool:
+    """A Go program built from its module at one version whose hash is pinned here: the go
+    command checks the module against Go's checksum database and every dependency against the
+    module's own go.sum; the install step also refuses a module whose `h1:` hash (SHA-256 of
+    its files, golang.org/x/mod/sumdb/dirhash) is not this one."""
+
+    module: str
+    package: str
+    version: str
+    sum: str
+
+
+# syft, built from source: anchore/sbom-action ran syft's install.sh from its main branch
+# (src/github/SyftGithubAction.ts at v0.24.0: .../anchore/syft/main/install.sh) in the job that
+# holds the OIDC token and the registry login. v1.42.3 is the version sbom-action v0.24.0 pinned
+# (src/SyftVersion.ts); the hash is what `go mod download -json` printed for it, checked by the
+# go command against sum.golang.org.
+SYFT = GoTool(
+    module="github.com/anchore/syft",
+    package="cmd/syft",
+    version="v1.42.3",
+    sum="h1:eIeeGyqfXm/C8wpBWU50xFbOjdL37VbLatMj9nEJ6n4=",
 )
 # The SBOM, SPDX JSON, and the predicate type cosign attests it as (`cosign attest --type`).
 SBOM_FILE = "sbom.spdx.json"
@@ -206,12 +232,19 @@ def workflow(
         job["environment"] = ci.environment
     steps: list[Mapping[str, Any]] = [
         step(CHECKOUT, "Check out", **{"persist-credentials": "false"}),
+        # The signing tools come before the login: nothing they fetch runs with registry
+        # credentials on disk, and each is pinned by hash (tool_steps).
+        *tool_steps(),
         *login_steps,
     ]
     if platform not in NATIVE_PLATFORMS:
         steps.append(step(SETUP_QEMU, "Emulate the target platform", platforms=platform))
     steps += [
-        step(SETUP_BUILDX, "Set up Buildx"),
+        # Docker's own builder: the default docker-container driver would run BuildKit from
+        # moby/buildkit:buildx-stable-1, an image pulled by tag into the job that holds the
+        # login. With this driver buildx pushes through the daemon and reports the pushed
+        # manifest's digest (docker/buildx, build/build.go: pushWithMoby, remoteDigestWithMoby).
+        step(SETUP_BUILDX, "Set up Buildx", driver="docker"),
         {
             "id": "build",
             **step(
@@ -259,21 +292,52 @@ def certificate_identity(ci: CiOptions) -> str:
     return f"https://github.com/{ci.repository}/{WORKFLOW_PATH}@{ci.ref}"
 
 
+def workflow_triggers(ci: CiOptions) -> tuple[str, ...]:
+    """GitHub's `event_name` of the runs the generated workflow has: its own triggers."""
+    return tuple(_trigger(ci))
+
+
+def signer(ci: CiOptions) -> Signer:
+    """Whose signature the verification accepts: the generated workflow at the trusted ref of
+    this repository (by its IDs, when ciRepository carries them), run by its own triggers."""
+    return Signer(
+        identity=certificate_identity(ci),
+        issuer=GITHUB_OIDC_ISSUER,
+        repository=ci.repository,
+        ref=ci.ref,
+        triggers=workflow_triggers(ci),
+        repository_id=ci.repository_id,
+        owner_id=ci.owner_id,
+    )
+
+
 def verify_commands(ci: CiOptions, repo_endpoint: str, digest: str) -> dict[str, str]:
     """The exact commands that check a digest the workflow pushed: its signature and its SBOM
-    attestation, by this workflow on this ref and nothing else."""
+    attestation, by this workflow on this ref and nothing else. cosign checks the signature,
+    the identity, the issuer and (by name) the repository and ref; container_registry.signer
+    then checks the certificate cosign verified for the repository and owner IDs, the workflow
+    file and the trigger, which cosign has no flag for."""
     identity = [
         "--certificate-identity",
         certificate_identity(ci),
         "--certificate-oidc-issuer",
         GITHUB_OIDC_ISSUER,
+        "--certificate-github-workflow-repository",
+        ci.repository,
+        "--certificate-github-workflow-ref",
+        ci.ref,
+        "--output",
+        "json",
     ]
     image = f"{repo_endpoint}@{digest}"
+    check = shlex.join(["python3", "-m", "container_registry.signer", *signer(ci).arguments()])
     return {
-        "verifySignature": shlex.join(["cosign", "verify", *identity, image]),
+        "verifySignature": shlex.join(["cosign", "verify", *identity, image]) + " | " + check,
         "verifySbom": shlex.join(
             ["cosign", "verify-attestation", "--type", SBOM_PREDICATE_TYPE, *identity, image]
-        ),
+        )
+        + " | "
+        + check,
     }
 
 
@@ -288,37 +352,75 @@ def verification_values(ci: CiOptions, repo_endpoint: str) -> dict[str, str]:
     }
 
 
+# Nothing in the environment may send the go command past the checksum database or to another
+# proxy (go help environment; go help module-auth): set to Go's defaults, whatever the runner or
+# an organization's variables say.
+GO_ENV = {
+    "GOPROXY": "https://proxy.golang.org",
+    "GOSUMDB": "sum.golang.org",
+    "GONOSUMDB": "",
+    "GONOSUMCHECK": "",
+    "GOPRIVATE": "",
+    "GOINSECURE": "",
+    "GOFLAGS": "-mod=readonly",
+}
+
+
+def go_tool_step(tool: GoTool, name: str) -> dict[str, Any]:
+    """Build `tool` from its module with the runner's go, after checking the module's hash."""
+    script = "\n".join(
+        [
+            'sum="$(go mod download -json "${MODULE}@${VERSION}" | jq -r .Sum)"',
+            'if [ "$sum" != "$SUM" ]; then',
+            '  echo "${MODULE}@${VERSION} has hash ${sum}, not the pinned ${SUM}" >&2',
+            "  exit 1",
+            "fi",
+            'go install "${MODULE}/${PACKAGE}@${VERSION}"',
+            'echo "$(go env GOPATH)/bin" >> "$GITHUB_PATH"',
+        ]
+    )
+    env = {
+        **GO_ENV,
+        "MODULE": tool.module,
+        "PACKAGE": tool.package,
+        "VERSION": tool.version,
+        "SUM": tool.sum,
+    }
+    return run_step(f"{name} ({tool.module} {tool.version})", script, env=env)
+
+
+def tool_steps() -> list[dict[str, Any]]:
+    """cosign from the installer's sha256-checked default, syft from its hash-pinned module."""
+    return [step(COSIGN_INSTALLER, "Install cosign"), go_tool_step(SYFT, "Build syft")]
+
+
 def signing_steps(ci: CiOptions, repo_endpoint: str) -> list[dict[str, Any]]:
     """Sign the pushed digest (never a tag, which can move) with cosign, keylessly with the job's
     OIDC token; make its SBOM with syft and attest it; print the digest and how to verify it.
     Values reach the scripts through `env` only."""
     env = {"IMAGE": repo_endpoint, "DIGEST": DIGEST}
     cosign = ["cosign", "{verb}", "--yes", *COSIGN_TAG_FORM]
-    verify = (
-        "--certificate-identity %s --certificate-oidc-issuer %s %s@%s\\n"
-        '\' "$IDENTITY" "$ISSUER" "$IMAGE" "$DIGEST"'
-    )
+    commands = verification_values(ci, repo_endpoint)
     summary = "\n".join(
         [
             "{",
             '  echo "Pushed ${IMAGE}@${DIGEST}: signed, its SBOM attested. Verify with:"',
-            f"  printf 'cosign verify {verify}",
-            f"  printf 'cosign verify-attestation --type {SBOM_PREDICATE_TYPE} {verify}",
+            # The `ci` output's commands, from env, with the digest filled in.
+            "  printf '%s\\n' \"${VERIFY_SIGNATURE/@DIGEST/@$DIGEST}\"",
+            "  printf '%s\\n' \"${VERIFY_SBOM/@DIGEST/@$DIGEST}\"",
             '} | tee -a "$GITHUB_STEP_SUMMARY"',
         ]
     )
+    summary_env = {
+        **env,
+        "VERIFY_SIGNATURE": commands["verifySignature"],
+        "VERIFY_SBOM": commands["verifySbom"],
+    }
     return [
-        step(COSIGN_INSTALLER, "Install cosign"),
-        step(
-            SBOM_ACTION,
+        run_step(
             "Make the SBOM",
-            image=f"{repo_endpoint}@{DIGEST}",
-            format=SBOM_FORMAT,
-            **{
-                "output-file": SBOM_FILE,
-                "upload-artifact": "false",
-                "upload-release-assets": "false",
-            },
+            f'syft scan "registry:${{IMAGE}}@${{DIGEST}}" --output "{SBOM_FORMAT}={SBOM_FILE}"',
+            env=env,
         ),
         run_step(
             "Sign the pushed digest",
@@ -331,11 +433,7 @@ def signing_steps(ci: CiOptions, repo_endpoint: str) -> list[dict[str, Any]]:
             + f' --type {SBOM_PREDICATE_TYPE} --predicate {SBOM_FILE} "${{IMAGE}}@${{DIGEST}}"',
             env=env,
         ),
-        run_step(
-            "Print the digest and how to verify it",
-            summary,
-            env={**env, "IDENTITY": certificate_identity(ci), "ISSUER": GITHUB_OIDC_ISSUER},
-        ),
+        run_step("Print the digest and how to verify it", summary, env=summary_env),
     ]
 
 

@@ -80,8 +80,8 @@ _KEY_VAULT_SCOPE = re.compile(
 # The program sets no mode (container_registry/azure/registry.py says why): this value is the
 # policy's own.
 ACR_CLASSIC_RBAC_MODE = "LegacyRegistryPermissions"
-# `acr purge` (the task runner's alias) or `<registry>/acr/acr-cli[:tag] purge` (a pinned image).
-_PURGE = re.compile(r"(?:\bacr|/acr-cli(?::[\w.-]+)?)\s+purge\b")
+# `acr purge` (the task runner's alias) or `<registry>/acr/acr-cli[:tag][@digest] purge` (pinned).
+_PURGE = re.compile(r"(?:\bacr|/acr-cli(?::[\w.-]+)?(?:@sha256:[0-9a-f]{64})?)\s+purge\b")
 
 
 # --------------------------------------------------------------------------- the registry

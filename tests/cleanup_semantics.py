@@ -74,6 +74,41 @@ def signed_listing(
     return listing
 
 
+def resign(listing: Sequence[Manifest], name: str, days_ago: float) -> list[Manifest]:
+    """`cosign sign` and `cosign attest` of `name`'s digest again, `days_ago`, in the tag form:
+    cosign adds the new signature to the manifest under `sha256-<hex>.sig` (`.att`) and pushes
+    it as a new manifest under the same tag (pkg/oci/mutate, AttachSignatureToEntity; then
+    remote.WriteSignatures), so the old one is left untagged and the tag points at the youngest
+    manifest in the repository."""
+    image = next(m for m in listing if m.name == name)
+    result: list[Manifest] = []
+    for manifest in listing:
+        if manifest.name in (f"{name}.sig", f"{name}.att"):
+            result.append(Manifest(f"{manifest.name}-old", (), manifest.pushed_days_ago))
+        else:
+            result.append(manifest)
+    sig, att = signature_tags(image)
+    result.append(
+        Manifest(f"{name}.sig", (sig,), days_ago, digest=f"sha256:{_hex(name + '.sig2')}")
+    )
+    result.append(
+        Manifest(f"{name}.att", (att,), days_ago - 0.001, digest=f"sha256:{_hex(name + '.att2')}")
+    )
+    return result
+
+
+def referrer_listing(images: Sequence[tuple[str, float]]) -> list[Manifest]:
+    """Images (name, pushed days ago; tag = name), each signed and attested the way cosign 3
+    does by default (`--new-bundle-format`): a Sigstore bundle pushed through the referrers API,
+    an untagged manifest whose `subject` is the image."""
+    listing: list[Manifest] = []
+    for name, age in images:
+        listing.append(Manifest(name, (name,), age))
+        listing.append(Manifest(f"{name}.sig", (), age - 0.001, subject=name))
+        listing.append(Manifest(f"{name}.att", (), age - 0.002, subject=name))
+    return listing
+
+
 # ------------------------------------------------------------------------ Amazon ECR
 #
 # https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html ("How lifecycle
@@ -161,8 +196,18 @@ def ecr_evaluate(policy: Mapping[str, Any], listing: Sequence[Manifest]) -> EcrO
                 continue
             marked[image.name] = rule["action"]["type"]
         claimed.update(m.name for m in identified)
+    expired = {n for n, action in marked.items() if action == "expire"}
+    # "ECR Lifecycle Policies also supports referring artifacts by deleting references when a
+    # subject image is deleted as a result of a lifecycle policy rule expire action" (AWS What's
+    # New, "Amazon ECR supports OCI Image and Distribution specification version 1.1",
+    # 2024-06-27): a referrer goes with its subject, and so on down the chain.
+    while True:
+        cascade = {m.name for m in listing if m.subject in expired and m.name not in expired}
+        if not cascade:
+            break
+        expired |= cascade
     return EcrOutcome(
-        expired=frozenset(n for n, action in marked.items() if action == "expire"),
+        expired=frozenset(expired),
         archived=frozenset(n for n, action in marked.items() if action == "transition"),
     )
 

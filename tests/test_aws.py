@@ -38,7 +38,7 @@ from container_registry.aws.options import check_block
 from container_registry.aws.policies import lifecycle_policy, repository_policy
 from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
-from container_registry.options import AwsOptions, RegistryOptions
+from container_registry.options import AwsOptions, CiOptions, RegistryOptions
 from container_registry.target import Built
 
 APP_DIR = ROOT / "app"
@@ -273,8 +273,14 @@ def test_the_lifecycle_validator_can_fail() -> None:
 
 
 @pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
-def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep: int) -> None:
-    document = lifecycle_policy(RegistryOptions(untagged_expiry_days=days, keep_tagged_images=keep))
+@pytest.mark.parametrize("signed", [False, True])
+def test_lifecycle_policy_is_valid_and_says_what_was_configured(
+    days: int, keep: int, signed: bool
+) -> None:
+    ci = CiOptions("acme/app") if signed else None
+    document = lifecycle_policy(
+        RegistryOptions(untagged_expiry_days=days, keep_tagged_images=keep, ci=ci)
+    )
     assert ecr_lifecycle_errors(document) == []
     signatures, untagged, tagged = sorted(document["rules"], key=lambda r: r["rulePriority"])
     assert untagged["selection"] == {
@@ -286,15 +292,18 @@ def test_lifecycle_policy_is_valid_and_says_what_was_configured(days: int, keep:
     assert tagged["selection"]["tagStatus"] == "tagged"
     assert tagged["selection"]["tagPatternList"] == ["*"]
     assert tagged["selection"]["countType"] == "imageCountMoreThan"
-    # Each image, its `.sig` and its `.att` (docs/supply-chain.md; tests/test_cleanup_semantics.py
+    # Without ci nothing signs: N images. With it, each image, its `.sig` and its `.att`, and one
+    # older digest signed again (docs/supply-chain.md; tests/test_cleanup_semantics.py
     # evaluates what this keeps).
-    assert tagged["selection"]["countNumber"] == 3 * keep
-    # cosign's signature and attestation tags, `sha256-<hex>.sig|.att`, claimed first.
+    window = 3 * keep + 2 if signed else keep
+    assert tagged["selection"]["countNumber"] == window
+    # cosign's signature and attestation tags, `sha256-<hex>.sig|.att`, claimed first, as many
+    # as the tagged window can hold.
     assert signatures["selection"] == {
         "tagStatus": "tagged",
         "tagPatternList": ["sha256-*"],
         "countType": "imageCountMoreThan",
-        "countNumber": 2 * keep,
+        "countNumber": window,
     }
 
 

@@ -321,6 +321,13 @@ def test_aws_environment_subject(harness: Harness, monkeypatch: pytest.MonkeyPat
 # --------------------------------------------------------------------------- Azure
 
 
+SIGNER_CHECK = (
+    f"python3 -m container_registry.signer --identity {WORKFLOW_IDENTITY}"
+    " --issuer https://token.actions.githubusercontent.com --repository acme/app"
+    " --ref refs/heads/main --trigger push --trigger workflow_dispatch"
+)
+
+
 def test_azure_identity_federation_and_acr_push(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -367,14 +374,22 @@ def test_azure_identity_federation_and_acr_push(
         # workflow file at the trusted ref as the certificate's identity, exactly.
         "certificateIdentity": WORKFLOW_IDENTITY,
         "certificateOidcIssuer": "https://token.actions.githubusercontent.com",
+        # cosign checks names; container_registry.signer the workflow and the trigger (and the
+        # IDs, which this name-only ciRepository has none of: tests/test_signer.py).
         "verifySignature": (
             f"cosign verify --certificate-identity {WORKFLOW_IDENTITY} --certificate-oidc-issuer"
-            f" https://token.actions.githubusercontent.com {values['repoEndpoint']}@DIGEST"
+            " https://token.actions.githubusercontent.com"
+            " --certificate-github-workflow-repository acme/app"
+            " --certificate-github-workflow-ref refs/heads/main --output json"
+            f" {values['repoEndpoint']}@DIGEST | {SIGNER_CHECK}"
         ),
         "verifySbom": (
             "cosign verify-attestation --type spdxjson --certificate-identity "
             f"{WORKFLOW_IDENTITY} --certificate-oidc-issuer"
-            f" https://token.actions.githubusercontent.com {values['repoEndpoint']}@DIGEST"
+            " https://token.actions.githubusercontent.com"
+            " --certificate-github-workflow-repository acme/app"
+            " --certificate-github-workflow-ref refs/heads/main --output json"
+            f" {values['repoEndpoint']}@DIGEST | {SIGNER_CHECK}"
         ),
     }
     assert re.fullmatch(r"[0-9a-f-]{36}", values["ci"]["clientId"])

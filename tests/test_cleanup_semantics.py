@@ -11,6 +11,7 @@ cloud with the referrers API stores them, an OCI referrer (untagged, with a subj
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,12 +19,14 @@ import pytest
 from container_registry.aws.policies import lifecycle_policy
 from container_registry.azure.registry import purge_commands, uses_retention_policy
 from container_registry.gcp.policies import cleanup_policies
-from container_registry.options import AwsOptions, AzureOptions, RegistryOptions
+from container_registry.options import AwsOptions, AzureOptions, CiOptions, RegistryOptions
 from tests.cleanup_semantics import (
     Manifest,
     acr_purge,
     artifact_registry_deleted,
     ecr_evaluate,
+    referrer_listing,
+    resign,
     signature_tags,
     signed_listing,
 )
@@ -53,10 +56,17 @@ def provenance_of(names: set[str]) -> set[str]:
     return {f"{n}.{kind}" for n in names if n != "v5" for kind in ("sig", "att")}
 
 
-SETTINGS = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
-# The newest three images are v8, v7, v6 (signed): three images and their six signatures fill the
-# window of 3 x 3 tagged manifests exactly. v5 and older go, and with them their signatures.
+# With `ci`: the generated workflow signs what it pushes.
+SIGNED = CiOptions("octo/app")
+SETTINGS = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, ci=SIGNED)
+# Without: nothing signs.
+UNSIGNED = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
 KEPT_IMAGES = {"v8", "v7", "v6"}
+
+
+def azure(settings: RegistryOptions) -> RegistryOptions:
+    """`settings` on a Standard registry: the purge task deletes untagged manifests too."""
+    return replace(settings, azure=AzureOptions(sku="Standard"))
 
 
 def test_the_listing_has_what_the_tests_talk_about() -> None:
@@ -166,20 +176,14 @@ def test_why_the_workflow_keeps_cosigns_tag_form() -> None:
     repo = [*listing(), old_referrer]
     assert "v7" in ecr_kept(SETTINGS, repo) and "v7.bundle" not in ecr_kept(SETTINGS, repo)
     assert "v7" in ar_kept(SETTINGS, repo) and "v7.bundle" not in ar_kept(SETTINGS, repo)
-    azure = RegistryOptions(
-        untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, azure=AzureOptions("Standard")
-    )
-    assert {"v7", "v7.bundle"} <= acr_kept(azure, repo)
+    assert {"v7", "v7.bundle"} <= acr_kept(azure(SETTINGS), repo)
 
 
 def test_acr_purge_leaves_a_referrer_whose_subject_went_to_acr() -> None:
     """acr-cli never deletes a manifest with a subject, even when the subject is gone: ACR deletes
     it on the server side with its subject (only a real run shows that)."""
     orphan = Manifest("v1.bundle", (), 30, subject="v1")
-    azure = RegistryOptions(
-        untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, azure=AzureOptions("Standard")
-    )
-    kept = acr_kept(azure, [*listing(), orphan])
+    kept = acr_kept(azure(SETTINGS), [*listing(), orphan])
     assert "v1" not in kept and "v1.bundle" in kept
 
 
@@ -218,38 +222,11 @@ def test_the_old_ecr_policy_loses_signatures_and_images() -> None:
         "v8", "v8.sig", "v8.att", "new-untagged", "v8.bundle"
     }, "three images asked for, one kept"  # fmt: skip
     assert ecr_evaluate(old(2), repo).kept(repo) == {
-        "v8.sig", "v8.att", "new-untagged", "v8.bundle"
+        "v8.sig", "v8.att", "new-untagged"
     }, "two images asked for, none kept: only the newest one's signatures"  # fmt: skip
 
 
 # ---------------------------------------------------------------------- the program's policies
-
-
-def test_ecr_keeps_the_newest_images_with_their_signatures() -> None:
-    outcome = ecr_evaluate(lifecycle_policy(SETTINGS), listing())
-    kept = outcome.kept(listing())
-    assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {"new-untagged", "v8.bundle"}
-    assert outcome.archived == set()
-
-
-def test_ecr_with_every_image_unsigned_keeps_more_never_fewer() -> None:
-    unsigned = signed_listing(IMAGES, unsigned=[name for name, _ in IMAGES])
-    kept = ecr_evaluate(lifecycle_policy(SETTINGS), unsigned).kept(unsigned)
-    assert kept == {name for name, _ in IMAGES[-3 * KEEP :]}
-
-
-def test_ecr_never_expires_a_kept_images_signature_whatever_the_push_order() -> None:
-    """Signed and unsigned images in every pattern of eight: every image kept keeps its
-    signature and attestation, and at least `keepTaggedImages` images are kept."""
-    for mask in range(256):
-        unsigned = [name for i, (name, _) in enumerate(IMAGES) if mask >> i & 1]
-        repo = signed_listing(IMAGES, unsigned=unsigned)
-        kept = ecr_evaluate(lifecycle_policy(SETTINGS), repo).kept(repo)
-        kept_images = {name for name, _ in IMAGES if name in kept}
-        signed_kept = {n for n in kept_images if n not in unsigned}
-        expected = {f"{n}.{kind}" for n in signed_kept for kind in ("sig", "att")}
-        assert expected <= kept, f"unsigned={unsigned}: lost {expected - kept}"
-        assert len(kept_images) >= KEEP, f"unsigned={unsigned}: kept only {kept_images}"
 
 
 def ar_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
@@ -298,32 +275,212 @@ def ecr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     return ecr_evaluate(lifecycle_policy(settings), repo).kept(repo)
 
 
+CLOUDS = {
+    "ecr": ecr_kept,
+    "artifact-registry": ar_kept,
+    "acr": lambda settings, repo: acr_kept(azure(settings), repo),
+}
+IMAGE_NAMES = [name for name, _ in IMAGES]
+
+
+def images_in(kept: set[str]) -> set[str]:
+    return {name for name in IMAGE_NAMES if name in kept}
+
+
+def test_ecr_keeps_the_newest_images_with_their_signatures() -> None:
+    """Rule 3 keeps the newest 3 x 3 + 2 tagged manifests: v8, v7, v6 with their six
+    signatures, v5 (unsigned) and v4's attestation. Rule 1 keeps the newest 11 signatures: v4's
+    and v3's and v2's attestation stay (orphans) until 11 newer ones exist."""
+    outcome = ecr_evaluate(lifecycle_policy(SETTINGS), listing())
+    kept = outcome.kept(listing())
+    assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {
+        "v5", "v4.sig", "v4.att", "v3.sig", "v3.att", "v2.att", "new-untagged", "v8.bundle"
+    }  # fmt: skip
+    assert outcome.archived == set()
+
+
 def test_artifact_registry_keeps_the_newest_images_with_their_signatures() -> None:
     kept = ar_kept(SETTINGS, listing())
-    # most_recent_versions counts untagged versions too: the newest 9 versions are v8 with its
-    # two, v8.bundle, new-untagged, v7 with its two, and v6.att. v6.sig and v6 come next: tagged
-    # and past the window, they are deleted; v6.att (an orphan now) goes once it leaves the window.
-    assert kept == {"v8", "v7"} | provenance_of({"v8", "v7"}) | {
-        "new-untagged",
-        "v8.bundle",
-        "v6.att",
-    }
+    # most_recent_versions counts untagged versions too: the newest 11 versions are v8 with its
+    # two, v8.bundle, new-untagged, v7 with its two and v6 with its two.
+    assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {"new-untagged", "v8.bundle"}
 
 
 def test_acr_purge_keeps_the_newest_images_with_their_signatures() -> None:
-    settings = RegistryOptions(
-        untagged_expiry_days=UNTAGGED_DAYS,
-        keep_tagged_images=KEEP,
-        azure=AzureOptions(sku="Standard"),
-    )
+    settings = azure(SETTINGS)
     assert not uses_retention_policy(settings)
     kept = acr_kept(settings, listing())
-    # The referrer stays: acr-cli never deletes a manifest with a subject (ACR deletes it with
-    # its subject). v8.bundle's subject is kept anyway.
-    assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {"new-untagged", "v8.bundle"} | {
+    # Image tags and signature tags are counted apart: 3 image tags, 3 x 2 + 2 signature tags
+    # (v4's are the 7th and 8th). The referrer stays: acr-cli never deletes a manifest with a
+    # subject (ACR deletes it with its subject).
+    assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {
+        "v4.sig", "v4.att", "new-untagged", "v8.bundle",
         # untagged by the tag purge, younger than untaggedExpiryDays: deleted by a later run
         "v5",
+    }  # fmt: skip
+
+
+# ------------------------------------------------------------ keepTaggedImages N means N images
+
+
+UNSIGNED_IMAGES = [(f"u{i}", 20 - i) for i in range(10)]
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("keep", [1, 3, 4])
+def test_an_unsigned_repository_keeps_exactly_n_images(cloud: str, keep: int) -> None:
+    """No `ci`, nothing signed: ten images, `keepTaggedImages` N keeps the newest N on every
+    cloud (before issue 27 ECR, Artifact Registry and ACR kept 3N)."""
+    repo = [Manifest(name, (name,), age) for name, age in UNSIGNED_IMAGES]
+    settings = replace(UNSIGNED, keep_tagged_images=keep)
+    kept = CLOUDS[cloud](settings, repo)
+    newest = {name for name, _ in UNSIGNED_IMAGES[-keep:]}
+    if cloud == "acr":
+        # the purge only untags; the untagged run deletes them once older than the days
+        old = {m.name for m in repo if m.pushed_days_ago <= UNTAGGED_DAYS} - newest
+        assert kept == newest | old
+        assert acr_tagged(settings, repo) == newest
+    else:
+        assert kept == newest
+
+
+def acr_tagged(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
+    """The manifests that still have a tag after the purge runs (the images ACR serves by tag)."""
+    for command in purge_commands(azure(settings))[:2]:
+        args = shlex.split(command)[2:]
+        flags = dict(zip(args[::2], args[1::2], strict=False))
+        repo = acr_purge(
+            repo,
+            tag_regex=flags["--filter"].partition(":")[2],
+            ago_days=0,
+            keep=int(flags["--keep"]),
+            untagged=False,
+        )
+    return {m.name for m in repo if m.tags}
+
+
+def test_the_old_windows_kept_three_n_unsigned_images() -> None:
+    """Why the windows changed: the issue 23 rules (ECR rule 3 and Artifact Registry's
+    keep-newest at 3N, acr-cli `--keep 3N` over every tag) keep 3N unsigned images."""
+    repo = [Manifest(name, (name,), age) for name, age in UNSIGNED_IMAGES]
+    old = {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["sha256-*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 2 * KEEP,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 3,
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 3 * KEEP,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
     }
+    assert len(ecr_evaluate(old, repo).kept(repo)) == 9
+    assert len(ecr_kept(UNSIGNED, repo)) == KEEP
+
+
+@pytest.mark.parametrize("keep", [1, 3])
+def test_unsigned_images_in_a_signed_repository(keep: int) -> None:
+    """With `ci`, images that nothing signed (`./up.sh` pushes one) on the clouds whose rules
+    count signatures as images: ECR and Artifact Registry keep the newest 3N + 2 tagged
+    manifests, here all images (the bound docs/supply-chain.md and the Args description state);
+    acr-cli counts image tags apart: N."""
+    repo = [Manifest(name, (name,), age) for name, age in UNSIGNED_IMAGES]
+    settings = replace(SETTINGS, keep_tagged_images=keep)
+    window = {name for name, _ in UNSIGNED_IMAGES[-(3 * keep + 2) :]}
+    assert ecr_kept(settings, repo) == window
+    assert ar_kept(settings, repo) == window
+    assert acr_tagged(settings, repo) == {name for name, _ in UNSIGNED_IMAGES[-keep:]}
+
+
+# ------------------------------------------------------------------------- signing again
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+@pytest.mark.parametrize("keep", [1, 2, 3])
+@pytest.mark.parametrize("again", ["v1", "v4", "v6", "v8"])
+def test_signing_an_older_digest_again_evicts_no_kept_signature(
+    cloud: str, keep: int, again: str
+) -> None:
+    """Every image signed; then one digest, old or kept, is signed and attested again (its
+    `.sig` and `.att` replaced by manifests pushed now). Every image kept still has both, and
+    the newest N images are all kept."""
+    repo = resign(signed_listing(IMAGES), again, 0.1)
+    settings = replace(SETTINGS, keep_tagged_images=keep)
+    kept = CLOUDS[cloud](settings, repo)
+    tagged = acr_tagged(settings, repo) if cloud == "acr" else kept
+    images = images_in(tagged)
+    lost = {f"{n}.{kind}" for n in images for kind in ("sig", "att")} - kept
+    assert not lost, f"{cloud}, keep {keep}, {again} signed again: lost {lost}"
+    assert set(IMAGE_NAMES[-keep:]) <= images, f"{cloud}: kept only {images}"
+
+
+def test_the_old_ecr_windows_lost_the_newest_image_to_a_second_signature() -> None:
+    """The issue 23 policy (rule 1 keeps 2N signatures, rule 3 3N tagged manifests), N = 1: v1
+    signed again takes a place in both windows, and v8, the newest image, goes."""
+    old_policy = lifecycle_policy(replace(SETTINGS, keep_tagged_images=1))
+    for rule, number in zip(old_policy["rules"], (2, None, 3), strict=True):
+        if number is not None:
+            rule["selection"]["countNumber"] = number
+    repo = resign(signed_listing(IMAGES), "v1", 0.1)
+    assert "v8" not in ecr_evaluate(old_policy, repo).kept(repo)
+    assert "v8" in ecr_kept(replace(SETTINGS, keep_tagged_images=1), repo)
+
+
+# ------------------------------------------------------------------------------ referrers
+
+
+def test_referrers_under_each_clouds_rules() -> None:
+    """The listing cosign 3 makes by default (an untagged referrer per signature, its `subject`
+    the image), under each cloud's documented rules. Where a referrer of a kept image is lost,
+    the rules cannot keep it, which is why the workflow keeps cosign's tag form (and
+    test_the_pinned_cosign_still_writes_the_tag_form fails on the day it cannot)."""
+    repo = referrer_listing(IMAGES)
+    # ECR: rule 3 counts the tagged images alone (11 >= 8: all kept); the untagged rule's
+    # reading of referrers is not documented, modelled as selecting them: v1-v4's referrers,
+    # older than 7 days, go while their images stay.
+    ecr = ecr_kept(SETTINGS, repo)
+    assert images_in(ecr) == set(IMAGE_NAMES)
+    assert {n for n in ecr if "." in n} == {
+        "v5.sig", "v5.att", "v6.sig", "v6.att", "v7.sig", "v7.att", "v8.sig", "v8.att"
+    }  # fmt: skip
+    # Artifact Registry: keep-newest counts the referrers as versions, so a kept image's
+    # referrers (younger than it) are kept with it; past the window they go as untagged ones.
+    assert ar_kept(SETTINGS, repo) == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {
+        "v5.sig", "v5.att"
+    }  # fmt: skip
+    # ACR: acr-cli never deletes a manifest with a subject; the kept images keep theirs, and
+    # ACR deletes the others with their subjects (acr-cli's comment in GetUntaggedManifests).
+    acr = acr_kept(azure(SETTINGS), repo)
+    assert images_in(acr) == KEPT_IMAGES | {"v5"}
+    assert provenance_of(set(IMAGE_NAMES)) <= acr
+
+
+def test_ecr_deletes_a_referrer_with_its_subject() -> None:
+    """AWS: referrers are deleted "when a subject image is deleted as a result of a lifecycle
+    policy rule expire action" (What's New, 2024-06-27): a young referrer of an expired image."""
+    repo = [
+        *signed_listing([("v1", 10), ("v2", 8), ("v3", 6)]),
+        Manifest("v1.bundle", (), 0.1, subject="v1"),
+    ]
+    settings = replace(SETTINGS, keep_tagged_images=1)
+    outcome = ecr_evaluate(lifecycle_policy(settings), repo)
+    assert {"v1", "v1.bundle"} <= outcome.expired
+
+
+# -------------------------------------------------------------------------- archive mode
 
 
 def test_ecr_archive_mode_archives_the_unpulled_and_deletes_no_tagged_image() -> None:
@@ -335,39 +492,31 @@ def test_ecr_archive_mode_archives_the_unpulled_and_deletes_no_tagged_image() ->
         Manifest(m.name, m.tags, m.pushed_days_ago, pulls.get(m.name), m.subject, m.digest)
         for m in listing()
     ]
-    options = RegistryOptions(
-        untagged_expiry_days=UNTAGGED_DAYS,
-        keep_tagged_images=KEEP,
-        aws=AwsOptions(archive_unpulled_days=5),
-    )
+    options = replace(SETTINGS, aws=AwsOptions(archive_unpulled_days=5))
     outcome = ecr_evaluate(lifecycle_policy(options), repo)
     assert outcome.archived == {"v1", "v2", "v3", "v4"}
     assert outcome.expired == {"old-untagged"}
     kept = outcome.kept(repo)
-    names = {name for name, _ in IMAGES}
-    assert provenance_of(names) <= kept, "every signature stays in standard storage"
+    assert provenance_of(set(IMAGE_NAMES)) <= kept, "every signature stays in standard storage"
 
 
-CLOUDS = {"ecr": ecr_kept, "artifact-registry": ar_kept, "acr": acr_kept}
+# ----------------------------------------------------------------------- every push order
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)
 @pytest.mark.parametrize("keep", [1, 2, 3, 5])
 def test_no_cloud_keeps_an_image_without_its_signatures(cloud: str, keep: int) -> None:
     """The invariant, for every pattern of signed and unsigned images among the eight: an image
-    kept keeps its signature and attestation, and a signed image is kept among the newest
-    `keepTaggedImages` tagged images whenever no untagged version shares the window."""
-    settings = RegistryOptions(
-        untagged_expiry_days=UNTAGGED_DAYS,
-        keep_tagged_images=keep,
-        azure=AzureOptions(sku="Standard"),
-    )
+    kept keeps its signature and attestation, and the newest `keepTaggedImages` images are
+    kept."""
+    settings = replace(SETTINGS, keep_tagged_images=keep)
     for mask in range(256):
-        unsigned = [name for i, (name, _) in enumerate(IMAGES) if mask >> i & 1]
+        unsigned = [name for i, name in enumerate(IMAGE_NAMES) if mask >> i & 1]
         repo = signed_listing(IMAGES, unsigned=unsigned)
         kept = CLOUDS[cloud](settings, repo)
-        images = {name for name, _ in IMAGES if name in kept}
+        tagged = acr_tagged(settings, repo) if cloud == "acr" else kept
+        images = images_in(tagged)
         lost = {f"{n}.{kind}" for n in images - set(unsigned) for kind in ("sig", "att")} - kept
         assert not lost, f"{cloud}, keep {keep}, unsigned {unsigned}: lost {lost}"
-        newest = {name for name, _ in IMAGES[-keep:]}
-        assert newest <= kept, f"{cloud}, keep {keep}, unsigned {unsigned}: kept {images}"
+        newest = set(IMAGE_NAMES[-keep:])
+        assert newest <= images, f"{cloud}, keep {keep}, unsigned {unsigned}: kept {images}"

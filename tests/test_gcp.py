@@ -23,8 +23,10 @@ from conftest import (
     resolve,
 )
 from container_registry.errors import ArgumentError
+from container_registry.gcp.policies import cleanup_policies
 from container_registry.gcp.registry import label_value
 from container_registry.image import content_tag
+from container_registry.options import CiOptions
 from container_registry.options import GcpOptions as GcpSettings
 from container_registry.options import RegistryOptions as Settings
 from stack_config.errors import SettingsError
@@ -242,8 +244,8 @@ def test_default_cleanup_policies(harness: Harness) -> None:
     assert policies["keep-newest"] == {
         "id": "keep-newest",
         "action": "KEEP",
-        # 30 images, each with its cosign `.sig` and `.att` (docs/supply-chain.md)
-        "mostRecentVersions": {"keepCount": 90},
+        # 30 images: nothing signs without ci (docs/supply-chain.md)
+        "mostRecentVersions": {"keepCount": 30},
     }
 
 
@@ -253,8 +255,18 @@ def test_cleanup_policies_follow_settings(harness: Harness, days: int, keep: int
     policies = policies_by_id(harness.one(REPOSITORY))
     untagged = policies["delete-untagged"]["condition"]
     assert untagged == {"tagState": "UNTAGGED", "olderThan": f"{days * DAY}s"}
-    assert policies["keep-newest"]["mostRecentVersions"] == {"keepCount": 3 * keep}
+    assert policies["keep-newest"]["mostRecentVersions"] == {"keepCount": keep}
     assert policies["delete-tagged"]["condition"] == {"tagState": "TAGGED"}
+
+
+@pytest.mark.parametrize("keep", [1, 30])
+def test_signed_repositories_keep_each_image_with_its_signatures(keep: int) -> None:
+    """With ci, the workflow signs and attests each image: most_recent_versions counts the
+    `.sig` and `.att` versions too, plus one older digest signed again (docs/supply-chain.md)."""
+    settings = gcp_settings(keep_tagged_images=keep, ci=CiOptions("acme/app"))
+    keep_newest = next(p for p in cleanup_policies(settings) if p.id == "keep-newest")
+    recent: Any = keep_newest.most_recent_versions
+    assert recent.keep_count == 3 * keep + 2
 
 
 def test_cleanup_policies_from_config(harness: Harness) -> None:
@@ -268,7 +280,7 @@ def test_cleanup_policies_from_config(harness: Harness) -> None:
     resolve(harness.run_program()["repoDigest"])
     policies = policies_by_id(harness.one(REPOSITORY))
     assert policies["delete-untagged"]["condition"]["olderThan"] == "259200s"
-    assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 36
+    assert policies["keep-newest"]["mostRecentVersions"]["keepCount"] == 12
 
 
 # --------------------------------------------------------------------------- protection, tags

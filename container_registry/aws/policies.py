@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from container_registry.options import RegistryOptions
-from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window, tagged_window
+from container_registry.provenance import SIGNATURE_TAG_PREFIX, tagged_window
 
 # In archive mode (aws.archive_unpulled_days) the signature rule matches every signature and acts
 # on none: a hundred years.
@@ -25,17 +25,24 @@ PUSH_ACTIONS: tuple[str, ...] = (
 
 
 def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
-    """Expire untagged images after N days; keep the newest M tagged images with their cosign
+    """Expire untagged images after N days; keep the newest tagged images with their cosign
     signatures and attestations (container_registry/provenance.py, docs/supply-chain.md).
 
     ECR evaluates rules by priority and "an image that matches the tagging requirements of a
     higher priority rule cannot be expired by a rule with a lower priority"; a lower rule still
     counts such images (the "identify them as if they haven't been expired" rule, and Example A
-    of the documentation's lifecycle policy examples). So rule 1 claims every signature tag
-    (`sha256-*`) and keeps the newest 2M of them (those of the newest M images, which are younger
-    than their images); rule 3 counts images and signatures together, keeping the newest 3M
-    tagged manifests, and can only expire images. A signature is thus expired only once it is no
-    longer among the newest 2M: after its image has gone.
+    of the documentation's lifecycle policy examples). So rule 3 counts images and signatures
+    together, keeping the newest W tagged manifests (provenance.tagged_window: `keepTaggedImages`
+    M without `ci`, 3M + 2 with it), and can only expire images; rule 1 claims every signature tag
+    (`sha256-*`) and keeps the newest W of them. A kept image's signatures are younger than it,
+    so among the newest W manifests, of which at most W are signatures: rule 1 never expires one,
+    however many older digests were signed again. A signature goes once W newer ones exist,
+    after its image.
+
+    ECR deletes an OCI referrer (an untagged manifest with a `subject`) when a lifecycle rule
+    expires its subject ("Amazon ECR supports OCI Image and Distribution specification version
+    1.1", AWS What's New, 2024-06-27); whether rule 2 also selects a referrer whose subject is
+    kept is not documented, so the workflow keeps cosign's tag form (github.COSIGN_TAG_FORM).
 
     With `aws.archive_unpulled_days` X, rule 3 moves tagged images not pulled for X days
     (`sinceImagePulled`) to the archive storage class (`transition`) instead, and nothing tagged
@@ -46,6 +53,7 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
     `storageClass`, every rule here selects standard-storage images only.
     """
     keep = options.keep_tagged_images
+    window = tagged_window(options)
     signatures_rule: dict[str, Any] = {
         "rulePriority": 1,
         "description": f"Keep the signatures and attestations of the newest {keep} images",
@@ -53,7 +61,7 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
             "tagStatus": "tagged",
             "tagPatternList": [f"{SIGNATURE_TAG_PREFIX}*"],
             "countType": "imageCountMoreThan",
-            "countNumber": signature_window(keep),
+            "countNumber": window,
         },
         "action": {"type": "expire"},
     }
@@ -70,12 +78,12 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
     }
     images_rule: dict[str, Any] = {
         "rulePriority": 3,
-        "description": f"Keep the newest {keep} tagged images and their signatures",
+        "description": f"Keep the newest {window} tagged images and signatures",
         "selection": {
             "tagStatus": "tagged",
             "tagPatternList": ["*"],
             "countType": "imageCountMoreThan",
-            "countNumber": tagged_window(keep),
+            "countNumber": window,
         },
         "action": {"type": "expire"},
     }

@@ -19,7 +19,7 @@ from container_registry.azure.mirror import acr_mirror, credential_set_vault
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
 from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source
 from container_registry.options import RegistryOptions
-from container_registry.provenance import tagged_window
+from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window
 from container_registry.target import Built, RegistryLogin
 
 ACR_NAME_MAX = 50
@@ -30,9 +30,19 @@ RETENTION_POLICY_MAX_DAYS = 365
 PURGE_SCHEDULE = "0 3 * * *"
 PURGE_TIMEOUT_SECONDS = 3600
 # acr-cli pinned rather than the task runner's `acr` alias, whose version has varied: only 0.17
-# and later apply `--ago` to `--untagged`; an older one would delete every untagged manifest at
-# once. 0.19 is the version the ACR Tasks runner's own alias points at.
-ACR_CLI = "mcr.microsoft.com/acr/acr-cli:0.19"
+# and later apply `--ago` to `--untagged` (GetUntaggedManifests' deleteCutoff, Azure/acr-cli tag
+# v0.17); an older one would delete every untagged manifest at once. 0.17 is the tag Microsoft's
+# "Automatically purge images from an Azure container registry" page names
+# (learn.microsoft.com/azure/container-registry/container-registry-auto-purge: "distributed in a
+# public container image (mcr.microsoft.com/acr/acr-cli:0.17)"), so it exists on MCR.
+# No digest yet: MCR cannot be reached from where this was written and no source we could check
+# publishes the tag's digest. Read it with `docker buildx imagetools inspect
+# mcr.microsoft.com/acr/acr-cli:0.17` and set ACR_CLI_DIGEST (sha256:<64 hex>); a strict xfail in
+# tests/test_azure.py waits for it.
+ACR_CLI_IMAGE = "mcr.microsoft.com/acr/acr-cli"
+ACR_CLI_TAG = "0.17"
+ACR_CLI_DIGEST: str | None = None
+ACR_CLI = f"{ACR_CLI_IMAGE}:{ACR_CLI_TAG}" + (f"@{ACR_CLI_DIGEST}" if ACR_CLI_DIGEST else "")
 TASK_YAML_VERSION = "v1.1.0"
 # acr-cli finds its registry only in `--registry` or ACR_DEFAULT_REGISTRY (GetRegistryName in
 # cmd/acr/root.go of Azure/acr-cli); the pinned image gets neither from the task runner, so every
@@ -65,22 +75,31 @@ def uses_retention_policy(options: RegistryOptions) -> bool:
     )
 
 
+# acr-cli compiles a tag filter with dlclark/regexp2 (BuildRegexFilter in
+# cmd/repository/image_functions.go), which has lookahead: its own filter parser uses `(?!`.
+IMAGE_TAGS = f"^(?!{SIGNATURE_TAG_PREFIX})"
+SIGNATURE_TAGS = f"^{SIGNATURE_TAG_PREFIX}"
+
+
 def purge_commands(options: RegistryOptions) -> list[str]:
     """The `acr purge` runs of the daily task, in order.
 
-    First every tag of the repository but the newest `keepTaggedImages` is removed (`--ago 0d`
-    makes every tag old enough; `--keep` spares the newest). Then, unless the retention policy does
-    it, untagged manifests last updated more than `untaggedExpiryDays` ago are deleted: the tag
-    regex `^$` matches no tag, so only the `--untagged` clean-up runs (acr-cli 0.17 and later apply
-    `--ago` to it). The repository part of a filter is a regex anchored by acr-cli, so it is
-    escaped. Every run names the task's registry (see TASK_REGISTRY).
+    1. Every image tag (any tag not starting `sha256-`, cosign's) but the newest
+       `keepTaggedImages` is removed: `--ago 0d` makes every tag old enough, `--keep` spares the
+       newest. acr-cli counts tags, so that is N tags, signed or not.
+    2. Every signature and attestation tag but the newest provenance.signature_window (those of
+       the N images kept and of one older digest signed again, which replaces its tag) is
+       removed. acr-cli cannot relate a signature to its image: a kept image whose tag was moved
+       after it was signed may lose its signatures once 2N + 2 newer ones exist.
+    3. Unless the retention policy does it, untagged manifests last updated more than
+       `untaggedExpiryDays` ago are deleted: the tag regex `^$` matches no tag, so only the
+       `--untagged` clean-up runs (acr-cli 0.17 and later apply `--ago` to it). An image or a
+       signature whose tag went is such a manifest; a manifest with a `subject` (an OCI
+       referrer) is never deleted by acr-cli (GetUntaggedManifests, since acr-cli PR #188): "ACR
+       does cleanup on the server side when a parent manifest is deleted" (its comment there).
 
-    acr-cli counts tags, and cosign's signature and attestation tags are tags: `--keep` is 3M
-    (container_registry/provenance.py), so the newest M images keep theirs (younger than the
-    image, they are among the newest 3M tags whenever its tag is). A signature whose tag went is
-    an untagged manifest without a `subject`, deleted by the second run; a manifest with a
-    `subject` (an OCI referrer) is never deleted by acr-cli (GetUntaggedManifests, since acr-cli
-    PR #188): ACR deletes it with its subject.
+    The repository part of a filter is a regex anchored by acr-cli, so it is escaped. Every run
+    names the task's registry (see TASK_REGISTRY).
     """
     repository = re.escape(options.repository_name)
 
@@ -91,7 +110,8 @@ def purge_commands(options: RegistryOptions) -> list[str]:
         )
 
     commands = [
-        purge(f"{repository}:.*", "0d", "--keep", str(tagged_window(options.keep_tagged_images)))
+        purge(f"{repository}:{IMAGE_TAGS}", "0d", "--keep", str(options.keep_tagged_images)),
+        purge(f"{repository}:{SIGNATURE_TAGS}", "0d", "--keep", str(signature_window(options))),
     ]
     if not uses_retention_policy(options):
         commands.append(purge(f"{repository}:^$", f"{options.untagged_expiry_days}d", "--untagged"))

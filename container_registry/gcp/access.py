@@ -113,7 +113,9 @@ def login_steps(provider: str, project: str, registry_host: str) -> list[dict[st
             workload_identity_provider=provider,
             project_id=project,
         ),
-        ci.step(ci.GOOGLE_SETUP_GCLOUD, "Set up gcloud"),
+        # The runner's own gcloud (setup-gcloud's action.yml: `version` defaults to "latest",
+        # which downloads the newest Cloud SDK unpinned; skip_install uses the runner image's).
+        ci.step(ci.GOOGLE_SETUP_GCLOUD, "Set up gcloud", skip_install="true"),
         # gcloud as Docker's credential helper, not a token pasted into `docker login`: a
         # federated token lives 10 minutes at most, and the helper fetches a fresh one per request.
         ci.run_step(

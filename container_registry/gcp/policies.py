@@ -43,10 +43,18 @@ def cleanup_policies(
     One difference remains, set by the API: most_recent_versions counts every version, tagged or
     not, so an untagged version among the newest M is kept until it falls out of them.
 
-    The newest M images keep their cosign signatures and attestations
-    (container_registry/provenance.py): `keep-newest` keeps the newest 3M versions, and a
-    signature, younger than its image, is among them whenever its image is. A signature whose
-    image has gone is deleted with the other tagged versions past the newest 3M.
+    The newest images keep their cosign signatures and attestations
+    (container_registry/provenance.py): `keep-newest` keeps the newest W versions
+    (provenance.tagged_window: M without `ci`, 3M + 2 with it, as most_recent_versions counts
+    signatures as versions), and a signature, younger than its image, is among them whenever its
+    image is. A signature whose image has gone is deleted with the other tagged versions past
+    the newest W.
+
+    OCI referrers (untagged manifests with a `subject`; Artifact Registry lists them as
+    attachments, "Manage artifact metadata") are not mentioned by the cleanup policy
+    documentation ("Cleanup policy overview"): read as untagged versions, `delete-untagged`
+    deletes them after `untaggedExpiryDays`, so the workflow keeps cosign's tag form
+    (github.COSIGN_TAG_FORM).
     """
     untagged_age = f"{options.untagged_expiry_days * SECONDS_PER_DAY}s"
     return [
@@ -66,7 +74,7 @@ def cleanup_policies(
             id="keep-newest",
             action="KEEP",
             most_recent_versions=gcp.artifactregistry.RepositoryCleanupPolicyMostRecentVersionsArgs(
-                keep_count=tagged_window(options.keep_tagged_images)
+                keep_count=tagged_window(options)
             ),
         ),
     ]
