@@ -294,7 +294,7 @@ def certificate_identity(ci: CiOptions) -> str:
 
 def workflow_triggers(ci: CiOptions) -> tuple[str, ...]:
     """GitHub's `event_name` of the runs the generated workflow has: its own triggers."""
-    return tuple(_trigger(ci))
+    return tuple(trigger(ci))
 
 
 def signer(ci: CiOptions) -> Signer:

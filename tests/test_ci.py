@@ -1053,11 +1053,15 @@ def renamed_token(owner: str, name: str) -> dict[str, str]:
     """A push to main after a rename (or transfer): the same IDs, the new names, in `sub` too
     (GitHub docs, "OpenID Connect reference", "Immutable subject claims":
     `repo:OWNER@OWNER-ID/REPO@REPO-ID:...`, the names as they are when the token is issued)."""
+    workflow = f"{owner}/{name}/.github/workflows/push-image.yml@refs/heads/main"
     return {
         **github_token(),
         "sub": f"repo:{owner}@1001/{name}@2002:ref:refs/heads/main",
         "repository": f"{owner}/{name}",
         "repository_owner": owner,
+        # The workflow's own path carries the names too ("job_workflow_ref" in the same docs).
+        "job_workflow_ref": workflow,
+        "workflow_ref": workflow,
     }
 
 
