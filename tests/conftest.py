@@ -619,8 +619,6 @@ sys.path[:0] = [root, root + "/tests"]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 import conftest
-import container_registry.azure.mode
-container_registry.azure.mode.get_registry = conftest.arm_get
 """
     + STUB_ENGINE_SOURCE
     + """
