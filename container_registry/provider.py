@@ -11,16 +11,21 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi.provider
-from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
+from pulumi.provider.experimental.analyzer import (
+    Analyzer,
+    AnalyzeResult,
+    PropertyDefinition,
+    PropertyType,
+)
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
-from pulumi.runtime.sync_await import _sync_await
 
 from container_registry import Registry, RegistryImage, shape
 
@@ -41,6 +46,7 @@ SECRET_PROPERTIES: tuple[tuple[str, str, str], ...] = (
 # Pulumi's default for a package without a version (component_provider_host in
 # pulumi/provider/experimental/host.py); used when this package runs from a checkout.
 UNRELEASED = "0.0.0"
+T = TypeVar("T")
 
 
 def token(component: type[pulumi.ComponentResource]) -> str:
@@ -92,18 +98,21 @@ class RegistryProvider(ComponentProvider):
         version: str = UNRELEASED,
     ) -> None:
         super().__init__(components, name, namespace, version)
+        # The component and type definitions, from the SDK's public Analyzer: the base class
+        # keeps its own in private fields (`_component_defs`, `_type_defs`), which we leave alone.
+        self.definitions: AnalyzeResult = Analyzer(name).analyze(components)
         document = json.loads(self.schema or "{}")
         for owner, side, key in SECRET_PROPERTIES:
             token = f"{name}:index:{owner}"
             if side:
-                definition = self._component_defs[owner]
+                definition = self.definitions["component_definitions"][owner]
                 mapping = (
                     definition.inputs_mapping if side == "inputs" else definition.outputs_mapping
                 )
                 spec = document["resources"][token]
                 properties = spec["inputProperties" if side == "inputs" else "properties"]
             else:
-                mapping = self._type_defs[owner].properties_mapping
+                mapping = self.definitions["type_definitions"][owner].properties_mapping
                 properties = document["types"][token]["properties"]
             schema_names = {python: schema for schema, python in mapping.items()}
             properties[schema_names[key]]["secret"] = True
@@ -129,7 +138,7 @@ class RegistryProvider(ComponentProvider):
     def schema_path(self, component: str, python_path: str) -> str:
         """`python_path` (`ci.mirror_build_args.BASE_IMAGE`, `pull_principals[0]`) with each
         property named as the schema names it; map keys and list indexes stay as they are."""
-        definition = self._component_defs[component]
+        definition = self.definitions["component_definitions"][component]
         properties: dict[str, PropertyDefinition] | None = definition.inputs
         schema_names = {python: schema for schema, python in definition.inputs_mapping.items()}
         found: list[str] = []
@@ -281,17 +290,41 @@ class Settled:
     dependencies: int
 
 
+class Pending(Exception):
+    """An Output's value is still being computed: it is read when it resolves, in `apply`."""
+
+
+def finished(step: Coroutine[Any, Any, T]) -> T:
+    """The result of `step` when it completes without waiting, else Pending.
+
+    The gRPC server calls the synchronous `construct` from inside its running event loop
+    (`Construct` in pulumi/provider/server.py), so nothing there may wait for an Output. The
+    inputs it hands over wrap futures it has already resolved (`_select_value`): Output's
+    `future()`, `is_known()`, `is_secret()` and `resources()` then only `await` a finished future,
+    which returns at once. Sending the coroutine its first value (PEP 342's `send`) runs it to the
+    end in that case, without driving the event loop; anything that would suspend is Pending.
+    """
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value
+    step.close()
+    raise Pending
+
+
 def settled(output: pulumi.Output[Any]) -> Settled | None:
-    """The value `output` holds now, or None when it is unknown (a preview). `_sync_await` is
-    how Pulumi's own SDK reads a value in synchronous code (pulumi/runtime/sync_await.py); the
-    engine's inputs are finished futures, so nothing waits."""
-    if not _sync_await(output.is_known()):
+    """The value `output` holds now, or None when it is unknown (a preview) or not yet
+    computed (an Output made by `apply` in this process)."""
+    try:
+        if not finished(output.is_known()):
+            return None
+        return Settled(
+            value=finished(output.future()),
+            secret=finished(output.is_secret()),
+            dependencies=len(finished(output.resources())),
+        )
+    except Pending:
         return None
-    return Settled(
-        value=_sync_await(output.future()),
-        secret=_sync_await(output.is_secret()),
-        dependencies=len(_sync_await(output.resources())),
-    )
 
 
 def component_provider() -> RegistryProvider:

@@ -107,7 +107,9 @@ AZURE_ARM_TOKEN = "mock-arm-access-token-eyJ0eXAi"
 # role assignment mode there); a test may change them (monkeypatch.setitem). Classic RBAC is
 # what Azure gives a registry created without the property.
 AZURE_REGISTRY_PROPERTIES: dict[str, str] = {"roleAssignmentMode": "LegacyRegistryPermissions"}
-# Every ARM GET of the run: (url, token).
+# Every ARM GET over HTTP of the run: (url, token). Under the mocks the registry is read with the
+# invoke azure-native:resources:getResource instead (INVOKES); a test that forces the HTTP read
+# sets container_registry.azure.mode.answered_by_mocks to answer False.
 ARM_GETS: list[tuple[str, str]] = []
 
 
@@ -283,6 +285,16 @@ INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     },
     "azure-native:authorization:getClientConfig": lambda _: dict(AZURE_CLIENT),
     "azure-native:authorization:getClientToken": lambda _: {"token": AZURE_ARM_TOKEN},
+    # The registry read at the API version that has roleAssignmentMode: what ARM answers a GET of
+    # the registry (container_registry/azure/mode.py asks the mocks with this invoke).
+    "azure-native:resources:getResource": lambda args: {
+        "id": f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{args['resourceGroupName']}"
+        f"/providers/Microsoft.ContainerRegistry/registries/{args['resourceName']}",
+        "name": args["resourceName"],
+        "type": "Microsoft.ContainerRegistry/registries",
+        "location": "westeurope",
+        "properties": dict(AZURE_REGISTRY_PROPERTIES),
+    },
     "azure-native:resources:getResourceGroup": lambda args: {
         "name": args["resourceGroupName"],
         "location": "westeurope",
@@ -607,8 +619,6 @@ sys.path[:0] = [root, root + "/tests"]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
 import conftest
-import container_registry.azure.mode
-container_registry.azure.mode.get_registry = conftest.arm_get
 """
     + STUB_ENGINE_SOURCE
     + """

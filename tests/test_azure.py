@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from pulumi.runtime.sync_await import _sync_await
 from pulumi_azure_native import containerregistry
 
+import conftest
 from conftest import (
     ACR_PASSWORDS,
     ARM_GETS,
@@ -66,6 +67,8 @@ TASK = "azure-native:containerregistry:Task"
 IMAGE = "docker:index/image:Image"
 CREDENTIALS = "azure-native:containerregistry:listRegistryCredentials"
 GET_GROUP = "azure-native:resources:getResourceGroup"
+# The invoke that reads the registry under Pulumi's mocks (container_registry/azure/mode.py).
+GET_RESOURCE = "azure-native:resources:getResource"
 
 LOCATION = "westeurope"
 LOCATED = {"azure-native:location": LOCATION}
@@ -753,11 +756,71 @@ def settle_failed_registrations() -> list[BaseException]:
     raise AssertionError("registrations kept failing")
 
 
+def read_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry read as on a real engine, over HTTP (get_registry), though the mocks stand in
+    for the engine."""
+    monkeypatch.setattr(acr_mode, "answered_by_mocks", lambda: False)
+
+
+def test_under_pulumi_s_mocks_the_mode_is_read_with_an_invoke_not_over_http(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit test makes no network call: under the mocks the registry is the mocks' answer to
+    resources.getResource at API 2025-11-01, the first that has roleAssignmentMode
+    (containerregistry.json 2025-11-01), asked once for this registry in its group."""
+    assert acr_mode.answered_by_mocks()
+    run_target(harness, monkeypatch, "azure", **GRANTING)
+    assert len(harness.of_type(ROLE_ASSIGNMENT)) == 3
+    assert harness.of_type(TASK) != []
+    assert ARM_GETS == []
+    reads = [args for token, args in harness.monitor.registry_mocks.calls if token == GET_RESOURCE]
+    assert reads == [
+        {
+            "resourceGroupName": AZURE_AUTO_GROUP,
+            "resourceProviderNamespace": "Microsoft.ContainerRegistry",
+            "parentResourcePath": "",
+            "resourceType": "registries",
+            "resourceName": ACR_NAME,
+            "apiVersion": "2025-11-01",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [{"roleAssignmentMode": "AbacRepositoryPermissions"}, None],
+    ids=["abac", "no-properties"],
+)
+def test_under_pulumi_s_mocks_an_abac_or_missing_answer_stops_before_any_grant(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, properties: dict[str, str] | None
+) -> None:
+    """The mocks' answer is judged as ARM's is: ABAC mode, or an answer that is no registry
+    (mocks that do not know the invoke), stops the run and creates no grant and no task."""
+    answer = {"id": "x"} if properties is None else {"id": "x", "properties": properties}
+    monkeypatch.setitem(conftest.INVOKES, GET_RESOURCE, lambda _: answer)
+    with pytest.raises(pulumi.RunError) as raised:
+        run_target(harness, monkeypatch, "azure", **GRANTING)
+    settle_failed_registrations()
+    message = str(raised.value)
+    if properties is None:
+        assert message.startswith(
+            "cannot read the registry's roleAssignmentMode from Pulumi's mocks "
+            "(invoke azure-native:resources:getResource)"
+        ), message
+    else:
+        assert 'roleAssignmentMode "AbacRepositoryPermissions"' in message
+    registered = {r.typ for r in harness.monitor.registered()}
+    assert REGISTRY in registered
+    assert ROLE_ASSIGNMENT not in registered
+    assert TASK not in registered
+
+
 def test_a_classic_rbac_registry_is_read_once_then_granted(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The mode is read from ARM at the API version that has it, with the provider's own ARM
     token; then the grants and the purge task go ahead."""
+    read_over_http(monkeypatch)
     outputs = run_target(harness, monkeypatch, "azure", **GRANTING)
     grants = harness.of_type(ROLE_ASSIGNMENT)
     assert len(grants) == 3, [g.name for g in grants]
@@ -891,6 +954,7 @@ def test_a_registry_not_in_classic_rbac_stops_before_any_grant_or_the_purge_task
     """The whole program under mocks, with ARM answering the literal body: the run stops with
     the cause and the setting to change, and registers no grant and no task."""
     answer = arm_answer(mode_line)
+    read_over_http(monkeypatch)
     monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
     with pytest.raises(pulumi.RunError) as raised:
         run_target(harness, monkeypatch, "azure", **GRANTING)
@@ -915,6 +979,7 @@ def test_a_classic_rbac_registry_gets_its_grants_and_task(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, mode_line: str | None
 ) -> None:
     answer = arm_answer(mode_line)
+    read_over_http(monkeypatch)
     monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
     run_target(harness, monkeypatch, "azure", **GRANTING)
     assert len(harness.of_type(ROLE_ASSIGNMENT)) == 3
@@ -1063,6 +1128,7 @@ def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
         assert url.startswith("https://management.azure.com/")
         return real_get_registry(url.replace("https://management.azure.com", loopback), token)
 
+    read_over_http(monkeypatch)
     monkeypatch.setattr(acr_mode, "get_registry", get_on_loopback)
     try:
         with pytest.raises(pulumi.RunError) as raised:
@@ -1104,14 +1170,17 @@ def test_the_mode_check_can_be_turned_off_and_then_reads_nothing(harness: Harnes
     assert len(harness.of_type(ROLE_ASSIGNMENT)) == 1  # every registration has run
     assert harness.of_type(TASK) != []
     assert ARM_GETS == []
-    assert [t for t, _ in harness.monitor.registry_mocks.calls if t == GET_TOKEN] == []
+    asked = {t for t, _ in harness.monitor.registry_mocks.calls}
+    assert GET_TOKEN not in asked
+    assert GET_RESOURCE not in asked
 
 
 def test_the_mode_check_is_on_unless_turned_off(harness: Harness) -> None:
     """The secure default: a Registry whose Args say nothing about it reads the mode."""
     Registry("registry", {"cloud": "azure", "azure": {"location": "westeurope"}})
     assert harness.of_type(TASK) != []  # every registration, and so the check, has run
-    assert len(ARM_GETS) == 1
+    asked = [t for t, _ in harness.monitor.registry_mocks.calls]
+    assert asked.count(GET_RESOURCE) == 1
 
 
 @pytest.mark.parametrize("value", ["false", 0, None])

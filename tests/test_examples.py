@@ -5,6 +5,8 @@ files against the Pulumi project schema, and that they use the package the provi
 
 from __future__ import annotations
 
+import json
+import re
 import runpy
 import subprocess
 import sys
@@ -132,3 +134,30 @@ def test_unknown_properties_looks_into_nested_types() -> None:
         package,
         "",
     ) == ["clowd", "local.prot"]
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """A requirements file's requirements: no comments, no blank lines, no hash continuations."""
+    lines = [line.split(" #")[0].rstrip(" \\") for line in path.read_text().splitlines()]
+    return [line for line in lines if line and not line.lstrip().startswith(("#", "--hash"))]
+
+
+def test_the_python_example_pins_what_it_installs() -> None:
+    """Beside the package itself, every package the Python example installs is pinned with `==`,
+    at the version requirements.lock holds: uv's lock of requirements.txt, which is the package
+    with its `local` extra (tests/test_package.py keeps those the same)."""
+    lines = requirement_lines(EXAMPLES / "python" / "requirements.txt")
+    assert lines[0] == "../..[local]"
+    assert all("==" in line for line in lines[1:]), lines
+    locked = {line for line in requirement_lines(ROOT / "requirements.lock")}
+    assert set(lines[1:]) == locked
+
+
+def test_the_typescript_example_pins_exact_versions() -> None:
+    """npm installs an exact version only for a bare `MAJOR.MINOR.PATCH` (no `^`, `~`, `>=`
+    or `x`: the node-semver range syntax npm documents for package.json)."""
+    package = json.loads((EXAMPLES / "typescript" / "package.json").read_text())
+    versions = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+    assert versions, "the example installs packages"
+    loose = {name: v for name, v in versions.items() if not re.fullmatch(r"\d+\.\d+\.\d+", v)}
+    assert loose == {}

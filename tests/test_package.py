@@ -8,6 +8,9 @@ from the package index) into a fresh virtualenv made without this repository on 
 dependencies are not downloaded again: a .pth file in the fresh virtualenv adds venv/'s
 site-packages (hundreds of MB of cloud SDKs), which holds no container_registry (venv/ never
 gets the package installed), so the program can only import the one that was built.
+
+Issue 28 item 5: docs/use-in-your-program.md as a user outside the checkout follows it, its wheel
+install line with an extra, its program and its three-line test under container_registry.testing.
 """
 
 from __future__ import annotations
@@ -73,10 +76,9 @@ def test_the_check_reads_requirement_lines() -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the package built from the repository root installed in it;
-    returns its python."""
-    where = tmp_path_factory.mktemp("package")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from the repository root, as `pip wheel` builds it."""
+    where = tmp_path_factory.mktemp("wheel")
     # Built from a copy of the checkout: setuptools builds in the source folder (build/,
     # *.egg-info), where a build left half done (an interrupted run, or two at once) breaks the
     # next one ("File exists"). The copy holds everything but the checkout's caches and venv, so
@@ -96,17 +98,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=300,
     )
-    (wheel,) = wheels.glob("container_registry-*.whl")
+    (built,) = wheels.glob("container_registry-*.whl")
+    return built
+
+
+def fresh_venv(where: Path) -> Path:
+    """A virtualenv outside the checkout whose only packages are venv/'s (the dependencies,
+    through a .pth file, so nothing is downloaded); returns its python."""
     env = where / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
     python = env / "bin" / "python"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
-        + [str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True,
@@ -114,6 +115,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text=True,
     ).stdout.strip()
     (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the package built from the repository root installed in it;
+    returns its python."""
+    python = fresh_venv(tmp_path_factory.mktemp("package"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
+        + [str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return python
 
 
@@ -171,3 +187,63 @@ def test_a_program_outside_the_repository_runs_on_the_installed_package(
     assert "container-registry:index:RegistryImage" in report["types"]
     assert report["repository_url"].endswith("/api")
     assert report["digest"].startswith(report["repository_url"] + "@sha256:")
+
+
+USE_DOC = ROOT / "docs" / "use-in-your-program.md"
+
+
+def python_blocks(markdown: str) -> list[str]:
+    """The ```python code blocks of a Markdown page, in order."""
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+@pytest.mark.slow
+def test_the_documented_install_program_and_test_run_outside_the_checkout(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """docs/use-in-your-program.md as a user follows it, in a folder outside the checkout: the
+    wheel line installs the wheel with its extra (pip resolves `[aws]` against what the fresh
+    virtualenv has, offline), then the documented program and its three-line test pass under
+    pytest there."""
+    page = USE_DOC.read_text(encoding="utf-8")
+    (documented, extra) = re.findall(
+        r'pip install "dist/(container_registry-[^"]+\.whl)\[(\w+)\]"', page
+    )[0]
+    assert documented == wheel.name, "the docs name the wheel that `pip wheel` builds"
+    git_line = f'pip install "container-registry[{extra}] @ git+https://github.com/OWNER/REPO@v'
+    assert git_line in page
+    python = fresh_venv(tmp_path)
+    installed_by_pip = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-index"]
+        + ["--find-links", str(wheel.parent), f"{wheel}[{extra}]"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert installed_by_pip.returncode == 0, installed_by_pip.stderr[-3000:]
+    program, test = (block for block in python_blocks(page) if "container_registry" in block)
+    project = tmp_path / "program"
+    (project / "api").mkdir(parents=True)
+    (project / "api" / "Dockerfile").write_text("FROM scratch\nCOPY index.html /\n")
+    (project / "api" / "index.html").write_text("<p>hello</p>\n")
+    (project / "__main__.py").write_text(program)
+    (project / "test_program.py").write_text(test)
+    ran = subprocess.run(
+        [str(python), "-m", "pytest", "-p", "no:cacheprovider", "-q", "test_program.py"]
+        + ["-p", "no:xdist"],
+        cwd=project,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "1 passed" in ran.stdout
+    where = subprocess.run(
+        [str(python), "-c", "import container_registry; print(container_registry.__file__)"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(tmp_path / "venv"), f"imported {where}"

@@ -9,6 +9,14 @@ version ACR refuses) whatever `api_version` says: for a GET invoke the provider 
 (`Invoke` in provider/pkg/provider/provider.go of pulumi/pulumi-azure-native). So the registry is
 read from Azure Resource Manager directly, with a token the provider issues for the same
 credentials (azure-native's getClientToken), at an API version that returns the property.
+
+Under Pulumi's mocks (`pulumi.runtime.set_mocks`, as in unit tests) there is no Azure to ask, and
+a unit test makes no network call: there the same read is the invoke azure-native would serve if
+it honoured `api_version`, resources.getResource of the registry at that version, which mocks
+answer (container_registry.testing does). The engine is told apart by its public monitor: Pulumi's
+`set_mocks` installs a `pulumi.runtime.mocks.MockMonitor` as the monitor that
+`pulumi.runtime.settings.get_monitor()` returns (pulumi/runtime/mocks.py); a real engine's is the
+gRPC ResourceMonitorStub.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ import urllib.request
 from typing import Any
 
 import pulumi
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_monitor
+from pulumi_azure_native import resources
 
 # The first stable ACR REST API version whose RegistryProperties has roleAssignmentMode (enum
 # AbacRepositoryPermissions | LegacyRegistryPermissions, default LegacyRegistryPermissions):
@@ -41,6 +52,8 @@ ARM_BY_LOGIN_SUFFIX = {
     ".azurecr.cn": "https://management.chinacloudapi.cn",
 }
 TIMEOUT_SECONDS = 60
+# The invoke that asks the mocks for the registry (see the module's docstring).
+GET_RESOURCE = "azure-native:resources:getResource"
 
 
 def arm_endpoint(login_server: str) -> str:
@@ -61,11 +74,11 @@ def registry_url(login_server: str, registry_id: str) -> str:
     )
 
 
-def cannot_read(url: str, reason: str) -> pulumi.RunError:
+def cannot_read(url: str, reason: str, source: str = "Azure Resource Manager") -> pulumi.RunError:
     """The error for a registry GET that gave no registry: what was read, why it matters, what
     to do, and the Args key of the check; never the token."""
     return pulumi.RunError(
-        f"cannot read the registry's roleAssignmentMode from Azure Resource Manager ({url}): "
+        f"cannot read the registry's roleAssignmentMode from {source} ({url}): "
         f"{reason}. The check (azure.check_role_assignment_mode) runs before any AcrPush/AcrPull "
         "grant or the purge task, so none of them was created. The identity Pulumi runs as "
         "needs read access to the registry (Microsoft.ContainerRegistry/registries/read, in "
@@ -92,9 +105,52 @@ def get_registry(url: str, token: str) -> dict[str, Any]:
         raise cannot_read(url, f"the answer is not JSON ({err})") from None
     except OSError as err:
         raise cannot_read(url, str(err)) from None
+    return a_registry(body, url)
+
+
+def a_registry(body: Any, url: str, source: str = "Azure Resource Manager") -> dict[str, Any]:
+    """`body` if it has the shape of ARM's registry (an object with `properties`), else the
+    error that names what was read."""
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
-        raise cannot_read(url, f"the answer is not a registry: {json.dumps(body)[:200]}")
+        reason = f"the answer is not a registry: {json.dumps(body, default=str)[:200]}"
+        raise cannot_read(url, reason, source)
     return body
+
+
+def answered_by_mocks() -> bool:
+    """True where Pulumi's mocks stand in for the engine (see the module's docstring)."""
+    return isinstance(get_monitor(), MockMonitor)
+
+
+def asked_of_mocks(registry_id: pulumi.Output[str]) -> pulumi.Output[dict[str, Any]]:
+    """The registry as the mocks answer resources.getResource for it at the API version that
+    has roleAssignmentMode: what the HTTP GET reads on a real engine."""
+    # /subscriptions/{s}/resourceGroups/{group}/providers/Microsoft.ContainerRegistry/registries/{n}
+    parts = registry_id.apply(lambda resource_id: resource_id.split("/"))
+    found = resources.get_resource_output(
+        resource_group_name=parts.apply(lambda p: p[4]),
+        resource_provider_namespace="Microsoft.ContainerRegistry",
+        parent_resource_path="",
+        resource_type="registries",
+        resource_name=parts.apply(lambda p: p[-1]),
+        api_version=ROLE_ASSIGNMENT_MODE_API_VERSION,
+    )
+    return pulumi.Output.all(registry_id, found.properties).apply(
+        lambda v: a_registry(
+            {"id": v[0], "properties": v[1]}, f"invoke {GET_RESOURCE}", "Pulumi's mocks"
+        )
+    )
+
+
+def read_registry(
+    registry_id: pulumi.Output[str], login_server: pulumi.Output[str], token: pulumi.Output[str]
+) -> pulumi.Output[dict[str, Any]]:
+    """The registry with its properties: from ARM over HTTP, or from the mocks in a unit test."""
+    if answered_by_mocks():
+        return asked_of_mocks(registry_id)
+    return pulumi.Output.all(registry_id, login_server, token).apply(
+        lambda v: get_registry(registry_url(v[1], v[0]), v[2])
+    )
 
 
 def require_classic_rbac(registry: dict[str, Any], registry_name: str) -> None:
@@ -125,11 +181,13 @@ def checked_registry_name(
     every AcrPush/AcrPull grant and the purge task take it, so none is created otherwise."""
 
     def check(values: list[Any]) -> str:
-        name, resource_id, server, secret = values
-        require_classic_rbac(get_registry(registry_url(server, resource_id), secret), name)
+        name, registry = values
+        require_classic_rbac(registry, name)
         return name
 
-    # The token is a credential: it never leaves this apply. The result is the name alone, not
-    # a secret, as before (a secret name would change the grants' and the task's inputs).
-    checked = pulumi.Output.all(registry_name, registry_id, login_server, token).apply(check)
+    # The token is a credential: it never leaves read_registry's apply. The result is the name
+    # alone, not a secret, as before (a secret name would change the grants' and the task's
+    # inputs).
+    registry = read_registry(registry_id, login_server, token)
+    checked = pulumi.Output.all(registry_name, registry).apply(check)
     return pulumi.Output.unsecret(checked)
