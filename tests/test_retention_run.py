@@ -1,5 +1,5 @@
-"""./up.sh's retention run (stack_config/retention.py): it takes what the stack exports and hands
-it to container_registry/local/retention.py; the password goes nowhere else."""
+"""./up.sh's retention run (stack/retention.py): it takes what the stack exports and hands
+it to stack/retain.py; the password goes nowhere else."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import stack_config.retention as runner
-from container_registry.local.retention import Report, Stored
+import stack.retention as runner
+from stack.retain import Report, Stored
 
 PASSWORD = "Zq9-not-a-real-password"
 OUTPUTS: dict[str, Any] = {

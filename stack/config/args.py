@@ -14,10 +14,10 @@ import pulumi
 
 from container_registry.args import RegistryArgs
 from container_registry.naming import fold
-from stack_config.base_image import IMAGE_ARG, base_image
-from stack_config.errors import SettingsError
-from stack_config.hints import config_command, set_secret_command
-from stack_config.keys import SECRET_SET
+from stack.config.base_image import IMAGE_ARG, base_image
+from stack.config.errors import SettingsError
+from stack.config.hints import config_command, set_secret_command
+from stack.config.keys import SECRET_SET
 
 APP_CONTEXT = "app"
 _UINT = re.compile(r"[0-9]{1,10}")

@@ -30,9 +30,9 @@ from docker.errors import DockerException
 from requests.exceptions import RequestException
 
 from container_registry.options import DEFAULT_PLATFORM
-from stack_config.errors import SettingsError
-from stack_config.hints import config_command
-from stack_config.parse import Settings
+from stack.config.errors import SettingsError
+from stack.config.hints import config_command
+from stack.config.parse import Settings
 
 PING_TIMEOUT_S = 10
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"

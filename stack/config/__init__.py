@@ -15,13 +15,13 @@ from container_registry.errors import ArgumentError
 from container_registry.image import TYPE as IMAGE_TYPE
 from container_registry.registry import TARGET_SDKS
 from container_registry.registry import TYPE as REGISTRY_TYPE
-from stack_config.args import APP_CONTEXT
-from stack_config.base_image import IMAGE_ARG, base_image
-from stack_config.engine import PreparedEngine, prepare_engine
-from stack_config.errors import SettingsError, from_argument_error
-from stack_config.hints import install_command
-from stack_config.keys import read_config, read_project_keys, read_secrets
-from stack_config.parse import Settings, parse_settings
+from stack.config.args import APP_CONTEXT
+from stack.config.base_image import IMAGE_ARG, base_image
+from stack.config.engine import PreparedEngine, prepare_engine
+from stack.config.errors import SettingsError, from_argument_error
+from stack.config.hints import install_command
+from stack.config.keys import read_config, read_project_keys, read_secrets
+from stack.config.parse import Settings, parse_settings
 
 __all__ = [
     "COMPONENT_NAME",

@@ -1,14 +1,15 @@
 """The commands the stack program's messages name, so every hint works as printed in a new shell
 (issue 17 item 3). Library code never prints a command; the ./up.sh ones are the CLI's
-(container_registry/cli/hints.py), which spells them once for both."""
+(stack/cli/hints.py), which spells them once for both."""
 
 from __future__ import annotations
 
 import shlex
 
-# The ./up.sh commands are spelled once, by the CLI that runs them (issue 22).
-from container_registry.cli.hints import config_command, in_stack_shell, set_secret_command
 from container_registry.options import SUBJECT_CLAIM_KEYS
+
+# The ./up.sh commands are spelled once, by the CLI that runs them (issue 22).
+from stack.cli.hints import config_command, in_stack_shell, set_secret_command
 
 __all__ = [
     "config_command",

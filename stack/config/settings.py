@@ -19,7 +19,7 @@ from container_registry.options import (
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """The Docker engine the stack's Docker resources use (stack_config/engine.py)."""
+    """The Docker engine the stack's Docker resources use (stack/config/engine.py)."""
 
     host: str | None = None
     context: str | None = None

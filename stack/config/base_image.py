@@ -4,8 +4,8 @@ The Dockerfile starts `ARG BASE_IMAGE=nginx`, `ARG BASE_TAG=<tag>` and
 `FROM ${BASE_IMAGE}:${BASE_TAG}`. The program reads those defaults here instead of repeating
 them, so the mirror path it builds from (`<mirror>/nginx`), the repository a mirror must carry
 (`nginx`) and the pin cannot drift apart.
-No Pulumi here: stack_config/parse.py (the mirror's repositories) and the app image's
-build arguments (stack_config/__init__.py) both read it.
+No Pulumi here: stack/config/parse.py (the mirror's repositories) and the app image's
+build arguments (stack/config/__init__.py) both read it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from container_registry.naming import DISTRIBUTION_NAME
 
-DOCKERFILE = Path(__file__).resolve().parent.parent / "app" / "Dockerfile"
+DOCKERFILE = Path(__file__).resolve().parents[2] / "app" / "Dockerfile"
 # The build arguments app/Dockerfile takes before FROM.
 IMAGE_ARG = "BASE_IMAGE"
 TAG_ARG = "BASE_TAG"

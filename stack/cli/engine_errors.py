@@ -3,7 +3,7 @@
 Some refusals come from the cloud only when a resource is created: the provider's error goes to
 the engine, and no line of our Python sees it. The one place that does is this CLI, which holds
 `pulumi up`'s output when it fails. Where the program refuses the same cause up front, the CLI
-gives the same message, worded by the same function (stack_config.errors.from_argument_error).
+gives the same message, worded by the same function (stack.config.errors.from_argument_error).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from container_registry.azure.options import FEDERATION_NOT_ENABLED, FEDERATION_UNSUPPORTED_RULE
-from container_registry.cli.hints import ANSI, config_command
 from container_registry.errors import ArgumentError
-from stack_config.errors import config_key, from_argument_error
+from stack.cli.hints import ANSI, config_command
+from stack.config.errors import config_key, from_argument_error
 
 
 def federation_refused_lines(

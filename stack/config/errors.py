@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import pulumi
 
 from container_registry.errors import ArgumentError
-from stack_config.keys import PATH_KEYS
+from stack.config.keys import PATH_KEYS
 
 _INDEX = re.compile(r"\[[0-9]+\]$")
 

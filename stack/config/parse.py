@@ -22,23 +22,23 @@ from container_registry.github import ONE_ID_RULE, ref_and_environment
 from container_registry.image import check_tag
 from container_registry.naming import choice, fold, normal_platform
 from container_registry.registry import resolve
-from stack_config.args import flag, registry_args, text
-from stack_config.base_image import base_image
-from stack_config.errors import SettingsError, from_argument_error
-from stack_config.hints import (
+from stack.config.args import flag, registry_args, text
+from stack.config.base_image import base_image
+from stack.config.errors import SettingsError, from_argument_error
+from stack.config.hints import (
     config_command,
     immutable_form_command,
     remove_command,
     set_secret_command,
     subject_template_command,
 )
-from stack_config.keys import (
+from stack.config.keys import (
     CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
 )
-from stack_config.settings import EngineSettings, Settings
+from stack.config.settings import EngineSettings, Settings
 
 __all__ = ["EngineSettings", "Settings", "parse_settings"]
 
