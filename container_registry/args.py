@@ -36,7 +36,7 @@ __all__ = [
 class Lifecycle(TypedDict, total=False):
     """What the registry deletes (ECR lifecycle policy, ACR retention and purge task, Artifact
     Registry cleanup policies; on the local registry, the retention run of
-    stack/retain.py). A kept image keeps its cosign signature and
+    container_registry/local/retention.py). A kept image keeps its cosign signature and
     attestation (docs/supply-chain.md)."""
 
     untagged_expiry_days: int

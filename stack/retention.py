@@ -2,7 +2,7 @@
 
 The stack exports what retention needs as `retention` (no secret in it); after a local update the
 CLI (stack/cli/main.py) hands `run` the stack's outputs, the `credentials` secret
-among them, and `run` applies stack/retain.py on the stack's engine and
+among them, and `run` applies container_registry/local/retention.py on the stack's engine and
 returns a one-line report. The password goes to the registry alone: never an argument, never
 printed. By hand: `pulumi stack output --json --show-secrets | venv/bin/python -m
 stack.retention`.
@@ -18,18 +18,17 @@ from typing import Any
 import docker
 from docker.constants import DEFAULT_TIMEOUT_SECONDS
 
-from container_registry.local.container import engine_name
+from container_registry import local_container_name, retain_local_images
 from stack.config import COMPONENT_NAME
 from stack.config.engine import DEFAULT_SOCKET, DockerEngine, PreparedEngine, docker_client
 from stack.config.settings import Settings
-from stack.retain import retain
 
 
 def retention_output(settings: Settings, engine: PreparedEngine) -> dict[str, Any]:
     """The `retention` output of a local stack: where its registry runs and what to keep."""
     options = settings.options
     return {
-        "container": engine_name(options, COMPONENT_NAME),
+        "container": local_container_name(options, COMPONENT_NAME),
         "port": options.local.port,
         "keepTaggedImages": options.keep_tagged_images,
         "untaggedExpiryDays": options.untagged_expiry_days,
@@ -57,7 +56,7 @@ def run(outputs: Mapping[str, Any]) -> str:
     )
     client = client_for(engine)
     try:
-        report = retain(
+        report = retain_local_images(
             client,
             str(found["container"]),
             username=str(credentials["username"]),

@@ -1,4 +1,4 @@
-"""The local target's retention plan (stack/retain.py) on a literal listing:
+"""The local target's retention plan (container_registry/local/retention.py) on a literal listing:
 what it deletes, exactly, and that it never deletes a kept image's signature or SBOM (issue 23
 item 3).
 The engine test (tests/engine/test_supply_chain_engine.py) runs it against a real registry."""
@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from stack.retain import SECONDS_PER_DAY, Stored, plan
+from container_registry.local.retention import SECONDS_PER_DAY, Stored, plan
 
 NOW = 1_800_000_000.0
 REPO = "app"

@@ -48,8 +48,7 @@ def project() -> dict[str, Any]:
 
 
 def test_the_extras_hold_the_stack_requirements_pins() -> None:
-    """requirements.txt (the local stack) is the package with its `local` extra, plus what the
-    program alone imports (requests: the retention run, stack/retain.py); each
+    """requirements.txt (the local stack) is the package with its `local` extra; each
     requirements-<cloud>.txt adds exactly what that cloud's extra adds to it."""
     meta = project()
     base, extras = set(meta["dependencies"]), meta["optional-dependencies"]
@@ -57,7 +56,7 @@ def test_the_extras_hold_the_stack_requirements_pins() -> None:
     # tests use it, so requirements-dev.txt pins it.
     assert set(extras) == set(TARGETS) | {"verify"}
     assert set(extras["verify"]) <= pins(ROOT / "requirements-dev.txt")
-    assert pins(ROOT / "requirements.txt") == base | set(extras["local"]) | {"requests>=2.31,<3"}
+    assert pins(ROOT / "requirements.txt") == base | set(extras["local"])
     for cloud in ("aws", "azure", "gcp"):
         added = pins(ROOT / f"requirements-{cloud}.txt")
         assert added <= set(extras[cloud]), f"requirements-{cloud}.txt pins beyond [{cloud}]"

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from container_registry.local.container import engine_name, mirror_engine_name
+from container_registry import local_container_name
 from stack.cli.local import Layout
 from stack.config import COMPONENT_NAME
 from stack.config.errors import SettingsError
@@ -73,10 +73,10 @@ def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> 
         return None
     options = settings.options
     ports = [("localPort", options.local.port)]
-    names = [engine_name(options, COMPONENT_NAME)]
+    names = [local_container_name(options, COMPONENT_NAME)]
     if settings.mirror_enabled:
         ports.append(("localMirrorPort", options.mirror.local_port))
-        names.append(mirror_engine_name(options, COMPONENT_NAME))
+        names.append(local_container_name(options, COMPONENT_NAME, mirror=True))
     return Layout(tuple(ports), tuple(names))
 
 

@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from container_registry.naming import DISTRIBUTION_NAME
-
 DOCKERFILE = Path(__file__).resolve().parents[2] / "app" / "Dockerfile"
 # The build arguments app/Dockerfile takes before FROM.
 IMAGE_ARG = "BASE_IMAGE"
@@ -23,6 +21,10 @@ TAG_ARG = "BASE_TAG"
 
 # `ARG NAME=value` (one per line, unquoted), the form app/Dockerfile uses.
 _ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\S+)\s*$", re.IGNORECASE)
+# A Docker official image's name: one path component of the distribution spec's repository
+# grammar (distribution/reference's `path-component`: lowercase alphanumerics joined by '.', '_',
+# '__' or dashes), with nothing after it.
+_OFFICIAL_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # Docker official images: `nginx`, `library/nginx` or `docker.io/library/nginx`.
 _OFFICIAL = re.compile(
     r"(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/)?(?:library/)?"
@@ -73,7 +75,7 @@ def base_image(dockerfile: Path = DOCKERFILE) -> BaseImage:
         )
     prefix = _OFFICIAL.match(image)
     repository = image[prefix.end() :] if prefix else image
-    if not DISTRIBUTION_NAME.fullmatch(repository) or tag == "latest":
+    if not _OFFICIAL_NAME.fullmatch(repository) or tag == "latest":
         raise BaseImageError(
             f"{dockerfile}: {IMAGE_ARG}={image} {TAG_ARG}={tag} is not a pinned Docker official "
             "image; the mirror stands for docker.io/library only"

