@@ -1,8 +1,8 @@
 """The stack program: config -> Args -> Registry + RegistryImage(app/) -> the stack's outputs.
 
-stack_config reads the config once (and warns about keys that do nothing); the components are
-the container_registry package's, as any program would use them; the outputs are the same on
-every target.
+stack/config reads the config once (and warns about keys that do nothing); the components are
+the container_registry package's, through its public API as any program would use them; the
+outputs are the same on every target.
 """
 
 import pulumi

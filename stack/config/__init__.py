@@ -1,4 +1,4 @@
-"""The stack program's side of the package: its config read once and mapped to the components'
+"""The stack program's config mapping: its config read once and mapped to the components'
 Args (parse.py, keys.py), its errors naming config keys (errors.py) with the commands that fix
 them (hints.py), the one Docker engine (engine.py) and the app's base image (base_image.py).
 __main__.py is the flow; everything it needs beyond the components is here."""
@@ -77,7 +77,8 @@ def component_errors(settings: Settings) -> Iterator[None]:
     except ModuleNotFoundError as missing:
         # requirements.txt holds the local stack's packages only; each cloud's SDK is in
         # requirements-<cloud>.txt.
-        if missing.name != CLOUD_SDKS.get(settings.cloud):
+        sdk = CLOUD_SDKS.get(settings.cloud)
+        if sdk is None or missing.name != sdk:
             raise
         raise SettingsError(
             "cloud",
