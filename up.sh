@@ -5,7 +5,7 @@
 #
 # This script only bootstraps: it finds Python 3.10 or newer, makes venv/, installs the local
 # stack's set (requirements.txt) into it, and hands over to the CLI in the package,
-# `python -m container_registry.cli` (container_registry/cli/), which does everything else.
+# `python -m stack.cli` (stack/cli/), which does everything else.
 set -euo pipefail
 
 PROJECT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -71,4 +71,4 @@ if ! command -v pulumi >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
 	export PATH="$toolchain:$PATH" PULUMI_SKIP_UPDATE_CHECK=true
 fi
 
-exec venv/bin/python -m container_registry.cli "$@"
+exec venv/bin/python -m stack.cli "$@"

@@ -24,12 +24,22 @@ from container_registry.args import (
     RegistryCredentials,
     RegistryImageArgs,
 )
+from container_registry.errors import ArgumentError
+from container_registry.options import SUBJECT_CLAIM_KEYS as SUBJECT_CLAIM_KEYS
+from container_registry.options import WORKFLOW_PATH as WORKFLOW_PATH
+from container_registry.options import RegistryOptions
 
 if TYPE_CHECKING:
+    import docker
+
     from container_registry.image import RegistryImage
+    from container_registry.local.retention import Report
     from container_registry.registry import Registry
 
 __all__ = [
+    "SUBJECT_CLAIM_KEYS",
+    "WORKFLOW_PATH",
+    "ArgumentError",
     "AwsTarget",
     "AzureTarget",
     "CiPush",
@@ -42,6 +52,13 @@ __all__ = [
     "RegistryCredentials",
     "RegistryImage",
     "RegistryImageArgs",
+    "RegistryOptions",
+    "check_image_tag",
+    "check_registry_args",
+    "federation_unsupported_rule",
+    "local_container_name",
+    "normal_platform",
+    "retain_local_images",
 ]
 
 # The components, imported on first use (PEP 562): the image module loads pulumi_docker.
@@ -53,3 +70,89 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'container_registry' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+# What a program that maps its own settings to the Args needs beyond the components: the checks
+# to run before `pulumi up` (a CLI names a bad setting without starting the engine), and the
+# few facts the components decide that such a program must repeat to its user. The stack
+# program (stack/) uses these and nothing else of the package (tests/test_layers.py):
+# - ArgumentError: what the components raise for bad input (a pulumi.InputPropertyError), the
+#   bad value and the rule apart, so a program words it with its own key names.
+# - RegistryOptions: a Registry's Args as checked (check_registry_args).
+# - WORKFLOW_PATH: where the `ci_workflow` output must be committed; the clouds trust tokens
+#   from a workflow at that path only, so a program that saves the file names it.
+# - SUBJECT_CLAIM_KEYS: the OIDC subject template `ci.subject_includes_ref` means; a program
+#   prints the `gh api` command that sets it on the repository.
+
+
+def check_registry_args(args: RegistryArgs) -> RegistryOptions:
+    """Every value of a Registry's Args checked, as `Registry` checks them, without creating
+    anything; the values as the Registry reads them (defaults applied, one spelling). A program
+    calls it to refuse a bad setting before `pulumi up` and to read a value the Registry decides
+    (a default port, a normalised SKU). Raises ArgumentError naming the first bad property."""
+    from container_registry.registry import resolve
+
+    return resolve(args)
+
+
+def check_image_tag(tag: str, path: str = "tag") -> str:
+    """A RegistryImage `tag`, checked as the image checks it (never `latest`); `path` names the
+    property in the ArgumentError, for a program that checks its own setting up front."""
+    from container_registry.image import check_tag
+
+    return check_tag(tag, path)
+
+
+def normal_platform(platform: str, path: str = "platform") -> str:
+    """A RegistryImage `platform` as the image reads it (`linux/arm64/v8`, aliases normalised),
+    or an ArgumentError naming `path`: a program that picks base images per platform reads the
+    same value the build uses."""
+    from container_registry.naming import normal_platform as normal
+
+    return normal(platform, path)
+
+
+def federation_unsupported_rule() -> str:
+    """The reason the azure target refuses a location where Microsoft allows no federated
+    credential on a managed identity. Azure tells a location it does not list only when the
+    credential is created (HTTP 405); a program that reads the engine's error gives its user
+    the same reason as for a listed location."""
+    from container_registry.azure.options import FEDERATION_UNSUPPORTED_RULE
+
+    return FEDERATION_UNSUPPORTED_RULE
+
+
+def local_container_name(options: RegistryOptions, name: str, *, mirror: bool = False) -> str:
+    """The name, on the Docker engine, of the container a local Registry called `name` runs (its
+    mirror's with `mirror`); its volume adds `-data`. A program that checks the engine before
+    `up`, or cleans up after `destroy`, finds it by this name."""
+    from container_registry.local.container import engine_name, mirror_engine_name
+
+    return (mirror_engine_name if mirror else engine_name)(options, name)
+
+
+def retain_local_images(
+    client: docker.DockerClient,
+    container_name: str,
+    *,
+    username: str,
+    password: str,
+    port: int,
+    keep_tagged_images: int,
+    untagged_expiry_days: int,
+) -> Report:
+    """The local registry's retention: delete what `lifecycle` does not keep, then collect
+    garbage. The local registry (unlike the clouds) has no retention of its own and nothing
+    runs while `pulumi up` is idle, so the program that owns the stack runs this after each
+    update (container_registry/local/retention.py says how)."""
+    from container_registry.local.retention import retain
+
+    return retain(
+        client,
+        container_name,
+        username=username,
+        password=password,
+        port=port,
+        keep_tagged_images=keep_tagged_images,
+        untagged_expiry_days=untagged_expiry_days,
+    )

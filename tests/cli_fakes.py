@@ -19,8 +19,8 @@ from typing import Any
 from pulumi import automation as auto
 from semver import VersionInfo
 
-from container_registry.cli.main import Session, main
-from container_registry.cli.pulumi_stack import PulumiFailed
+from stack.cli.main import Session, main
+from stack.cli.pulumi_stack import PulumiFailed
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the CLI reads besides itself: the project name, the stack files, the requirement files.

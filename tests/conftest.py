@@ -29,7 +29,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
+from stack.config.keys import PROVIDER_KEYS, SECRET_KEYS
 from tests.engine.ci_guard import EngineTestGuard
 
 # Time limits measure the machine, not the code: CI shares two cores with a Docker engine and
@@ -540,8 +540,8 @@ TARGET_CONFIG: dict[str, dict[str, str]] = {
 ENGINE_ARCHITECTURE = "x86_64"
 # For programs run in a fresh interpreter: the same stub, as a line of Python.
 STUB_ENGINE_SOURCE = (
-    "import stack_config.engine; "
-    f"stack_config.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
+    "import stack.config.engine; "
+    f"stack.config.engine.probe_engine = lambda engine: (engine, {ENGINE_ARCHITECTURE!r})"
 )
 
 
@@ -556,7 +556,7 @@ def stub_engine(
         asked.append(engine)
         return engine, architecture
 
-    monkeypatch.setattr("stack_config.engine.probe_engine", probe)
+    monkeypatch.setattr("stack.config.engine.probe_engine", probe)
     return asked
 
 

@@ -14,9 +14,9 @@ import yaml
 from conftest import ROOT, Harness
 from container_registry import Registry, RegistryImage
 from container_registry.args import DEFAULTS
-from stack_config.errors import SettingsError
-from stack_config.keys import PATH_KEYS, PROJECT_KEYS, PROVIDER_KEYS
-from stack_config.parse import parse_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import PATH_KEYS, PROJECT_KEYS, PROVIDER_KEYS
+from stack.config.parse import parse_settings
 
 ARGS = ROOT / "container_registry" / "args.py"
 # Pulumi.yaml keys whose empty default means something the stack decides, not the component's

@@ -56,8 +56,8 @@ from container_registry.image import content_tag
 from container_registry.options import AzureOptions as AzureSettings
 from container_registry.options import RegistryOptions as Settings
 from container_registry.target import Built
-from stack_config.errors import SettingsError
-from stack_config.parse import parse_settings
+from stack.config.errors import SettingsError
+from stack.config.parse import parse_settings
 
 APP_DIR = ROOT / "app"
 COMPONENT = "container-registry:index:Registry"

@@ -44,7 +44,7 @@ from conftest import (
 from container_registry import github as ci
 from container_registry.azure.access import registry_scope, role_assignment_name
 from container_registry.options import CiOptions as CiSettings
-from stack_config.errors import SettingsError
+from stack.config.errors import SettingsError
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 ZIZMOR = Path(sys.executable).with_name("zizmor")

@@ -13,10 +13,10 @@ import pytest
 
 from conftest import ROOT, Harness
 from container_registry.options import DEFAULT_CI_REF, CiOptions
-from stack_config import load_settings
-from stack_config.errors import SettingsError
-from stack_config.keys import PROJECT_KEYS
-from stack_config.parse import parse_settings
+from stack.config import load_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import PROJECT_KEYS
+from stack.config.parse import parse_settings
 
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 

@@ -1,4 +1,4 @@
-"""The CLI behind ./up.sh (container_registry/cli), every flag and check, run in process with the
+"""The CLI behind ./up.sh (stack/cli), every flag and check, run in process with the
 Pulumi and Docker boundaries faked (tests/cli_fakes.py). Ported from the bash-level tests of the
 old up.sh; tests/test_up_bootstrap.py runs the real ./up.sh and the real boundaries."""
 
@@ -29,12 +29,12 @@ from cli_fakes import (
     make_project,
     run_cli,
 )
-from container_registry.cli.docker_cli import DockerCli
-from container_registry.cli.errors import Exit
-from container_registry.cli.main import Session, check_tools
-from container_registry.cli.options import parser
-from stack_config.errors import SettingsError
-from stack_config.parse import parse_settings
+from stack.cli.docker_cli import DockerCli
+from stack.cli.errors import Exit
+from stack.cli.main import Session, check_tools
+from stack.cli.options import parser
+from stack.config.errors import SettingsError
+from stack.config.parse import parse_settings
 
 BASH = shutil.which("bash") or "/bin/bash"
 
@@ -1157,8 +1157,8 @@ def test_an_error_naming_no_key_gets_no_command(world: World, output: str) -> No
 
 
 def test_a_program_error_that_shows_its_command_gets_no_second_one(world: World) -> None:
-    """The program spells its own commands with the CLI's function (stack_config/hints.py takes
-    it from container_registry/cli/hints.py): one line, not two."""
+    """The program spells its own commands with the CLI's function (stack/config/hints.py takes
+    it from stack/cli/hints.py): one line, not two."""
     world.up_fails = (
         "    error: gcp:project is not set: run `./up.sh --stack dev --config gcp:project "
         "<project-id>` (or set GOOGLE_PROJECT)"

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from container_registry.cli.options import parser
-from stack_config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
+from stack.cli.options import parser
+from stack.config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]

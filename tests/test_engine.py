@@ -1,4 +1,4 @@
-"""The one Docker engine (stack_config/engine.py): which endpoint a stack resolves to, from config,
+"""The one Docker engine (stack/config/engine.py): which endpoint a stack resolves to, from config,
 the environment and Docker contexts made here with docker-py's own context API; the check, run
 for real against engines that cannot answer and a fake Engine API on a socket; the platform."""
 
@@ -18,16 +18,16 @@ import pulumi
 import pytest
 
 from conftest import Harness, resolve
-from stack_config import engine as engine_module
-from stack_config.engine import (
+from stack.config import engine as engine_module
+from stack.config.engine import (
     DockerEngine,
     engine_platform,
     prepare_engine,
     probe_engine,
     resolve_engine,
 )
-from stack_config.errors import SettingsError
-from stack_config.parse import EngineSettings, Settings, parse_settings
+from stack.config.errors import SettingsError
+from stack.config.parse import EngineSettings, Settings, parse_settings
 
 PROVIDER = "pulumi:providers:docker"
 

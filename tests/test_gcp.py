@@ -29,8 +29,8 @@ from container_registry.image import content_tag
 from container_registry.options import CiOptions
 from container_registry.options import GcpOptions as GcpSettings
 from container_registry.options import RegistryOptions as Settings
-from stack_config.errors import SettingsError
-from stack_config.parse import parse_settings
+from stack.config.errors import SettingsError
+from stack.config.parse import parse_settings
 
 COMPONENT = "container-registry:index:Registry"
 APP_TAG = content_tag(ROOT / "app", "linux/amd64")

@@ -1,6 +1,6 @@
 """Hostile config: every key the program reads, fed what a user (or a script) could type.
 
-Every case must end in a valid program or in stack_config.errors.SettingsError whose message
+Every case must end in a valid program or in stack.config.errors.SettingsError whose message
 starts with the key at fault, never in another exception, and never after a resource has been
 registered. parse_settings takes the bulk (it is pure and fast); the whole program, under fresh
 mocks per example, takes a smaller sample of the same inputs.
@@ -22,9 +22,9 @@ from conftest import (
     stub_engine,
 )
 from container_registry.azure.options import SKUS as ACR_SKUS
-from stack_config.errors import SettingsError
-from stack_config.keys import CLOUDS, PROJECT_KEYS, PROVIDER_KEYS
-from stack_config.parse import Settings, parse_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import CLOUDS, PROJECT_KEYS, PROVIDER_KEYS
+from stack.config.parse import Settings, parse_settings
 
 ALL_KEYS: tuple[str, ...] = (*PROJECT_KEYS, *PROVIDER_KEYS)
 

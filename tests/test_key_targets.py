@@ -1,4 +1,4 @@
-"""Which targets each project key has an effect on (stack_config.keys.KEY_TARGETS), and the
+"""Which targets each project key has an effect on (stack.config.keys.KEY_TARGETS), and the
 warning for a key set where it does nothing.
 
 The table is checked against the program itself: on a target the table leaves out, setting the
@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, TARGET_CONFIG, Harness, program_run, run_target
-from stack_config import load_settings
-from stack_config.errors import SettingsError
-from stack_config.keys import (
+from stack.config import load_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import (
     CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
@@ -25,7 +25,7 @@ from stack_config.keys import (
     SECRET_SET,
     read_project_keys,
 )
-from stack_config.parse import Settings, parse_settings
+from stack.config.parse import Settings, parse_settings
 
 
 def provider_config_of(cloud: str) -> dict[str, str]:
@@ -171,7 +171,7 @@ def provider_config(cloud: str) -> dict[str, str]:
 
 def test_every_project_key_is_in_the_table() -> None:
     assert list(KEY_TARGETS) == list(PROJECT_KEYS), (
-        "stack_config.keys.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
+        "stack.config.keys.KEY_TARGETS must list every key of PROJECT_KEYS, in the same order"
     )
     for key, targets in KEY_TARGETS.items():
         assert targets, f"{key} applies to no target"
@@ -352,7 +352,7 @@ def mirror_warning(key: str, stack: str = "dev") -> str:
 
 def test_every_key_that_needs_the_mirror_is_in_the_program_s_table() -> None:
     assert sorted(MIRROR_KEYS) == NEED_THE_MIRROR, (
-        "stack_config.keys.MIRROR_KEYS must list the keys BESIDE says need the mirror"
+        "stack.config.keys.MIRROR_KEYS must list the keys BESIDE says need the mirror"
     )
 
 

@@ -39,8 +39,8 @@ from container_registry.image import content_tag
 from container_registry.local.container import engine_name
 from container_registry.options import MirrorOptions as MirrorSettings
 from container_registry.options import RegistryOptions as Settings
-from stack_config.engine import DockerEngine
-from stack_config.errors import SettingsError
+from stack.config.engine import DockerEngine
+from stack.config.errors import SettingsError
 
 APP_DIR = ROOT / "app"
 COMPONENT = "container-registry:index:Registry"
@@ -462,7 +462,7 @@ def test_program_checks_the_configured_engine(
 def test_every_docker_resource_uses_the_one_checked_engine(harness: Harness) -> None:
     """The container, volume, registry image and the app image all go through one explicit
     provider with the engine's host: the bridged and native halves of pulumi-docker would
-    otherwise pick their engines differently (stack_config/engine.py)."""
+    otherwise pick their engines differently (stack/config/engine.py)."""
     harness.configure(docker__host="tcp://127.0.0.1:2375")
     run_program(harness)
     provider = harness.one(PROVIDER)

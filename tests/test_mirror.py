@@ -38,8 +38,8 @@ from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
 from container_registry.options import MirrorOptions as MirrorSettings
 from container_registry.options import RegistryOptions as Settings
-from stack_config import load_settings
-from stack_config.base_image import (
+from stack.config import load_settings
+from stack.config.base_image import (
     DOCKERFILE,
     IMAGE_ARG,
     TAG_ARG,
@@ -47,8 +47,8 @@ from stack_config.base_image import (
     BaseImageError,
     base_image,
 )
-from stack_config.errors import SettingsError
-from stack_config.keys import (
+from stack.config.errors import SettingsError
+from stack.config.keys import (
     PLAINTEXT_SET,
     PROJECT_KEYS,
     SECRET_KEYS,
@@ -56,7 +56,7 @@ from stack_config.keys import (
     read_config,
     read_secrets,
 )
-from stack_config.parse import parse_settings
+from stack.config.parse import parse_settings
 
 APP_DIR = ROOT / "app"
 CLOUDS = ("aws", "azure", "gcp", "local")

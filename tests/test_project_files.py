@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from stack_config.keys import PROVIDER_KEYS
+from stack.config.keys import PROVIDER_KEYS
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 PROJECT_SCHEMA = ROOT / "tests" / "data" / "pulumi-project.schema.json"
@@ -57,9 +57,9 @@ def requirement_names(path: Path) -> list[str]:
 
 
 def program_imports() -> set[str]:
-    """The top-level modules __main__.py, stack_config/ and container_registry/ import."""
+    """The top-level modules __main__.py, stack/ and container_registry/ import."""
     found: set[str] = set()
-    modules = [*(ROOT / "stack_config").glob("*.py"), *(ROOT / "container_registry").rglob("*.py")]
+    modules = [*(ROOT / "stack").rglob("*.py"), *(ROOT / "container_registry").rglob("*.py")]
     for path in [ROOT / "__main__.py", *sorted(modules)]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):

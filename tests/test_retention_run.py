@@ -1,4 +1,4 @@
-"""./up.sh's retention run (stack_config/retention.py): it takes what the stack exports and hands
+"""./up.sh's retention run (stack/retention.py): it takes what the stack exports and hands
 it to container_registry/local/retention.py; the password goes nowhere else."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-import stack_config.retention as runner
+import stack.retention as runner
 from container_registry.local.retention import Report, Stored
 
 PASSWORD = "Zq9-not-a-real-password"
@@ -45,7 +45,7 @@ def test_runs_retention_with_the_stacks_values(monkeypatch: pytest.MonkeyPatch) 
         return Report((Stored("app", "sha256:" + "0" * 64, 0.0),), 5, 1.25)
 
     monkeypatch.setattr(runner, "client_for", fake_client)
-    monkeypatch.setattr(runner, "retain", fake_retain)
+    monkeypatch.setattr(runner, "retain_local_images", fake_retain)
     line = runner.run(OUTPUTS)
     assert calls == [
         {
@@ -67,6 +67,8 @@ def test_runs_retention_with_the_stacks_values(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_cloud_stack_has_nothing_to_retain(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "retain", lambda *a, **k: pytest.fail("retain was called"))
+    monkeypatch.setattr(
+        runner, "retain_local_images", lambda *a, **k: pytest.fail("retain was called")
+    )
     line = runner.run({"credentials": OUTPUTS["credentials"]})
     assert "nothing to do" in line

@@ -14,10 +14,10 @@ from container_registry.options import AzureOptions as AzureSettings
 from container_registry.options import GcpOptions as GcpSettings
 from container_registry.options import LocalOptions as LocalSettings
 from container_registry.options import MirrorOptions, RegistryOptions
-from stack_config import load_settings
-from stack_config.errors import SettingsError
-from stack_config.keys import PROJECT_KEYS
-from stack_config.parse import EngineSettings, Settings, parse_settings
+from stack.config import load_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import PROJECT_KEYS
+from stack.config.parse import EngineSettings, Settings, parse_settings
 
 GCP = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
 

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from conftest import PROJECT, ROOT, Harness
-from stack_config.errors import SettingsError
-from stack_config.keys import PROVIDER_KEYS
-from stack_config.parse import parse_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import PROVIDER_KEYS
+from stack.config.parse import parse_settings
 
 # The stack of each target, and the provider lines its file shows for filling in.
 CLOUD_OF = {"dev": "local", "aws": "aws", "azure": "azure", "gcp": "gcp"}

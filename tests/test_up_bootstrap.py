@@ -1,5 +1,5 @@
 """./up.sh itself: the bootstrap (find Python 3.10+, make venv/, install requirements.lock, hand
-over to `python -m container_registry.cli`), and a few whole runs through it with fake `pulumi`
+over to `python -m stack.cli`), and a few whole runs through it with fake `pulumi`
 and `docker` binaries, so the real boundaries (the Automation API's commands, the docker CLI,
 a real terminal) are exercised too. Every flag's behaviour is tested in process in
 tests/test_cli.py.
@@ -23,9 +23,9 @@ import pytest
 
 from cli_fakes import DEFAULT_OUTPUTS, DOCKER_PLUGIN, FAKE_PASSWORD, PROJECT_FILES, RANDOM_PLUGIN
 from conftest import ROOT
-from stack_config.errors import SettingsError
-from stack_config.keys import PLAINTEXT_SET
-from stack_config.parse import parse_settings
+from stack.config.errors import SettingsError
+from stack.config.keys import PLAINTEXT_SET
+from stack.config.parse import parse_settings
 
 SCRIPT = ROOT / "up.sh"
 BASH = shutil.which("bash") or "/bin/bash"
@@ -180,7 +180,7 @@ def box(tmp_path: Path) -> Box:
     shutil.copy2(SCRIPT, project / "up.sh")
     for name in PROJECT_FILES:
         shutil.copy2(ROOT / name, project / name)
-    for package in ("container_registry", "stack_config"):
+    for package in ("container_registry", "stack"):
         if (ROOT / package).is_dir():
             (project / package).symlink_to(ROOT / package)
     made = Box(
@@ -225,7 +225,7 @@ def test_up_sh_is_a_short_strict_bootstrap() -> None:
     assert text.startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in text
     assert len(text.splitlines()) <= 80, "issue 22: at most 80 lines of shell"
-    assert text.rstrip().endswith('exec venv/bin/python -m container_registry.cli "$@"')
+    assert text.rstrip().endswith('exec venv/bin/python -m stack.cli "$@"')
 
 
 def test_shellcheck_is_clean() -> None:

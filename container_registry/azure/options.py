@@ -79,7 +79,7 @@ def check_registry_name_source(repository_name: str) -> None:
 # the credential's PUT with HTTP 405, "The request format was unexpected: Support for federated
 # identity credentials not enabled." (the same page, "Errors"). The ./up.sh CLI gives that 405,
 # which reaches only the engine's output, the same message as a location refused here
-# (container_registry/cli/hints.py, federation_refused_lines).
+# (stack/cli/engine_errors.py, federation_refused_lines).
 FEDERATION_UNSUPPORTED_LOCATIONS: tuple[str, ...] = ("malaysiasouth", "newzealandnorth")
 # That 405's message, wherever the provider's error puts it: Azure has been seen to write
 # "unexpected : Support" as well as the page's "unexpected: Support", so only the words count.

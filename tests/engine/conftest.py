@@ -18,8 +18,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from stack_config.engine import DockerEngine, probe_engine, resolve_engine
-from stack_config.parse import Settings
+from stack.config.engine import DockerEngine, probe_engine, resolve_engine
+from stack.config.parse import Settings
 from tests.e2e.support import free_loopback_port
 from tests.engine.ci_guard import in_ci, is_engine_test
 from tests.engine.images import ensure_images
@@ -59,7 +59,7 @@ def docker_cli() -> str:
 
 
 def _find_engine() -> DockerEngine | str:
-    """The engine the docker CLI would use (stack_config/engine.py), or why there is none."""
+    """The engine the docker CLI would use (stack/config/engine.py), or why there is none."""
     try:
         engine, _ = probe_engine(resolve_engine(Settings()))
     except Exception as err:  # noqa: BLE001 (any failure means: no engine here)

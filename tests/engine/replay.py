@@ -43,7 +43,7 @@ from docker.models.containers import Container
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.sync_await import _sync_await
 
-from stack_config.keys import PROVIDER_KEYS
+from stack.config.keys import PROVIDER_KEYS
 from tests.conftest import (
     PROJECT,
     RESOURCE_OUTPUTS,

@@ -4,8 +4,8 @@ The Dockerfile starts `ARG BASE_IMAGE=nginx`, `ARG BASE_TAG=<tag>` and
 `FROM ${BASE_IMAGE}:${BASE_TAG}`. The program reads those defaults here instead of repeating
 them, so the mirror path it builds from (`<mirror>/nginx`), the repository a mirror must carry
 (`nginx`) and the pin cannot drift apart.
-No Pulumi here: stack_config/parse.py (the mirror's repositories) and the app image's
-build arguments (stack_config/__init__.py) both read it.
+No Pulumi here: stack/config/parse.py (the mirror's repositories) and the app image's
+build arguments (stack/config/__init__.py) both read it.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from container_registry.naming import DISTRIBUTION_NAME
-
-DOCKERFILE = Path(__file__).resolve().parent.parent / "app" / "Dockerfile"
+DOCKERFILE = Path(__file__).resolve().parents[2] / "app" / "Dockerfile"
 # The build arguments app/Dockerfile takes before FROM.
 IMAGE_ARG = "BASE_IMAGE"
 TAG_ARG = "BASE_TAG"
 
 # `ARG NAME=value` (one per line, unquoted), the form app/Dockerfile uses.
 _ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)=(?P<value>\S+)\s*$", re.IGNORECASE)
+# A Docker official image's name: one path component of the distribution spec's repository
+# grammar (distribution/reference's `path-component`: lowercase alphanumerics joined by '.', '_',
+# '__' or dashes), with nothing after it.
+_OFFICIAL_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # Docker official images: `nginx`, `library/nginx` or `docker.io/library/nginx`.
 _OFFICIAL = re.compile(
     r"(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)/)?(?:library/)?"
@@ -73,7 +75,7 @@ def base_image(dockerfile: Path = DOCKERFILE) -> BaseImage:
         )
     prefix = _OFFICIAL.match(image)
     repository = image[prefix.end() :] if prefix else image
-    if not DISTRIBUTION_NAME.fullmatch(repository) or tag == "latest":
+    if not _OFFICIAL_NAME.fullmatch(repository) or tag == "latest":
         raise BaseImageError(
             f"{dockerfile}: {IMAGE_ARG}={image} {TAG_ARG}={tag} is not a pinned Docker official "
             "image; the mirror stands for docker.io/library only"

@@ -12,15 +12,25 @@ from typing import Any, cast
 
 import pulumi
 
-from container_registry.args import RegistryArgs
-from container_registry.naming import fold
-from stack_config.base_image import IMAGE_ARG, base_image
-from stack_config.errors import SettingsError
-from stack_config.hints import config_command, set_secret_command
-from stack_config.keys import SECRET_SET
+from container_registry import RegistryArgs
+from stack.config.base_image import IMAGE_ARG, base_image
+from stack.config.errors import SettingsError
+from stack.config.hints import config_command, set_secret_command
+from stack.config.keys import SECRET_SET
 
 APP_CONTEXT = "app"
 _UINT = re.compile(r"[0-9]{1,10}")
+
+
+def fold(value: str) -> str:
+    """A config word in lowercase if it is ASCII, else unchanged (`TRUE` is `true`), the case rule
+    the components give their enumerations: only ASCII folds, so `ſ` never passes for `s`."""
+    return value.lower() if value.isascii() else value
+
+
+def choice(value: str, allowed: tuple[str, ...]) -> str | None:
+    """One of `allowed`, in any case, spelled as there; None when it is none of them."""
+    return {fold(option): option for option in allowed}.get(fold(value))
 
 
 def text(raw: Mapping[str, str | None], key: str) -> str | None:

@@ -5,21 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from container_registry.args import RegistryArgs
-from container_registry.options import (
-    AwsOptions,
-    AzureOptions,
-    CiOptions,
-    GcpOptions,
-    LocalOptions,
-    MirrorOptions,
-    RegistryOptions,
-)
+from container_registry import RegistryArgs, RegistryOptions
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """The Docker engine the stack's Docker resources use (stack_config/engine.py)."""
+    """The Docker engine the stack's Docker resources use (stack/config/engine.py)."""
 
     host: str | None = None
     context: str | None = None
@@ -49,7 +40,8 @@ class Settings:
     def mirror_enabled(self) -> bool:
         return self.options.mirror.enabled
 
-    # What the checked options say, read where the stack needs one value (and by its tests).
+    # What the checked options say, read where the stack needs one value (and by its tests); the
+    # types are the package's (RegistryOptions' fields).
     @property
     def repository_name(self) -> str:
         return self.options.repository_name
@@ -71,25 +63,25 @@ class Settings:
         return self.options.force_delete
 
     @property
-    def aws(self) -> AwsOptions:
+    def aws(self):
         return self.options.aws
 
     @property
-    def azure(self) -> AzureOptions:
+    def azure(self):
         return self.options.azure
 
     @property
-    def gcp(self) -> GcpOptions | None:
+    def gcp(self):
         return self.options.gcp
 
     @property
-    def local(self) -> LocalOptions:
+    def local(self):
         return self.options.local
 
     @property
-    def mirror(self) -> MirrorOptions:
+    def mirror(self):
         return self.options.mirror
 
     @property
-    def ci(self) -> CiOptions | None:
+    def ci(self):
         return self.options.ci

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from container_registry.cli.hints import config_command
+from stack.cli.hints import config_command
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from container_registry.cli import project as proj
-from container_registry.cli.backend import PASSPHRASE_FILE, STATE_DIR
-from container_registry.cli.errors import Exit
-from container_registry.cli.hints import config_command
-from container_registry.cli.local import StackState
-from container_registry.cli.pulumi_stack import PulumiFailed
-from container_registry.cli.usage import app_container, output_value
+from stack.cli import project as proj
+from stack.cli.backend import PASSPHRASE_FILE, STATE_DIR
+from stack.cli.errors import Exit
+from stack.cli.hints import config_command
+from stack.cli.local import StackState
+from stack.cli.pulumi_stack import PulumiFailed
+from stack.cli.usage import app_container, output_value
 
 if TYPE_CHECKING:
-    from container_registry.cli.backend import Backend
-    from container_registry.cli.main import DockerLike, Session, StackLike
+    from stack.cli.backend import Backend
+    from stack.cli.main import DockerLike, Session, StackLike
 
 
 def forget_salt(stack_file: Path) -> None:

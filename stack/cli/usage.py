@@ -8,12 +8,12 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from container_registry.cli import project as proj
-from container_registry.cli.local import free_port_after
+from stack.cli import project as proj
+from stack.cli.local import free_port_after
 
 if TYPE_CHECKING:
-    from container_registry.cli.backend import Backend
-    from container_registry.cli.main import Session
+    from stack.cli.backend import Backend
+    from stack.cli.main import Session
 
 # The app's port inside its container (app/nginx.conf) and where the search for a free loopback
 # port to try it on starts (the first port after this one).

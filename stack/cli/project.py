@@ -9,13 +9,13 @@ from typing import Any
 
 import yaml
 
-from container_registry.cli.local import Layout
-from container_registry.local.container import engine_name, mirror_engine_name
-from stack_config import COMPONENT_NAME
-from stack_config.errors import SettingsError
-from stack_config.keys import PROVIDER_KEYS, SECRET_KEYS
-from stack_config.parse import parse_settings
-from stack_config.settings import Settings
+from container_registry import local_container_name
+from stack.cli.local import Layout
+from stack.config import COMPONENT_NAME
+from stack.config.errors import SettingsError
+from stack.config.keys import PROVIDER_KEYS, SECRET_KEYS
+from stack.config.parse import parse_settings
+from stack.config.settings import Settings
 
 __all__ = ["SECRET_KEYS", "config_keys", "declared_cloud", "local_layout", "project_name"]
 
@@ -73,10 +73,10 @@ def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> 
         return None
     options = settings.options
     ports = [("localPort", options.local.port)]
-    names = [engine_name(options, COMPONENT_NAME)]
+    names = [local_container_name(options, COMPONENT_NAME)]
     if settings.mirror_enabled:
         ports.append(("localMirrorPort", options.mirror.local_port))
-        names.append(mirror_engine_name(options, COMPONENT_NAME))
+        names.append(local_container_name(options, COMPONENT_NAME, mirror=True))
     return Layout(tuple(ports), tuple(names))
 
 

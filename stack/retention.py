@@ -1,11 +1,11 @@
 """Retention of a local stack's registry, run by ./up.sh after each update (docs/supply-chain.md).
 
 The stack exports what retention needs as `retention` (no secret in it); after a local update the
-CLI (container_registry/cli/main.py) hands `run` the stack's outputs, the `credentials` secret
+CLI (stack/cli/main.py) hands `run` the stack's outputs, the `credentials` secret
 among them, and `run` applies container_registry/local/retention.py on the stack's engine and
 returns a one-line report. The password goes to the registry alone: never an argument, never
 printed. By hand: `pulumi stack output --json --show-secrets | venv/bin/python -m
-stack_config.retention`.
+stack.retention`.
 """
 
 from __future__ import annotations
@@ -18,18 +18,17 @@ from typing import Any
 import docker
 from docker.constants import DEFAULT_TIMEOUT_SECONDS
 
-from container_registry.local.container import engine_name
-from container_registry.local.retention import retain
-from stack_config import COMPONENT_NAME
-from stack_config.engine import DEFAULT_SOCKET, DockerEngine, PreparedEngine, docker_client
-from stack_config.settings import Settings
+from container_registry import local_container_name, retain_local_images
+from stack.config import COMPONENT_NAME
+from stack.config.engine import DEFAULT_SOCKET, DockerEngine, PreparedEngine, docker_client
+from stack.config.settings import Settings
 
 
 def retention_output(settings: Settings, engine: PreparedEngine) -> dict[str, Any]:
     """The `retention` output of a local stack: where its registry runs and what to keep."""
     options = settings.options
     return {
-        "container": engine_name(options, COMPONENT_NAME),
+        "container": local_container_name(options, COMPONENT_NAME),
         "port": options.local.port,
         "keepTaggedImages": options.keep_tagged_images,
         "untaggedExpiryDays": options.untagged_expiry_days,
@@ -57,7 +56,7 @@ def run(outputs: Mapping[str, Any]) -> str:
     )
     client = client_for(engine)
     try:
-        report = retain(
+        report = retain_local_images(
             client,
             str(found["container"]),
             username=str(credentials["username"]),
@@ -77,7 +76,7 @@ def run(outputs: Mapping[str, Any]) -> str:
 
 
 def main() -> int:
-    """`pulumi stack output --json --show-secrets | python -m stack_config.retention`."""
+    """`pulumi stack output --json --show-secrets | python -m stack.retention`."""
     print(run(json.load(sys.stdin)))
     return 0
 

@@ -3,17 +3,25 @@
 Some refusals come from the cloud only when a resource is created: the provider's error goes to
 the engine, and no line of our Python sees it. The one place that does is this CLI, which holds
 `pulumi up`'s output when it fails. Where the program refuses the same cause up front, the CLI
-gives the same message, worded by the same function (stack_config.errors.from_argument_error).
+gives the same message, worded by the same function (stack.config.errors.from_argument_error).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from container_registry.azure.options import FEDERATION_NOT_ENABLED, FEDERATION_UNSUPPORTED_RULE
-from container_registry.cli.hints import ANSI, config_command
-from container_registry.errors import ArgumentError
-from stack_config.errors import config_key, from_argument_error
+from container_registry import ArgumentError, federation_unsupported_rule
+from stack.cli.hints import ANSI, config_command
+from stack.config.errors import config_key, from_argument_error
+
+# Azure's 405 for a federated credential where a managed identity cannot hold one (Microsoft Learn,
+# "Important considerations and restrictions for federated identity credentials", "Errors"),
+# wherever the provider's error puts it: Azure has been seen to write "unexpected : Support" as
+# well as the page's "unexpected: Support", so only the words count.
+FEDERATION_NOT_ENABLED = re.compile(
+    r"Support\s+for\s+federated\s+identity\s+credentials\s+not\s+enabled", re.IGNORECASE
+)
 
 
 def federation_refused_lines(
@@ -32,14 +40,14 @@ def federation_refused_lines(
     key = config_key("azure.location", config)
     location = config.get(key)
     if location:
-        error = ArgumentError("azure.location", location, FEDERATION_UNSUPPORTED_RULE)
+        error = ArgumentError("azure.location", location, federation_unsupported_rule())
     else:
         # With an existing resource group and no location, the identity took the group's.
         error = ArgumentError(
             "azure.location",
             None,
             "is not set, so the CI identity is in the resource group's location, which "
-            + FEDERATION_UNSUPPORTED_RULE,
+            + federation_unsupported_rule(),
         )
     return [
         str(from_argument_error(error, config)),

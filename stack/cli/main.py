@@ -16,17 +16,17 @@ from typing import Any, Protocol, TextIO
 
 from semver import VersionInfo
 
-from container_registry.cli import options as cli_options
-from container_registry.cli import project as proj
-from container_registry.cli.backend import PASSPHRASE_FILE, Backend, NoStackHere
-from container_registry.cli.destroy import destroy
-from container_registry.cli.docker_cli import DEFAULT_SOCKET, DockerCli
-from container_registry.cli.engine_errors import federation_refused_lines
-from container_registry.cli.errors import Exit
-from container_registry.cli.hints import config_command, fix_lines
-from container_registry.cli.local import StackState, local_engine, plugin_versions, preflight
-from container_registry.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
-from container_registry.cli.usage import output_value, print_usage_of_stack
+from stack.cli import options as cli_options
+from stack.cli import project as proj
+from stack.cli.backend import PASSPHRASE_FILE, Backend, NoStackHere
+from stack.cli.destroy import destroy
+from stack.cli.docker_cli import DEFAULT_SOCKET, DockerCli
+from stack.cli.engine_errors import federation_refused_lines
+from stack.cli.errors import Exit
+from stack.cli.hints import config_command, fix_lines
+from stack.cli.local import StackState, local_engine, plugin_versions, preflight
+from stack.cli.pulumi_stack import MIN_VERSION, PulumiFailed, PulumiStack, cli_version
+from stack.cli.usage import output_value, print_usage_of_stack
 
 # The plugins a local stack runs with (local.plugin_versions says why only these).
 LOCAL_PLUGINS = (("docker", "pulumi_docker"), ("random", "pulumi_random"))
@@ -63,9 +63,9 @@ class DockerLike(Protocol):
 
 
 def _retain(outputs: Mapping[str, Any]) -> str:
-    """The local registry's retention with the stack's outputs (stack_config/retention.py);
+    """The local registry's retention with the stack's outputs (stack/retention.py);
     its report line. Imported here: only a local update needs it."""
-    from stack_config.retention import run
+    from stack.retention import run
 
     return run(outputs)
 

@@ -14,31 +14,34 @@ import re
 import shlex
 from collections.abc import Collection, Mapping
 from dataclasses import replace
+from typing import cast
 
 import pulumi
 
-from container_registry.errors import ArgumentError
-from container_registry.github import ONE_ID_RULE, ref_and_environment
-from container_registry.image import check_tag
-from container_registry.naming import choice, fold, normal_platform
-from container_registry.registry import resolve
-from stack_config.args import flag, registry_args, text
-from stack_config.base_image import base_image
-from stack_config.errors import SettingsError, from_argument_error
-from stack_config.hints import (
+from container_registry import (
+    ArgumentError,
+    RegistryArgs,
+    check_image_tag,
+    check_registry_args,
+    normal_platform,
+)
+from stack.config.args import choice, flag, fold, registry_args, text
+from stack.config.base_image import base_image
+from stack.config.errors import SettingsError, from_argument_error
+from stack.config.hints import (
     config_command,
     immutable_form_command,
     remove_command,
     set_secret_command,
     subject_template_command,
 )
-from stack_config.keys import (
+from stack.config.keys import (
     CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
 )
-from stack_config.settings import EngineSettings, Settings
+from stack.config.settings import EngineSettings, Settings
 
 __all__ = ["EngineSettings", "Settings", "parse_settings"]
 
@@ -127,10 +130,35 @@ def _hint(error: SettingsError, raw: Mapping[str, str | None], stack: str) -> Se
             f"{message} with `{subject_template_command(plain)}`, then declare it with "
             f"`{declare}` (docs/ci.md)",
         )
-    if key == "ciRepository" and ONE_ID_RULE in message:
+    if key == "ciRepository" and _one_id(text(raw, key) or ""):
         repository = re.sub(r"@[0-9]+", "", text(raw, key) or "")
         return _again(error, f"{message}; `{immutable_form_command(repository)}` prints it")
     return error
+
+
+def _one_id(repository: str) -> bool:
+    """Whether `repository` gives one of GitHub's two numeric IDs (owner@ID/name@ID) only."""
+    owner, _, name = repository.partition("/")
+    return ("@" in owner) != ("@" in name)
+
+
+def _check_ci_alone(raw: Mapping[str, str | None]) -> None:
+    """ciRef, ciEnvironment and ciSubjectIncludesRef, checked by the Registry's own rules while
+    ciRepository is unset (they do nothing then, but a typo must not wait for the day it is
+    set): as the `ci` block of a stand-in registry, which creates nothing. On gcp, because its
+    trust checks the ref itself: the field rules alone apply, no rule that joins them to a
+    cloud's subject (those apply once ciRepository is set, on the stack's own cloud)."""
+    alone = {
+        "ref": text(raw, "ciRef"),
+        "environment": text(raw, "ciEnvironment"),
+        "subject_includes_ref": flag(raw, "ciSubjectIncludesRef"),
+    }
+    given = {key: value for key, value in alone.items() if value is not None}
+    if given:
+        stand_in = {"project": "stand-in-project", "location": "us-central1"}
+        ci = {"repository": "stand-in/stand-in", **given}
+        # As typed, for the Registry's own rules to refuse (registry_args does the same).
+        check_registry_args(cast(RegistryArgs, {"cloud": "gcp", "gcp": stand_in, "ci": ci}))
 
 
 def _again(error: SettingsError, message: str) -> SettingsError:
@@ -152,17 +180,12 @@ def _parse(
     cloud = (choice(value, CLOUDS) if value is not None else "local") or value or "local"
     try:
         tag, platform = text(raw, "imageTag"), text(raw, "platform")
-        image_tag = check_tag(tag, "image.tag") if tag is not None else None
+        image_tag = check_image_tag(tag, "image.tag") if tag is not None else None
         platform = normal_platform(platform, "image.platform") if platform is not None else None
         args = registry_args(raw, cloud, secrets or {}, stack, platform)
         if text(raw, "ciRepository") is None:
-            alone = {
-                "ref": text(raw, "ciRef"),
-                "environment": text(raw, "ciEnvironment"),
-                "subject_includes_ref": flag(raw, "ciSubjectIncludesRef"),
-            }
-            ref_and_environment({key: value for key, value in alone.items() if value is not None})
-        options = resolve(args)
+            _check_ci_alone(raw)
+        options = check_registry_args(args)
         _docker_hub_pairs(raw, stack)
     except ArgumentError as error:
         if error.value is None and error.property_path in _PROVIDER_PATHS:

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 import pulumi
 
-from container_registry.errors import ArgumentError
-from stack_config.keys import PATH_KEYS
+from container_registry import ArgumentError
+from stack.config.keys import PATH_KEYS
 
 _INDEX = re.compile(r"\[[0-9]+\]$")
 

@@ -29,13 +29,15 @@ from docker.context import ContextAPI
 from docker.errors import DockerException
 from requests.exceptions import RequestException
 
-from container_registry.options import DEFAULT_PLATFORM
-from stack_config.errors import SettingsError
-from stack_config.hints import config_command
-from stack_config.parse import Settings
+from stack.config.errors import SettingsError
+from stack.config.hints import config_command
+from stack.config.parse import Settings
 
 PING_TIMEOUT_S = 10
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# The app's platform where the stack sets none and the target is a cloud: the hosts the clouds'
+# registries serve most (and RegistryImage's own default).
+DEFAULT_PLATFORM = "linux/amd64"
 # Where Docker Desktop listens when /var/run/docker.sock is absent; the native provider looks there
 # too (provider/image.go, configureDockerClient), the bridged one does not.
 FALLBACK_SOCKETS = ("~/.docker/run/docker.sock", "~/.docker/desktop/docker.sock")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, NoReturn
 
-from container_registry.cli.hints import set_secret_command
+from stack.cli.hints import set_secret_command
 
 Mode = Literal["up", "preview", "outputs", "env", "destroy"]
 MODES: tuple[Mode, ...] = ("preview", "outputs", "env", "destroy")

@@ -1,6 +1,6 @@
 """The commands ./up.sh and the stack program print: the one place that spells them, so that
 each works as printed in a new shell, from the project folder (issue 17 item 3). The stack
-program's messages take them from here too (stack_config/hints.py)."""
+program's messages take them from here too (stack/config/hints.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ _ERROR_LINE = re.compile(r"^\s*error: (?P<key>[A-Za-z][\w-]*(?::[A-Za-z][\w-]*)?
 
 def fix_lines(output: str, stack: str, keys: Collection[str]) -> list[str]:
     """The command that fixes the first program error naming a config key in `keys` (the stack
-    program's errors name the key: stack_config/errors.py), unless the program's message shows
+    program's errors name the key: stack/config/errors.py), unless the program's message shows
     the command already (it spells it with config_command, above)."""
     for line in output.splitlines():
         found = _ERROR_LINE.match(ANSI.sub("", line))

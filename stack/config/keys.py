@@ -2,7 +2,7 @@
 the Args each becomes (PATH_KEYS), and the one place that reads them from Pulumi's config.
 
 `read_config` is the only place that touches `pulumi.Config` or the environment; everything after
-it (stack_config/parse.py) is a pure function over strings, so tests (and hypothesis) can feed it
+it (stack/config/parse.py) is a pure function over strings, so tests (and hypothesis) can feed it
 anything a user could type.
 """
 
@@ -102,7 +102,7 @@ KEY_TARGETS: dict[str, tuple[str, ...]] = {
 }
 
 # Which config key each property path of the Args comes from: the stack program re-raises a
-# component's InputPropertyError naming the key (stack_config/errors.py). Paths of RegistryArgs,
+# component's InputPropertyError naming the key (stack/config/errors.py). Paths of RegistryArgs,
 # and `image.*` for RegistryImageArgs. `gcp.location` comes from gcpLocation, else gcp:region
 # (errors.config_key decides).
 PATH_KEYS: dict[str, str] = {
