@@ -255,6 +255,26 @@ def test_readme_is_at_most_1000_words() -> None:
     assert words <= README_MAX_WORDS, f"README.md has {words} words; move detail to docs/"
 
 
+# Issue 28 item 6: the hand-written docs (README.md and docs/, the generated reference aside).
+HAND_WRITTEN_MAX_WORDS = 12000
+GENERATED = ROOT / "docs" / "reference.md"
+
+
+def test_hand_written_docs_are_at_most_12000_words() -> None:
+    assert GENERATED in DOCS, "the generated reference moved: update GENERATED"
+    # `wc -w`, as for the README: runs of non-space characters, page by page.
+    counts = {doc_id(path): len(path.read_text(encoding="utf-8").split()) for path in DOCS}
+    del counts[doc_id(GENERATED)]
+    total = sum(counts.values())
+    assert total <= HAND_WRITTEN_MAX_WORDS, (
+        f"README.md and docs/ hold {total} words (at most {HAND_WRITTEN_MAX_WORDS}): say a thing "
+        "once and link to it; the longest pages: "
+        + ", ".join(
+            f"{page} {words}" for page, words in sorted(counts.items(), key=lambda c: -c[1])[:3]
+        )
+    )
+
+
 @pytest.mark.parametrize("path", DOCS[1:], ids=doc_id)
 def test_each_page_opens_with_what_it_is_for(path: Path) -> None:
     lines = opening(path.read_text(encoding="utf-8"))
