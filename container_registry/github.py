@@ -63,6 +63,15 @@ GOOGLE_SETUP_GCLOUD = Action(
 SETUP_QEMU = Action(
     "docker/setup-qemu-action", "96fe6ef7f33517b61c61be40b68a1882f3264fb8", "v4.2.0"
 )
+# The image setup-qemu-action runs privileged (its `image` input defaults to
+# tonistiigi/binfmt:latest, action.yml at the commit above): a tag and its digest. Docker Hub
+# cannot be reached from where this was written; the digest is the one independent public pins
+# of qemu-v10.2.3 agree on (also Docker Hub's `latest` of 2026-10-04). A wrong digest fails the
+# pull, it cannot run other code: a digest names one image.
+BINFMT_IMAGE = (
+    "docker.io/tonistiigi/binfmt:qemu-v10.2.3"
+    "@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0"
+)
 SETUP_BUILDX = Action(
     "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
 )
@@ -238,7 +247,9 @@ def workflow(
         *login_steps,
     ]
     if platform not in NATIVE_PLATFORMS:
-        steps.append(step(SETUP_QEMU, "Emulate the target platform", platforms=platform))
+        steps.append(
+            step(SETUP_QEMU, "Emulate the target platform", platforms=platform, image=BINFMT_IMAGE)
+        )
     steps += [
         # Docker's own builder: the default docker-container driver would run BuildKit from
         # moby/buildkit:buildx-stable-1, an image pulled by tag into the job that holds the
