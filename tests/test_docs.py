@@ -7,10 +7,11 @@ import re
 import shlex
 from pathlib import Path
 
+import pulumi
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import AWS_REGION, ROOT, Harness, resolve
 from stack.cli.options import parser
 from stack.config.keys import CLOUDS, KEY_TARGETS, PROJECT_KEYS
 
@@ -255,6 +256,26 @@ def test_readme_is_at_most_1000_words() -> None:
     assert words <= README_MAX_WORDS, f"README.md has {words} words; move detail to docs/"
 
 
+# Issue 28 item 6: the hand-written docs (README.md and docs/, the generated reference aside).
+HAND_WRITTEN_MAX_WORDS = 12000
+GENERATED = ROOT / "docs" / "reference.md"
+
+
+def test_hand_written_docs_are_at_most_12000_words() -> None:
+    assert GENERATED in DOCS, "the generated reference moved: update GENERATED"
+    # `wc -w`, as for the README: runs of non-space characters, page by page.
+    counts = {doc_id(path): len(path.read_text(encoding="utf-8").split()) for path in DOCS}
+    del counts[doc_id(GENERATED)]
+    total = sum(counts.values())
+    assert total <= HAND_WRITTEN_MAX_WORDS, (
+        f"README.md and docs/ hold {total} words (at most {HAND_WRITTEN_MAX_WORDS}): say a thing "
+        "once and link to it; the longest pages: "
+        + ", ".join(
+            f"{page} {words}" for page, words in sorted(counts.items(), key=lambda c: -c[1])[:3]
+        )
+    )
+
+
 @pytest.mark.parametrize("path", DOCS[1:], ids=doc_id)
 def test_each_page_opens_with_what_it_is_for(path: Path) -> None:
     lines = opening(path.read_text(encoding="utf-8"))
@@ -326,3 +347,30 @@ def test_the_page_parsers() -> None:
     assert DESTROY_RECIPE.fullmatch("./up.sh --stack dev --destroy   # asks first")
     assert not DESTROY_RECIPE.fullmatch("./up.sh --destroy")
     assert not DESTROY_RECIPE.fullmatch("./up.sh --stack dev --destroy --yes")
+
+
+def test_the_readmes_program_runs_as_written(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The README's program (the package's way in), run as written under the mocks from a folder
+    of the user's own: an ECR repository named `api`, the image built from `./api` and pushed to
+    it, exported by digest."""
+    (program,) = re.findall(
+        r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), re.M | re.S
+    )
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "Dockerfile").write_text("FROM scratch\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    harness.configure(aws__region=AWS_REGION)
+    exec(compile(program, "README.md", "exec"), {"__name__": "__main__"})  # noqa: S102
+    assert harness.one("aws:ecr/repository:Repository").inputs["name"] == "api"
+    image = harness.one("docker:index/image:Image")
+    assert Path(image.inputs["build"]["context"]) == Path("api")
+    server = f".dkr.ecr.{AWS_REGION}.amazonaws.com/api:"
+    assert server in image.inputs["imageName"], image.inputs["imageName"]
+    root = pulumi.runtime.get_root_resource()
+    assert root is not None
+    digest = resolve(root.outputs["image"])  # type: ignore[attr-defined]
+    assert re.fullmatch(
+        rf"\d{{12}}\.dkr\.ecr\.{AWS_REGION}\.amazonaws\.com/api@sha256:[0-9a-f]{{64}}", digest
+    )
