@@ -1,6 +1,7 @@
-"""Keyless push from GitHub Actions, the parts every cloud shares: the `ci` options checked, the
-OIDC subject a cloud trusts, and the workflow that logs in with the cloud's own action and pushes
-the image.
+"""Keyless push from GitHub Actions, the parts every cloud shares: the OIDC subject a cloud
+trusts, and the workflow that logs in with the cloud's own action, pushes, signs and attests the
+image (the `ci` options are checked in ci_input.py; what the workflow runs is pinned in
+github_pins.py).
 
 Pure functions over plain values: the cloud modules call them inside `apply` once the role ARN,
 client ID or provider name is known. The workflow is built as Python data and dumped with PyYAML.
@@ -9,130 +10,32 @@ client ID or provider name is known. The workflow is built as Python data and du
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 import pulumi
 import yaml
 
-from container_registry.args import DEFAULTS
-from container_registry.errors import ArgumentError, required
-from container_registry.naming import DISTRIBUTION_NAME, flag, normal_platform, optional_text
+from container_registry.github_pins import (
+    BINFMT_IMAGE,
+    BUILD_PUSH,
+    CHECKOUT,
+    COSIGN_INSTALLER,
+    COSIGN_TAG_FORM,
+    GITHUB_OIDC_ISSUER,
+    NATIVE_PLATFORMS,
+    SBOM_FILE,
+    SBOM_FORMAT,
+    SBOM_PREDICATE_TYPE,
+    SETUP_BUILDX,
+    SETUP_QEMU,
+    SYFT,
+    Action,
+    GoTool,
+)
 from container_registry.options import SUBJECT_CLAIM_KEYS, WORKFLOW_PATH, CiOptions
 from container_registry.signer import Signer
-
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-GITHUB_OIDC_ISSUER = f"https://{GITHUB_OIDC_HOST}"
-# Platforms a GitHub-hosted ubuntu runner (x86-64) builds without QEMU.
-NATIVE_PLATFORMS: tuple[str, ...] = ("linux/amd64", "linux/386")
-
-
-@dataclass(frozen=True)
-class Action:
-    """A GitHub Action pinned to the commit of a release: a tag can be moved, a commit cannot.
-    The release is named in the step, since a YAML dump keeps no comments."""
-
-    repository: str
-    commit: str
-    release: str
-
-    @property
-    def uses(self) -> str:
-        return f"{self.repository}@{self.commit}"
-
-
-# Each commit is the one its release tag pointed at when this file was written (read from the
-# action's own repository, `git rev-list -n1 <tag>`).
-CHECKOUT = Action("actions/checkout", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1")
-AWS_CREDENTIALS = Action(
-    "aws-actions/configure-aws-credentials", "e6de054238d6b7531b4efff3b6587d9aade6a06c", "v6.2.3"
-)
-ECR_LOGIN = Action(
-    "aws-actions/amazon-ecr-login", "03f1aad4c6c7ffd436567f42f9384779290529bd", "v2.1.7"
-)
-AZURE_LOGIN = Action("azure/login", "f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca", "v3.0.1")
-GOOGLE_AUTH = Action(
-    "google-github-actions/auth", "7c6bc770dae815cd3e89ee6cdf493a5fab2cc093", "v3.0.0"
-)
-GOOGLE_SETUP_GCLOUD = Action(
-    "google-github-actions/setup-gcloud", "aa5489c8933f4cc7a4f7d45035b3b1440c9c10db", "v3.0.1"
-)
-SETUP_QEMU = Action(
-    "docker/setup-qemu-action", "96fe6ef7f33517b61c61be40b68a1882f3264fb8", "v4.2.0"
-)
-# The image setup-qemu-action runs privileged (its `image` input defaults to
-# tonistiigi/binfmt:latest, action.yml at the commit above): a tag and its digest. Docker Hub
-# cannot be reached from where this was written; the digest is the one independent public pins
-# of qemu-v10.2.3 agree on (also Docker Hub's `latest` of 2026-10-04). A wrong digest fails the
-# pull, it cannot run other code: a digest names one image.
-BINFMT_IMAGE = (
-    "docker.io/tonistiigi/binfmt:qemu-v10.2.3"
-    "@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0"
-)
-SETUP_BUILDX = Action(
-    "docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e", "v4.3.0"
-)
-BUILD_PUSH = Action(
-    "docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0"
-)
-# Signing (docs/supply-chain.md): cosign-installer v4.1.2 installs cosign v3.0.6 (its action.yml,
-# input `cosign-release`, default 'v3.0.6'), checked against the sha256 the action.yml itself
-# holds (`bootstrap_linux_amd64_sha`) when no other release is asked for: so no `cosign-release`.
-COSIGN_INSTALLER = Action(
-    "sigstore/cosign-installer", "6f9f17788090df1f26f669e9d70d6ae9567deba6", "v4.1.2"
-)
-ACTIONS: tuple[Action, ...] = (
-    CHECKOUT,
-    AWS_CREDENTIALS,
-    ECR_LOGIN,
-    AZURE_LOGIN,
-    GOOGLE_AUTH,
-    GOOGLE_SETUP_GCLOUD,
-    SETUP_QEMU,
-    SETUP_BUILDX,
-    BUILD_PUSH,
-    COSIGN_INSTALLER,
-)
-
-
-@dataclass(frozen=True)
-class GoTool:
-    """A Go program built from its module at one version whose hash is pinned here: the go
-    command checks the module against Go's checksum database and every dependency against the
-    module's own go.sum; the install step also refuses a module whose `h1:` hash (SHA-256 of
-    its files, golang.org/x/mod/sumdb/dirhash) is not this one."""
-
-    module: str
-    package: str
-    version: str
-    sum: str
-
-
-# syft, built from source: anchore/sbom-action ran syft's install.sh from its main branch
-# (src/github/SyftGithubAction.ts at v0.24.0: .../anchore/syft/main/install.sh) in the job that
-# holds the OIDC token and the registry login. v1.42.3 is the version sbom-action v0.24.0 pinned
-# (src/SyftVersion.ts); the hash is what `go mod download -json` printed for it, checked by the
-# go command against sum.golang.org.
-SYFT = GoTool(
-    module="github.com/anchore/syft",
-    package="cmd/syft",
-    version="v1.42.3",
-    sum="h1:eIeeGyqfXm/C8wpBWU50xFbOjdL37VbLatMj9nEJ6n4=",
-)
-# The SBOM, SPDX JSON, and the predicate type cosign attests it as (`cosign attest --type`).
-SBOM_FILE = "sbom.spdx.json"
-SBOM_FORMAT = "spdx-json"
-SBOM_PREDICATE_TYPE = "spdxjson"
-# cosign 3 stores signatures as Sigstore bundles through the OCI referrers API by default
-# (cmd/cosign/cli/options/sign.go and attest.go: --new-bundle-format defaults to true). These
-# flags keep cosign's tag form, `sha256-<hex>.sig` and `.att`, which every cloud's clean-up rules
-# can select and keep (container_registry/provenance.py); referrers are untagged manifests that
-# ECR's and Artifact Registry's untagged rules could expire. `cosign verify` reads either form
-# (cmd/cosign/cli/verify/verify.go: it falls back to the tag form when it finds no bundle).
-COSIGN_TAG_FORM = ("--new-bundle-format=false", "--use-signing-config=false")
 
 
 def oidc_subject(ci: CiOptions) -> str:
@@ -517,175 +420,3 @@ def dump_workflow(document: Mapping[str, Any], ci: CiOptions | None = None) -> s
     """The workflow as YAML, keys in the order built; a comment header says where it came from
     and what GitHub must put in `sub` for the cloud to accept the job's token."""
     return workflow_header(ci) + yaml.safe_dump(dict(document), sort_keys=False, width=1000)
-
-
-# --- the `ci` options, checked
-
-# GitHub: an owner (user or organization) is 1 to 39 letters, digits or single hyphens, neither
-# first nor last; a repository name is 1 to 100 ASCII letters, digits, '.', '-' or '_', and
-# '.' and '..' are reserved.
-_GITHUB_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
-_GITHUB_REPO_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-# GitHub's immutable subject claims append the owner's and the repository's numeric IDs to their
-# names with '@' (`repo:octocat@123456/my-repo@456789:ref:...`; GitHub docs, "OpenID Connect
-# reference", "Immutable subject claims"). The IDs are positive decimal integers (the REST API's
-# `.owner.id` and `.id`), carried in the token as the strings `repository_owner_id` and
-# `repository_id`.
-_GITHUB_ID = re.compile(r"[1-9][0-9]{0,19}")
-# A branch or tag ref, in a subset of git's check-ref-format rules that is also free of the glob
-# characters of GitHub's `on.push` filters (`*`, `?`, `+`, `!`, `[`): components of letters,
-# digits, '.', '_' and '-', not starting with '.', not ending with '.lock' or '.'.
-_REF_COMPONENT = r"(?!\.)[A-Za-z0-9._-]+(?<!\.lock)(?<!\.)"
-CI_REF = re.compile(rf"(?!.*\.\.)refs/(?:heads|tags)/{_REF_COMPONENT}(?:/{_REF_COMPONENT})*")
-CI_ENVIRONMENT = re.compile(r"[A-Za-z0-9._-]{1,255}")
-# A path in the repository: no absolute path, no `..`, no quote or shell metacharacter.
-_REPO_PATH = re.compile(r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]{1,200}")
-_BUILD_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# google.subject holds at most 127 bytes (Google Cloud, "Workload Identity Federation",
-# attribute mappings); gcp/access.py maps the token's job_workflow_ref to it.
-GCP_SUBJECT_MAX = 127
-REPOSITORY_RULE = (
-    "is not a GitHub repository as owner/name, or as owner@OWNER_ID/name@REPO_ID with "
-    "GitHub's numeric IDs: the owner 1 to 39 letters, digits or single hyphens, the name "
-    "1 to 100 letters, digits, '.', '-' or '_', each ID decimal digits; wildcards and "
-    "a bare owner are never allowed"
-)
-ONE_ID_RULE = (
-    "carries only one of the two IDs: GitHub's immutable subject appends both, as "
-    "owner@OWNER_ID/name@REPO_ID"
-)
-
-
-def ref_and_environment(ci: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """`ci.ref` and `ci.environment`, each checked, None when not given (and
-    `ci.subject_includes_ref`, which must be a boolean)."""
-    flag(ci, "subject_includes_ref", "ci.subject_includes_ref")
-    ref = optional_text(
-        ci,
-        "ref",
-        "ci.ref",
-        CI_REF,
-        "is not a branch or tag ref such as refs/heads/main or refs/tags/v1: components of "
-        "letters, digits, '.', '_' and '-' (no wildcards), not starting with '.'",
-    )
-    environment = optional_text(
-        ci,
-        "environment",
-        "ci.environment",
-        CI_ENVIRONMENT,
-        "is not a GitHub environment name: 1 to 255 letters, digits, '.', '_' or '-' "
-        "(no wildcards)",
-    )
-    return ref, environment
-
-
-def resolve_ci(ci: Mapping[str, Any] | None, cloud: str) -> CiOptions | None:
-    """The `ci` options checked; None when `ci` is not given. Everything is checked before the
-    cloud is, so a typo shows up at once."""
-    if not ci:
-        return None
-    ref, environment = ref_and_environment(ci)
-    value = ci.get("repository")
-    if not value:
-        raise required("ci.repository", "the GitHub repository whose runs may push")
-    if not isinstance(value, str):
-        raise ArgumentError("ci.repository", value, REPOSITORY_RULE)
-    owner, slash, name = value.partition("/")
-    owner, owner_at, owner_id = owner.partition("@")
-    name, name_at, repository_id = name.partition("@")
-    if (
-        not slash
-        or not _GITHUB_OWNER.fullmatch(owner)
-        or not _GITHUB_REPO_NAME.fullmatch(name)
-        or name in (".", "..")
-        or (owner_at and not _GITHUB_ID.fullmatch(owner_id))
-        or (name_at and not _GITHUB_ID.fullmatch(repository_id))
-    ):
-        raise ArgumentError("ci.repository", value, REPOSITORY_RULE)
-    if bool(owner_at) != bool(name_at):
-        raise ArgumentError("ci.repository", value, ONE_ID_RULE)
-    if cloud == "local":
-        raise ArgumentError(
-            "ci.repository",
-            value,
-            "is not allowed with cloud local: the local registry listens on 127.0.0.1, which "
-            "hosted CI runners cannot reach; choose aws, azure or gcp",
-        )
-    options = CiOptions(
-        repository=f"{owner}/{name}",
-        ref=ref or str(DEFAULTS["ci.ref"]),
-        environment=environment,
-        owner_id=owner_id or None,
-        repository_id=repository_id or None,
-        subject_includes_ref=flag(ci, "subject_includes_ref", "ci.subject_includes_ref"),
-        context=_repo_path(ci, "context") or str(DEFAULTS["ci.context"]),
-        dockerfile=_repo_path(ci, "dockerfile"),
-        platform=normal_platform(str(ci.get("platform") or DEFAULTS["ci.platform"]), "ci.platform"),
-        mirror_build_args=_mirror_build_args(ci.get("mirror_build_args")),
-    )
-    _require_ref_in_environment_subject(options, cloud)
-    # google.subject holds at most 127 bytes: the value checked is the workflow's own
-    # job_workflow_ref, which gcp/access.py maps to it (`sub` with the template is longer).
-    if cloud == "gcp" and len(options.job_workflow_ref.encode()) > GCP_SUBJECT_MAX:
-        path, given = (
-            ("ci.ref", options.ref)
-            if len(options.ref) >= len(options.repository)
-            else ("ci.repository", value)
-        )
-        raise ArgumentError(
-            path,
-            given,
-            f"makes the workflow's job_workflow_ref {options.job_workflow_ref!r}, which Google "
-            f"Cloud's google.subject holds, longer than its {GCP_SUBJECT_MAX} bytes; use a "
-            "shorter name",
-        )
-    return options
-
-
-def _repo_path(ci: Mapping[str, Any], key: str) -> str | None:
-    return optional_text(
-        ci,
-        key,
-        f"ci.{key}",
-        _REPO_PATH,
-        "is not a path inside the repository: letters, digits, '.', '_', '-' and '/', "
-        "relative, without '..'",
-    )
-
-
-def _mirror_build_args(value: object) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        raise ArgumentError(
-            "ci.mirror_build_args", value, "is not a map of build argument to image name"
-        )
-    found: list[tuple[str, str]] = []
-    for arg, repository in cast("dict[object, object]", value).items():
-        path = f"ci.mirror_build_args.{arg}"
-        if not isinstance(arg, str) or not _BUILD_ARG.fullmatch(arg):
-            raise ArgumentError(path, arg, "is not a build argument name")
-        if not isinstance(repository, str) or not DISTRIBUTION_NAME.fullmatch(repository):
-            raise ArgumentError(path, repository, "is not a Docker official image name")
-        found.append((arg, repository))
-    return tuple(sorted(found))
-
-
-def _require_ref_in_environment_subject(ci: CiOptions, cloud: str) -> None:
-    """Azure compares `sub` alone, and GitHub's default subject for a job in an environment
-    names no ref: any branch naming the environment would be trusted. So ci.environment there
-    needs the template that adds the ref, and the caller's word that the repository has it
-    (ci.subject_includes_ref). AWS binds the ref through job_workflow_ref as well, but only
-    since 2026 (aws/access.py, trust_policy): it keeps the ref in `sub` too, the claim IAM has
-    always evaluated. Google Cloud checks `assertion.ref` itself."""
-    if ci.environment is None or ci.subject_includes_ref or cloud not in ("aws", "azure"):
-        return
-    raise ArgumentError(
-        "ci.subject_includes_ref",
-        None,
-        f"is not true, and ci.environment is set: on {cloud} the default OIDC subject of a job "
-        "in an environment names no ref, so a job on any branch that names the environment "
-        "would be trusted. Set the repository's subject template to "
-        f"{', '.join(SUBJECT_CLAIM_KEYS)} (tokens then carry "
-        f"{replace(ci, subject_includes_ref=True).subject})",
-    )

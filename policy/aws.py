@@ -10,7 +10,7 @@ from typing import Any
 
 # The program's own values, taken from its package (container_registry) in this one place.
 from container_registry.aws.options import STS_AUDIENCE
-from container_registry.github import GITHUB_OIDC_HOST
+from container_registry.github_pins import GITHUB_OIDC_HOST
 from policy.common import (
     NO_CONTROL,
     ByType,

@@ -12,7 +12,7 @@ from celpy.celtypes import StringType
 from lark import Token, Tree
 
 # The program's own values, taken from its package (container_registry) in this one place.
-from container_registry.github import GITHUB_OIDC_ISSUER
+from container_registry.github_pins import GITHUB_OIDC_ISSUER
 from policy.common import (
     NO_CONTROL,
     Config,

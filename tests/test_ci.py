@@ -42,6 +42,7 @@ from conftest import (
     stub_engine,
 )
 from container_registry import github as ci
+from container_registry import github_pins
 from container_registry.azure.access import registry_scope, role_assignment_name
 from container_registry.options import CiOptions as CiSettings
 from stack.config.errors import SettingsError
@@ -598,7 +599,7 @@ def test_workflow_validates_and_holds_what_a_push_needs(
     checkout = steps[0]
     assert checkout["uses"].startswith("actions/checkout@")
     assert checkout["with"] == {"persist-credentials": "false"}
-    pinned = {action.uses for action in ci.ACTIONS}
+    pinned = {action.uses for action in github_pins.ACTIONS}
     for step in steps:
         if "uses" in step:
             assert step["uses"] in pinned, step["uses"]

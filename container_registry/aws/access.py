@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from container_registry import github as ci
+from container_registry import github_pins as pins
 from container_registry.aws.mirror import PULL_THROUGH_ACTIONS
 from container_registry.aws.options import STS_AUDIENCE
 from container_registry.aws.policies import PULL_ACTIONS, PUSH_ACTIONS
@@ -44,9 +45,9 @@ def trust_policy(provider_arn: str, ci_settings: CiOptions) -> dict[str, Any]:
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
                     "StringEquals": {
-                        f"{ci.GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                        f"{ci.GITHUB_OIDC_HOST}:sub": ci.oidc_subject(ci_settings),
-                        f"{ci.GITHUB_OIDC_HOST}:job_workflow_ref": ci_settings.job_workflow_ref,
+                        f"{pins.GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                        f"{pins.GITHUB_OIDC_HOST}:sub": ci.oidc_subject(ci_settings),
+                        f"{pins.GITHUB_OIDC_HOST}:job_workflow_ref": ci_settings.job_workflow_ref,
                     }
                 },
             }
@@ -88,11 +89,11 @@ def push_policy(repository_arn: str, mirror_prefixes: tuple[str, ...] = ()) -> d
 def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
     return [
         ci.step(
-            ci.AWS_CREDENTIALS,
+            pins.AWS_CREDENTIALS,
             "Assume the push role",
             **{"role-to-assume": role_arn, "aws-region": region},
         ),
-        ci.step(ci.ECR_LOGIN, "Log in to ECR"),
+        ci.step(pins.ECR_LOGIN, "Log in to ECR"),
     ]
 
 
@@ -122,7 +123,7 @@ def ci_push_access(
         provider = aws.iam.OpenIdConnectProvider(
             f"{name}-github-oidc",
             aws.iam.OpenIdConnectProviderArgs(
-                url=ci.GITHUB_OIDC_ISSUER,
+                url=pins.GITHUB_OIDC_ISSUER,
                 client_id_lists=[STS_AUDIENCE],
                 tags=options.tags,
             ),

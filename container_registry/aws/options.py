@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from container_registry.args import RegistryArgs
-from container_registry.github import resolve_ci
+from container_registry.ci_input import resolve_ci
 from container_registry.naming import optional_text, repository_name, whole_number
 from container_registry.options import AwsOptions, RegistryOptions
 from container_registry.principals import pull_principals

@@ -12,6 +12,7 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
 from container_registry import github as ci
+from container_registry import github_pins as pins
 from container_registry.azure.roles import ACR_PULL_ROLE, ACR_PUSH_ROLE
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
@@ -75,7 +76,7 @@ def login_steps(
     # <name>.azurecr.io (Azure/azure-cli, acr/_docker_utils.py, _get_credentials).
     return [
         ci.step(
-            ci.AZURE_LOGIN,
+            pins.AZURE_LOGIN,
             "Sign in as the push identity",
             **{
                 "client-id": client_id,
@@ -179,7 +180,7 @@ def _ci_push(
         opts=child,
         resource_group_name=resource_group,
         resource_name_=identity.name,
-        issuer=ci.GITHUB_OIDC_ISSUER,
+        issuer=pins.GITHUB_OIDC_ISSUER,
         audiences=[AZURE_AUDIENCE],
         subject=subject,
     )

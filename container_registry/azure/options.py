@@ -10,8 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from container_registry.args import DEFAULTS, RegistryArgs
+from container_registry.ci_input import resolve_ci
 from container_registry.errors import ArgumentError
-from container_registry.github import resolve_ci
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     choice,

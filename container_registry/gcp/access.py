@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 import pulumi_random as random
 
 from container_registry import github as ci
+from container_registry import github_pins as pins
 from container_registry.options import CiOptions, RegistryOptions
 from container_registry.target import CiAccess
 
@@ -27,7 +28,7 @@ FEDERATION_APIS: tuple[str, ...] = ("iam.googleapis.com", "sts.googleapis.com")
 POOL_PREFIX = "github-"
 SUFFIX_BYTES = 3
 # google.subject is the token's `job_workflow_ref`, the generated workflow's file at its ref
-# (at most 127 bytes, checked in github.resolve_ci): `sub` itself is compared in the condition,
+# (at most 127 bytes, checked in ci_input.resolve_ci): `sub` itself is compared in the condition,
 # and with the subject template of ciSubjectIncludesRef it is longer than google.subject holds.
 # The ID claims are mapped so a principal set can name the repository by its immutable ID.
 # Mapping and condition are updated in place, not replaced, when they change (neither is
@@ -108,14 +109,14 @@ def login_steps(provider: str, project: str, registry_host: str) -> list[dict[st
         # what the repository grants to (google-github-actions/auth, README "Direct Workload
         # Identity Federation").
         ci.step(
-            ci.GOOGLE_AUTH,
+            pins.GOOGLE_AUTH,
             "Authenticate to Google Cloud",
             workload_identity_provider=provider,
             project_id=project,
         ),
         # The runner's own gcloud (setup-gcloud's action.yml: `version` defaults to "latest",
         # which downloads the newest Cloud SDK unpinned; skip_install uses the runner image's).
-        ci.step(ci.GOOGLE_SETUP_GCLOUD, "Set up gcloud", skip_install="true"),
+        ci.step(pins.GOOGLE_SETUP_GCLOUD, "Set up gcloud", skip_install="true"),
         # gcloud as Docker's credential helper, not a token pasted into `docker login`: a
         # federated token lives 10 minutes at most, and the helper fetches a fresh one per request.
         ci.run_step(
@@ -237,7 +238,7 @@ def _ci_push(
             attribute_condition=attribute_condition(ci_settings),
             # No allowed_audiences: the default is the provider's own resource name, which is
             # the audience google-github-actions/auth asks GitHub for.
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=ci.GITHUB_OIDC_ISSUER),
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=pins.GITHUB_OIDC_ISSUER),
         ),
         opts=child,
     )

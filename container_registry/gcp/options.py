@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 from container_registry.args import RegistryArgs
+from container_registry.ci_input import resolve_ci
 from container_registry.errors import required
-from container_registry.github import resolve_ci
 from container_registry.naming import optional_text, repository_name
 from container_registry.options import GcpOptions, RegistryOptions
 from container_registry.principals import pull_principals

@@ -13,9 +13,9 @@ from typing import Any
 from container_registry.args import DEFAULTS, RegistryArgs
 from container_registry.aws.options import IAM_PRINCIPAL
 from container_registry.azure.options import ENTRA_OBJECT_ID
+from container_registry.ci_input import resolve_ci
 from container_registry.errors import ArgumentError, required
 from container_registry.gcp.options import IAM_MEMBER
-from container_registry.github import resolve_ci
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     optional_text,
