@@ -1,10 +1,13 @@
 """Record the URNs a stack program registers, per target and option set (issue 21, item 3).
 
-The fixtures in tests/data/urns/ were written by this script from the program as it stood before
-the component package (the `registries/` layout, commit e673ec7): every stack made by that program
-has exactly these URNs in its state. tests/test_urns.py runs today's program with the same config
-and checks that it registers each recorded URN, or an alias of it, so an upgrade plans no replace
-and no delete. Re-record only on purpose: `venv/bin/python -m tests.urn_record`.
+Two generations are kept. tests/data/urns/*.json were written by this script from the program as
+it stood before the component package (the `registries/` layout, commit e673ec7);
+tests/data/urns/registry/*.json from the program of the one-`Registry` layout (issues 21 to 27,
+commit 9458afc), where every resource was a direct child of `container-registry:index:Registry`.
+Every stack made by those programs has exactly these URNs in its state. tests/test_urns.py runs
+today's program with the same config and checks that it registers each recorded URN, or an alias
+of it, so an upgrade plans no replace and no delete. Re-record only on purpose, into a new folder:
+`venv/bin/python -m tests.urn_record <folder under tests/data/urns>`.
 """
 
 from __future__ import annotations
@@ -85,12 +88,17 @@ def recorded(run_resources: list[Any]) -> list[dict[str, Any]]:
 def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     import conftest  # the mocks and program runner the unit tests use
+    import container_registry.azure.mode
 
-    URN_DIR.mkdir(parents=True, exist_ok=True)
+    # ARM answers as the unit tests have it (conftest.arm_get): no HTTP under the mocks.
+    container_registry.azure.mode.get_registry = conftest.arm_get
+
+    out = URN_DIR / sys.argv[1] if len(sys.argv) > 1 else URN_DIR
+    out.mkdir(parents=True, exist_ok=True)
     for cloud, variants in VARIANTS.items():
         for variant, config in variants.items():
             run = conftest._program_run(cloud, tuple(sorted(config.items())))
-            path = URN_DIR / f"{cloud}-{variant}.json"
+            path = out / f"{cloud}-{variant}.json"
             body = {"cloud": cloud, "config": config, "resources": recorded(run.resources)}
             path.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
             print(f"{path.relative_to(ROOT)}: {len(run.resources)} resources")
