@@ -143,11 +143,6 @@ class AzureTarget(TypedDict, total=False):
     docker_hub_key_vault_id: str
     """(with the mirror) The ARM resource ID of the Key Vault holding both secrets: the credential
     set's identity is granted Key Vault Secrets User there."""
-    check_role_assignment_mode: bool
-    """Read the registry's roleAssignmentMode from Azure Resource Manager (one HTTPS GET with the
-    provider's token) and stop before any AcrPush/AcrPull grant or the purge task when it is ABAC
-    mode, where Azure does not honour them. Default true. Turn it off only where ARM cannot be
-    reached, such as unit tests under Pulumi's mocks, which cannot answer an HTTP request."""
 
 
 class GcpTarget(TypedDict, total=False):
@@ -260,7 +255,6 @@ DEFAULTS: dict[str, object] = {
     "ci.context": ".",
     "ci.platform": "linux/amd64",
     "azure.sku": "Basic",
-    "azure.check_role_assignment_mode": True,
     "local.port": 5000,
     "local.user": "admin",
     "image.dockerfile": "Dockerfile",

@@ -62,7 +62,6 @@ class AzureOptions:
     location: str | None = None
     # `<principal type>:<Entra object ID>` of each principal granted AcrPull on the registry.
     pull_principals: tuple[str, ...] = ()
-    check_role_assignment_mode: bool = bool(DEFAULTS["azure.check_role_assignment_mode"])
 
 
 @dataclass(frozen=True)

@@ -104,15 +104,20 @@ def test_the_metaschema_refuses_an_enum_member_without_description(
 def test_the_tokens_are_the_components_own_types(package_schema: dict[str, Any]) -> None:
     """A program in another language registers the schema's token; the Python API registers the
     component's own type. They must be one, or the two would not be the same resources."""
-    assert set(package_schema["resources"]) == {
+    tokens = [
         "container-registry:index:Registry",
         "container-registry:index:RegistryImage",
-    }
-    assert package_schema["name"] == "container-registry"
-    assert [token(component) for component in COMPONENTS] == [
-        "container-registry:index:Registry",
-        "container-registry:index:RegistryImage",
+        "container-registry:index:EcrRegistry",
+        "container-registry:index:AcrRegistry",
+        "container-registry:index:ArtifactRegistry",
+        "container-registry:index:LocalRegistry",
     ]
+    assert set(package_schema["resources"]) == set(tokens)
+    assert package_schema["name"] == "container-registry"
+    assert [token(component) for component in COMPONENTS] == tokens
+    # The type each Python class registers (its module's TYPE) is that token too.
+    types = [sys.modules[component.__module__].TYPE for component in COMPONENTS]
+    assert types == tokens
 
 
 def test_no_type_name_ends_in_args(package_schema: dict[str, Any]) -> None:
@@ -143,8 +148,13 @@ def test_the_credentials_and_only_they_are_marked_secret(package_schema: dict[st
     assert secret_paths(package_schema) == {
         "container-registry:index:RegistryImage.inputs.login",
         "container-registry:index:Registry.outputs.login",
+        "container-registry:index:EcrRegistry.outputs.login",
+        "container-registry:index:AcrRegistry.outputs.login",
+        "container-registry:index:ArtifactRegistry.outputs.login",
+        "container-registry:index:LocalRegistry.outputs.login",
         "container-registry:index:RegistryCredentials.password",
         "container-registry:index:PullThroughMirror.dockerHubToken",
+        "container-registry:index:LocalMirror.dockerHubToken",
     }
 
 
