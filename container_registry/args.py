@@ -11,6 +11,7 @@ when the component is constructed; only what a registry made elsewhere hands ove
 login) may be an Output.
 """
 
+import enum
 from typing import TypedDict
 
 import pulumi
@@ -19,6 +20,7 @@ import pulumi
 from typing_extensions import Required
 
 __all__ = [
+    "AcrSku",
     "AwsTarget",
     "AzureTarget",
     "CiPush",
@@ -103,6 +105,18 @@ class CiPush(TypedDict, total=False):
     builds with `BASE_IMAGE=<mirror_endpoint>/nginx`. Used only with the mirror on."""
 
 
+class AcrSku(str, enum.Enum):
+    """An Azure Container Registry SKU (Microsoft Learn, "Azure Container Registry service
+    tiers")."""
+
+    BASIC = "Basic"
+    """The smallest tier; the default."""
+    STANDARD = "Standard"
+    """More storage and throughput."""
+    PREMIUM = "Premium"
+    """Adds the registry's own retention policy for untagged manifests."""
+
+
 class AwsTarget(TypedDict, total=False):
     """Options of the aws target (Amazon ECR)."""
 
@@ -125,7 +139,7 @@ class AwsTarget(TypedDict, total=False):
 class AzureTarget(TypedDict, total=False):
     """Options of the azure target (Azure Container Registry)."""
 
-    sku: str
+    sku: AcrSku
     """The registry SKU: Basic, Standard or Premium. Default Basic."""
     resource_group: str
     """An existing resource group to put the registry in. Default: none, a new resource group
@@ -198,13 +212,14 @@ class RegistryArgs(TypedDict, total=False):
     ci: CiPush
     """Keyless push from GitHub Actions. Default: none, no CI identity is created."""
     aws: AwsTarget
-    """Options of the aws target."""
+    """Options of the aws target (EcrRegistry's own). Like every field the chosen target does
+    not take, ignored on another cloud."""
     azure: AzureTarget
-    """Options of the azure target."""
+    """Options of the azure target (AcrRegistry's own); ignored on another cloud."""
     gcp: GcpTarget
-    """Options of the gcp target; required there."""
+    """Options of the gcp target (ArtifactRegistry's own); required there, ignored elsewhere."""
     local: LocalTarget
-    """Options of the local target."""
+    """Options of the local target (LocalRegistry's own); ignored on another cloud."""
 
 
 class RegistryCredentials(TypedDict):

@@ -2,22 +2,9 @@
 `REGISTRY_PATHS` says where each comes from in `Registry`'s Args, where the path differs
 (container_registry/switch.py)."""
 
-import enum
 from typing import TypedDict
 
-from container_registry.args import CiPush, Lifecycle
-
-
-class AcrSku(str, enum.Enum):
-    """An Azure Container Registry SKU (Microsoft Learn, "Azure Container Registry service
-    tiers")."""
-
-    BASIC = "Basic"
-    """The smallest tier; the default."""
-    STANDARD = "Standard"
-    """More storage and throughput."""
-    PREMIUM = "Premium"
-    """Adds the registry's own retention policy for untagged manifests."""
+from container_registry.args import AcrSku, CiPush, Lifecycle
 
 
 class AcrMirror(TypedDict, total=False):
