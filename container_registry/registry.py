@@ -3,14 +3,20 @@ AcrRegistry, ArtifactRegistry, LocalRegistry). Its Args are mapped to the chosen
 (switch.py), checked once there, and the service is built as the Registry's one child.
 No cloud SDK is imported until a Registry of that cloud is constructed."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from container_registry import switch
 from container_registry.args import RegistryArgs, RegistryCredentials
 from container_registry.options import RegistryOptions
-from container_registry.service import CloudRegistry, ServiceRegistry
+from container_registry.service import CloudRegistry
+
+if TYPE_CHECKING:  # each imports its cloud SDK: only the chosen one is imported at run time
+    from container_registry.aws.registry import EcrRegistry
+    from container_registry.azure.registry import AcrRegistry
+    from container_registry.gcp.registry import ArtifactRegistry
+    from container_registry.local.registry import LocalRegistry
 
 TYPE = "container-registry:index:Registry"
 CLOUDS = switch.CLOUDS
@@ -85,7 +91,9 @@ class Registry(pulumi.ComponentResource):
         component = service(options.cloud)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, transformations=[switch.keep_urns(self)])
-        self.service: ServiceRegistry = component._checked(name, options, child)
+        self.service: EcrRegistry | AcrRegistry | ArtifactRegistry | LocalRegistry = (
+            component._checked(name, options, child)
+        )
         self.registry_server = self.service.registry_server
         self.repository_url = self.service.repository_url
         self.login = self.service.login

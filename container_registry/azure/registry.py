@@ -16,7 +16,7 @@ from typing_extensions import Self
 from container_registry.args import RegistryCredentials
 from container_registry.azure.access import registry_access, registry_scope
 from container_registry.azure.args import AcrRegistryArgs
-from container_registry.azure.mirror import acr_mirror, credential_set_vault
+from container_registry.azure.mirror import acr_mirror
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
 from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source, resolve
 from container_registry.options import RegistryOptions
@@ -206,9 +206,6 @@ class AcrRegistry(CloudRegistry):
         AcrPull and CI grants when asked, and the admin login; children of `parent`."""
         parent = self
         azure = options.azure
-        # Checked before anything is registered, so bad options create nothing.
-        check_registry_name_source(options.repository_name)
-        credential_set_vault(options)
         # Deleting the registry (or the group holding it) deletes every image in it.
         guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
         tags = options.tags
