@@ -42,7 +42,15 @@ from conftest import (
     is_secret,
     resolve,
 )
-from container_registry import Registry, RegistryImage
+from container_registry import (
+    AcrRegistry,
+    AcrSku,
+    ArtifactRegistry,
+    EcrRegistry,
+    LocalRegistry,
+    Registry,
+    RegistryImage,
+)
 from container_registry.provider import (
     COMPONENTS,
     PACKAGE,
@@ -530,6 +538,41 @@ def test_construct_registers_what_the_python_api_registers_per_target(target: st
     assert ("container-registry:index:Registry", "team") in {
         (typ, name) for typ, name, *_ in direct
     }
+
+
+# Each service's own component, through the provider: (class, Python Args, schema inputs).
+SERVICE_INPUTS: dict[str, tuple[type[pulumi.ComponentResource], dict[str, Any], dict[str, Any]]] = {
+    "aws": (
+        EcrRegistry,
+        {"repository_name": "api", "archive_unpulled_days": 30, "mirror": {"enabled": True}},
+        {"repositoryName": "api", "archiveUnpulledDays": 30, "mirror": {"enabled": True}},
+    ),
+    "azure": (
+        AcrRegistry,
+        {"location": "westeurope", "sku": AcrSku.PREMIUM, "ci": {"repository": "acme/api"}},
+        {"location": "westeurope", "sku": "Premium", "ci": {"repository": "acme/api"}},
+    ),
+    "gcp": (
+        ArtifactRegistry,
+        {"project": "my-project-123", "location": "europe-west4", "force_delete": True},
+        {"project": "my-project-123", "location": "europe-west4", "forceDelete": True},
+    ),
+    "local": (
+        LocalRegistry,
+        {"port": 5050, "mirror": {"enabled": True, "port": 5060}},
+        {"port": 5050, "mirror": {"enabled": True, "port": 5060}},
+    ),
+}
+
+
+@pytest.mark.parametrize("target", sorted(SERVICE_INPUTS))
+def test_construct_registers_what_the_python_api_registers_per_service(target: str) -> None:
+    component, python, wired = SERVICE_INPUTS[target]
+    direct = run({}, lambda: component("team", python).urn)  # type: ignore[call-arg]
+    through_provider = run({}, lambda: construct(component, "team", wired).urn)
+    assert len(direct) >= 3, f"the {target} service registered only {direct}"
+    assert through_provider == direct
+    assert (token(component), "team") in {(typ, name) for typ, name, *_ in direct}
 
 
 def test_a_secret_docker_hub_token_reaches_the_local_mirror_through_the_provider(
