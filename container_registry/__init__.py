@@ -1,10 +1,10 @@
-"""container_registry: a private container registry on aws, azure, gcp or a local Docker engine
-(`Registry`), and an image built from any context and pushed to any registry (`RegistryImage`).
+"""container_registry: a private container registry per service (`EcrRegistry`, `AcrRegistry`,
+`ArtifactRegistry`, `LocalRegistry`), `Registry` to choose one by `cloud`, and an image built
+from any context and pushed to any registry (`RegistryImage`).
 
-Importing the package loads only Pulumi itself: `Registry` imports the cloud SDK of the target in
-use when it is constructed (container_registry/<target>/registry.py), and `RegistryImage` the
-Docker provider when it is first used. So `pip install "./container-registry[aws]"` (from a clone of
-this repository) is all an ECR user needs.
+Importing the package loads only Pulumi itself: each service's component imports its cloud SDK
+when it is first used (container_registry/<target>/registry.py), and `RegistryImage` the Docker
+provider. So `pip install "container-registry[aws]"` is all an ECR user needs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from container_registry.args import (
     RegistryCredentials,
     RegistryImageArgs,
 )
+from container_registry.aws.args import EcrMirror, EcrRegistryArgs
+from container_registry.azure.args import AcrMirror, AcrRegistryArgs, AcrSku
 from container_registry.errors import ArgumentError
+from container_registry.gcp.args import ArtifactMirror, ArtifactRegistryArgs
+from container_registry.local.args import LocalMirror, LocalRegistryArgs
 from container_registry.options import SUBJECT_CLAIM_KEYS as SUBJECT_CLAIM_KEYS
 from container_registry.options import WORKFLOW_PATH as WORKFLOW_PATH
 from container_registry.options import RegistryOptions
@@ -32,19 +36,36 @@ from container_registry.options import RegistryOptions
 if TYPE_CHECKING:
     import docker
 
+    from container_registry.aws.registry import EcrRegistry
+    from container_registry.azure.registry import AcrRegistry
+    from container_registry.gcp.registry import ArtifactRegistry
     from container_registry.image import RegistryImage
+    from container_registry.local.registry import LocalRegistry
     from container_registry.local.retention import Report
     from container_registry.registry import Registry
 
 __all__ = [
     "SUBJECT_CLAIM_KEYS",
     "WORKFLOW_PATH",
+    "AcrMirror",
+    "AcrRegistry",
+    "AcrRegistryArgs",
+    "AcrSku",
     "ArgumentError",
+    "ArtifactMirror",
+    "ArtifactRegistry",
+    "ArtifactRegistryArgs",
     "AwsTarget",
     "AzureTarget",
     "CiPush",
+    "EcrMirror",
+    "EcrRegistry",
+    "EcrRegistryArgs",
     "GcpTarget",
     "Lifecycle",
+    "LocalMirror",
+    "LocalRegistry",
+    "LocalRegistryArgs",
     "LocalTarget",
     "PullThroughMirror",
     "Registry",
@@ -61,8 +82,15 @@ __all__ = [
     "retain_local_images",
 ]
 
-# The components, imported on first use (PEP 562): the image module loads pulumi_docker.
-_LAZY = {"Registry": "container_registry.registry", "RegistryImage": "container_registry.image"}
+# The components, imported on first use (PEP 562): each loads its cloud SDK.
+_LAZY = {
+    "Registry": "container_registry.registry",
+    "RegistryImage": "container_registry.image",
+    "EcrRegistry": "container_registry.aws.registry",
+    "AcrRegistry": "container_registry.azure.registry",
+    "ArtifactRegistry": "container_registry.gcp.registry",
+    "LocalRegistry": "container_registry.local.registry",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -11,6 +11,7 @@ when the component is constructed; only what a registry made elsewhere hands ove
 login) may be an Output.
 """
 
+import enum
 from typing import TypedDict
 
 import pulumi
@@ -19,6 +20,7 @@ import pulumi
 from typing_extensions import Required
 
 __all__ = [
+    "AcrSku",
     "AwsTarget",
     "AzureTarget",
     "CiPush",
@@ -103,6 +105,18 @@ class CiPush(TypedDict, total=False):
     builds with `BASE_IMAGE=<mirror_endpoint>/nginx`. Used only with the mirror on."""
 
 
+class AcrSku(str, enum.Enum):
+    """An Azure Container Registry SKU (Microsoft Learn, "Azure Container Registry service
+    tiers")."""
+
+    BASIC = "Basic"
+    """The smallest tier; the default."""
+    STANDARD = "Standard"
+    """More storage and throughput."""
+    PREMIUM = "Premium"
+    """Adds the registry's own retention policy for untagged manifests."""
+
+
 class AwsTarget(TypedDict, total=False):
     """Options of the aws target (Amazon ECR)."""
 
@@ -125,7 +139,7 @@ class AwsTarget(TypedDict, total=False):
 class AzureTarget(TypedDict, total=False):
     """Options of the azure target (Azure Container Registry)."""
 
-    sku: str
+    sku: AcrSku
     """The registry SKU: Basic, Standard or Premium. Default Basic."""
     resource_group: str
     """An existing resource group to put the registry in. Default: none, a new resource group
@@ -143,11 +157,6 @@ class AzureTarget(TypedDict, total=False):
     docker_hub_key_vault_id: str
     """(with the mirror) The ARM resource ID of the Key Vault holding both secrets: the credential
     set's identity is granted Key Vault Secrets User there."""
-    check_role_assignment_mode: bool
-    """Read the registry's roleAssignmentMode from Azure Resource Manager (one HTTPS GET with the
-    provider's token) and stop before any AcrPush/AcrPull grant or the purge task when it is ABAC
-    mode, where Azure does not honour them. Default true. Turn it off only where ARM cannot be
-    reached, such as unit tests under Pulumi's mocks, which cannot answer an HTTP request."""
 
 
 class GcpTarget(TypedDict, total=False):
@@ -203,13 +212,14 @@ class RegistryArgs(TypedDict, total=False):
     ci: CiPush
     """Keyless push from GitHub Actions. Default: none, no CI identity is created."""
     aws: AwsTarget
-    """Options of the aws target."""
+    """Options of the aws target (EcrRegistry's own). Like every field the chosen target does
+    not take, ignored on another cloud."""
     azure: AzureTarget
-    """Options of the azure target."""
+    """Options of the azure target (AcrRegistry's own); ignored on another cloud."""
     gcp: GcpTarget
-    """Options of the gcp target; required there."""
+    """Options of the gcp target (ArtifactRegistry's own); required there, ignored elsewhere."""
     local: LocalTarget
-    """Options of the local target."""
+    """Options of the local target (LocalRegistry's own); ignored on another cloud."""
 
 
 class RegistryCredentials(TypedDict):
@@ -260,7 +270,6 @@ DEFAULTS: dict[str, object] = {
     "ci.context": ".",
     "ci.platform": "linux/amd64",
     "azure.sku": "Basic",
-    "azure.check_role_assignment_mode": True,
     "local.port": 5000,
     "local.user": "admin",
     "image.dockerfile": "Dockerfile",

@@ -1,8 +1,9 @@
-"""The Args of `Registry` once validated: plain, frozen values the target builders read.
+"""A service's Args once checked: plain, frozen values its component's children read.
 
-`resolve` (container_registry/registry.py) makes them; a builder never sees raw Args. The field
-names follow the Args (lifecycle values flattened), and the shapes are shared by all targets so
-one test fixture serves every one.
+Each service's `resolve` (container_registry/<target>/options.py) makes them from its own Args;
+no child sees raw Args. The field names follow the Args (lifecycle values flattened). One record
+for all four services still (a record per service is what is left of issue 28's item 1), so one
+test fixture serves every one.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class AzureOptions:
     location: str | None = None
     # `<principal type>:<Entra object ID>` of each principal granted AcrPull on the registry.
     pull_principals: tuple[str, ...] = ()
-    check_role_assignment_mode: bool = bool(DEFAULTS["azure.check_role_assignment_mode"])
 
 
 @dataclass(frozen=True)

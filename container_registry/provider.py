@@ -28,10 +28,25 @@ from pulumi.provider.provider import ConstructResult
 from pulumi.provider.server import ComponentInitError
 
 from container_registry import Registry, RegistryImage, shape
+from container_registry.aws.registry import EcrRegistry
+from container_registry.azure.registry import AcrRegistry
+from container_registry.gcp.registry import ArtifactRegistry
+from container_registry.local.registry import LocalRegistry
 
 PACKAGE = "container-registry"
 """The package name: other languages' SDKs and the resource tokens are named after it."""
-COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Registry, RegistryImage)
+# Each service's child resources are Python attributes (`EcrRegistry.repository`); in the schema
+# they are outputs by ID or name (`repositoryArn`, `registryId`, ...), not resource references,
+# which would make this package's schema and every generated SDK depend on all four clouds'
+# packages (the analyzer's `is_resource` branch adds each as a dependency).
+COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (
+    Registry,
+    RegistryImage,
+    EcrRegistry,
+    AcrRegistry,
+    ArtifactRegistry,
+    LocalRegistry,
+)
 # The properties that hold a credential: (component or type, "inputs"/"outputs" for a component,
 # Python key). The analyzer cannot tell (a secret is an ordinary `str`), so the schema gets
 # `secret` here. For a component's own input the generated SDKs then send it as a secret
@@ -40,6 +55,11 @@ COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (Registry, RegistryImag
 SECRET_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("RegistryImage", "inputs", "login"),
     ("Registry", "outputs", "login"),
+    ("EcrRegistry", "outputs", "login"),
+    ("AcrRegistry", "outputs", "login"),
+    ("ArtifactRegistry", "outputs", "login"),
+    ("LocalRegistry", "outputs", "login"),
+    ("LocalMirror", "", "docker_hub_token"),
     ("RegistryCredentials", "", "password"),
     ("PullThroughMirror", "", "docker_hub_token"),
 )

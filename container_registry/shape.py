@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections.abc
 import difflib
+import enum
 import inspect
 import json
 import typing
@@ -57,6 +58,11 @@ def check(value: object, args_type: type, path: str = "") -> None:
     _check_object(value, args_type, path)
 
 
+def field_type(hint: Any) -> Any:
+    """The type a field holds: `Required[X]` and `pulumi.Input[X]` are X."""
+    return _unwrapped(hint)[0]
+
+
 def _unwrapped(hint: Any) -> tuple[Any, bool]:
     """(the type a field holds, whether it also takes an Output): `Required[X]` is X, and
     `pulumi.Input[X]` (Union[X, Awaitable[X], Output[X]]) is X with an Output allowed."""
@@ -93,7 +99,9 @@ def _check(value: object, hint: Any, path: str, scalars: bool = True) -> None:
             if not isinstance(key, str):
                 raise _wrong(f"{path}.{key}", key, "is not a string key")
             _check(item, item_type, f"{path}.{key}")
-    elif expected is str:
+    elif expected is str or (isinstance(expected, type) and issubclass(expected, enum.Enum)):
+        # An enum of strings (a closed set such as the ACR SKU) takes its value as a string
+        # too; the rule that reads it says which values it takes.
         if scalars and not isinstance(value, str):
             raise _wrong(path, value, "is not a string")
     elif expected not in (int, bool):

@@ -24,8 +24,9 @@ TYPE_PREFIX = f"#/types/{PACKAGE}:index:"
 
 HEADER = f"""# Args reference
 
-Every input and output of `Registry` and `RegistryImage`, generated from the schema Pulumi infers
-from the code (`{COMMAND}` writes this page; CI fails when it is stale).
+Every input and output of the components, generated from the schema Pulumi infers from the code
+(`{COMMAND}` writes this page; CI fails when it is stale). A service's resources are Python
+attributes, and outputs by ID or name here.
 
 ## How to read it
 

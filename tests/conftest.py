@@ -726,6 +726,54 @@ class Deployed:
         return self.registry.ci_workflow
 
 
+# Config keys that only one cloud's service reads beside its own block: a Registry ignores what
+# the chosen service does not take (container_registry/switch.py), so a bad value of such a key
+# is refused on that cloud.
+_SHARED_KEY_CLOUDS = {
+    "mirrorRepositories": "azure",
+    "pullPrincipals": "aws",
+    "dockerHubToken": "local",
+    "immutableTags": "aws",
+}
+
+
+def on_its_cloud(raw: Mapping[str, str], separator: str = ":") -> dict[str, str]:
+    """`raw` config on the cloud whose service reads its keys, unless it names a cloud: the
+    target of the first target's key (stack.config.keys.PATH_KEYS), with TARGET_CONFIG's
+    location. With separator "__", the keys as Harness.configure takes them."""
+    from stack.config.keys import PATH_KEYS
+
+    if "cloud" in raw:
+        return dict(raw)
+    clouds = {key: path.split(".")[0] for path, key in PATH_KEYS.items()}
+    for key in raw:
+        cloud = _SHARED_KEY_CLOUDS.get(key) or clouds.get(key)
+        if cloud in TARGET_CONFIG:
+            extra = {k.replace("__", separator): v for k, v in TARGET_CONFIG[cloud].items()}
+            return {**extra, **raw}
+    return dict(raw)
+
+
+# The component `Registry` builds as its one child on each cloud: the schema's resource tokens
+# (docs/reference.md). The cloud resources are that component's children.
+SERVICE_TYPES: dict[str, str] = {
+    "aws": "container-registry:index:EcrRegistry",
+    "azure": "container-registry:index:AcrRegistry",
+    "gcp": "container-registry:index:ArtifactRegistry",
+    "local": "container-registry:index:LocalRegistry",
+}
+
+
+def service_component(harness: Harness, cloud: str) -> Registered:
+    """The service component of the one Registry registered, checked to be its child."""
+    registry = harness.one("container-registry:index:Registry")
+    service = harness.one(SERVICE_TYPES[cloud])
+    assert service.parent == registry.urn, "the service must be the Registry's child"
+    children = [r.typ for r in harness.resources if r.parent == registry.urn]
+    assert children == [SERVICE_TYPES[cloud]], f"the Registry's children: {children}"
+    return service
+
+
 def deploy(
     args: Mapping[str, Any],
     *,

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml
 
-from conftest import ROOT, Harness
+from conftest import ROOT, Harness, resolve
 from container_registry import Registry, RegistryImage
 from container_registry.args import DEFAULTS
 from stack.config.errors import SettingsError
@@ -109,7 +109,6 @@ def test_every_property_path_names_a_config_key() -> None:
         ({"cloud": "gcp", "gcp": {"location": "us"}}, "gcp.project"),
         ({"cloud": "aws", "pull_principals": ["*"]}, "pull_principals[0]"),
         ({"cloud": "local", "ci": {"repository": "acme/app"}}, "ci.repository"),
-        ({"cloud": "local", "aws": {"kms_key_arn": "x"}}, "aws.kms_key_arn"),
         # A misspelt key would leave its setting at the default without a word.
         ({"cloud": "aws", "lifecyle": {"keep_tagged_images": 5}}, "lifecyle"),
         ({"cloud": "aws", "lifecycle": {"keep_taged_images": 5}}, "lifecycle.keep_taged_images"),
@@ -123,6 +122,25 @@ def test_bad_input_names_the_property_path_and_creates_nothing(
         Registry("team", args)  # type: ignore[arg-type]
     assert caught.value.property_path == path
     assert caught.value.reason and "./up.sh" not in caught.value.reason
+    assert harness.resources == []
+
+
+@pytest.mark.parametrize(
+    "other", [{"aws": {"kms_key_arn": "x"}}, {"azure": {"sku": "Free"}}, {"gcp": {"project": 1}}]
+)
+def test_another_targets_block_is_ignored(harness: Harness, other: dict[str, Any]) -> None:
+    """One rule (container_registry/switch.py): what the chosen service does not take is not
+    read. The local registry is built as without the block, and nothing of aws, azure or gcp."""
+    resolve(Registry("team", {"cloud": "local", **other}).repository_url)  # type: ignore[arg-type]
+    kinds = {r.typ.split(":")[0] for r in harness.resources}
+    assert "container-registry" in kinds and "docker" in kinds
+    assert not kinds & {"aws", "azure-native", "gcp"}
+
+
+def test_the_chosen_targets_block_is_checked_under_its_own_path(harness: Harness) -> None:
+    with pytest.raises(pulumi.InputPropertyError) as caught:
+        Registry("team", {"cloud": "azure", "azure": {"location": "westeurope", "sku": "Free"}})  # type: ignore[typeddict-item]
+    assert caught.value.property_path == "azure.sku"
     assert harness.resources == []
 
 

@@ -31,15 +31,16 @@ from conftest import (
     is_secret,
     resolve,
     run_target,
+    service_component,
 )
+from container_registry import Registry
 from container_registry.aws import registry as aws_registry
 from container_registry.aws.mirror import pull_through_identity_policy
-from container_registry.aws.options import check_block
 from container_registry.aws.policies import lifecycle_policy, repository_policy
 from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
 from container_registry.options import AwsOptions, CiOptions, RegistryOptions
-from container_registry.target import Built
+from container_registry.service import Built
 
 APP_DIR = ROOT / "app"
 REPO = "aws:ecr/repository:Repository"
@@ -438,20 +439,20 @@ def test_token_is_secret_from_the_moment_it_is_read(
 ) -> None:
     """The ECR token is wrapped where it is read, not only by the shared code downstream."""
     seen: list[Built] = []
-    real = aws_registry.build
+    real = aws_registry.EcrRegistry._children
 
     def spy(*args: Any, **kwargs: Any) -> Built:
         seen.append(real(*args, **kwargs))
         return seen[-1]
 
-    monkeypatch.setattr(aws_registry, "build", spy)
+    monkeypatch.setattr(aws_registry.EcrRegistry, "_children", spy)
     resolve(deploy({"cloud": "aws"}).repo_digest)
     assert len(seen) == 1 and is_secret(seen[0].login.password)
 
 
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
     resolve(deploy({"cloud": "aws"}).repo_digest)
-    component = harness.one("container-registry:index:Registry")
+    component = service_component(harness, "aws")
     pushed = harness.one("container-registry:index:RegistryImage")
     children = [r for r in harness.resources if r.parent == component.urn]
     assert {r.typ for r in children} == {REPO, LIFECYCLE, POLICY}
@@ -873,7 +874,12 @@ def test_ci_md_names_only_what_the_deployer_policy_holds_for_ci() -> None:
 
 
 @pytest.mark.parametrize("days", [0, 3651, "90", True])
-def test_archive_days_out_of_range_name_their_property(days: object) -> None:
+def test_archive_days_out_of_range_name_their_property(harness: Harness, days: object) -> None:
+    """EcrRegistry names its own field; Registry the same field in its `aws` block."""
     with pytest.raises(ArgumentError) as error:
-        check_block({"archive_unpulled_days": days})
+        aws_registry.EcrRegistry("registry", {"archive_unpulled_days": days})  # type: ignore[typeddict-item]
+    assert error.value.property_path == "archive_unpulled_days"
+    with pytest.raises(ArgumentError) as error:
+        Registry("registry", {"cloud": "aws", "aws": {"archive_unpulled_days": days}})  # type: ignore[typeddict-item]
     assert error.value.property_path == "aws.archive_unpulled_days"
+    assert harness.resources == []

@@ -40,6 +40,7 @@ from conftest import (
     is_secret,
     resolve,
     run_target,
+    service_component,
 )
 from container_registry import Registry
 from container_registry.azure import mode as acr_mode
@@ -47,6 +48,7 @@ from container_registry.azure import registry as azure_registry
 from container_registry.azure.mode import get_registry as real_get_registry
 from container_registry.azure.registry import (
     PURGE_SCHEDULE,
+    AcrRegistry,
     acr_registry_name,
     purge_commands,
     purge_task_yaml,
@@ -55,12 +57,13 @@ from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
 from container_registry.options import AzureOptions as AzureSettings
 from container_registry.options import RegistryOptions as Settings
-from container_registry.target import Built
+from container_registry.service import Built
 from stack.config.errors import SettingsError
 from stack.config.parse import parse_settings
 
 APP_DIR = ROOT / "app"
-COMPONENT = "container-registry:index:Registry"
+# The service component Registry builds as its one child; the resources are its children.
+COMPONENT = "container-registry:index:AcrRegistry"
 GROUP = "azure-native:resources:ResourceGroup"
 REGISTRY = "azure-native:containerregistry:Registry"
 TASK = "azure-native:containerregistry:Task"
@@ -390,7 +393,7 @@ def resolve_group_name(harness: Harness) -> str:
 
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
     build(azure_settings())
-    component = harness.one(COMPONENT)
+    component = service_component(harness, "azure")
     children = [r for r in harness.resources if r.parent == component.urn]
     assert {r.typ for r in children} == {GROUP, REGISTRY, TASK}
     pushed = harness.one("container-registry:index:RegistryImage")
@@ -446,7 +449,9 @@ def test_credentials_are_read_after_the_registry_exists(
     monkeypatch.setattr(containerregistry, "list_registry_credentials_output", recording)
     component = build(azure_settings())
     (opts,) = seen
-    assert opts.parent is component.registry, "the invoke must be parented to the component"
+    service = component.registry.service
+    assert isinstance(service, AcrRegistry)
+    assert opts.parent is service, "the invoke must be parented to the component"
     waits_for = opts.depends_on if isinstance(opts.depends_on, list) else [opts.depends_on]
     assert [type(r) for r in waits_for] == [containerregistry.Registry]
 
@@ -455,13 +460,13 @@ def test_the_login_handed_to_the_push_is_secret_from_the_start(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[Built] = []
-    real = azure_registry.build  # wrapped, not replaced
+    real = azure_registry.AcrRegistry._children  # wrapped, not replaced
 
     def recording(*args: Any, **kwargs: Any) -> Built:
         built.append(real(*args, **kwargs))
         return built[-1]
 
-    monkeypatch.setattr(azure_registry, "build", recording)
+    monkeypatch.setattr(azure_registry.AcrRegistry, "_children", recording)
     build(azure_settings())
     (login,) = [found.login for found in built]
     assert is_secret(login.password), "the admin password must be a secret before it goes anywhere"
@@ -592,7 +597,7 @@ def test_missing_location_creates_nothing(harness: Harness) -> None:
     with pytest.raises(ArgumentError) as caught:
         Registry("registry", {"cloud": "azure"})
     assert caught.value.property_path == "azure.location"
-    assert caught.value.reason.startswith("is required unless azure.resource_group")
+    assert caught.value.reason.startswith("is required unless resource_group names")
     assert "./up.sh" not in str(caught.value), "a component never prints a CLI command"
     assert harness.resources == []
     # The stack names the config key, with the command that sets it.
@@ -1155,43 +1160,31 @@ def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
     assert TASK not in registered
 
 
-def test_the_mode_check_can_be_turned_off_and_then_reads_nothing(harness: Harness) -> None:
-    """`azure.check_role_assignment_mode: false` (for unit tests under mocks, which cannot answer
-    an HTTP GET) makes no ARM token request and no GET; the grants and the task still come."""
-    registry = Registry(
-        "registry",
-        {
-            "cloud": "azure",
-            "azure": {"location": "westeurope", "check_role_assignment_mode": False},
-            "pull_principals": ["0c5a9d1e-2f3b-4c6d-8e7f-9a0b1c2d3e4f"],
-        },
-    )
-    resolve(registry.repository_url)
-    assert len(harness.of_type(ROLE_ASSIGNMENT)) == 1  # every registration has run
-    assert harness.of_type(TASK) != []
-    assert ARM_GETS == []
-    asked = {t for t, _ in harness.monitor.registry_mocks.calls}
-    assert GET_TOKEN not in asked
-    assert GET_RESOURCE not in asked
-
-
-def test_the_mode_check_is_on_unless_turned_off(harness: Harness) -> None:
-    """The secure default: a Registry whose Args say nothing about it reads the mode."""
+def test_the_mode_is_read_by_every_acr_registry(harness: Harness) -> None:
+    """The secure choice, with no way around it: a Registry and an AcrRegistry read the mode
+    (under mocks through the getResource invoke, container_registry/azure/mode.py)."""
     Registry("registry", {"cloud": "azure", "azure": {"location": "westeurope"}})
     assert harness.of_type(TASK) != []  # every registration, and so the check, has run
     asked = [t for t, _ in harness.monitor.registry_mocks.calls]
     assert asked.count(GET_RESOURCE) == 1
+    AcrRegistry("direct", {"location": "westeurope"})
+    assert len(harness.of_type(TASK)) == 2
+    asked = [t for t, _ in harness.monitor.registry_mocks.calls]
+    assert asked.count(GET_RESOURCE) == 2
 
 
-@pytest.mark.parametrize("value", ["false", 0, None])
-def test_the_mode_check_switch_takes_only_a_boolean(harness: Harness, value: object) -> None:
+@pytest.mark.parametrize("value", [False, True])
+def test_no_args_field_turns_the_mode_check_off(harness: Harness, value: object) -> None:
+    """`azure.check_role_assignment_mode` existed for unit tests only; it is gone (the mocks
+    answer the read instead), and a program that still sets it is told so."""
     with pytest.raises(ArgumentError) as raised:
         Registry(
             "registry",
             {
                 "cloud": "azure",
-                "azure": {"location": "westeurope", "check_role_assignment_mode": value},  # type: ignore[typeddict-item]
+                "azure": {"location": "westeurope", "check_role_assignment_mode": value},  # type: ignore[typeddict-unknown-key]
             },
         )
     assert raised.value.property_path == "azure.check_role_assignment_mode"
+    assert "is not an argument here" in raised.value.reason
     assert harness.resources == []

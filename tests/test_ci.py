@@ -39,6 +39,7 @@ from conftest import (
     assert_only_credentials_secret,
     resolve,
     run_target,
+    service_component,
     stub_engine,
 )
 from container_registry import github as ci
@@ -220,9 +221,11 @@ def test_ci_resources_and_outputs(
     assert values["checkTokenSubject"] == (
         "gh api repos/acme/app/actions/oidc/customization/sub --jq .sub_claim_prefix"
     )
+    service = service_component(harness, cloud)
+    assert {"ci", "ciWorkflow"} <= harness.monitor.registered_outputs[service.urn]
     for r in harness.resources:
         if r.typ in CI_TYPES[cloud]:
-            assert r.parent == component.urn, f"{r.name} must be a child of the component"
+            assert r.parent == service.urn, f"{r.name} must be a child of the component"
 
 
 @pytest.mark.parametrize("cloud", CI_CLOUDS)

@@ -21,6 +21,7 @@ from conftest import (
     deploy,
     is_secret,
     resolve,
+    service_component,
 )
 from container_registry.errors import ArgumentError
 from container_registry.gcp.policies import cleanup_policies
@@ -32,7 +33,8 @@ from container_registry.options import RegistryOptions as Settings
 from stack.config.errors import SettingsError
 from stack.config.parse import parse_settings
 
-COMPONENT = "container-registry:index:Registry"
+# The service component Registry builds as its one child; the resources are its children.
+COMPONENT = "container-registry:index:ArtifactRegistry"
 APP_TAG = content_tag(ROOT / "app", "linux/amd64")
 REPOSITORY = "gcp:artifactregistry/repository:Repository"
 SERVICE = "gcp:projects/service:Service"
@@ -115,7 +117,7 @@ def test_repository_depends_on_the_service(harness: Harness) -> None:
 
 def test_every_child_is_parented_to_the_component(harness: Harness) -> None:
     build(gcp_settings())
-    component = harness.one(COMPONENT)
+    component = service_component(harness, "gcp")
     children = [r for r in harness.resources if r.parent == component.urn]
     assert {r.typ for r in children} == {SERVICE, REPOSITORY}, [r.typ for r in children]
     pushed = harness.one("container-registry:index:RegistryImage")

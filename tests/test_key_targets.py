@@ -384,9 +384,7 @@ def test_local_mirror_port_is_checked_against_local_port_only_with_the_mirror() 
     )
     with pytest.raises(SettingsError) as caught:
         parse_settings({"mirror": "true", "localPort": "6000", "localMirrorPort": "6000"})
-    assert str(caught.value) == (
-        "localMirrorPort: '6000' is the registry's own port (localPort 6000)"
-    )
+    assert str(caught.value) == "localMirrorPort: '6000' is the registry's own port (port 6000)"
     # The last port leaves no room for the mirror's default, which matters only with the mirror.
     assert parse_settings({"localPort": "65535"}).warnings == ()
     with pytest.raises(SettingsError) as caught:
@@ -454,31 +452,40 @@ def test_pull_principals_on_local_take_any_cloud_s_form(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("value", "cloud", "message"),
     [
         (
             '["*"]',
-            "pullPrincipals: '*' is not an IAM principal ARN (aws), Entra object ID (azure) or IAM "
-            "member (gcp); '*' and wildcards are never allowed",
+            "aws",
+            "pullPrincipals: '*' is not an IAM principal ARN (arn:aws:iam::<12-digit account>:"
+            "root, :role/... or :user/...); '*' and wildcards are never allowed",
         ),
         (
             '["allUsers"]',
-            "pullPrincipals: 'allUsers' is not an IAM principal ARN (aws), Entra object ID "
-            "(azure) or IAM member (gcp); '*' and wildcards are never allowed",
-        ),
-        (
-            "arn:aws:iam::210987654321:root",
-            "pullPrincipals: 'arn:aws:iam::210987654321:root' is not a list of IAM principal "
-            "ARNs, Entra object IDs or IAM members: give a JSON list, `./up.sh --stack dev "
-            "--config pullPrincipals '[\"arn:aws:iam::210987654321:root\"]'`",
+            "gcp",
+            "pullPrincipals: 'allUsers' is not a Google Cloud IAM member",
         ),
     ],
 )
-def test_pull_principals_on_local_are_still_checked(value: str, message: str) -> None:
-    """Not used on local, but a value no cloud could take is refused at once."""
+def test_pull_principals_are_checked_where_they_grant(value: str, cloud: str, message: str) -> None:
+    """On local they grant nothing and are not read (the stack says so); a value no cloud
+    could take is refused on the cloud that would grant it."""
+    settings = parse_settings({"pullPrincipals": value})
+    assert settings.warnings == (expected_warning("pullPrincipals", "local"),)
     with pytest.raises(SettingsError) as caught:
-        parse_settings({"pullPrincipals": value})
-    assert str(caught.value) == message
+        target = {key.replace("__", ":"): v for key, v in TARGET_CONFIG[cloud].items()}
+        parse_settings({**target, "pullPrincipals": value})
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_pull_principals_on_local_must_still_be_a_list() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"pullPrincipals": "arn:aws:iam::210987654321:root"})
+    assert str(caught.value) == (
+        "pullPrincipals: 'arn:aws:iam::210987654321:root' is not a list of IAM principal "
+        "ARNs, Entra object IDs or IAM members: give a JSON list, `./up.sh --stack dev "
+        "--config pullPrincipals '[\"arn:aws:iam::210987654321:root\"]'`"
+    )
 
 
 # --------------------------------------------------------------------------- unknown keys

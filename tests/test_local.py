@@ -33,6 +33,7 @@ from conftest import (
     is_secret,
     program_in_fresh_interpreter,
     resolve,
+    service_component,
     stub_engine,
 )
 from container_registry.image import content_tag
@@ -43,7 +44,8 @@ from stack.config.engine import DockerEngine
 from stack.config.errors import SettingsError
 
 APP_DIR = ROOT / "app"
-COMPONENT = "container-registry:index:Registry"
+# The service component Registry builds as its one child; the resources are its children.
+COMPONENT = "container-registry:index:LocalRegistry"
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -367,7 +369,7 @@ def test_data_lives_on_a_named_volume(harness: Harness) -> None:
 
 def test_every_child_belongs_to_the_component(harness: Harness) -> None:
     build()
-    component = harness.one(COMPONENT)
+    component = service_component(harness, "local")
     children = [r for r in harness.resources if r.parent == component.urn]
     assert {r.typ for r in children} >= {CONTAINER, VOLUME, REMOTE_IMAGE, PASSWORD}
     pushed = harness.one("container-registry:index:RegistryImage")

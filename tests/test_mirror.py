@@ -27,8 +27,10 @@ from conftest import (
     Registered,
     deploy,
     is_secret,
+    on_its_cloud,
     resolve,
     run_target,
+    service_component,
     stub_engine,
 )
 from container_registry import Registry
@@ -176,8 +178,10 @@ def test_mirror_on_exports_its_endpoint_and_builds_from_it(
         f"{cloud}: the image build does not wait for {mirror_urns - set(image.dependencies)}"
     )
     component = harness.one("container-registry:index:Registry")
-    assert all(r.parent == component.urn for r in added), "mirror resources must be children"
+    service = service_component(harness, cloud)
+    assert all(r.parent == service.urn for r in added), "mirror resources must be children"
     assert "mirrorEndpoint" in harness.monitor.registered_outputs[component.urn]
+    assert "mirrorEndpoint" in harness.monitor.registered_outputs[service.urn]
 
 
 def test_mirror_endpoint_attribute_is_none_without_the_mirror(harness: Harness) -> None:
@@ -787,7 +791,7 @@ BAD_MIRROR_VALUES: list[tuple[dict[str, str], str]] = [
 def test_bad_mirror_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None:
     secrets = {"dockerHubToken": pulumi.Output.secret(DOCKER_HUB_TOKEN)}
     with pytest.raises(SettingsError) as caught:
-        parse_settings(raw, secrets=secrets)
+        parse_settings(on_its_cloud(raw), secrets=secrets)
     assert caught.value.key == key
     # `<key>: <value> ...`, or `<key> is not set: ...` for a missing one (never a Python None).
     assert str(caught.value).startswith((f"{key}: ", f"{key} is ")), str(caught.value)
@@ -796,30 +800,44 @@ def test_bad_mirror_value_refused_naming_the_key(raw: dict[str, str], key: str) 
 
 
 def test_mirror_settings_converted() -> None:
+    """Each target's mirror keys, on that target (a Registry ignores another target's)."""
     token = pulumi.Output.secret(DOCKER_HUB_TOKEN)
-    settings = parse_settings(
+    azure = parse_settings(
         {
+            "cloud": "azure",
+            "azure-native:location": "westeurope",
             "mirror": "True",
             "mirrorRepositories": '["python", "nginx"]',
-            "dockerHubCredentialsSecretArn": SECRET_ARN,
             "acrDockerHubUsernameSecretUri": USERNAME_URI,
             "acrDockerHubPasswordSecretUri": PASSWORD_URI + "/" + "0" * 32,
             # ARM compares resource IDs without regard to case, and vault names are DNS labels.
             "acrDockerHubKeyVaultId": VAULT_ID.replace("/resourceGroups/", "/resourcegroups/")
             .replace("Microsoft.KeyVault", "microsoft.keyvault")
             .replace("my-vault", "My-Vault"),
-            "gcpDockerHubPasswordSecretVersion": SECRET_VERSION.replace("/3", "/latest"),
-            **SECRET_SET_RAW,
-            "localMirrorPort": "6100",
-        },
+        }
+    ).mirror
+    assert azure.enabled and azure.repositories == ("python", "nginx")
+    assert azure.acr_password_secret_uri is not None
+    assert azure.acr_key_vault_id is not None and azure.acr_key_vault_id.endswith("My-Vault")
+    aws = parse_settings(
+        {"cloud": "aws", "mirror": "true", "dockerHubCredentialsSecretArn": SECRET_ARN}
+    ).mirror
+    assert aws.enabled and aws.docker_hub_secret_arn == SECRET_ARN
+    gcp = parse_settings(
+        on_its_cloud(
+            {
+                "gcpDockerHubPasswordSecretVersion": SECRET_VERSION.replace("/3", "/latest"),
+                "mirror": "true",
+                "dockerHubUser": "someone",
+            }
+        )
+    ).mirror
+    assert gcp.gcp_password_secret_version is not None and gcp.docker_hub_user == "someone"
+    settings = parse_settings(
+        {"mirror": "true", **SECRET_SET_RAW, "localMirrorPort": "6100"},
         secrets={"dockerHubToken": token},
     )
     mirror = settings.mirror
-    assert mirror.enabled and mirror.repositories == ("python", "nginx")
-    assert mirror.docker_hub_secret_arn == SECRET_ARN
-    assert mirror.acr_password_secret_uri is not None
-    assert mirror.acr_key_vault_id is not None and mirror.acr_key_vault_id.endswith("My-Vault")
-    assert mirror.gcp_password_secret_version is not None
     assert mirror.docker_hub_user == "someone" and mirror.local_port == 6100
     assert mirror.docker_hub_token is not None
     assert is_secret(mirror.docker_hub_token) and resolve(mirror.docker_hub_token) == (
@@ -829,7 +847,7 @@ def test_mirror_settings_converted() -> None:
 
 
 def test_mirror_defaults() -> None:
-    mirror = parse_settings({}).mirror
+    mirror = parse_settings({"cloud": "azure", "azure-native:location": "westeurope"}).mirror
     # The stack's default: the app's base image only (the component's own is "*").
     assert mirror == MirrorSettings(repositories=("nginx",))
     assert (mirror.enabled, mirror.repositories, mirror.local_port) == (False, ("nginx",), 5001)
@@ -935,7 +953,7 @@ def test_every_bad_mirror_value_stops_the_program_before_anything_exists(
     a secret (as `pulumi config set --secret` leaves it) or in plain text."""
     stub_engine(monkeypatch)
     config = {k: (DOCKER_HUB_TOKEN if v == SECRET_SET else v) for k, v in raw.items()}
-    harness.configure(**{"cloud": "local", "mirror": "true", **config})
+    harness.configure(**on_its_cloud({"mirror": "true", **config}, "__"))
     secret = [f"{PROJECT}:dockerHubToken"] if raw.get("dockerHubToken") == SECRET_SET else []
     pulumi.runtime.set_all_config(dict(harness.config), secret)
     try:

@@ -42,7 +42,15 @@ from conftest import (
     is_secret,
     resolve,
 )
-from container_registry import Registry, RegistryImage
+from container_registry import (
+    AcrRegistry,
+    AcrSku,
+    ArtifactRegistry,
+    EcrRegistry,
+    LocalRegistry,
+    Registry,
+    RegistryImage,
+)
 from container_registry.provider import (
     COMPONENTS,
     PACKAGE,
@@ -104,15 +112,20 @@ def test_the_metaschema_refuses_an_enum_member_without_description(
 def test_the_tokens_are_the_components_own_types(package_schema: dict[str, Any]) -> None:
     """A program in another language registers the schema's token; the Python API registers the
     component's own type. They must be one, or the two would not be the same resources."""
-    assert set(package_schema["resources"]) == {
+    tokens = [
         "container-registry:index:Registry",
         "container-registry:index:RegistryImage",
-    }
-    assert package_schema["name"] == "container-registry"
-    assert [token(component) for component in COMPONENTS] == [
-        "container-registry:index:Registry",
-        "container-registry:index:RegistryImage",
+        "container-registry:index:EcrRegistry",
+        "container-registry:index:AcrRegistry",
+        "container-registry:index:ArtifactRegistry",
+        "container-registry:index:LocalRegistry",
     ]
+    assert set(package_schema["resources"]) == set(tokens)
+    assert package_schema["name"] == "container-registry"
+    assert [token(component) for component in COMPONENTS] == tokens
+    # The type each Python class registers (its module's TYPE) is that token too.
+    types = [sys.modules[component.__module__].TYPE for component in COMPONENTS]
+    assert types == tokens
 
 
 def test_no_type_name_ends_in_args(package_schema: dict[str, Any]) -> None:
@@ -143,8 +156,13 @@ def test_the_credentials_and_only_they_are_marked_secret(package_schema: dict[st
     assert secret_paths(package_schema) == {
         "container-registry:index:RegistryImage.inputs.login",
         "container-registry:index:Registry.outputs.login",
+        "container-registry:index:EcrRegistry.outputs.login",
+        "container-registry:index:AcrRegistry.outputs.login",
+        "container-registry:index:ArtifactRegistry.outputs.login",
+        "container-registry:index:LocalRegistry.outputs.login",
         "container-registry:index:RegistryCredentials.password",
         "container-registry:index:PullThroughMirror.dockerHubToken",
+        "container-registry:index:LocalMirror.dockerHubToken",
     }
 
 
@@ -520,6 +538,41 @@ def test_construct_registers_what_the_python_api_registers_per_target(target: st
     assert ("container-registry:index:Registry", "team") in {
         (typ, name) for typ, name, *_ in direct
     }
+
+
+# Each service's own component, through the provider: (class, Python Args, schema inputs).
+SERVICE_INPUTS: dict[str, tuple[type[pulumi.ComponentResource], dict[str, Any], dict[str, Any]]] = {
+    "aws": (
+        EcrRegistry,
+        {"repository_name": "api", "archive_unpulled_days": 30, "mirror": {"enabled": True}},
+        {"repositoryName": "api", "archiveUnpulledDays": 30, "mirror": {"enabled": True}},
+    ),
+    "azure": (
+        AcrRegistry,
+        {"location": "westeurope", "sku": AcrSku.PREMIUM, "ci": {"repository": "acme/api"}},
+        {"location": "westeurope", "sku": "Premium", "ci": {"repository": "acme/api"}},
+    ),
+    "gcp": (
+        ArtifactRegistry,
+        {"project": "my-project-123", "location": "europe-west4", "force_delete": True},
+        {"project": "my-project-123", "location": "europe-west4", "forceDelete": True},
+    ),
+    "local": (
+        LocalRegistry,
+        {"port": 5050, "mirror": {"enabled": True, "port": 5060}},
+        {"port": 5050, "mirror": {"enabled": True, "port": 5060}},
+    ),
+}
+
+
+@pytest.mark.parametrize("target", sorted(SERVICE_INPUTS))
+def test_construct_registers_what_the_python_api_registers_per_service(target: str) -> None:
+    component, python, wired = SERVICE_INPUTS[target]
+    direct = run({}, lambda: component("team", python).urn)  # type: ignore[call-arg]
+    through_provider = run({}, lambda: construct(component, "team", wired).urn)
+    assert len(direct) >= 3, f"the {target} service registered only {direct}"
+    assert through_provider == direct
+    assert (token(component), "team") in {(typ, name) for typ, name, *_ in direct}
 
 
 def test_a_secret_docker_hub_token_reaches_the_local_mirror_through_the_provider(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, Harness, resolve
+from conftest import ROOT, Harness, on_its_cloud, resolve
 from container_registry.options import AwsOptions as AwsSettings
 from container_registry.options import AzureOptions as AzureSettings
 from container_registry.options import GcpOptions as GcpSettings
@@ -44,8 +44,9 @@ def test_defaults_are_the_secure_choice() -> None:
             azure=AzureSettings(sku="Basic", resource_group=None, location=None),
             gcp=None,
             local=LocalSettings(port=5000, user="admin"),
-            # Off; were it on, it would cache the app's base image only (app/Dockerfile).
-            mirror=MirrorOptions(enabled=False, repositories=("nginx",), local_port=5001),
+            # Off. The local mirror caches what is pulled: a list of repositories is ACR's alone
+            # (tests/test_mirror.py, test_mirror_defaults).
+            mirror=MirrorOptions(enabled=False, repositories=("*",), local_port=5001),
             ci=None,
         ),
         image_tag=None,
@@ -68,10 +69,6 @@ def test_every_value_converted() -> None:
             "pullPrincipals": '["arn:aws:iam::210987654321:root", '
             '"arn:aws:iam::210987654321:role/deployer"]',
             "ecrKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef",
-            "acrSku": "Premium",
-            "azureResourceGroup": "rg-shared_1",
-            "localPort": "5050",
-            "localUser": "ci-bot",
         },
         project="p",
         stack="prod",
@@ -87,9 +84,14 @@ def test_every_value_converted() -> None:
         "arn:aws:iam::210987654321:role/deployer",
     )
     assert settings.aws.kms_key_arn is not None and settings.aws.kms_key_arn.endswith("56ef")
-    assert (settings.azure.sku, settings.azure.resource_group) == ("Premium", "rg-shared_1")
-    assert (settings.local.port, settings.local.user) == (5050, "ci-bot")
     assert (settings.project, settings.stack) == ("p", "prod")
+    # Each target's own keys, on that target (a Registry ignores another target's options).
+    azure = parse_settings(
+        {"cloud": "azure", "acrSku": "Premium", "azureResourceGroup": "rg-shared_1"}
+    )
+    assert (azure.azure.sku, azure.azure.resource_group) == ("Premium", "rg-shared_1")
+    local = parse_settings({"localPort": "5050", "localUser": "ci-bot"})
+    assert (local.local.port, local.local.user) == (5050, "ci-bot")
 
 
 def test_gcp_location_prefers_gcp_location_over_region() -> None:
@@ -192,7 +194,7 @@ BAD_VALUES: list[tuple[dict[str, str], str]] = [
 @pytest.mark.parametrize(("raw", "key"), BAD_VALUES, ids=[f"{k}:{r}" for r, k in BAD_VALUES])
 def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None:
     with pytest.raises(SettingsError) as caught:
-        parse_settings(raw)
+        parse_settings(on_its_cloud(raw))
     assert caught.value.key == key
     assert names_the_key_first(caught.value), str(caught.value)
 
@@ -367,7 +369,7 @@ def test_every_enumeration_takes_any_case(
     raw: dict[str, str], attribute: str, expected: object
 ) -> None:
     """One rule for every enumerated key: any case in, the canonical spelling out."""
-    value: object = parse_settings(raw)
+    value: object = parse_settings(on_its_cloud(raw))
     for part in attribute.split("."):
         value = getattr(value, part)
     assert value == expected, f"{raw} gave {attribute} = {value!r}"

@@ -32,11 +32,18 @@ from conftest import (
     Harness,
     RecordingMonitor,
     RegistryMocks,
+    arm_get,
     stub_engine,
 )
 
 URN_DIR = Path(__file__).resolve().parent / "data" / "urns"
-FIXTURES = sorted(URN_DIR.glob("*.json"))
+# Two generations of stacks: before the component package (urns/*.json, a target's own component
+# type) and of the one-`Registry` package (urns/registry/*.json, every resource a direct child of
+# container-registry:index:Registry); tests/urn_record.py says where each was recorded.
+FIXTURES = sorted(URN_DIR.glob("*.json")) + sorted(URN_DIR.glob("registry/*.json"))
+FIXTURE_IDS = [str(path.relative_to(URN_DIR).with_suffix("")) for path in FIXTURES]
+# Programs that build a service component themselves (EcrRegistry, ...): urns/services/*.json.
+SERVICE_FIXTURES = sorted(URN_DIR.glob("services/*.json"))
 
 
 class NoAliasSpecsMonitor(RecordingMonitor):
@@ -108,13 +115,14 @@ def missing_urns(recorded: list[str], registered: dict[str, list[str]]) -> list[
 
 
 def test_there_are_fixtures_for_every_target() -> None:
-    clouds = {json.loads(path.read_text())["cloud"] for path in FIXTURES}
-    assert clouds == {"local", "aws", "azure", "gcp"}
+    for generation in ("*.json", "registry/*.json"):
+        clouds = {json.loads(path.read_text())["cloud"] for path in URN_DIR.glob(generation)}
+        assert clouds == {"local", "aws", "azure", "gcp"}, generation
     for path in FIXTURES:
         assert json.loads(path.read_text())["resources"], f"{path.name} records no resource"
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[path.stem for path in FIXTURES])
+@pytest.mark.parametrize("fixture", FIXTURES, ids=FIXTURE_IDS)
 def test_every_recorded_urn_is_registered_or_aliased(
     fixture: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,6 +130,40 @@ def test_every_recorded_urn_is_registered_or_aliased(
     recorded = [resource["urn"] for resource in body["resources"]]
     registered = registered_urns(body["cloud"], body["config"], monkeypatch)
     assert missing_urns(recorded, registered) == []
+
+
+def service_urns(cloud: str) -> dict[str, list[str]]:
+    """Each URN a program registers that builds the cloud's service component itself, named
+    `registry`, with urn_record.SERVICE_ARGS, and the alias URNs it names."""
+    from urn_record import SERVICE_ARGS
+
+    from container_registry import AcrRegistry, ArtifactRegistry, EcrRegistry, LocalRegistry
+
+    service = {
+        "aws": EcrRegistry,
+        "azure": AcrRegistry,
+        "gcp": ArtifactRegistry,
+        "local": LocalRegistry,
+    }[cloud]
+    with pytest.MonkeyPatch.context() as patch, stack_without_alias_specs({}) as monitor:
+        # The ARM read of the registry's role assignment mode, answered as the harness does.
+        patch.setattr("container_registry.azure.mode.get_registry", arm_get)
+        component = service("registry", SERVICE_ARGS[cloud])
+        _sync_await(component.repository_url.future())
+        _sync_await(pulumi.runtime.stack.wait_for_rpcs())
+    return dict(monitor.alias_urns)
+
+
+def test_there_are_service_fixtures_for_every_target() -> None:
+    clouds = {json.loads(path.read_text())["cloud"] for path in SERVICE_FIXTURES}
+    assert clouds == {"local", "aws", "azure", "gcp"}
+
+
+@pytest.mark.parametrize("fixture", SERVICE_FIXTURES, ids=[p.stem for p in SERVICE_FIXTURES])
+def test_a_program_of_a_service_component_keeps_its_urns(fixture: Path) -> None:
+    body = json.loads(fixture.read_text())
+    assert len(body["urns"]) >= 4
+    assert missing_urns(body["urns"], service_urns(body["cloud"])) == []
 
 
 def test_a_renamed_resource_without_alias_is_caught() -> None:

@@ -1,2 +1,3 @@
-"""Amazon ECR: options.py checks the aws options (no SDK), registry.py builds the repository,
-access.py the keyless CI push, mirror.py the pull-through cache, policies.py the documents."""
+"""Amazon ECR: args.py holds EcrRegistryArgs and options.py checks them (no SDK), registry.py is
+the EcrRegistry component with the repository, access.py the keyless CI push, mirror.py the
+pull-through cache, policies.py the documents."""

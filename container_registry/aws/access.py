@@ -17,7 +17,7 @@ from container_registry.aws.mirror import PULL_THROUGH_ACTIONS
 from container_registry.aws.options import STS_AUDIENCE
 from container_registry.aws.policies import PULL_ACTIONS, PUSH_ACTIONS
 from container_registry.options import CiOptions, RegistryOptions
-from container_registry.target import CiAccess
+from container_registry.service import CiAccess
 
 # ECR requires GetAuthorizationToken on "*"; it names no repository.
 AUTH_TOKEN_ACTION = "ecr:GetAuthorizationToken"

@@ -1,4 +1,4 @@
-"""The aws target's options checked (no SDK here): ECR's repository naming rule, the pull
+"""EcrRegistryArgs checked (no SDK here): ECR's repository naming rule, the pull
 principals as IAM principal ARNs, the KMS key, the OIDC provider and the mirror's secret."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from container_registry.args import RegistryArgs
+from container_registry.aws.args import EcrRegistryArgs
 from container_registry.ci_input import resolve_ci
 from container_registry.naming import optional_text, repository_name, whole_number
 from container_registry.options import AwsOptions, RegistryOptions
 from container_registry.principals import pull_principals
+from container_registry.service import common_options
 
 # ECR: lowercase segments of [a-z0-9] joined by '.', '_' or '-', optionally separated by '/'.
 _ECR_COMPONENT = r"[a-z0-9]+(?:[._-][a-z0-9]+)*"
@@ -47,70 +48,54 @@ PULL_THROUGH_SECRET = re.compile(
 )
 
 
-def check_block(aws: Mapping[str, Any]) -> tuple[AwsOptions, str | None]:
-    """The `aws` options alone, checked (also when another target is chosen, so a typo shows
-    before the day a stack moves): the options and the mirror's secret ARN."""
+def resolve(args: EcrRegistryArgs) -> RegistryOptions:
+    """Every EcrRegistryArgs value checked, once, before anything is registered."""
+    common = common_options(args, "aws", EcrRegistryArgs)
+    mirror: Mapping[str, Any] = args.get("mirror") or {}
     options = AwsOptions(
         kms_key_arn=optional_text(
-            aws,
+            args,
             "kms_key_arn",
-            "aws.kms_key_arn",
+            "kms_key_arn",
             KMS_KEY,
             "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); an alias ARN "
             "is refused because ECR reports the key ARN back and would replace the "
             "repository on every update",
         ),
         oidc_provider_arn=optional_text(
-            aws,
+            args,
             "oidc_provider_arn",
-            "aws.oidc_provider_arn",
+            "oidc_provider_arn",
             GITHUB_OIDC_PROVIDER,
             "is not the ARN of an IAM OIDC provider for GitHub Actions (arn:aws:iam::"
             "<12-digit account>:oidc-provider/token.actions.githubusercontent.com)",
         ),
         archive_unpulled_days=(
             None
-            if aws.get("archive_unpulled_days") is None
+            if args.get("archive_unpulled_days") is None
             else whole_number(
-                aws["archive_unpulled_days"], "aws.archive_unpulled_days", *ARCHIVE_UNPULLED_DAYS
+                args.get("archive_unpulled_days"), "archive_unpulled_days", *ARCHIVE_UNPULLED_DAYS
             )
+        ),
+        pull_principals=pull_principals(
+            args.get("pull_principals"), IAM_PRINCIPAL, "IAM principal ARNs", PRINCIPAL_RULE
         ),
     )
     secret_arn = optional_text(
-        aws,
+        mirror,
         "docker_hub_secret_arn",
-        "aws.docker_hub_secret_arn",
+        "mirror.docker_hub_secret_arn",
         PULL_THROUGH_SECRET,
         "is not the ARN of a Secrets Manager secret named ecr-pullthroughcache/... "
         "(ECR pull-through cache only reads secrets with that prefix)",
     )
-    return options, secret_arn
-
-
-def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
-    """`common` with the aws target's own values checked and added."""
-    options, secret_arn = check_block(args.get("aws") or {})
     name = repository_name(
         common.repository_name, "repository_name", ECR_REPOSITORY, 2, 256, REPOSITORY_RULE
-    )
-    principals = pull_principals(
-        args.get("pull_principals"), IAM_PRINCIPAL, "IAM principal ARNs", PRINCIPAL_RULE
     )
     return replace(
         common,
         repository_name=name,
-        aws=replace(options, pull_principals=principals),
+        aws=options,
         mirror=replace(common.mirror, docker_hub_secret_arn=secret_arn),
         ci=resolve_ci(args.get("ci"), "aws"),
-    )
-
-
-def keep_block(aws: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
-    """`options` of another target, with the `aws` options checked and kept (they build nothing
-    there)."""
-    checked, secret_arn = check_block(aws)
-    return replace(
-        options,
-        aws=replace(checked, pull_principals=options.aws.pull_principals),
-        mirror=replace(options.mirror, docker_hub_secret_arn=secret_arn),
     )

@@ -15,7 +15,7 @@ from container_registry import github as ci
 from container_registry import github_pins as pins
 from container_registry.azure.roles import ACR_PULL_ROLE, ACR_PUSH_ROLE
 from container_registry.options import CiOptions, RegistryOptions
-from container_registry.target import CiAccess
+from container_registry.service import CiAccess
 
 # The audience Entra ID expects in a federated token; azure/login asks GitHub for it.
 AZURE_AUDIENCE = "api://AzureADTokenExchange"

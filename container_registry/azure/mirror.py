@@ -42,7 +42,7 @@ def cache_rule_paths(repository: str) -> tuple[str, str]:
 def credential_set_vault(options: RegistryOptions) -> str | None:
     """The vault of the credential set's secrets, when the mirror has one. azure/options.py
     requires azure.docker_hub_key_vault_id with the secret URIs; options built by hand may lack
-    it, and build() checks this before it registers anything."""
+    it."""
     mirror = options.mirror
     if not (mirror.enabled and mirror.acr_username_secret_uri and mirror.acr_password_secret_uri):
         return None

@@ -1,4 +1,4 @@
-"""The azure target's options checked (no SDK here): ACR's repository naming rule, the SKU, the
+"""AcrRegistryArgs checked (no SDK here): ACR's repository naming rule, the SKU, the
 resource group and location, the pull principals as Entra object IDs, the mirror's
 repositories and its Key Vault secrets."""
 
@@ -9,20 +9,21 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from container_registry.args import DEFAULTS, RegistryArgs
+from container_registry.args import DEFAULTS
+from container_registry.azure.args import AcrRegistryArgs, AcrSku
 from container_registry.ci_input import resolve_ci
 from container_registry.errors import ArgumentError
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     choice,
-    flag,
     optional_text,
     repository_name,
 )
 from container_registry.options import AzureOptions, RegistryOptions
 from container_registry.principals import pull_principals
+from container_registry.service import common_options
 
-SKUS: tuple[str, ...] = ("Basic", "Standard", "Premium")
+SKUS: tuple[str, ...] = tuple(sku.value for sku in AcrSku)
 REPOSITORY_RULE = (
     "is not a valid ACR repository name: up to 256 characters, lowercase letters and digits "
     "joined by '.', '_' or '-', optionally separated by '/'"
@@ -105,7 +106,7 @@ def require_federation_region(location: str | None) -> None:
     user-assigned identity, stop before anything is created rather than at the credential."""
     if location is None or location_name(location) not in FEDERATION_UNSUPPORTED_LOCATIONS:
         return
-    raise ArgumentError("azure.location", location, FEDERATION_UNSUPPORTED_RULE)
+    raise ArgumentError("location", location, FEDERATION_UNSUPPORTED_RULE)
 
 
 def entra_principal(item: str) -> str:
@@ -127,25 +128,25 @@ def _credential_set(azure: Mapping[str, Any]) -> tuple[str | None, str | None, s
     username = optional_text(
         azure,
         "docker_hub_username_secret_uri",
-        "azure.docker_hub_username_secret_uri",
+        "mirror.docker_hub_username_secret_uri",
         KEY_VAULT_SECRET,
         SECRET_URI_RULE,
     )
     password = optional_text(
         azure,
         "docker_hub_password_secret_uri",
-        "azure.docker_hub_password_secret_uri",
+        "mirror.docker_hub_password_secret_uri",
         KEY_VAULT_SECRET,
         SECRET_URI_RULE,
     )
     if (username is None) != (password is None):
         missing = "password" if password is None else "username"
         raise ArgumentError(
-            f"azure.docker_hub_{missing}_secret_uri",
+            f"mirror.docker_hub_{missing}_secret_uri",
             None,
             "is not set: ACR credential sets need both secret URIs",
         )
-    path = "azure.docker_hub_key_vault_id"
+    path = "mirror.docker_hub_key_vault_id"
     vault_id = optional_text(
         azure,
         "docker_hub_key_vault_id",
@@ -166,7 +167,7 @@ def _credential_set(azure: Mapping[str, Any]) -> tuple[str | None, str | None, s
     user_vault, password_vault = vault_of(username), vault_of(password)
     if user_vault.lower() != password_vault.lower():
         raise ArgumentError(
-            "azure.docker_hub_password_secret_uri",
+            "mirror.docker_hub_password_secret_uri",
             password,
             f"is in vault {password_vault!r}, the user name secret in {user_vault!r}: keep both "
             "in one vault, where the credential set's identity is granted Key Vault Secrets User",
@@ -190,35 +191,25 @@ def _credential_set(azure: Mapping[str, Any]) -> tuple[str | None, str | None, s
     return username, password, vault_id
 
 
-def check_block(azure: Mapping[str, Any]) -> tuple[AzureOptions, tuple[str | None, ...]]:
-    """The `azure` options alone, checked (also when another target is chosen): the options and
-    the credential set's (username URI, password URI, vault ID)."""
-    sku_value = azure.get("sku", DEFAULTS["azure.sku"])
+def resolve(args: AcrRegistryArgs) -> RegistryOptions:
+    """Every AcrRegistryArgs value checked, once, before anything is registered."""
+    common = common_options(args, "azure", AcrRegistryArgs)
+    sku_value = args.get("sku", DEFAULTS["azure.sku"])
     sku = choice(sku_value, SKUS) if isinstance(sku_value, str) else None
     if sku is None:
-        raise ArgumentError("azure.sku", sku_value, f"is not one of {', '.join(SKUS)}")
+        raise ArgumentError("sku", sku_value, f"is not one of {', '.join(SKUS)}")
     group = optional_text(
-        azure,
+        args,
         "resource_group",
-        "azure.resource_group",
+        "resource_group",
         RESOURCE_GROUP,
         "is not an Azure resource group name: 1 to 90 letters, digits, '_', '-', '.', "
         "'(' or ')', not ending with '.'",
     )
     location = optional_text(
-        azure, "location", "azure.location", LOCATION, "is not an Azure location such as westeurope"
+        args, "location", "location", LOCATION, "is not an Azure location such as westeurope"
     )
-    credential_set = _credential_set(azure)
-    check_mode = flag(azure, "check_role_assignment_mode", "azure.check_role_assignment_mode")
-    options = AzureOptions(
-        sku=sku, resource_group=group, location=location, check_role_assignment_mode=check_mode
-    )
-    return options, credential_set
-
-
-def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
-    """`common` with the azure target's own values checked and added."""
-    options, (username, password, vault_id) = check_block(args.get("azure") or {})
+    username, password, vault_id = _credential_set(args.get("mirror") or {})
     name = repository_name(
         common.repository_name, "repository_name", DISTRIBUTION_REPO, 1, 256, REPOSITORY_RULE
     )
@@ -228,19 +219,22 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
     )
     ci = resolve_ci(args.get("ci"), "azure")
     if ci is not None:
-        require_federation_region(options.location)
-    if options.resource_group is None and options.location is None:
+        require_federation_region(location)
+    if group is None and location is None:
         raise ArgumentError(
-            "azure.location",
+            "location",
             None,
-            "is required unless azure.resource_group names an existing group: the Azure region, "
+            "is required unless resource_group names an existing group: the Azure region, "
             "such as westeurope",
         )
     return replace(
         common,
         repository_name=name,
-        azure=replace(
-            options, pull_principals=tuple(dict.fromkeys(entra_principal(p) for p in principals))
+        azure=AzureOptions(
+            sku=sku,
+            resource_group=group,
+            location=location,
+            pull_principals=tuple(dict.fromkeys(entra_principal(p) for p in principals)),
         ),
         mirror=replace(
             common.mirror,
@@ -249,20 +243,4 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
             acr_key_vault_id=vault_id,
         ),
         ci=ci,
-    )
-
-
-def keep_block(azure: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
-    """`options` of another target, with the `azure` options checked and kept (they build
-    nothing there)."""
-    checked, (username, password, vault_id) = check_block(azure)
-    return replace(
-        options,
-        azure=replace(checked, pull_principals=options.azure.pull_principals),
-        mirror=replace(
-            options.mirror,
-            acr_username_secret_uri=username,
-            acr_password_secret_uri=password,
-            acr_key_vault_id=vault_id,
-        ),
     )

@@ -2,8 +2,6 @@
 admin user for `docker login`, anonymous pull off, and a daily `acr purge` task (plus, on Premium,
 the registry's retention policy) that keeps the stored images in check."""
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import re
@@ -13,14 +11,17 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
+from typing_extensions import Self
 
+from container_registry.args import RegistryCredentials
 from container_registry.azure.access import registry_access, registry_scope
-from container_registry.azure.mirror import acr_mirror, credential_set_vault
+from container_registry.azure.args import AcrRegistryArgs
+from container_registry.azure.mirror import acr_mirror
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
-from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source
+from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source, resolve
 from container_registry.options import RegistryOptions
 from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window
-from container_registry.target import Built, RegistryLogin
+from container_registry.service import Built, CloudRegistry, RegistryLogin
 
 ACR_NAME_MAX = 50
 NAME_SUFFIX_LENGTH = 8
@@ -147,79 +148,131 @@ def _first_password(credentials: containerregistry.ListRegistryCredentialsResult
     return passwords[0].value
 
 
-def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built:
-    """The resource group (unless one is named), the registry, its purge task, the mirror,
-    AcrPull and CI grants when asked, and the admin login; children of `parent`."""
-    azure = options.azure
-    # Checked before anything is registered, so bad options create nothing.
-    check_registry_name_source(options.repository_name)
-    credential_set_vault(options)
-    # Deleting the registry (or the group holding it) deletes every image in it.
-    guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
-    tags = options.tags
+TYPE = "container-registry:index:AcrRegistry"
 
-    location: pulumi.Input[str] | None
-    group_name: pulumi.Input[str]
-    if azure.resource_group is None:
-        group = resources.ResourceGroup(
-            f"{name}-rg",
-            resources.ResourceGroupArgs(location=azure.location, tags=tags),
+
+class AcrRegistry(CloudRegistry):
+    """A private Azure Container Registry: its resources are attributes a program can attach
+    more to. `registry` is the `containerregistry.Registry`, `resource_group` the group made for
+    it (None when `resource_group` names an existing one), `purge_task` the daily purge. Through
+    the component provider (other languages) they are outputs by ID: `registry_id` and
+    `resource_group_name`."""
+
+    registry_server: pulumi.Output[str]
+    """The host (or host:port) to `docker login` to."""
+    repository_url: pulumi.Output[str]
+    """The repository URL, without a tag; ready to push to once it resolves."""
+    login: pulumi.Output[RegistryCredentials]
+    """`{server, username, password}` for `docker login`, a Pulumi secret as a whole."""
+    mirror_endpoint: pulumi.Output[str | None]
+    """With the mirror on: the path that stands for Docker official images
+    (`docker pull <mirror_endpoint>/nginx:<tag>`); else none."""
+    ci: pulumi.Output[dict[str, str] | None]
+    """With `ci`: what a GitHub Actions workflow logs in with, and the certificate identity,
+    issuer and commands that verify what it signs (nothing secret); else none."""
+    ci_workflow: pulumi.Output[str | None]
+    """With `ci`: that workflow, as YAML for .github/workflows/; else none."""
+
+    registry_id: pulumi.Output[str]
+    """The registry's ARM resource ID (the `registry` attribute in Python)."""
+    resource_group_name: pulumi.Output[str]
+    """The resource group the registry is in."""
+
+    def __init__(
+        self, name: str, args: AcrRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Checked before anything is registered, so bad input creates nothing.
+        self._build(name, resolve(args), opts)
+
+    @classmethod
+    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
+        """A AcrRegistry from options `Registry` already checked (its Args, once)."""
+        self = cls.__new__(cls)
+        self._build(name, options, opts)
+        return self
+
+    def _build(
+        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
+    ) -> None:
+        super().__init__(TYPE, name, None, opts)
+        built = self._children(name, options)
+        self.registry_id = self.registry.id
+        self.resource_group_name = pulumi.Output.from_input(self._group_name)
+        outputs = {"registryId": self.registry_id, "resourceGroupName": self.resource_group_name}
+        self._finish_cloud(built, options.ci, outputs)
+
+    def _children(self, name: str, options: RegistryOptions) -> Built:
+        """The resource group (unless one is named), the registry, its purge task, the mirror,
+        AcrPull and CI grants when asked, and the admin login; children of `parent`."""
+        parent = self
+        azure = options.azure
+        # Deleting the registry (or the group holding it) deletes every image in it.
+        guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
+        tags = options.tags
+
+        location: pulumi.Input[str] | None
+        group_name: pulumi.Input[str]
+        self.resource_group: resources.ResourceGroup | None = None
+        if azure.resource_group is None:
+            self.resource_group = group = resources.ResourceGroup(
+                f"{name}-rg",
+                resources.ResourceGroupArgs(location=azure.location, tags=tags),
+                opts=guarded,
+            )
+            group_name, location = group.name, azure.location
+        else:
+            existing = resources.get_resource_group_output(
+                resource_group_name=azure.resource_group,
+                opts=pulumi.InvokeOutputOptions(parent=parent),
+            )
+            group_name = existing.name
+            location = azure.location or existing.location
+
+        self._group_name = group_name
+        client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=parent)
+        )
+        registry_name = pulumi.Output.all(client.subscription_id, group_name).apply(
+            lambda ids: acr_registry_name(
+                options.repository_name, options.project, options.stack, ids[0], ids[1]
+            )
+        )
+
+        premium = azure.sku == "Premium"
+        # Classic RBAC is what AcrPush, AcrPull and the purge task need: in ACR's ABAC mode
+        # (roleAssignmentMode AbacRepositoryPermissions, `rbac-abac`) none of them is honoured,
+        # and Microsoft says ABAC will become the default for new registries (Microsoft Learn,
+        # "Azure ABAC repository permissions in Azure Container Registry"). The SDK in use cannot
+        # pin it: pulumi-azure-native 3.x's Registry (REST API 2023-01-01-preview,
+        # pulumi_azure_native/containerregistry/registry.py, RegistryArgs) has no
+        # roleAssignmentMode input, so the registry takes Azure's default. So the mode is read once
+        # the registry exists (mode.py), and every grant and the purge task wait for that check; the
+        # policy rule acr-classic-rbac refuses any other mode a program sets.
+        self.registry = registry = containerregistry.Registry(
+            f"{name}-acr",
+            containerregistry.RegistryArgs(
+                registry_name=registry_name,
+                resource_group_name=group_name,
+                location=location,
+                sku=containerregistry.SkuArgs(name=azure.sku),
+                # The stack exports admin credentials for `docker login`; nobody pulls anonymously.
+                admin_user_enabled=True,
+                anonymous_pull_enabled=False,
+                policies=containerregistry.PoliciesArgs(
+                    retention_policy=containerregistry.RetentionPolicyArgs(
+                        days=options.untagged_expiry_days, status="enabled"
+                    )
+                    if uses_retention_policy(options)
+                    else containerregistry.RetentionPolicyArgs(status="disabled")
+                )
+                if premium
+                else None,
+                tags=tags,
+            ),
             opts=guarded,
         )
-        group_name, location = group.name, azure.location
-    else:
-        existing = resources.get_resource_group_output(
-            resource_group_name=azure.resource_group,
-            opts=pulumi.InvokeOutputOptions(parent=parent),
-        )
-        group_name = existing.name
-        location = azure.location or existing.location
 
-    client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=parent))
-    registry_name = pulumi.Output.all(client.subscription_id, group_name).apply(
-        lambda ids: acr_registry_name(
-            options.repository_name, options.project, options.stack, ids[0], ids[1]
-        )
-    )
-
-    premium = azure.sku == "Premium"
-    # Classic RBAC is what AcrPush, AcrPull and the purge task need: in ACR's ABAC mode
-    # (roleAssignmentMode AbacRepositoryPermissions, `rbac-abac`) none of them is honoured,
-    # and Microsoft says ABAC will become the default for new registries (Microsoft Learn,
-    # "Azure ABAC repository permissions in Azure Container Registry"). The SDK in use cannot
-    # pin it: pulumi-azure-native 3.x's Registry (REST API 2023-01-01-preview,
-    # pulumi_azure_native/containerregistry/registry.py, RegistryArgs) has no
-    # roleAssignmentMode input, so the registry takes Azure's default. So the mode is read once
-    # the registry exists (mode.py), and every grant and the purge task wait for that check; the
-    # policy rule acr-classic-rbac refuses any other mode a program sets.
-    registry = containerregistry.Registry(
-        f"{name}-acr",
-        containerregistry.RegistryArgs(
-            registry_name=registry_name,
-            resource_group_name=group_name,
-            location=location,
-            sku=containerregistry.SkuArgs(name=azure.sku),
-            # The stack exports admin credentials for `docker login`; nobody pulls anonymously.
-            admin_user_enabled=True,
-            anonymous_pull_enabled=False,
-            policies=containerregistry.PoliciesArgs(
-                retention_policy=containerregistry.RetentionPolicyArgs(
-                    days=options.untagged_expiry_days, status="enabled"
-                )
-                if uses_retention_policy(options)
-                else containerregistry.RetentionPolicyArgs(status="disabled")
-            )
-            if premium
-            else None,
-            tags=tags,
-        ),
-        opts=guarded,
-    )
-
-    # The registry's name once its role assignment mode was read and found to be classic RBAC;
-    # unread only where the user turned the check off (azure.check_role_assignment_mode).
-    classic_registry_name: pulumi.Output[str] = registry.name
-    if options.azure.check_role_assignment_mode:
+        # The registry's name once its role assignment mode was read and found to be classic RBAC.
         token = authorization.get_client_token_output(
             endpoint=registry.login_server.apply(lambda server: arm_endpoint(server) + "/"),
             opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
@@ -233,72 +286,74 @@ def build(name: str, options: RegistryOptions, parent: pulumi.Resource) -> Built
             pulumi.Output.secret(token.token),
         )
 
-    encoded = base64.b64encode(purge_task_yaml(options).encode()).decode()
-    containerregistry.Task(
-        f"{name}-purge",
-        containerregistry.TaskArgs(
-            registry_name=classic_registry_name,
-            resource_group_name=group_name,
-            location=location,
-            platform=containerregistry.PlatformPropertiesArgs(os="Linux", architecture="amd64"),
-            step=containerregistry.EncodedTaskStepArgs(
-                type="EncodedTask", encoded_task_content=encoded
+        encoded = base64.b64encode(purge_task_yaml(options).encode()).decode()
+        self.purge_task = containerregistry.Task(
+            f"{name}-purge",
+            containerregistry.TaskArgs(
+                registry_name=classic_registry_name,
+                resource_group_name=group_name,
+                location=location,
+                platform=containerregistry.PlatformPropertiesArgs(os="Linux", architecture="amd64"),
+                step=containerregistry.EncodedTaskStepArgs(
+                    type="EncodedTask", encoded_task_content=encoded
+                ),
+                trigger=containerregistry.TriggerPropertiesArgs(
+                    timer_triggers=[
+                        containerregistry.TimerTriggerArgs(
+                            name="daily", schedule=PURGE_SCHEDULE, status="Enabled"
+                        )
+                    ]
+                ),
+                status="Enabled",
+                timeout=PURGE_TIMEOUT_SECONDS,
+                tags=tags,
             ),
-            trigger=containerregistry.TriggerPropertiesArgs(
-                timer_triggers=[
-                    containerregistry.TimerTriggerArgs(
-                        name="daily", schedule=PURGE_SCHEDULE, status="Enabled"
-                    )
-                ]
-            ),
-            status="Enabled",
-            timeout=PURGE_TIMEOUT_SECONDS,
-            tags=tags,
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[registry]),
-    )
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[registry]),
+        )
 
-    mirror = (
-        acr_mirror(
+        mirror = (
+            acr_mirror(
+                name,
+                options,
+                registry_name=registry_name,
+                group_name=group_name,
+                parent=parent,
+                depends_on=[registry],
+            )
+            if options.mirror.enabled
+            else []
+        )
+        endpoint = pulumi.Output.concat(registry.login_server, "/library") if mirror else None
+        # Keyless push from CI and AcrPull for pullPrincipals (issue 11), scoped to the registry.
+        ci_access = registry_access(
             name,
             options,
-            registry_name=registry_name,
-            group_name=group_name,
             parent=parent,
-            depends_on=[registry],
+            resource_group=group_name,
+            location=location,
+            registry_name=classic_registry_name,
+            login_server=registry.login_server,
+            client=client,
+            mirror_endpoint=endpoint,
         )
-        if options.mirror.enabled
-        else []
-    )
-    endpoint = pulumi.Output.concat(registry.login_server, "/library") if mirror else None
-    # Keyless push from CI and AcrPull for pullPrincipals (issue 11), scoped to the registry.
-    ci_access = registry_access(
-        name,
-        options,
-        parent=parent,
-        resource_group=group_name,
-        location=location,
-        registry_name=classic_registry_name,
-        login_server=registry.login_server,
-        client=client,
-        mirror_endpoint=endpoint,
-    )
 
-    # Read after the registry exists; the admin passwords rotate only when someone asks.
-    credentials = containerregistry.list_registry_credentials_output(
-        resource_group_name=group_name,
-        registry_name=registry_name,
-        opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
-    )
-    return Built(
-        registry_server=registry.login_server,
-        repository_url=pulumi.Output.concat(registry.login_server, "/", options.repository_name),
-        login=RegistryLogin(
-            server=registry.login_server,
-            username=credentials.apply(_admin_username),
-            password=pulumi.Output.secret(credentials.apply(_first_password)),
-        ),
-        ready=mirror,
-        mirror_endpoint=endpoint,
-        ci=ci_access,
-    )
+        # Read after the registry exists; the admin passwords rotate only when someone asks.
+        credentials = containerregistry.list_registry_credentials_output(
+            resource_group_name=group_name,
+            registry_name=registry_name,
+            opts=pulumi.InvokeOutputOptions(parent=parent, depends_on=[registry]),
+        )
+        return Built(
+            registry_server=registry.login_server,
+            repository_url=pulumi.Output.concat(
+                registry.login_server, "/", options.repository_name
+            ),
+            login=RegistryLogin(
+                server=registry.login_server,
+                username=credentials.apply(_admin_username),
+                password=pulumi.Output.secret(credentials.apply(_first_password)),
+            ),
+            ready=mirror,
+            mirror_endpoint=endpoint,
+            ci=ci_access,
+        )

@@ -1,3 +1,3 @@
-"""Google Artifact Registry: options.py checks the gcp options (no SDK), registry.py builds the
-repository, access.py the reader grants and keyless CI push, mirror.py the remote repository,
-policies.py the cleanup rules."""
+"""Google Artifact Registry: args.py holds ArtifactRegistryArgs and options.py checks them (no
+SDK), registry.py is the ArtifactRegistry component with the repository, access.py the reader
+grants and keyless CI push, mirror.py the remote repository, policies.py the cleanup rules."""

@@ -17,7 +17,7 @@ import pulumi_random as random
 from container_registry import github as ci
 from container_registry import github_pins as pins
 from container_registry.options import CiOptions, RegistryOptions
-from container_registry.target import CiAccess
+from container_registry.service import CiAccess
 
 WRITER_ROLE = "roles/artifactregistry.writer"
 READER_ROLE = "roles/artifactregistry.reader"

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from container_registry.args import RegistryArgs
 from container_registry.ci_input import resolve_ci
 from container_registry.errors import required
+from container_registry.gcp.args import ArtifactRegistryArgs
 from container_registry.naming import optional_text, repository_name
 from container_registry.options import GcpOptions, RegistryOptions
 from container_registry.principals import pull_principals
+from container_registry.service import common_options
 
 GAR_REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 REPOSITORY_RULE = (
@@ -44,25 +45,20 @@ SECRET_VERSION = re.compile(
 )
 
 
-def check_block(gcp: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """The `gcp` options alone, checked (also when another target is chosen): project,
-    location and the mirror's secret version, each None when not given."""
-    project = optional_text(gcp, "project", "gcp.project", PROJECT, PROJECT_RULE)
-    location = optional_text(gcp, "location", "gcp.location", LOCATION, LOCATION_RULE)
+def resolve(args: ArtifactRegistryArgs) -> RegistryOptions:
+    """Every ArtifactRegistryArgs value checked, once, before anything is registered."""
+    common = common_options(args, "gcp", ArtifactRegistryArgs)
+    mirror: Mapping[str, Any] = args.get("mirror") or {}
+    project = optional_text(args, "project", "project", PROJECT, PROJECT_RULE)
+    location = optional_text(args, "location", "location", LOCATION, LOCATION_RULE)
     version = optional_text(
-        gcp,
+        mirror,
         "docker_hub_password_secret_version",
-        "gcp.docker_hub_password_secret_version",
+        "mirror.docker_hub_password_secret_version",
         SECRET_VERSION,
         "is not a Secret Manager secret version "
         "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
     )
-    return project, location, version
-
-
-def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
-    """`common` with the gcp target's own values checked and added."""
-    project, location, version = check_block(args.get("gcp") or {})
     user = common.mirror.docker_hub_user
     if version is not None and user is None:
         raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
@@ -73,9 +69,9 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         args.get("pull_principals"), IAM_MEMBER, "IAM members", PRINCIPAL_RULE
     )
     if project is None:
-        raise required("gcp.project", "the Google Cloud project the repository lives in")
+        raise required("project", "the Google Cloud project the repository lives in")
     if location is None:
-        raise required("gcp.location", "the Artifact Registry location, such as us-central1")
+        raise required("location", "the Artifact Registry location, such as us-central1")
     return replace(
         common,
         repository_name=name,
@@ -83,10 +79,3 @@ def resolve(args: RegistryArgs, common: RegistryOptions) -> RegistryOptions:
         mirror=replace(common.mirror, gcp_password_secret_version=version),
         ci=resolve_ci(args.get("ci"), "gcp"),
     )
-
-
-def keep_block(gcp: Mapping[str, Any], options: RegistryOptions) -> RegistryOptions:
-    """`options` of another target, with the `gcp` options checked; only the mirror's secret
-    version is kept (a project and location mean something on gcp alone)."""
-    _, _, version = check_block(gcp)
-    return replace(options, mirror=replace(options.mirror, gcp_password_secret_version=version))

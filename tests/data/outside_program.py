@@ -53,12 +53,16 @@ CALLS: dict[str, dict[str, Any]] = {
         "passwords": [{"name": "password", "value": "p"}],
     },
     "gcp:organizations/getClientConfig:getClientConfig": {"accessToken": "ya29.mock"},
+    # Under mocks the registry's role assignment mode is read with this invoke
+    # (container_registry/azure/mode.py): classic RBAC, as Azure creates a registry.
+    "azure-native:resources:getResource": {
+        "id": "/subscriptions/3f1c9a52-7d4e-4b8a-9c61-2e5d8f0a7b13/registry",
+        "properties": {"roleAssignmentMode": "LegacyRegistryPermissions"},
+    },
 }
 TARGET_ARGS: dict[str, dict[str, Any]] = {
     "aws": {},
-    # Under mocks, ARM cannot answer the registry GET that reads its role assignment mode: the
-    # documented switch turns that check off (docs/use-in-your-program.md).
-    "azure": {"azure": {"location": "westeurope", "check_role_assignment_mode": False}},
+    "azure": {"azure": {"location": "westeurope"}},
     "gcp": {"gcp": {"project": "my-project-123", "location": "europe-west4"}},
     "local": {},
 }
