@@ -3,7 +3,6 @@ built directly, and the program run against the mocks in conftest."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import http.server
@@ -19,7 +18,6 @@ import yaml
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pulumi.runtime.sync_await import _sync_await
 from pulumi_azure_native import containerregistry
 
 import conftest
@@ -41,6 +39,7 @@ from conftest import (
     resolve,
     run_target,
     service_component,
+    settle_failed_registrations,
 )
 from container_registry import Registry
 from container_registry.azure import mode as acr_mode
@@ -732,35 +731,6 @@ REGISTRY_GET = (
 )
 
 
-def _quiet_stopped_outputs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """The outputs of the resources the check stopped hold its error, and nobody reads them:
-    asyncio reports each when it is collected. Those reports, and only those, are dropped."""
-    error = context.get("exception")
-    if context.get("message") == "Future exception was never retrieved" and (
-        isinstance(error, pulumi.RunError) and "roleAssignmentMode" in str(error)
-    ):
-        return
-    loop.default_exception_handler(context)
-
-
-def settle_failed_registrations() -> list[BaseException]:
-    """Await every registration in flight and return the failures, cleared afterwards, so the
-    harness's own wait at the end of the test does not raise them again."""
-    asyncio.get_event_loop().set_exception_handler(_quiet_stopped_outputs)
-    manager = pulumi.runtime.settings._get_rpc_manager()  # noqa: SLF001
-    failures: list[BaseException] = []
-    for _ in range(100):
-        try:
-            _sync_await(pulumi.runtime.stack.wait_for_rpcs())
-        except Exception as failure:  # noqa: BLE001 (each is returned to the test)
-            failures.append(failure)
-            manager.unhandled_exception = None
-            manager.exception_traceback = None
-        else:
-            return failures
-    raise AssertionError("registrations kept failing")
-
-
 def read_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
     """The registry read as on a real engine, over HTTP (get_registry), though the mocks stand in
     for the engine."""
@@ -791,6 +761,10 @@ def test_under_pulumi_s_mocks_the_mode_is_read_with_an_invoke_not_over_http(
     ]
 
 
+def stopped_by_the_mode_check(error: BaseException) -> bool:
+    return isinstance(error, pulumi.RunError) and "roleAssignmentMode" in str(error)
+
+
 @pytest.mark.parametrize(
     "properties",
     [{"roleAssignmentMode": "AbacRepositoryPermissions"}, None],
@@ -805,7 +779,7 @@ def test_under_pulumi_s_mocks_an_abac_or_missing_answer_stops_before_any_grant(
     monkeypatch.setitem(conftest.INVOKES, GET_RESOURCE, lambda _: answer)
     with pytest.raises(pulumi.RunError) as raised:
         run_target(harness, monkeypatch, "azure", **GRANTING)
-    settle_failed_registrations()
+    settle_failed_registrations(stopped_by_the_mode_check)
     message = str(raised.value)
     if properties is None:
         assert message.startswith(
@@ -963,7 +937,7 @@ def test_a_registry_not_in_classic_rbac_stops_before_any_grant_or_the_purge_task
     monkeypatch.setattr(acr_mode, "get_registry", lambda url, token: answer)
     with pytest.raises(pulumi.RunError) as raised:
         run_target(harness, monkeypatch, "azure", **GRANTING)
-    failures = settle_failed_registrations()
+    failures = settle_failed_registrations(stopped_by_the_mode_check)
     assert failures, "the registrations that wait for the check must fail with it"
     assert all(str(failure) == str(raised.value) for failure in failures)
     message = str(raised.value)
@@ -1138,7 +1112,7 @@ def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
     try:
         with pytest.raises(pulumi.RunError) as raised:
             run_target(harness, monkeypatch, "azure", **GRANTING)
-        failures = settle_failed_registrations()
+        failures = settle_failed_registrations(stopped_by_the_mode_check)
     finally:
         server.shutdown()
         server.server_close()

@@ -11,7 +11,6 @@ before `ComponentResource.__init__`.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +19,9 @@ from typing import Any
 import pulumi
 import pytest
 import tomllib
-from pulumi.runtime.sync_await import _sync_await
 from test_provider import construct
 
-from conftest import ROOT, Harness
+from conftest import ROOT, Harness, settle_failed_registrations
 from container_registry import Registry, RegistryImage
 
 APP = str(ROOT / "app")
@@ -260,47 +258,22 @@ def test_the_control_cases_are_accepted(harness: Harness) -> None:
     assert "docker:index/container:Container" in types
 
 
+def stopped_by_the_login_check(error: BaseException) -> bool:
+    return isinstance(error, pulumi.InputPropertyError) and error.property_path == "login.password"
+
+
 def test_a_login_output_without_password_is_refused_when_it_resolves(harness: Harness) -> None:
     """A login that is an Output (another Registry's) can only be read once it resolves: the
     error names `login.password` then, and the image is never registered; the component itself
     already was (it had to exist to wait for the value)."""
     login = pulumi.Output.secret({"server": "registry.example.com", "username": "robot"})
     RegistryImage("api", image(login=login))  # type: ignore[arg-type]
-    failures = settle_failed_registrations()
+    failures = settle_failed_registrations(stopped_by_the_login_check)
     assert {(type(f).__name__, getattr(f, "property_path", None)) for f in failures} == {
         ("ArgumentError", "login.password")
     }
     registered = [r.typ for r in harness.monitor.registered()]
     assert registered == ["container-registry:index:RegistryImage"]
-
-
-def _quiet_stopped_outputs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    error = context.get("exception")
-    if context.get("message") == "Future exception was never retrieved" and (
-        isinstance(error, pulumi.InputPropertyError) and error.property_path == "login.password"
-    ):
-        return
-    loop.default_exception_handler(context)
-
-
-def settle_failed_registrations() -> list[BaseException]:
-    """Await every registration in flight and return the failures, cleared afterwards, so the
-    harness's own wait at the end of the test does not raise them again. The outputs of the
-    image the check stopped hold its error, and nobody reads them: asyncio's report of each, when
-    it is collected, is dropped."""
-    asyncio.get_event_loop().set_exception_handler(_quiet_stopped_outputs)
-    manager = pulumi.runtime.settings._get_rpc_manager()  # noqa: SLF001
-    failures: list[BaseException] = []
-    for _ in range(100):
-        try:
-            _sync_await(pulumi.runtime.stack.wait_for_rpcs())
-        except Exception as failure:  # noqa: BLE001 (each is returned to the test)
-            failures.append(failure)
-            manager.unhandled_exception = None
-            manager.exception_traceback = None
-        else:
-            return failures
-    raise AssertionError("registrations kept failing")
 
 
 # --- a missing extra
