@@ -59,7 +59,7 @@ fi
 # lock's release from Go modules, cached outside the checkout (scripts/pulumi_toolchain.py).
 if ! command -v pulumi >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
 	printf 'up.sh: no pulumi on PATH: building the pinned Pulumi toolchain from Go modules (%s)\n' \
-		"about 8 minutes on 2 cores the first time, seconds after" >&2
+		"5 to 20 minutes on 2 cores the first time, seconds after" >&2
 	started=$SECONDS
 	if ! toolchain="$(venv/bin/python scripts/pulumi_toolchain.py --require cli \
 		--require language-python --require resource-docker --require resource-random)"; then
