@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pulumi
+from typing_extensions import Self
 
 from container_registry import github, lifecycle, mirror, naming
 from container_registry.args import DEFAULTS, RegistryCredentials
@@ -77,6 +78,19 @@ class ServiceRegistry(pulumi.ComponentResource):
     """The outputs all four services give, in one shape, set by `_finish`. Each component
     declares them in its own class body, with their docstrings: the component provider's
     analyzer reads a property's description from the class that declares it only."""
+
+    @classmethod
+    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
+        """The service from options `Registry` already checked (its Args, once)."""
+        self = cls.__new__(cls)
+        self._build(name, options, opts)
+        return self
+
+    def _build(
+        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
+    ) -> None:
+        """Register the component and its children from checked options (each service)."""
+        raise NotImplementedError
 
     def _finish(self, built: Built, extra: Mapping[str, pulumi.Input[Any]]) -> None:
         """The shared outputs from what the service built, registered with `extra`."""

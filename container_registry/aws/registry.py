@@ -5,7 +5,6 @@ import json
 
 import pulumi
 import pulumi_aws as aws
-from typing_extensions import Self
 
 from container_registry.args import RegistryCredentials
 from container_registry.aws.access import ci_push_access
@@ -57,13 +56,6 @@ class EcrRegistry(CloudRegistry):
     ) -> None:
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
-
-    @classmethod
-    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
-        """An EcrRegistry from options `Registry` already checked (its Args, once)."""
-        self = cls.__new__(cls)
-        self._build(name, options, opts)
-        return self
 
     def _build(
         self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None

@@ -11,7 +11,6 @@ from typing import Any
 import pulumi
 import yaml
 from pulumi_azure_native import authorization, containerregistry, resources
-from typing_extensions import Self
 
 from container_registry.args import RegistryCredentials
 from container_registry.azure.access import registry_access, registry_scope
@@ -183,13 +182,6 @@ class AcrRegistry(CloudRegistry):
     ) -> None:
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
-
-    @classmethod
-    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
-        """A AcrRegistry from options `Registry` already checked (its Args, once)."""
-        self = cls.__new__(cls)
-        self._build(name, options, opts)
-        return self
 
     def _build(
         self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None

@@ -6,7 +6,6 @@ import re
 
 import pulumi
 import pulumi_gcp as gcp
-from typing_extensions import Self
 
 from container_registry.args import RegistryCredentials
 from container_registry.gcp.access import repository_access
@@ -77,13 +76,6 @@ class ArtifactRegistry(CloudRegistry):
     ) -> None:
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
-
-    @classmethod
-    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
-        """A ArtifactRegistry from options `Registry` already checked (its Args, once)."""
-        self = cls.__new__(cls)
-        self._build(name, options, opts)
-        return self
 
     def _build(
         self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None

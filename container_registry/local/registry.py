@@ -4,7 +4,6 @@ on 127.0.0.1 only, with basic auth on and its data on a named volume. No cloud a
 import pulumi
 import pulumi_docker
 import pulumi_random as random
-from typing_extensions import Self
 
 from container_registry.args import RegistryCredentials
 from container_registry.local.args import LocalRegistryArgs
@@ -55,13 +54,6 @@ class LocalRegistry(ServiceRegistry):
     ) -> None:
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
-
-    @classmethod
-    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
-        """A LocalRegistry from options `Registry` already checked (its Args, once)."""
-        self = cls.__new__(cls)
-        self._build(name, options, opts)
-        return self
 
     def _build(
         self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
