@@ -180,13 +180,18 @@ def download(module: str, version: str) -> Path:
     return Path(info["Dir"])
 
 
-def stamp(component: Component) -> dict[str, str]:
-    go = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, env=go_env())
+def go_version() -> str:
+    done = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, env=go_env())
+    return done.stdout.strip()
+
+
+def stamp(component: Component, go: str) -> dict[str, str]:
+    """What a built binary was made from: a change of any of it builds the binary again."""
     return {
         "module": component.module,
         "version": component.version,
         "package": component.package,
-        "go": go.stdout.strip(),
+        "go": go,
     }
 
 
@@ -249,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     bin_dir.mkdir(parents=True, exist_ok=True)
     report_path = home / "toolchain.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    go = go_version()
     for component in components(pins):
-        wanted = stamp(component)
+        wanted = stamp(component, go)
         entry = report.get(component.name, {})
         if (bin_dir / component.binary).exists() and entry.get("stamp") == wanted:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socketserver
 import subprocess
 import sys
@@ -21,19 +22,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts import pulumi_toolchain
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-TOOLCHAIN = PROJECT_DIR / "scripts" / "pulumi_toolchain.py"
 PASSPHRASE = "engine-tests-passphrase"
 # What the stack program needs beside itself (its packages come from the checkout on PYTHONPATH).
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "app")
 
 
+def locked_pulumi() -> str:
+    """The pulumi release requirements.lock pins, which the toolchain is built at."""
+    return pulumi_toolchain.locked_versions()["pulumi"]
+
+
 def toolchain_bin() -> Path:
     """The bin folder of the toolchain built at the lock's release (nothing is built here)."""
-    done = subprocess.run(
-        [sys.executable, str(TOOLCHAIN), "--bin-dir"], capture_output=True, text=True, check=True
-    )
-    return Path(done.stdout.strip())
+    return pulumi_toolchain.toolchain_dir(pulumi_toolchain.locked_versions()) / "bin"
 
 
 def toolchain_report() -> dict[str, dict[str, object]]:
@@ -151,8 +155,6 @@ class Pulumi:
 def copy_project(into: Path) -> Path:
     """The stack project's files in a folder of the test's own, so that Pulumi.<stack>.yaml
     and state never touch the checkout."""
-    import shutil
-
     project = into / "project"
     project.mkdir()
     for name in PROJECT_FILES:

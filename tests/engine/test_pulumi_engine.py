@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from tests.engine.pulumi_cli import (
-    PROJECT_DIR,
     Pulumi,
     copy_project,
     download_trap,
+    locked_pulumi,
     provider_launcher,
     toolchain_bin,
     toolchain_report,
@@ -59,17 +59,9 @@ def pulumi(bin_dir: Path, tmp_path: Path) -> Iterator[Pulumi]:
         assert trap.requests == [], f"the Pulumi CLI tried to reach out: {trap.requests}"
 
 
-def locked(name: str) -> str:
-    found = re.search(
-        rf"^{re.escape(name)}==(\S+)", (PROJECT_DIR / "requirements.lock").read_text(), re.M
-    )
-    assert found, f"requirements.lock pins no {name}"
-    return found.group(1)
-
-
 def test_the_cli_is_the_release_of_the_locked_sdk(pulumi: Pulumi, tmp_path: Path) -> None:
     version = pulumi.run("version", cwd=tmp_path).stdout.strip()
-    assert version == f"v{locked('pulumi')}"
+    assert version == f"v{locked_pulumi()}"
     report = toolchain_report()
     assert "bytes" in report["cli"] and "bytes" in report["language-yaml"], report
     # What cannot be built here, with the proxy's own words: shown in every run's log.
