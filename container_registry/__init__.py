@@ -25,13 +25,17 @@ from container_registry.args import (
     RegistryImageArgs,
 )
 from container_registry.aws.args import EcrMirror, EcrRegistryArgs
+from container_registry.aws.options import EcrOptions
 from container_registry.azure.args import AcrMirror, AcrRegistryArgs, AcrSku
+from container_registry.azure.options import AcrOptions
 from container_registry.errors import ArgumentError
 from container_registry.gcp.args import ArtifactMirror, ArtifactRegistryArgs
+from container_registry.gcp.options import ArtifactOptions
 from container_registry.local.args import LocalMirror, LocalRegistryArgs
+from container_registry.local.options import LocalOptions
 from container_registry.options import SUBJECT_CLAIM_KEYS as SUBJECT_CLAIM_KEYS
 from container_registry.options import WORKFLOW_PATH as WORKFLOW_PATH
-from container_registry.options import RegistryOptions
+from container_registry.options import ServiceOptions
 
 if TYPE_CHECKING:
     import docker
@@ -48,22 +52,26 @@ __all__ = [
     "SUBJECT_CLAIM_KEYS",
     "WORKFLOW_PATH",
     "AcrMirror",
+    "AcrOptions",
     "AcrRegistry",
     "AcrRegistryArgs",
     "AcrSku",
     "ArgumentError",
     "ArtifactMirror",
+    "ArtifactOptions",
     "ArtifactRegistry",
     "ArtifactRegistryArgs",
     "AwsTarget",
     "AzureTarget",
     "CiPush",
     "EcrMirror",
+    "EcrOptions",
     "EcrRegistry",
     "EcrRegistryArgs",
     "GcpTarget",
     "Lifecycle",
     "LocalMirror",
+    "LocalOptions",
     "LocalRegistry",
     "LocalRegistryArgs",
     "LocalTarget",
@@ -73,7 +81,7 @@ __all__ = [
     "RegistryCredentials",
     "RegistryImage",
     "RegistryImageArgs",
-    "RegistryOptions",
+    "ServiceOptions",
     "check_image_tag",
     "check_registry_args",
     "federation_unsupported_rule",
@@ -106,21 +114,23 @@ def __getattr__(name: str) -> Any:
 # program (stack/) uses these and nothing else of the package (tests/test_layers.py):
 # - ArgumentError: what the components raise for bad input (a pulumi.InputPropertyError), the
 #   bad value and the rule apart, so a program words it with its own key names.
-# - RegistryOptions: a Registry's Args as checked (check_registry_args).
+# - ServiceOptions: a Registry's Args as its service checked them (check_registry_args), one of
+#   EcrOptions, AcrOptions, ArtifactOptions and LocalOptions.
 # - WORKFLOW_PATH: where the `ci_workflow` output must be committed; the clouds trust tokens
 #   from a workflow at that path only, so a program that saves the file names it.
 # - SUBJECT_CLAIM_KEYS: the OIDC subject template `ci.subject_includes_ref` means; a program
 #   prints the `gh api` command that sets it on the repository.
 
 
-def check_registry_args(args: RegistryArgs) -> RegistryOptions:
+def check_registry_args(args: RegistryArgs) -> ServiceOptions:
     """Every value of a Registry's Args checked, as `Registry` checks them, without creating
-    anything; the values as the Registry reads them (defaults applied, one spelling). A program
-    calls it to refuse a bad setting before `pulumi up` and to read a value the Registry decides
-    (a default port, a normalised SKU). Raises ArgumentError naming the first bad property."""
-    from container_registry.registry import resolve
+    anything; the values as the chosen service reads them (defaults applied, one spelling): an
+    EcrOptions, AcrOptions, ArtifactOptions or LocalOptions. A program calls it to refuse a bad
+    setting before `pulumi up` and to read a value the service decides (a default port, a
+    normalised SKU). Raises ArgumentError naming the first bad property."""
+    from container_registry.switch import resolve
 
-    return resolve(args)
+    return resolve(args)[1]
 
 
 def check_image_tag(tag: str, path: str = "tag") -> str:
@@ -150,13 +160,14 @@ def federation_unsupported_rule() -> str:
     return FEDERATION_UNSUPPORTED_RULE
 
 
-def local_container_name(options: RegistryOptions, name: str, *, mirror: bool = False) -> str:
-    """The name, on the Docker engine, of the container a local Registry called `name` runs (its
-    mirror's with `mirror`); its volume adds `-data`. A program that checks the engine before
-    `up`, or cleans up after `destroy`, finds it by this name."""
-    from container_registry.local.container import engine_name, mirror_engine_name
+def local_container_name(project: str, stack: str, name: str, *, mirror: bool = False) -> str:
+    """The name, on the Docker engine, of the container a local Registry called `name` runs in
+    Pulumi project `project` and stack `stack` (its mirror's with `mirror`); its volume adds
+    `-data`. A program that checks the engine before `up`, or cleans up after `destroy`, finds it
+    by this name."""
+    from container_registry.local.container import engine_name
 
-    return (mirror_engine_name if mirror else engine_name)(options, name)
+    return engine_name(project, stack, name, mirror=mirror)
 
 
 def retain_local_images(

@@ -7,12 +7,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, cast
 
-import pulumi
-
 from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError
 from container_registry.naming import DISTRIBUTION_NAME, flag, optional_text
-from container_registry.options import MirrorOptions
 
 # Official image names (docker.io/library/<name>); "*" alone asks ACR for one wildcard rule.
 LIBRARY_REPOSITORY = DISTRIBUTION_NAME
@@ -49,18 +46,17 @@ def repositories(value: object) -> tuple[str, ...]:
     return names
 
 
-def resolve(mirror: Mapping[str, Any]) -> MirrorOptions:
-    """`mirror.*`: the switch, the repositories, the Docker Hub user and token (as a secret)."""
-    token = mirror.get("docker_hub_token")
-    return MirrorOptions(
-        enabled=flag(mirror, "enabled", "mirror.enabled"),
-        repositories=repositories(mirror.get("repositories")),
-        docker_hub_user=optional_text(
-            mirror,
-            "docker_hub_user",
-            "mirror.docker_hub_user",
-            DOCKER_HUB_USER,
-            "is not a Docker Hub user name: 4 to 30 lowercase letters and digits",
-        ),
-        docker_hub_token=None if token is None else pulumi.Output.secret(token),
+def enabled(mirror: Mapping[str, Any]) -> bool:
+    """`mirror.enabled`, default off."""
+    return flag(mirror, "enabled", "mirror.enabled")
+
+
+def docker_hub_user(mirror: Mapping[str, Any]) -> str | None:
+    """`mirror.docker_hub_user` (gcp, local): the Docker Hub user the upstream token is of."""
+    return optional_text(
+        mirror,
+        "docker_hub_user",
+        "mirror.docker_hub_user",
+        DOCKER_HUB_USER,
+        "is not a Docker Hub user name: 4 to 30 lowercase letters and digits",
     )

@@ -1,16 +1,13 @@
 """A service's Args once checked: plain, frozen values its component's children read.
 
-Each service's `resolve` (container_registry/<target>/options.py) makes them from its own Args;
-no child sees raw Args. The field names follow the Args (lifecycle values flattened). One record
-for all four services still (a record per service is what is left of issue 28's item 1), so one
-test fixture serves every one.
+Each service's `resolve` (container_registry/<target>/options.py) makes its own record from its
+own Args; no child sees raw Args. The field names are the Args' (the lifecycle's flattened).
+Here: what every service's record holds, and the GitHub Actions push (`ci`) three of them take.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pulumi
 
 from container_registry.args import DEFAULTS
 
@@ -44,39 +41,6 @@ def custom_subject(
     if not includes_ref:
         return subject
     return f"{subject}:ref:{ref}:job_workflow_ref:{job_workflow_ref}"
-
-
-@dataclass(frozen=True)
-class AwsOptions:
-    pull_principals: tuple[str, ...] = ()
-    kms_key_arn: str | None = None
-    # An existing IAM OIDC provider for GitHub to trust instead of creating one.
-    oidc_provider_arn: str | None = None
-    # Archive tagged images unpulled this many days instead of deleting past keep_tagged_images.
-    archive_unpulled_days: int | None = None
-
-
-@dataclass(frozen=True)
-class AzureOptions:
-    sku: str = str(DEFAULTS["azure.sku"])
-    resource_group: str | None = None
-    location: str | None = None
-    # `<principal type>:<Entra object ID>` of each principal granted AcrPull on the registry.
-    pull_principals: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GcpOptions:
-    project: str
-    location: str
-    # IAM members granted roles/artifactregistry.reader on the repository.
-    pull_principals: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class LocalOptions:
-    port: int = int(str(DEFAULTS["local.port"]))
-    user: str = str(DEFAULTS["local.user"])
 
 
 @dataclass(frozen=True)
@@ -145,52 +109,38 @@ class CiOptions:
         return "Dockerfile" if self.context in ("", ".") else f"{self.context}/Dockerfile"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MirrorOptions:
-    """The pull-through mirror of Docker Hub's official images (docs/mirror.md)."""
+    """The pull-through mirror of Docker Hub's official images (docs/mirror.md): each service's
+    own record (`<target>/options.py`) adds its upstream's credentials under their Args' names."""
 
     enabled: bool = False
-    # azure: the docker.io/library repositories ACR caches, or ("*",) for one wildcard rule.
-    repositories: tuple[str, ...] = ("*",)
-    # aws: a Secrets Manager secret (ecr-pullthroughcache/...) for an extra Docker Hub rule.
-    docker_hub_secret_arn: str | None = None
-    # azure: Key Vault secret URIs of a Docker Hub user name and token, for a credential set.
-    acr_username_secret_uri: str | None = None
-    acr_password_secret_uri: str | None = None
-    # azure: the ARM resource ID of the vault holding both, where the credential set's identity
-    # is granted Key Vault Secrets User.
-    acr_key_vault_id: str | None = None
-    # gcp: a Secret Manager secret version holding the Docker Hub token of docker_hub_user.
-    gcp_password_secret_version: str | None = None
-    # gcp and local: the Docker Hub user name the upstream credentials belong to.
-    docker_hub_user: str | None = None
-    # local: the Docker Hub token, a Pulumi secret (never a plain string here).
-    docker_hub_token: pulumi.Output[str] | None = field(default=None, compare=False, repr=False)
-    # local: the port on 127.0.0.1 the mirror is published on.
-    local_port: int = 5001
 
 
-@dataclass(frozen=True)
-class RegistryOptions:
-    """Everything a target builder reads. `project` and `stack` are the running program's
-    (pulumi.get_project/get_stack): names that must not collide between stacks use them."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceOptions:
+    """A service's Args as checked, the fields every service takes; each service's own record
+    (EcrOptions, AcrOptions, ArtifactOptions, LocalOptions in `<target>/options.py`) adds its
+    fields under their Args' names. `pulumi_project` and `pulumi_stack` are the running
+    program's (pulumi.get_project/get_stack): names that must not collide between stacks use
+    them."""
 
-    cloud: str = "local"
     repository_name: str = str(DEFAULTS["repository_name"])
     untagged_expiry_days: int = int(str(DEFAULTS["lifecycle.untagged_expiry_days"]))
     keep_tagged_images: int = int(str(DEFAULTS["lifecycle.keep_tagged_images"]))
     immutable_tags: bool = bool(DEFAULTS["immutable_tags"])
     force_delete: bool = bool(DEFAULTS["force_delete"])
-    aws: AwsOptions = field(default_factory=AwsOptions)
-    azure: AzureOptions = field(default_factory=AzureOptions)
-    gcp: GcpOptions | None = None
-    local: LocalOptions = field(default_factory=LocalOptions)
     mirror: MirrorOptions = field(default_factory=MirrorOptions)
     ci: CiOptions | None = None
-    project: str = "container-registry"
-    stack: str = "dev"
+    pulumi_project: str = "container-registry"
+    pulumi_stack: str = "dev"
+
+    @property
+    def stack_path(self) -> str:
+        """`<project>/<stack>`, as descriptions of the resources name their stack."""
+        return f"{self.pulumi_project}/{self.pulumi_stack}"
 
     @property
     def tags(self) -> dict[str, str]:
         """The AWS and Azure resource tags that say which project and stack made a resource."""
-        return {"project": self.project, "stack": self.stack}
+        return {"project": self.pulumi_project, "stack": self.pulumi_stack}

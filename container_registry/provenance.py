@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from container_registry.options import RegistryOptions
+from container_registry.options import ServiceOptions
 
 # cosign's tag scheme: `<algorithm>-<hex>` of the signed digest, then `.sig` / `.att` (and the
 # OCI referrers tag schema's `sha256-<hex>` index, distribution-spec 1.1, "Referrers Tag Schema").
@@ -38,13 +38,13 @@ RESIGN_HEADROOM = len(SIGNATURE_SUFFIXES)
 SIGNATURE_TAG = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
 
 
-def signs(options: RegistryOptions) -> bool:
+def signs(options: ServiceOptions) -> bool:
     """Whether the repository gets cosign's signatures: the generated workflow (`ci`) signs
     every image it pushes."""
     return options.ci is not None
 
 
-def tagged_window(options: RegistryOptions) -> int:
+def tagged_window(options: ServiceOptions) -> int:
     """How many tagged manifests a cloud that counts signatures as images keeps (ECR rule 3,
     Artifact Registry's keep-newest): exactly `keepTaggedImages` when nothing signs, else room
     for that many signed images and one re-signed older digest."""
@@ -52,7 +52,7 @@ def tagged_window(options: RegistryOptions) -> int:
     return keep * ARTIFACTS_PER_IMAGE + RESIGN_HEADROOM if signs(options) else keep
 
 
-def signature_window(options: RegistryOptions) -> int:
+def signature_window(options: ServiceOptions) -> int:
     """How many signature tags to keep where images are counted apart (acr-cli): the kept
     images' signatures and attestations, and one re-signed older digest's."""
     return options.keep_tagged_images * len(SIGNATURE_SUFFIXES) + RESIGN_HEADROOM

@@ -3,13 +3,12 @@ AcrRegistry, ArtifactRegistry, LocalRegistry). Its Args are mapped to the chosen
 (switch.py), checked once there, and the service is built as the Registry's one child.
 No cloud SDK is imported until a Registry of that cloud is constructed."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from container_registry import switch
 from container_registry.args import RegistryArgs, RegistryCredentials
-from container_registry.options import RegistryOptions
 from container_registry.service import CloudRegistry
 
 if TYPE_CHECKING:  # each imports its cloud SDK: only the chosen one is imported at run time
@@ -19,49 +18,6 @@ if TYPE_CHECKING:  # each imports its cloud SDK: only the chosen one is imported
     from container_registry.local.registry import LocalRegistry
 
 TYPE = "container-registry:index:Registry"
-CLOUDS = switch.CLOUDS
-# The SDK each service imports, and the modules of its extra (pyproject.toml): one that is
-# missing is named with the command that installs the extra (tests/test_hostile_args.py).
-TARGET_SDKS: dict[str, str] = {
-    "local": "pulumi_docker",
-    "aws": "pulumi_aws",
-    "azure": "pulumi_azure_native",
-    "gcp": "pulumi_gcp",
-}
-EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "local": ("pulumi_random", "bcrypt"),
-    "aws": ("pulumi_aws",),
-    "azure": ("pulumi_azure_native",),
-    "gcp": ("pulumi_gcp", "pulumi_random"),
-}
-
-
-class MissingExtraError(ModuleNotFoundError):
-    """A target's extra is not installed; the message names the command that installs it. A
-    ModuleNotFoundError still, with the missing module's `name`, for whoever catches that."""
-
-
-def resolve(args: RegistryArgs) -> RegistryOptions:
-    """The chosen service's Args checked, named by RegistryArgs' paths; raises ArgumentError."""
-    cloud, service_args = switch.service_args(args)
-    with switch.registry_paths(cloud):
-        return switch.resolver(cloud)(service_args)
-
-
-def service(cloud: str) -> Any:
-    """The service's component class, importing its cloud SDK now; without it, a
-    MissingExtraError that says `pip install "container-registry[<cloud>]"`."""
-    try:
-        return switch.component(cloud)
-    except ModuleNotFoundError as missing:
-        name = (missing.name or "").partition(".")[0]
-        if name not in EXTRA_MODULES[cloud]:
-            raise
-        raise MissingExtraError(
-            f"the {cloud} target needs {name}, which is not installed: install the package with "
-            f'its {cloud} extra, `pip install "container-registry[{cloud}]"`',
-            name=name,
-        ) from missing
 
 
 class Registry(pulumi.ComponentResource):
@@ -87,8 +43,8 @@ class Registry(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        options = resolve(args)  # checked before anything is registered
-        component = service(options.cloud)
+        cloud, options = switch.resolve(args)  # checked before anything is registered
+        component = switch.component(cloud)
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self, transformations=[switch.keep_urns(self)])
         self.service: EcrRegistry | AcrRegistry | ArtifactRegistry | LocalRegistry = (

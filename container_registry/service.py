@@ -12,10 +12,10 @@ from typing import Any, cast
 import pulumi
 from typing_extensions import Self
 
-from container_registry import github, lifecycle, mirror, naming
+from container_registry import github, lifecycle, naming
 from container_registry.args import DEFAULTS, RegistryCredentials
 from container_registry.errors import ArgumentError
-from container_registry.options import CiOptions, RegistryOptions
+from container_registry.options import CiOptions
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ class Built:
     ci: CiAccess | None = None
 
 
-def common_options(args: object, cloud: str, args_type: type) -> RegistryOptions:
-    """The fields every service takes, checked: `args` a mapping of `args_type`'s shape, the
-    repository name (as text; its service checks its grammar), the lifecycle, the two switches
-    and the mirror's shared fields."""
+def common_options(args: object, args_type: type) -> dict[str, Any]:
+    """The fields every service takes, checked, as keyword arguments of its options record:
+    `args` a mapping of `args_type`'s shape, the repository name (as text; its service checks
+    its grammar), the lifecycle, the two switches, and the program's project and stack."""
     from container_registry import shape  # shape imports the Args, which import nothing here
 
     if not isinstance(args, Mapping):
@@ -61,17 +61,15 @@ def common_options(args: object, cloud: str, args_type: type) -> RegistryOptions
     shape.check(args, args_type)
     given = cast("Mapping[str, Any]", args)
     untagged, keep = lifecycle.resolve(given.get("lifecycle") or {})
-    return RegistryOptions(
-        cloud=cloud,
-        repository_name=str(given.get("repository_name", DEFAULTS["repository_name"])),
-        untagged_expiry_days=untagged,
-        keep_tagged_images=keep,
-        immutable_tags=naming.flag(given, "immutable_tags"),
-        force_delete=naming.flag(given, "force_delete"),
-        mirror=mirror.resolve(given.get("mirror") or {}),
-        project=pulumi.get_project(),
-        stack=pulumi.get_stack(),
-    )
+    return {
+        "repository_name": str(given.get("repository_name", DEFAULTS["repository_name"])),
+        "untagged_expiry_days": untagged,
+        "keep_tagged_images": keep,
+        "immutable_tags": naming.flag(given, "immutable_tags"),
+        "force_delete": naming.flag(given, "force_delete"),
+        "pulumi_project": pulumi.get_project(),
+        "pulumi_stack": pulumi.get_stack(),
+    }
 
 
 class ServiceRegistry(pulumi.ComponentResource):
@@ -80,16 +78,15 @@ class ServiceRegistry(pulumi.ComponentResource):
     analyzer reads a property's description from the class that declares it only."""
 
     @classmethod
-    def _checked(cls, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions) -> Self:
+    def _checked(cls, name: str, options: Any, opts: pulumi.ResourceOptions) -> Self:
         """The service from options `Registry` already checked (its Args, once)."""
         self = cls.__new__(cls)
         self._build(name, options, opts)
         return self
 
-    def _build(
-        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
-    ) -> None:
-        """Register the component and its children from checked options (each service)."""
+    def _build(self, name: str, options: Any, opts: pulumi.ResourceOptions | None) -> None:
+        """Register the component and its children from its own checked options (each service's
+        record: EcrOptions, AcrOptions, ArtifactOptions or LocalOptions)."""
         raise NotImplementedError
 
     def _finish(self, built: Built, extra: Mapping[str, pulumi.Input[Any]]) -> None:

@@ -13,7 +13,7 @@ spelling (`aws.kms_key_arn`, not `kms_key_arn`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -30,7 +30,7 @@ from container_registry.gcp.args import REGISTRY_PATHS as GCP_PATHS
 from container_registry.gcp.args import ArtifactRegistryArgs
 from container_registry.local.args import REGISTRY_PATHS as LOCAL_PATHS
 from container_registry.local.args import LocalRegistryArgs
-from container_registry.options import RegistryOptions
+from container_registry.options import ServiceOptions
 
 CLOUDS: tuple[str, ...] = ("local", "aws", "azure", "gcp")
 # Per cloud: the service's Args type, and its paths that differ from RegistryArgs'.
@@ -118,36 +118,71 @@ def registry_path(cloud: str, path: str) -> str:
     return path
 
 
-def resolver(cloud: str) -> Callable[[Any], RegistryOptions]:
-    """The service's check of its Args (no SDK)."""
-    if cloud == "aws":
-        from container_registry.aws.options import resolve
-    elif cloud == "azure":
-        from container_registry.azure.options import resolve
-    elif cloud == "gcp":
-        from container_registry.gcp.options import resolve
-    else:
-        from container_registry.local.options import resolve
-    return resolve
+# The modules of each target's extra (pyproject.toml): one that is missing is named with the
+# command that installs the extra (tests/test_hostile_args.py).
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "local": ("pulumi_random", "bcrypt"),
+    "aws": ("pulumi_aws",),
+    "azure": ("pulumi_azure_native",),
+    "gcp": ("pulumi_gcp", "pulumi_random"),
+}
+
+
+class MissingExtraError(ModuleNotFoundError):
+    """A target's extra is not installed; the message names the command that installs it. A
+    ModuleNotFoundError still, with the missing module's `name`, for whoever catches that."""
+
+
+def resolve(args: RegistryArgs) -> tuple[str, ServiceOptions]:
+    """(the cloud, the chosen service's Args checked by the service's own `resolve`, once),
+    errors naming RegistryArgs' paths. No cloud SDK is imported."""
+    cloud, own = service_args(args)
+    with registry_paths(cloud):
+        if cloud == "aws":
+            from container_registry.aws.options import resolve as aws
+
+            return cloud, aws(cast(EcrRegistryArgs, own))
+        if cloud == "azure":
+            from container_registry.azure.options import resolve as azure
+
+            return cloud, azure(cast(AcrRegistryArgs, own))
+        if cloud == "gcp":
+            from container_registry.gcp.options import resolve as gcp
+
+            return cloud, gcp(cast(ArtifactRegistryArgs, own))
+        from container_registry.local.options import resolve as local
+
+        return cloud, local(cast(LocalRegistryArgs, own))
 
 
 def component(cloud: str) -> Any:
-    """The service's component class, importing its cloud SDK now."""
-    if cloud == "aws":
-        from container_registry.aws.registry import EcrRegistry
+    """The service's component class, importing its cloud SDK now; without it, a
+    MissingExtraError that says `pip install "container-registry[<cloud>]"`."""
+    try:
+        if cloud == "aws":
+            from container_registry.aws.registry import EcrRegistry
 
-        return EcrRegistry
-    if cloud == "azure":
-        from container_registry.azure.registry import AcrRegistry
+            return EcrRegistry
+        if cloud == "azure":
+            from container_registry.azure.registry import AcrRegistry
 
-        return AcrRegistry
-    if cloud == "gcp":
-        from container_registry.gcp.registry import ArtifactRegistry
+            return AcrRegistry
+        if cloud == "gcp":
+            from container_registry.gcp.registry import ArtifactRegistry
 
-        return ArtifactRegistry
-    from container_registry.local.registry import LocalRegistry
+            return ArtifactRegistry
+        from container_registry.local.registry import LocalRegistry
 
-    return LocalRegistry
+        return LocalRegistry
+    except ModuleNotFoundError as missing:
+        name = (missing.name or "").partition(".")[0]
+        if name not in EXTRA_MODULES[cloud]:
+            raise
+        raise MissingExtraError(
+            f"the {cloud} target needs {name}, which is not installed: install the package with "
+            f'its {cloud} extra, `pip install "container-registry[{cloud}]"`',
+            name=name,
+        ) from missing
 
 
 def keep_urns(registry: pulumi.Resource) -> pulumi.ResourceTransformation:

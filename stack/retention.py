@@ -18,7 +18,7 @@ from typing import Any
 import docker
 from docker.constants import DEFAULT_TIMEOUT_SECONDS
 
-from container_registry import local_container_name, retain_local_images
+from container_registry import LocalOptions, local_container_name, retain_local_images
 from stack.config import COMPONENT_NAME
 from stack.config.engine import DEFAULT_SOCKET, DockerEngine, PreparedEngine, docker_client
 from stack.config.settings import Settings
@@ -27,9 +27,10 @@ from stack.config.settings import Settings
 def retention_output(settings: Settings, engine: PreparedEngine) -> dict[str, Any]:
     """The `retention` output of a local stack: where its registry runs and what to keep."""
     options = settings.options
+    assert isinstance(options, LocalOptions)  # __main__.py asks on the local target only
     return {
-        "container": local_container_name(options, COMPONENT_NAME),
-        "port": options.local.port,
+        "container": local_container_name(settings.project, settings.stack, COMPONENT_NAME),
+        "port": options.port,
         "keepTaggedImages": options.keep_tagged_images,
         "untaggedExpiryDays": options.untagged_expiry_days,
         "dockerHost": engine.engine.host,

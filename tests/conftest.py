@@ -803,10 +803,14 @@ def deploy(
 
 
 def args_of(options: Any) -> dict[str, Any]:
-    """The Registry Args that give `options` (a RegistryOptions), for tests that state the
-    options and also build the component from them."""
+    """The Registry Args that give `options` (a service's checked record: EcrOptions,
+    AcrOptions, ArtifactOptions or LocalOptions), for tests that state the options and also
+    build the component from them."""
+    from container_registry import AcrOptions, ArtifactOptions, EcrOptions, LocalOptions
+
+    drop_none = lambda values: {k: v for k, v in values.items() if v is not None}  # noqa: E731
+    mirror = options.mirror
     args: dict[str, Any] = {
-        "cloud": options.cloud,
         "repository_name": options.repository_name,
         "immutable_tags": options.immutable_tags,
         "force_delete": options.force_delete,
@@ -814,52 +818,54 @@ def args_of(options: Any) -> dict[str, Any]:
             "untagged_expiry_days": options.untagged_expiry_days,
             "keep_tagged_images": options.keep_tagged_images,
         },
+        "mirror": {"enabled": mirror.enabled},
     }
-    aws, azure, gcp, local, mirror = (
-        options.aws,
-        options.azure,
-        options.gcp,
-        options.local,
-        options.mirror,
-    )
-    principals = {"aws": aws, "azure": azure, "gcp": gcp}.get(options.cloud)
-    if principals is not None and principals.pull_principals:
-        args["pull_principals"] = list(principals.pull_principals)
-    drop_none = lambda values: {k: v for k, v in values.items() if v is not None}  # noqa: E731
-    args["aws"] = drop_none(
-        {
-            "kms_key_arn": aws.kms_key_arn,
-            "oidc_provider_arn": aws.oidc_provider_arn,
-            "docker_hub_secret_arn": mirror.docker_hub_secret_arn,
-        }
-    )
-    args["azure"] = drop_none(
-        {
-            "sku": azure.sku,
-            "resource_group": azure.resource_group,
-            "location": azure.location,
-            "docker_hub_username_secret_uri": mirror.acr_username_secret_uri,
-            "docker_hub_password_secret_uri": mirror.acr_password_secret_uri,
-            "docker_hub_key_vault_id": mirror.acr_key_vault_id,
-        }
-    )
-    if gcp is not None:
-        args["gcp"] = drop_none(
+    if getattr(options, "pull_principals", ()):
+        args["pull_principals"] = list(options.pull_principals)
+    if isinstance(options, EcrOptions):
+        args["cloud"] = "aws"
+        args["aws"] = drop_none(
             {
-                "project": gcp.project,
-                "location": gcp.location,
-                "docker_hub_password_secret_version": mirror.gcp_password_secret_version,
+                "kms_key_arn": options.kms_key_arn,
+                "oidc_provider_arn": options.oidc_provider_arn,
+                "archive_unpulled_days": options.archive_unpulled_days,
+                "docker_hub_secret_arn": mirror.docker_hub_secret_arn,
             }
         )
-    args["local"] = {"port": local.port, "user": local.user, "mirror_port": mirror.local_port}
-    args["mirror"] = drop_none(
-        {
-            "enabled": mirror.enabled,
-            "repositories": list(mirror.repositories),
-            "docker_hub_user": mirror.docker_hub_user,
-            "docker_hub_token": mirror.docker_hub_token,
-        }
-    )
+    elif isinstance(options, AcrOptions):
+        args["cloud"] = "azure"
+        args["azure"] = drop_none(
+            {
+                "sku": options.sku,
+                "resource_group": options.resource_group,
+                "location": options.location,
+                "docker_hub_username_secret_uri": mirror.docker_hub_username_secret_uri,
+                "docker_hub_password_secret_uri": mirror.docker_hub_password_secret_uri,
+                "docker_hub_key_vault_id": mirror.docker_hub_key_vault_id,
+            }
+        )
+        args["mirror"]["repositories"] = list(mirror.repositories)
+    elif isinstance(options, ArtifactOptions):
+        args["cloud"] = "gcp"
+        args["gcp"] = drop_none(
+            {
+                "project": options.project,
+                "location": options.location,
+                "docker_hub_password_secret_version": mirror.docker_hub_password_secret_version,
+            }
+        )
+        args["mirror"] = drop_none({**args["mirror"], "docker_hub_user": mirror.docker_hub_user})
+    else:
+        assert isinstance(options, LocalOptions), f"not a service's options: {options!r}"
+        args["cloud"] = "local"
+        args["local"] = {"port": options.port, "user": options.user, "mirror_port": mirror.port}
+        args["mirror"] = drop_none(
+            {
+                **args["mirror"],
+                "docker_hub_user": mirror.docker_hub_user,
+                "docker_hub_token": mirror.docker_hub_token,
+            }
+        )
     ci = options.ci
     if ci is not None:
         repository = ci.subject_repository if ci.immutable else ci.repository
@@ -875,6 +881,14 @@ def args_of(options: Any) -> dict[str, Any]:
             }
         )
     return args
+
+
+def options_of(settings: Any, kind: type[T]) -> T:
+    """The program's Settings' checked options, which must be the chosen service's `kind`
+    (EcrOptions, AcrOptions, ArtifactOptions or LocalOptions)."""
+    options = settings.options
+    assert isinstance(options, kind), f"{type(options).__name__} is not {kind.__name__}"
+    return options
 
 
 def settle_failed_registrations(stopped: Callable[[BaseException], bool]) -> list[BaseException]:

@@ -36,10 +36,11 @@ from conftest import (
 from container_registry import Registry
 from container_registry.aws import registry as aws_registry
 from container_registry.aws.mirror import pull_through_identity_policy
+from container_registry.aws.options import EcrOptions
 from container_registry.aws.policies import lifecycle_policy, repository_policy
 from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
-from container_registry.options import AwsOptions, CiOptions, RegistryOptions
+from container_registry.options import CiOptions
 from container_registry.service import Built
 
 APP_DIR = ROOT / "app"
@@ -280,7 +281,7 @@ def test_lifecycle_policy_is_valid_and_says_what_was_configured(
 ) -> None:
     ci = CiOptions("acme/app") if signed else None
     document = lifecycle_policy(
-        RegistryOptions(untagged_expiry_days=days, keep_tagged_images=keep, ci=ci)
+        EcrOptions(untagged_expiry_days=days, keep_tagged_images=keep, ci=ci)
     )
     assert ecr_lifecycle_errors(document) == []
     signatures, untagged, tagged = sorted(document["rules"], key=lambda r: r["rulePriority"])
@@ -310,7 +311,7 @@ def test_lifecycle_policy_is_valid_and_says_what_was_configured(
 
 @pytest.mark.parametrize("days", [1, 90, 3650])
 def test_archive_mode_policy_is_valid(days: int) -> None:
-    options = RegistryOptions(aws=AwsOptions(archive_unpulled_days=days))
+    options = EcrOptions(archive_unpulled_days=days)
     document = lifecycle_policy(options)
     assert ecr_lifecycle_errors(document) == []
     rules = sorted(document["rules"], key=lambda r: r["rulePriority"])

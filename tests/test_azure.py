@@ -45,6 +45,7 @@ from container_registry import Registry
 from container_registry.azure import mode as acr_mode
 from container_registry.azure import registry as azure_registry
 from container_registry.azure.mode import get_registry as real_get_registry
+from container_registry.azure.options import AcrOptions as Settings
 from container_registry.azure.registry import (
     PURGE_SCHEDULE,
     AcrRegistry,
@@ -54,8 +55,6 @@ from container_registry.azure.registry import (
 )
 from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
-from container_registry.options import AzureOptions as AzureSettings
-from container_registry.options import RegistryOptions as Settings
 from container_registry.service import Built
 from stack.config.errors import SettingsError
 from stack.config.parse import parse_settings
@@ -97,7 +96,7 @@ STACK_NAMES = st.from_regex(r"\A[A-Za-z0-9_.-]{1,100}\Z")
 
 
 def azure_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"cloud": "azure", "azure": AzureSettings(location=LOCATION)}
+    values: dict[str, Any] = {"location": LOCATION}
     values.update(overrides)
     return Settings(**values)
 
@@ -271,7 +270,7 @@ def assert_pinned_purge(head: list[str]) -> None:
 def test_the_purge_task_runs_acr_cli_by_digest() -> None:
     """The task's image is the documented tag (Microsoft's "Automatically purge images from an
     Azure container registry": mcr.microsoft.com/acr/acr-cli:0.17) pinned by digest."""
-    options = Settings(azure=AzureSettings(sku="Standard"))
+    options = Settings(sku="Standard")
     for command in azure_registry.purge_commands(options):
         image = shlex.split(command)[0]
         assert re.fullmatch(r"mcr\.microsoft\.com/acr/acr-cli:0\.17@sha256:[0-9a-f]{64}", image)
@@ -287,9 +286,7 @@ def assert_names_the_task_registry(flags: dict[str, str | bool]) -> dict[str, st
 @pytest.mark.parametrize(("days", "keep"), [(14, 30), (1, 1), (3650, 10000)])
 @pytest.mark.parametrize("sku", ["Basic", "Standard"])
 def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku: str) -> None:
-    settings = azure_settings(
-        untagged_expiry_days=days, keep_tagged_images=keep, azure=AzureSettings(sku=sku)
-    )
+    settings = azure_settings(untagged_expiry_days=days, keep_tagged_images=keep, sku=sku)
     tags, signatures, untagged = purge_commands(settings)
     head, flags = purge_args(tags)
     assert_pinned_purge(head)
@@ -317,11 +314,11 @@ def test_purge_commands_keep_tags_and_expire_untagged(days: int, keep: int, sku:
 
 
 def test_premium_leaves_untagged_manifests_to_the_retention_policy() -> None:
-    settings = azure_settings(azure=AzureSettings(sku="Premium"), untagged_expiry_days=365)
+    settings = azure_settings(sku="Premium", untagged_expiry_days=365)
     commands = purge_commands(settings)
     assert len(commands) == 2
     assert not any("--untagged" in shlex.split(command) for command in commands)
-    longer = azure_settings(azure=AzureSettings(sku="Premium"), untagged_expiry_days=366)
+    longer = azure_settings(sku="Premium", untagged_expiry_days=366)
     assert len(purge_commands(longer)) == 3, "past 365 days the task must remove untagged"
 
 
@@ -475,14 +472,12 @@ def test_the_login_handed_to_the_push_is_secret_from_the_start(
 
 @pytest.mark.parametrize("sku", ["Basic", "Standard", "Premium"])
 def test_sku_follows_settings(harness: Harness, sku: str) -> None:
-    build(azure_settings(azure=AzureSettings(sku=sku, location=LOCATION)))
+    build(azure_settings(sku=sku, location=LOCATION))
     assert harness.one(REGISTRY).inputs["sku"] == {"name": sku}
 
 
 def test_premium_sets_the_retention_policy(harness: Harness) -> None:
-    settings = azure_settings(
-        azure=AzureSettings(sku="Premium", location=LOCATION), untagged_expiry_days=9
-    )
+    settings = azure_settings(sku="Premium", location=LOCATION, untagged_expiry_days=9)
     build(settings)
     policies = harness.one(REGISTRY).inputs["policies"]
     assert policies == {"retentionPolicy": {"days": 9, "status": "enabled"}}
@@ -492,9 +487,7 @@ def test_premium_sets_the_retention_policy(harness: Harness) -> None:
 
 
 def test_premium_past_365_days_leaves_untagged_to_the_task(harness: Harness) -> None:
-    settings = azure_settings(
-        azure=AzureSettings(sku="Premium", location=LOCATION), untagged_expiry_days=400
-    )
+    settings = azure_settings(sku="Premium", location=LOCATION, untagged_expiry_days=400)
     build(settings)
     policies = harness.one(REGISTRY).inputs["policies"]
     assert policies["retentionPolicy"]["status"] == "disabled"
@@ -506,7 +499,8 @@ def test_premium_past_365_days_leaves_untagged_to_the_task(harness: Harness) -> 
 @pytest.mark.parametrize("sku", ["Basic", "Standard"])
 def test_purge_task_field_by_field(harness: Harness, sku: str) -> None:
     settings = azure_settings(
-        azure=AzureSettings(sku=sku, location=LOCATION),
+        sku=sku,
+        location=LOCATION,
         untagged_expiry_days=21,
         keep_tagged_images=12,
         repository_name="team/web",
@@ -572,7 +566,7 @@ def test_force_delete_lifts_protection(harness: Harness) -> None:
 
 
 def test_existing_resource_group(harness: Harness) -> None:
-    build(azure_settings(azure=AzureSettings(resource_group="shared-rg")))
+    build(azure_settings(resource_group="shared-rg", location=None))
     assert harness.of_type(GROUP) == [], "no resource group may be created"
     lookups = [args for token, args in harness.monitor.registry_mocks.calls if token == GET_GROUP]
     assert lookups == [{"resourceGroupName": "shared-rg"}]
@@ -583,9 +577,7 @@ def test_existing_resource_group(harness: Harness) -> None:
 
 
 def test_existing_resource_group_with_another_location(harness: Harness) -> None:
-    settings = azure_settings(
-        azure=AzureSettings(resource_group="shared-rg", location="northeurope")
-    )
+    settings = azure_settings(resource_group="shared-rg", location="northeurope")
     build(settings)
     assert harness.of_type(GROUP) == []
     assert harness.one(REGISTRY).inputs["location"] == "northeurope"

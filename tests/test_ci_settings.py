@@ -11,7 +11,8 @@ import shlex
 import pulumi
 import pytest
 
-from conftest import ROOT, Harness
+from conftest import ROOT, Harness, options_of
+from container_registry import AcrOptions, ArtifactOptions, EcrOptions, LocalOptions
 from container_registry.options import DEFAULT_CI_REF, CiOptions
 from stack.config import load_settings
 from stack.config.errors import SettingsError
@@ -254,7 +255,8 @@ def test_local_refuses_ci_and_says_why() -> None:
 
 def test_aws_oidc_provider_arn_accepted() -> None:
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    assert parse_settings({"cloud": "aws", "awsOidcProviderArn": arn}).aws.oidc_provider_arn == arn
+    settings = parse_settings({"cloud": "aws", "awsOidcProviderArn": arn})
+    assert options_of(settings, EcrOptions).oidc_provider_arn == arn
 
 
 # --------------------------------------------------------------------------- pullPrincipals
@@ -278,14 +280,15 @@ GOOD_PRINCIPALS: dict[str, list[str]] = {
 }
 
 
+OWN_OPTIONS: dict[str, type[EcrOptions | AcrOptions | ArtifactOptions]] = {
+    "aws": EcrOptions,
+    "azure": AcrOptions,
+    "gcp": ArtifactOptions,
+}
+
+
 def _principals(settings_cloud: str, raw: dict[str, str]) -> tuple[str, ...]:
-    settings = parse_settings(raw)
-    if settings_cloud == "aws":
-        return settings.aws.pull_principals
-    if settings_cloud == "azure":
-        return settings.azure.pull_principals
-    assert settings.gcp is not None
-    return settings.gcp.pull_principals
+    return options_of(parse_settings(raw), OWN_OPTIONS[settings_cloud]).pull_principals
 
 
 @pytest.mark.parametrize("cloud", sorted(GOOD_PRINCIPALS))
@@ -293,13 +296,8 @@ def test_pull_principals_in_each_clouds_own_form(cloud: str) -> None:
     good = GOOD_PRINCIPALS[cloud]
     raw = {**CLOUD_CONFIG[cloud], "pullPrincipals": json.dumps(good)}
     assert _principals(cloud, raw) == tuple(good)
-    # The other clouds' settings stay empty: each cloud reads only its own form.
-    settings = parse_settings(raw)
-    others = [
-        settings.aws.pull_principals if cloud != "aws" else (),
-        settings.azure.pull_principals if cloud != "azure" else (),
-    ]
-    assert others == [(), ()]
+    # Each cloud reads only its own form, into its own service's options.
+    assert type(parse_settings(raw).options) is OWN_OPTIONS[cloud]
 
 
 def test_azure_object_ids_get_a_type_are_lowercased_and_deduplicated() -> None:
@@ -362,7 +360,7 @@ def test_local_grants_no_pull_principals() -> None:
     settings = parse_settings(
         {"cloud": "local", "pullPrincipals": json.dumps(GOOD_PRINCIPALS["aws"])}
     )
-    assert (settings.aws.pull_principals, settings.azure.pull_principals) == ((), ())
+    assert not hasattr(options_of(settings, LocalOptions), "pull_principals")
     assert settings.warnings and settings.warnings[0].startswith("pullPrincipals has no effect")
 
 
@@ -459,7 +457,7 @@ def test_azure_ci_is_refused_where_identities_cannot_federate(location: str) -> 
     assert caught.value.key == "azure-native:location"
     # Without CI nothing federates, and the location is fine.
     del config["ciRepository"]
-    assert parse_settings(config).azure.location == location
+    assert options_of(parse_settings(config), AcrOptions).location == location
 
 
 def test_azure_ci_works_in_a_federating_region() -> None:

@@ -11,15 +11,17 @@ cloud with the referrers API stores them, an OCI referrer (untagged, with a subj
 from __future__ import annotations
 
 import shlex
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
 
+from container_registry.aws.options import EcrOptions
 from container_registry.aws.policies import lifecycle_policy
+from container_registry.azure.options import AcrOptions
 from container_registry.azure.registry import purge_commands, uses_retention_policy
 from container_registry.gcp.policies import cleanup_policies
-from container_registry.options import AwsOptions, AzureOptions, CiOptions, RegistryOptions
+from container_registry.options import CiOptions, ServiceOptions
 from tests.cleanup_semantics import (
     Manifest,
     acr_purge,
@@ -58,15 +60,26 @@ def provenance_of(names: set[str]) -> set[str]:
 
 # With `ci`: the generated workflow signs what it pushes.
 SIGNED = CiOptions("octo/app")
-SETTINGS = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, ci=SIGNED)
+SETTINGS = ServiceOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP, ci=SIGNED)
 # Without: nothing signs.
-UNSIGNED = RegistryOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
+UNSIGNED = ServiceOptions(untagged_expiry_days=UNTAGGED_DAYS, keep_tagged_images=KEEP)
 KEPT_IMAGES = {"v8", "v7", "v6"}
 
 
-def azure(settings: RegistryOptions) -> RegistryOptions:
-    """`settings` on a Standard registry: the purge task deletes untagged manifests too."""
-    return replace(settings, azure=AzureOptions(sku="Standard"))
+def shared(settings: ServiceOptions) -> dict[str, Any]:
+    """The fields every service's options hold (the mirror aside), as keyword arguments."""
+    return {f.name: getattr(settings, f.name) for f in fields(ServiceOptions) if f.name != "mirror"}
+
+
+def azure(settings: ServiceOptions, sku: str = "Standard") -> AcrOptions:
+    """`settings` on a registry of `sku`: on Standard the purge task deletes untagged manifests
+    too."""
+    return AcrOptions(**shared(settings), sku=sku)
+
+
+def ecr(settings: ServiceOptions, **own: Any) -> EcrOptions:
+    """`settings` on an ECR repository, with EcrOptions' own fields `own`."""
+    return EcrOptions(**shared(settings), **own)
 
 
 def test_the_listing_has_what_the_tests_talk_about() -> None:
@@ -229,7 +242,7 @@ def test_the_old_ecr_policy_loses_signatures_and_images() -> None:
 # ---------------------------------------------------------------------- the program's policies
 
 
-def ar_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
+def ar_kept(settings: ServiceOptions, repo: list[Manifest]) -> set[str]:
     """What the program's Artifact Registry cleanup policies keep of `repo`."""
     policies: list[dict[str, Any]] = []
     for policy in cleanup_policies(settings):
@@ -254,7 +267,7 @@ def ar_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     return {m.name for m in repo} - artifact_registry_deleted(policies, repo)
 
 
-def acr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
+def acr_kept(settings: AcrOptions, repo: list[Manifest]) -> set[str]:
     """What the program's daily `acr purge` runs keep of `repo`."""
     for command in purge_commands(settings):
         args = shlex.split(command)[2:]
@@ -271,8 +284,8 @@ def acr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
     return {m.name for m in repo}
 
 
-def ecr_kept(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
-    return ecr_evaluate(lifecycle_policy(settings), repo).kept(repo)
+def ecr_kept(settings: ServiceOptions, repo: list[Manifest]) -> set[str]:
+    return ecr_evaluate(lifecycle_policy(ecr(settings)), repo).kept(repo)
 
 
 CLOUDS = {
@@ -291,7 +304,7 @@ def test_ecr_keeps_the_newest_images_with_their_signatures() -> None:
     """Rule 3 keeps the newest 3 x 3 + 2 tagged manifests: v8, v7, v6 with their six
     signatures, v5 (unsigned) and v4's attestation. Rule 1 keeps the newest 11 signatures: v4's
     and v3's and v2's attestation stay (orphans) until 11 newer ones exist."""
-    outcome = ecr_evaluate(lifecycle_policy(SETTINGS), listing())
+    outcome = ecr_evaluate(lifecycle_policy(ecr(SETTINGS)), listing())
     kept = outcome.kept(listing())
     assert kept == KEPT_IMAGES | provenance_of(KEPT_IMAGES) | {
         "v5", "v4.sig", "v4.att", "v3.sig", "v3.att", "v2.att", "new-untagged", "v8.bundle"
@@ -344,7 +357,7 @@ def test_an_unsigned_repository_keeps_exactly_n_images(cloud: str, keep: int) ->
         assert kept == newest
 
 
-def acr_tagged(settings: RegistryOptions, repo: list[Manifest]) -> set[str]:
+def acr_tagged(settings: ServiceOptions, repo: list[Manifest]) -> set[str]:
     """The manifests that still have a tag after the purge runs (the images ACR serves by tag)."""
     for command in purge_commands(azure(settings))[:2]:
         args = shlex.split(command)[2:]
@@ -430,7 +443,7 @@ def test_signing_an_older_digest_again_evicts_no_kept_signature(
 def test_the_old_ecr_windows_lost_the_newest_image_to_a_second_signature() -> None:
     """The issue 23 policy (rule 1 keeps 2N signatures, rule 3 3N tagged manifests), N = 1: v1
     signed again takes a place in both windows, and v8, the newest image, goes."""
-    old_policy = lifecycle_policy(replace(SETTINGS, keep_tagged_images=1))
+    old_policy = lifecycle_policy(ecr(replace(SETTINGS, keep_tagged_images=1)))
     for rule, number in zip(old_policy["rules"], (2, None, 3), strict=True):
         if number is not None:
             rule["selection"]["countNumber"] = number
@@ -476,7 +489,7 @@ def test_ecr_deletes_a_referrer_with_its_subject() -> None:
         Manifest("v1.bundle", (), 0.1, subject="v1"),
     ]
     settings = replace(SETTINGS, keep_tagged_images=1)
-    outcome = ecr_evaluate(lifecycle_policy(settings), repo)
+    outcome = ecr_evaluate(lifecycle_policy(ecr(settings)), repo)
     assert {"v1", "v1.bundle"} <= outcome.expired
 
 
@@ -492,7 +505,7 @@ def test_ecr_archive_mode_archives_the_unpulled_and_deletes_no_tagged_image() ->
         Manifest(m.name, m.tags, m.pushed_days_ago, pulls.get(m.name), m.subject, m.digest)
         for m in listing()
     ]
-    options = replace(SETTINGS, aws=AwsOptions(archive_unpulled_days=5))
+    options = ecr(SETTINGS, archive_unpulled_days=5)
     outcome = ecr_evaluate(lifecycle_policy(options), repo)
     assert outcome.archived == {"v1", "v2", "v3", "v4"}
     assert outcome.expired == {"old-untagged"}

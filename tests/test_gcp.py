@@ -24,12 +24,11 @@ from conftest import (
     service_component,
 )
 from container_registry.errors import ArgumentError
+from container_registry.gcp.options import ArtifactOptions as Settings
 from container_registry.gcp.policies import cleanup_policies
 from container_registry.gcp.registry import label_value
 from container_registry.image import content_tag
 from container_registry.options import CiOptions
-from container_registry.options import GcpOptions as GcpSettings
-from container_registry.options import RegistryOptions as Settings
 from stack.config.errors import SettingsError
 from stack.config.parse import parse_settings
 
@@ -50,11 +49,7 @@ DAY = 86_400
 
 
 def gcp_settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "cloud": "gcp",
-        "gcp": GcpSettings(project=PROJECT_ID, location=REGION),
-        **overrides,
-    }
+    values: dict[str, Any] = {"project": PROJECT_ID, "location": REGION, **overrides}
     return Settings(**values)
 
 
@@ -175,7 +170,7 @@ def test_push_uses_a_secret_access_token_from_the_provider(harness: Harness) -> 
 
 
 def test_domain_scoped_project_path(harness: Harness) -> None:
-    settings = gcp_settings(gcp=GcpSettings(project="example.com:my-proj", location="us"))
+    settings = gcp_settings(project="example.com:my-proj", location="us")
     registry = build(settings)
     assert resolve(registry.registry.registry_server) == "us-docker.pkg.dev"
     assert resolve(registry.repo_endpoint) == "us-docker.pkg.dev/example.com/my-proj/app/app"
@@ -382,10 +377,14 @@ def test_good_repository_names(name: str) -> None:
 
 def test_settings_for_gcp() -> None:
     raw = {"cloud": "gcp", "gcp:project": PROJECT_ID, "gcp:region": REGION}
-    assert parse_settings(raw).gcp == GcpSettings(project=PROJECT_ID, location=REGION)
+    options = parse_settings(raw).options
+    assert isinstance(options, Settings)
+    assert (options.project, options.location) == (PROJECT_ID, REGION)
     raw["gcpLocation"] = "europe"
-    assert parse_settings(raw).gcp == GcpSettings(project=PROJECT_ID, location="europe")
-    assert parse_settings({"cloud": "aws"}).gcp is None
+    options = parse_settings(raw).options
+    assert isinstance(options, Settings)
+    assert (options.project, options.location) == (PROJECT_ID, "europe")
+    assert not isinstance(parse_settings({"cloud": "aws"}).options, Settings)
 
 
 # --------------------------------------------------------------------------- imports

@@ -21,6 +21,7 @@ from conftest import (
     resolve,
     stub_engine,
 )
+from container_registry import AcrOptions, LocalOptions
 from container_registry.azure.options import SKUS as ACR_SKUS
 from stack.config.errors import SettingsError
 from stack.config.keys import CLOUDS, PROJECT_KEYS, PROVIDER_KEYS
@@ -159,15 +160,14 @@ def check_settings_error(error: SettingsError, config: Mapping[str, str]) -> Non
 def check_accepted(result: Settings) -> None:
     """What accepted settings must always satisfy, whatever went in."""
     assert result.cloud in CLOUDS
-    assert result.azure.sku in ACR_SKUS
+    options = result.options
+    assert not isinstance(options, AcrOptions) or options.sku in ACR_SKUS
     assert result.image_tag is None or result.image_tag.lower() != "latest"
     assert result.platform is None or result.platform == result.platform.lower()
     assert 1 <= result.untagged_expiry_days <= 3650
     assert 1 <= result.keep_tagged_images <= 10000
-    assert 1 <= result.local.port <= 65535
-    assert "*" not in "".join(result.aws.pull_principals)
-    assert "*" not in "".join(result.azure.pull_principals)
-    assert result.gcp is None or "*" not in "".join(result.gcp.pull_principals)
+    assert not isinstance(options, LocalOptions) or 1 <= options.port <= 65535
+    assert "*" not in "".join(getattr(options, "pull_principals", ()))
     assert result.ci is None or result.cloud != "local"
 
 

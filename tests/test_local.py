@@ -38,8 +38,8 @@ from conftest import (
 )
 from container_registry.image import content_tag
 from container_registry.local.container import engine_name
-from container_registry.options import MirrorOptions as MirrorSettings
-from container_registry.options import RegistryOptions as Settings
+from container_registry.local.options import LocalMirrorOptions as MirrorSettings
+from container_registry.local.options import LocalOptions as Settings
 from stack.config.engine import DockerEngine
 from stack.config.errors import SettingsError
 
@@ -175,9 +175,9 @@ def test_container_restarts_unless_stopped_and_is_named_per_stack(harness: Harne
     inputs = harness.one(CONTAINER).inputs
     assert inputs["restart"] == "unless-stopped", f"container restart: {inputs['restart']}"
     assert inputs["name"] == "container-registry-dev-registry", f"container name: {inputs['name']}"
-    dev = engine_name(Settings(stack="dev"), "registry")
-    prod = engine_name(Settings(stack="prod"), "registry")
-    other = engine_name(Settings(project="other"), "registry")
+    dev = engine_name("container-registry", "dev", "registry")
+    prod = engine_name("container-registry", "prod", "registry")
+    other = engine_name("other", "dev", "registry")
     assert len({dev, prod, other}) == 3, "two stacks or projects would share a container name"
 
 

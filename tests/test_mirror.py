@@ -28,18 +28,18 @@ from conftest import (
     deploy,
     is_secret,
     on_its_cloud,
+    options_of,
     resolve,
     run_target,
     service_component,
     stub_engine,
 )
-from container_registry import Registry
+from container_registry import AcrOptions, ArtifactOptions, EcrOptions, LocalOptions, Registry
 from container_registry.aws import mirror as aws_target
 from container_registry.aws.policies import lifecycle_policy
+from container_registry.azure.options import AcrMirrorOptions
 from container_registry.errors import ArgumentError
 from container_registry.image import content_tag
-from container_registry.options import MirrorOptions as MirrorSettings
-from container_registry.options import RegistryOptions as Settings
 from stack.config import load_settings
 from stack.config.base_image import (
     DOCKERFILE,
@@ -207,7 +207,7 @@ def test_aws_caches_ecr_public_with_an_encrypted_expiring_template(
     assert template.inputs["encryptionConfigurations"] == [{"encryptionType": "AES256"}]
     assert template.inputs["imageTagMutability"] == "MUTABLE", "the cache follows upstream tags"
     lifecycle = json.loads(template.inputs["lifecyclePolicy"])
-    assert lifecycle == lifecycle_policy(Settings(untagged_expiry_days=3))
+    assert lifecycle == lifecycle_policy(EcrOptions(untagged_expiry_days=3))
     assert "repositoryPolicy" not in template.inputs
 
 
@@ -227,14 +227,14 @@ def test_aws_docker_hub_rule_only_with_the_secret(
 def test_aws_cache_prefixes_are_the_stacks_own_and_valid(stack: str) -> None:
     """Cache rules and templates are one per prefix in an account and region: two stacks must
     never ask for the same one. ECR takes 2 to 30 of [a-z0-9] joined by '-', '_' or '.'."""
-    settings = Settings(cloud="aws", stack=stack)
+    settings = EcrOptions(pulumi_stack=stack)
     prefixes = {aws_target.cache_prefix(settings, u) for u in ("ecr-public", "docker-hub")}
     for prefix in prefixes:
         assert re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", prefix) and len(prefix) <= 30
-    other = Settings(cloud="aws", stack=stack + "2")
+    other = EcrOptions(pulumi_stack=stack + "2")
     assert aws_target.cache_prefix(other, "ecr-public") not in prefixes
     assert aws_target.cache_prefix(settings, "ecr-public") == aws_target.cache_prefix(
-        Settings(cloud="aws", stack=stack), "ecr-public"
+        EcrOptions(pulumi_stack=stack), "ecr-public"
     ), "stable for one stack"
 
 
@@ -815,13 +815,16 @@ def test_mirror_settings_converted() -> None:
             .replace("Microsoft.KeyVault", "microsoft.keyvault")
             .replace("my-vault", "My-Vault"),
         }
-    ).mirror
+    )
+    azure = options_of(azure, AcrOptions).mirror
     assert azure.enabled and azure.repositories == ("python", "nginx")
-    assert azure.acr_password_secret_uri is not None
-    assert azure.acr_key_vault_id is not None and azure.acr_key_vault_id.endswith("My-Vault")
+    assert azure.docker_hub_password_secret_uri is not None
+    vault_id = azure.docker_hub_key_vault_id
+    assert vault_id is not None and vault_id.endswith("My-Vault")
     aws = parse_settings(
         {"cloud": "aws", "mirror": "true", "dockerHubCredentialsSecretArn": SECRET_ARN}
-    ).mirror
+    )
+    aws = options_of(aws, EcrOptions).mirror
     assert aws.enabled and aws.docker_hub_secret_arn == SECRET_ARN
     gcp = parse_settings(
         on_its_cloud(
@@ -831,14 +834,16 @@ def test_mirror_settings_converted() -> None:
                 "dockerHubUser": "someone",
             }
         )
-    ).mirror
-    assert gcp.gcp_password_secret_version is not None and gcp.docker_hub_user == "someone"
+    )
+    gcp = options_of(gcp, ArtifactOptions).mirror
+    assert gcp.docker_hub_password_secret_version is not None
+    assert gcp.docker_hub_user == "someone"
     settings = parse_settings(
         {"mirror": "true", **SECRET_SET_RAW, "localMirrorPort": "6100"},
         secrets={"dockerHubToken": token},
     )
-    mirror = settings.mirror
-    assert mirror.docker_hub_user == "someone" and mirror.local_port == 6100
+    mirror = options_of(settings, LocalOptions).mirror
+    assert mirror.docker_hub_user == "someone" and mirror.port == 6100
     assert mirror.docker_hub_token is not None
     assert is_secret(mirror.docker_hub_token) and resolve(mirror.docker_hub_token) == (
         DOCKER_HUB_TOKEN
@@ -847,11 +852,13 @@ def test_mirror_settings_converted() -> None:
 
 
 def test_mirror_defaults() -> None:
-    mirror = parse_settings({"cloud": "azure", "azure-native:location": "westeurope"}).mirror
+    settings = parse_settings({"cloud": "azure", "azure-native:location": "westeurope"})
+    mirror = options_of(settings, AcrOptions).mirror
     # The stack's default: the app's base image only (the component's own is "*").
-    assert mirror == MirrorSettings(repositories=("nginx",))
-    assert (mirror.enabled, mirror.repositories, mirror.local_port) == (False, ("nginx",), 5001)
-    assert mirror.docker_hub_token is None
+    assert mirror == AcrMirrorOptions(repositories=("nginx",))
+    assert (mirror.enabled, mirror.repositories) == (False, ("nginx",))
+    local = options_of(parse_settings({}), LocalOptions).mirror
+    assert (local.enabled, local.port, local.docker_hub_token) == (False, 5001, None)
 
 
 @pytest.mark.parametrize(
@@ -892,9 +899,9 @@ def test_read_config_never_holds_the_token(harness: Harness) -> None:
         assert DOCKER_HUB_TOKEN not in json.dumps(raw)
         secrets = read_secrets()
         assert is_secret(secrets["dockerHubToken"])
-        settings = load_settings()
-        assert settings.mirror.docker_hub_token is not None
-        assert is_secret(settings.mirror.docker_hub_token)
+        token = options_of(load_settings(), LocalOptions).mirror.docker_hub_token
+        assert token is not None
+        assert is_secret(token)
     finally:
         pulumi.runtime.set_all_config({}, [])
 

@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, Harness, on_its_cloud, resolve
-from container_registry.options import AwsOptions as AwsSettings
-from container_registry.options import AzureOptions as AzureSettings
-from container_registry.options import GcpOptions as GcpSettings
-from container_registry.options import LocalOptions as LocalSettings
-from container_registry.options import MirrorOptions, RegistryOptions
+from conftest import ROOT, Harness, on_its_cloud, options_of, resolve
+from container_registry import AcrOptions, ArtifactOptions, EcrOptions, LocalOptions
+from container_registry.local.options import LocalMirrorOptions
 from stack.config import load_settings
 from stack.config.errors import SettingsError
 from stack.config.keys import PROJECT_KEYS
@@ -33,20 +30,17 @@ def test_defaults_are_the_secure_choice() -> None:
     settings = parse_settings({})
     assert settings == Settings(
         cloud="local",
-        options=RegistryOptions(
-            cloud="local",
+        options=LocalOptions(
             repository_name="app",
             untagged_expiry_days=14,
             keep_tagged_images=30,
             immutable_tags=True,
             force_delete=False,
-            aws=AwsSettings(pull_principals=(), kms_key_arn=None),
-            azure=AzureSettings(sku="Basic", resource_group=None, location=None),
-            gcp=None,
-            local=LocalSettings(port=5000, user="admin"),
+            port=5000,
+            user="admin",
             # Off. The local mirror caches what is pulled: a list of repositories is ACR's alone
             # (tests/test_mirror.py, test_mirror_defaults).
-            mirror=MirrorOptions(enabled=False, repositories=("*",), local_port=5001),
+            mirror=LocalMirrorOptions(enabled=False, port=5001),
             ci=None,
         ),
         image_tag=None,
@@ -79,28 +73,28 @@ def test_every_value_converted() -> None:
     assert settings.platform == "linux/arm64"
     assert (settings.untagged_expiry_days, settings.keep_tagged_images) == (7, 100)
     assert (settings.immutable_tags, settings.force_delete) == (False, True)
-    assert settings.aws.pull_principals == (
+    ecr = options_of(settings, EcrOptions)
+    assert ecr.pull_principals == (
         "arn:aws:iam::210987654321:root",
         "arn:aws:iam::210987654321:role/deployer",
     )
-    assert settings.aws.kms_key_arn is not None and settings.aws.kms_key_arn.endswith("56ef")
+    assert ecr.kms_key_arn is not None and ecr.kms_key_arn.endswith("56ef")
     assert (settings.project, settings.stack) == ("p", "prod")
     # Each target's own keys, on that target (a Registry ignores another target's options).
     azure = parse_settings(
         {"cloud": "azure", "acrSku": "Premium", "azureResourceGroup": "rg-shared_1"}
     )
-    assert (azure.azure.sku, azure.azure.resource_group) == ("Premium", "rg-shared_1")
-    local = parse_settings({"localPort": "5050", "localUser": "ci-bot"})
-    assert (local.local.port, local.local.user) == (5050, "ci-bot")
+    acr = options_of(azure, AcrOptions)
+    assert (acr.sku, acr.resource_group) == ("Premium", "rg-shared_1")
+    local = options_of(parse_settings({"localPort": "5050", "localUser": "ci-bot"}), LocalOptions)
+    assert (local.port, local.user) == (5050, "ci-bot")
 
 
 def test_gcp_location_prefers_gcp_location_over_region() -> None:
-    assert parse_settings({"cloud": "gcp", **GCP}).gcp == GcpSettings(
-        project="my-project-123", location="europe-west4"
-    )
-    assert parse_settings({"cloud": "gcp", "gcpLocation": "us", **GCP}).gcp == GcpSettings(
-        project="my-project-123", location="us"
-    )
+    gcp = options_of(parse_settings({"cloud": "gcp", **GCP}), ArtifactOptions)
+    assert (gcp.project, gcp.location) == ("my-project-123", "europe-west4")
+    gcp = options_of(parse_settings({"cloud": "gcp", "gcpLocation": "us", **GCP}), ArtifactOptions)
+    assert (gcp.project, gcp.location) == ("my-project-123", "us")
 
 
 def test_the_documented_example_message() -> None:
@@ -202,7 +196,7 @@ def test_bad_value_refused_naming_the_key(raw: dict[str, str], key: str) -> None
 def test_pull_principals_are_deduplicated_in_order() -> None:
     first, second = "arn:aws:iam::210987654321:root", "arn:aws:iam::210987654321:role/ci"
     raw = {"cloud": "aws", "pullPrincipals": json.dumps([first, second, first])}
-    assert parse_settings(raw).aws.pull_principals == (first, second)
+    assert options_of(parse_settings(raw), EcrOptions).pull_principals == (first, second)
 
 
 def test_provider_env_vars_are_read_in_the_providers_order(
@@ -212,7 +206,7 @@ def test_provider_env_vars_are_read_in_the_providers_order(
     monkeypatch.setenv("CLOUDSDK_CORE_PROJECT", "last-project-4")
     monkeypatch.setenv("GOOGLE_PROJECT", "first-project-1")
     settings = load_settings()
-    assert settings.gcp is not None and settings.gcp.project == "first-project-1"
+    assert options_of(settings, ArtifactOptions).project == "first-project-1"
 
 
 def test_missing_gcp_location_names_both_keys() -> None:
@@ -274,10 +268,12 @@ def test_load_settings_reads_pulumi_config_and_provider_env(
     harness.configure(cloud="gcp", repositoryName="web", gcpLocation="europe")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-project-42")
     settings = load_settings()
-    assert settings.gcp == GcpSettings(project="env-project-42", location="europe")
+    gcp = options_of(settings, ArtifactOptions)
+    assert (gcp.project, gcp.location) == ("env-project-42", "europe")
     assert (settings.project, settings.stack) == ("container-registry", "dev")
     harness.configure(gcp__project="config-project-1")
-    assert load_settings().gcp == GcpSettings(project="config-project-1", location="europe")
+    gcp = options_of(load_settings(), ArtifactOptions)
+    assert (gcp.project, gcp.location) == ("config-project-1", "europe")
 
 
 @pytest.mark.parametrize(
@@ -338,7 +334,7 @@ def test_pulumi_yaml_runtime_installs_requirements_itself() -> None:
 @pytest.mark.parametrize("typed", ["basic", "BASIC", "Basic", "premium", "sTaNdArD"])
 def test_acr_sku_takes_any_case(typed: str) -> None:
     raw = {"cloud": "azure", "azure-native:location": "westeurope", "acrSku": typed}
-    sku = parse_settings(raw).azure.sku
+    sku = options_of(parse_settings(raw), AcrOptions).sku
     assert sku == typed.capitalize(), f"acrSku {typed!r} became {sku!r}"
 
 
@@ -349,7 +345,7 @@ ANY_CASE: list[tuple[dict[str, str], str, object]] = [
     ({"cloud": "Azure", **AZURE}, "cloud", "azure"),
     ({"cloud": "GCP", **GCP}, "cloud", "gcp"),
     ({"cloud": "Local"}, "cloud", "local"),
-    ({"acrSku": "PREMIUM"}, "azure.sku", "Premium"),
+    ({"acrSku": "PREMIUM"}, "options.sku", "Premium"),
     ({"immutableTags": "FALSE"}, "immutable_tags", False),
     ({"forceDelete": "TRUE"}, "force_delete", True),
     ({"mirror": "True"}, "mirror.enabled", True),

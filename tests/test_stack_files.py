@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import PROJECT, ROOT, Harness
+from conftest import PROJECT, ROOT, Harness, options_of
+from container_registry import AcrOptions, ArtifactOptions
 from stack.config.errors import SettingsError
 from stack.config.keys import PROVIDER_KEYS
 from stack.config.parse import parse_settings
@@ -74,13 +75,13 @@ def test_a_filled_in_stack_file_is_valid_settings(stack: str) -> None:
     settings = parse_settings(config, stack=stack)
     assert settings.cloud == stack
     if stack == "gcp":
-        assert settings.gcp is not None
-        assert (settings.gcp.project, settings.gcp.location) == (
+        gcp = options_of(settings, ArtifactOptions)
+        assert (gcp.project, gcp.location) == (
             config["gcp:project"],
             config["gcp:region"],
         )
     if stack == "azure":
-        assert settings.azure.location == config["azure-native:location"]
+        assert options_of(settings, AcrOptions).location == config["azure-native:location"]
 
 
 def untouched(stack: str) -> dict[str, str]:

@@ -14,9 +14,9 @@ import pulumi_aws as aws
 from container_registry import github as ci
 from container_registry import github_pins as pins
 from container_registry.aws.mirror import PULL_THROUGH_ACTIONS
-from container_registry.aws.options import STS_AUDIENCE
+from container_registry.aws.options import STS_AUDIENCE, EcrOptions
 from container_registry.aws.policies import PULL_ACTIONS, PUSH_ACTIONS
-from container_registry.options import CiOptions, RegistryOptions
+from container_registry.options import CiOptions
 from container_registry.service import CiAccess
 
 # ECR requires GetAuthorizationToken on "*"; it names no repository.
@@ -99,7 +99,7 @@ def login_steps(role_arn: str, region: str) -> list[dict[str, Any]]:
 
 def ci_push_access(
     name: str,
-    options: RegistryOptions,
+    options: EcrOptions,
     *,
     parent: pulumi.Resource,
     repository: aws.ecr.Repository,
@@ -114,8 +114,8 @@ def ci_push_access(
     ci_settings: CiOptions = options.ci
     child = pulumi.ResourceOptions(parent=parent)
     provider_arn: pulumi.Input[str]
-    if options.aws.oidc_provider_arn is not None:
-        provider_arn = options.aws.oidc_provider_arn
+    if options.oidc_provider_arn is not None:
+        provider_arn = options.oidc_provider_arn
     else:
         # No thumbprint_lists: for GitHub's issuer IAM validates the certificate against its own
         # trusted CAs and ignores thumbprints (pulumi_aws/iam/open_id_connect_provider.py,

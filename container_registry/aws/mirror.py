@@ -11,8 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from container_registry.aws.options import EcrOptions
 from container_registry.aws.policies import PULL_ACTIONS, lifecycle_policy
-from container_registry.options import RegistryOptions
 
 # ECR Public carries Docker's official images under docker/library/..., with no credentials.
 ECR_PUBLIC_URL = "public.ecr.aws"
@@ -26,30 +26,30 @@ MIRROR_SUFFIX_LENGTH = 8
 PULL_THROUGH_ACTIONS: tuple[str, ...] = ("ecr:BatchImportUpstreamImage", "ecr:CreateRepository")
 
 
-def cache_prefix(options: RegistryOptions, upstream: str) -> str:
+def cache_prefix(options: EcrOptions, upstream: str) -> str:
     """The cache prefix (repository namespace) of one upstream for this stack:
     `<upstream>-<8 hex digits of a SHA-256 over project and stack>`, such as
     `ecr-public-1a2b3c4d`. A cache rule and a creation template exist once per prefix in an
     account and region, so a fixed prefix would make a second stack there fail with
     PullThroughCacheRuleAlreadyExistsException, and destroying one stack would take the other's
     cache with it. At most 30 characters of [a-z0-9-], as ECR takes them."""
-    identity = f"{options.project}\0{options.stack}".encode()
+    identity = f"{options.pulumi_project}\0{options.pulumi_stack}".encode()
     return f"{upstream}-{hashlib.sha256(identity).hexdigest()[:MIRROR_SUFFIX_LENGTH]}"
 
 
-def mirror_upstreams(options: RegistryOptions) -> tuple[str, ...]:
+def mirror_upstreams(options: EcrOptions) -> tuple[str, ...]:
     """The upstreams the mirror has rules for: ECR Public always, Docker Hub with credentials."""
     if options.mirror.docker_hub_secret_arn:
         return (ECR_PUBLIC, DOCKER_HUB)
     return (ECR_PUBLIC,)
 
 
-def mirror_prefixes(options: RegistryOptions) -> tuple[str, ...]:
+def mirror_prefixes(options: EcrOptions) -> tuple[str, ...]:
     """The cache prefixes (repository namespaces) the mirror creates rules for."""
     return tuple(cache_prefix(options, upstream) for upstream in mirror_upstreams(options))
 
 
-def mirror_endpoint(registry_server: str, options: RegistryOptions) -> str:
+def mirror_endpoint(registry_server: str, options: EcrOptions) -> str:
     """Docker official images through the cache: `<registry>/<ecr-public prefix>/docker/library`."""
     return f"{registry_server}/{cache_prefix(options, ECR_PUBLIC)}/docker/library"
 
@@ -77,9 +77,7 @@ def pull_through_identity_policy(
     }
 
 
-def ecr_mirror(
-    name: str, options: RegistryOptions, parent: pulumi.Resource
-) -> list[pulumi.Resource]:
+def ecr_mirror(name: str, options: EcrOptions, parent: pulumi.Resource) -> list[pulumi.Resource]:
     """Pull-through cache rules and, per cache prefix, a repository creation template: every
     repository the cache creates is encrypted and expires images like ours. Its tags stay
     mutable, because the cache must follow upstream tags. Templates encrypt with AES256: KMS (and
@@ -109,7 +107,7 @@ def ecr_mirror(
                 aws.ecr.RepositoryCreationTemplateArgs(
                     prefix=prefix,
                     applied_fors=["PULL_THROUGH_CACHE"],
-                    description=f"Pull-through cache of {options.project}/{options.stack}",
+                    description=f"Pull-through cache of {options.stack_path}",
                     encryption_configurations=[
                         aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
                             encryption_type="AES256"

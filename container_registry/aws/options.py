@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from container_registry.aws.args import EcrRegistryArgs
 from container_registry.ci_input import resolve_ci
+from container_registry.mirror import enabled as mirror_enabled
 from container_registry.naming import optional_text, repository_name, whole_number
-from container_registry.options import AwsOptions, RegistryOptions
+from container_registry.options import MirrorOptions, ServiceOptions
 from container_registry.principals import pull_principals
 from container_registry.service import common_options
 
@@ -48,11 +49,36 @@ PULL_THROUGH_SECRET = re.compile(
 )
 
 
-def resolve(args: EcrRegistryArgs) -> RegistryOptions:
+@dataclass(frozen=True, kw_only=True)
+class EcrMirrorOptions(MirrorOptions):
+    docker_hub_secret_arn: str | None = None
+    """A Secrets Manager secret (ecr-pullthroughcache/...) for an extra Docker Hub rule."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcrOptions(ServiceOptions):
+    """EcrRegistryArgs as checked."""
+
+    mirror: EcrMirrorOptions = field(default_factory=EcrMirrorOptions)
+    pull_principals: tuple[str, ...] = ()
+    kms_key_arn: str | None = None
+    oidc_provider_arn: str | None = None
+    """An existing IAM OIDC provider for GitHub to trust instead of creating one."""
+    archive_unpulled_days: int | None = None
+    """Archive tagged images unpulled this many days instead of deleting past
+    keep_tagged_images."""
+
+
+def resolve(args: EcrRegistryArgs) -> EcrOptions:
     """Every EcrRegistryArgs value checked, once, before anything is registered."""
-    common = common_options(args, "aws", EcrRegistryArgs)
+    common = common_options(args, EcrRegistryArgs)
+    name = common.pop("repository_name")
     mirror: Mapping[str, Any] = args.get("mirror") or {}
-    options = AwsOptions(
+    return EcrOptions(
+        **common,
+        repository_name=repository_name(
+            name, "repository_name", ECR_REPOSITORY, 2, 256, REPOSITORY_RULE
+        ),
         kms_key_arn=optional_text(
             args,
             "kms_key_arn",
@@ -80,22 +106,16 @@ def resolve(args: EcrRegistryArgs) -> RegistryOptions:
         pull_principals=pull_principals(
             args.get("pull_principals"), IAM_PRINCIPAL, "IAM principal ARNs", PRINCIPAL_RULE
         ),
-    )
-    secret_arn = optional_text(
-        mirror,
-        "docker_hub_secret_arn",
-        "mirror.docker_hub_secret_arn",
-        PULL_THROUGH_SECRET,
-        "is not the ARN of a Secrets Manager secret named ecr-pullthroughcache/... "
-        "(ECR pull-through cache only reads secrets with that prefix)",
-    )
-    name = repository_name(
-        common.repository_name, "repository_name", ECR_REPOSITORY, 2, 256, REPOSITORY_RULE
-    )
-    return replace(
-        common,
-        repository_name=name,
-        aws=options,
-        mirror=replace(common.mirror, docker_hub_secret_arn=secret_arn),
+        mirror=EcrMirrorOptions(
+            enabled=mirror_enabled(mirror),
+            docker_hub_secret_arn=optional_text(
+                mirror,
+                "docker_hub_secret_arn",
+                "mirror.docker_hub_secret_arn",
+                PULL_THROUGH_SECRET,
+                "is not the ARN of a Secrets Manager secret named ecr-pullthroughcache/... "
+                "(ECR pull-through cache only reads secrets with that prefix)",
+            ),
+        ),
         ci=resolve_ci(args.get("ci"), "aws"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from container_registry.options import RegistryOptions
+from container_registry.aws.options import EcrOptions
 from container_registry.provenance import SIGNATURE_TAG_PREFIX, tagged_window
 
 # In archive mode (aws.archive_unpulled_days) the signature rule matches every signature and acts
@@ -24,7 +24,7 @@ PUSH_ACTIONS: tuple[str, ...] = (
 )
 
 
-def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
+def lifecycle_policy(options: EcrOptions) -> dict[str, Any]:
     """Expire untagged images after N days; keep the newest tagged images with their cosign
     signatures and attestations (container_registry/provenance.py, docs/supply-chain.md).
 
@@ -87,7 +87,7 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
         },
         "action": {"type": "expire"},
     }
-    if options.aws.archive_unpulled_days is not None:
+    if options.archive_unpulled_days is not None:
         # Archive instead of delete: no rule deletes tagged images, so signatures stay with them.
         # Rule 1 still claims the signature tags (so rule 3 cannot archive them: a signature
         # must stay pullable for as long as its image can be restored) and never fires.
@@ -99,7 +99,7 @@ def lifecycle_policy(options: RegistryOptions) -> dict[str, Any]:
             "countUnit": "days",
             "countNumber": SIGNATURES_KEPT_DAYS,
         }
-        days = options.aws.archive_unpulled_days
+        days = options.archive_unpulled_days
         images_rule = {
             "rulePriority": 3,
             "description": f"Archive tagged images not pulled for {days} days",

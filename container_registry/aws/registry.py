@@ -14,12 +14,11 @@ from container_registry.aws.mirror import (
     mirror_endpoint,
     mirror_prefixes,
 )
-from container_registry.aws.options import resolve
+from container_registry.aws.options import EcrOptions, resolve
 from container_registry.aws.policies import (
     lifecycle_policy,
     repository_policy,
 )
-from container_registry.options import RegistryOptions
 from container_registry.service import Built, CloudRegistry, RegistryLogin
 
 TYPE = "container-registry:index:EcrRegistry"
@@ -57,9 +56,7 @@ class EcrRegistry(CloudRegistry):
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
 
-    def _build(
-        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
-    ) -> None:
+    def _build(self, name: str, options: EcrOptions, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(TYPE, name, None, opts)
         built = self._children(name, options)
         self.repository_name = self.repository.name
@@ -70,13 +67,13 @@ class EcrRegistry(CloudRegistry):
             {"repositoryName": self.repository_name, "repositoryArn": self.repository_arn},
         )
 
-    def _children(self, name: str, options: RegistryOptions) -> Built:
+    def _children(self, name: str, options: EcrOptions) -> Built:
         """The repository, its lifecycle and repository policies, the mirror and CI push when
         asked, and a fresh login token; named `<name>-...`."""
         parent = self
         child = pulumi.ResourceOptions(parent=parent)
         invoke = pulumi.InvokeOutputOptions(parent=parent)
-        kms_key = options.aws.kms_key_arn
+        kms_key = options.kms_key_arn
 
         self.repository = repo = aws.ecr.Repository(
             f"{name}-repo",
@@ -116,7 +113,7 @@ class EcrRegistry(CloudRegistry):
             aws.ecr.RepositoryPolicyArgs(
                 repository=repo.name,
                 policy=account_root.apply(
-                    lambda root: json.dumps(repository_policy(root, options.aws.pull_principals))
+                    lambda root: json.dumps(repository_policy(root, options.pull_principals))
                 ),
             ),
             opts=child,

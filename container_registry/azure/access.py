@@ -13,8 +13,9 @@ from pulumi_azure_native import authorization, managedidentity
 
 from container_registry import github as ci
 from container_registry import github_pins as pins
+from container_registry.azure.options import AcrOptions
 from container_registry.azure.roles import ACR_PULL_ROLE, ACR_PUSH_ROLE
-from container_registry.options import CiOptions, RegistryOptions
+from container_registry.options import CiOptions
 from container_registry.service import CiAccess
 
 # The audience Entra ID expects in a federated token; azure/login asks GitHub for it.
@@ -94,7 +95,7 @@ def login_steps(
 
 def registry_access(
     name: str,
-    options: RegistryOptions,
+    options: AcrOptions,
     *,
     parent: pulumi.Resource,
     resource_group: pulumi.Input[str],
@@ -106,14 +107,14 @@ def registry_access(
 ) -> CiAccess | None:
     """AcrPull for pullPrincipals; the CI identity and its AcrPush when ciRepository is set.
     `client` is the caller's getClientConfig read, shared so the stack invokes it once."""
-    if not options.azure.pull_principals and options.ci is None:
+    if not options.pull_principals and options.ci is None:
         return None
     subscription_id = client.subscription_id
     # Built from the registry's outputs, so each assignment waits for the registry.
     scope = pulumi.Output.all(subscription_id, resource_group, registry_name).apply(
         lambda v: registry_scope(v[0], v[1], v[2])
     )
-    for principal in options.azure.pull_principals:
+    for principal in options.pull_principals:
         # Settings give `<type>:<object id>`; ARM refuses an assignment whose type is wrong.
         principal_type, _, object_id = principal.partition(":")
         _assign(
@@ -145,7 +146,7 @@ def registry_access(
 
 def _ci_push(
     name: str,
-    options: RegistryOptions,
+    options: AcrOptions,
     ci_settings: CiOptions,
     *,
     parent: pulumi.Resource,

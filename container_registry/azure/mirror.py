@@ -10,10 +10,10 @@ import pulumi
 from pulumi_azure_native import authorization, containerregistry
 
 from container_registry.azure.access import role_assignment_name, role_definition
+from container_registry.azure.options import AcrOptions
 from container_registry.azure.roles import KEY_VAULT_SECRETS_USER_ROLE
 from container_registry.errors import ArgumentError
 from container_registry.mirror import WILDCARD
-from container_registry.options import RegistryOptions
 
 NAME_SUFFIX_LENGTH = 8
 DOCKER_HUB_LOGIN_SERVER = "docker.io"
@@ -39,21 +39,25 @@ def cache_rule_paths(repository: str) -> tuple[str, str]:
     return f"docker.io/library/{repository}", f"library/{repository}"
 
 
-def credential_set_vault(options: RegistryOptions) -> str | None:
+def credential_set_vault(options: AcrOptions) -> str | None:
     """The vault of the credential set's secrets, when the mirror has one. azure/options.py
     requires azure.docker_hub_key_vault_id with the secret URIs; options built by hand may lack
     it."""
     mirror = options.mirror
-    if not (mirror.enabled and mirror.acr_username_secret_uri and mirror.acr_password_secret_uri):
+    if not (
+        mirror.enabled
+        and mirror.docker_hub_username_secret_uri
+        and mirror.docker_hub_password_secret_uri
+    ):
         return None
-    if mirror.acr_key_vault_id is None:
+    if mirror.docker_hub_key_vault_id is None:
         raise ArgumentError(
             "azure.docker_hub_key_vault_id",
             None,
             "is not set: the ACR credential set's identity is granted Key Vault Secrets User on "
             "that vault",
         )
-    return mirror.acr_key_vault_id
+    return mirror.docker_hub_key_vault_id
 
 
 def _credential_set_principal(
@@ -100,7 +104,7 @@ def _secrets_user_grant(
 
 def acr_mirror(
     name: str,
-    options: RegistryOptions,
+    options: AcrOptions,
     *,
     registry_name: pulumi.Input[str],
     group_name: pulumi.Input[str],
@@ -132,8 +136,8 @@ def acr_mirror(
                 auth_credentials=[
                     containerregistry.AuthCredentialArgs(
                         name=containerregistry.CredentialName.CREDENTIAL1,
-                        username_secret_identifier=mirror.acr_username_secret_uri,
-                        password_secret_identifier=mirror.acr_password_secret_uri,
+                        username_secret_identifier=mirror.docker_hub_username_secret_uri,
+                        password_secret_identifier=mirror.docker_hub_password_secret_uri,
                     )
                 ],
                 identity=containerregistry.IdentityPropertiesArgs(

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from container_registry.args import DEFAULTS
 from container_registry.azure.args import AcrRegistryArgs, AcrSku
 from container_registry.ci_input import resolve_ci
 from container_registry.errors import ArgumentError
+from container_registry.mirror import enabled as mirror_enabled
+from container_registry.mirror import repositories as mirror_repositories
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     choice,
     optional_text,
     repository_name,
 )
-from container_registry.options import AzureOptions, RegistryOptions
+from container_registry.options import MirrorOptions, ServiceOptions
 from container_registry.principals import pull_principals
 from container_registry.service import common_options
 
@@ -191,9 +193,32 @@ def _credential_set(azure: Mapping[str, Any]) -> tuple[str | None, str | None, s
     return username, password, vault_id
 
 
-def resolve(args: AcrRegistryArgs) -> RegistryOptions:
+@dataclass(frozen=True, kw_only=True)
+class AcrMirrorOptions(MirrorOptions):
+    repositories: tuple[str, ...] = ("*",)
+    """The docker.io/library repositories ACR caches, or ("*",) for one wildcard rule."""
+    docker_hub_username_secret_uri: str | None = None
+    docker_hub_password_secret_uri: str | None = None
+    docker_hub_key_vault_id: str | None = None
+    """The vault holding both secrets, where the credential set's identity is granted Key Vault
+    Secrets User."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcrOptions(ServiceOptions):
+    """AcrRegistryArgs as checked."""
+
+    mirror: AcrMirrorOptions = field(default_factory=AcrMirrorOptions)
+    sku: str = str(DEFAULTS["azure.sku"])
+    resource_group: str | None = None
+    location: str | None = None
+    pull_principals: tuple[str, ...] = ()
+    """`<principal type>:<Entra object ID>` of each principal granted AcrPull."""
+
+
+def resolve(args: AcrRegistryArgs) -> AcrOptions:
     """Every AcrRegistryArgs value checked, once, before anything is registered."""
-    common = common_options(args, "azure", AcrRegistryArgs)
+    common = common_options(args, AcrRegistryArgs)
     sku_value = args.get("sku", DEFAULTS["azure.sku"])
     sku = choice(sku_value, SKUS) if isinstance(sku_value, str) else None
     if sku is None:
@@ -209,9 +234,16 @@ def resolve(args: AcrRegistryArgs) -> RegistryOptions:
     location = optional_text(
         args, "location", "location", LOCATION, "is not an Azure location such as westeurope"
     )
-    username, password, vault_id = _credential_set(args.get("mirror") or {})
+    mirror: Mapping[str, Any] = args.get("mirror") or {}
+    repositories = mirror_repositories(mirror.get("repositories"))
+    username, password, vault_id = _credential_set(mirror)
     name = repository_name(
-        common.repository_name, "repository_name", DISTRIBUTION_REPO, 1, 256, REPOSITORY_RULE
+        common.pop("repository_name"),
+        "repository_name",
+        DISTRIBUTION_REPO,
+        1,
+        256,
+        REPOSITORY_RULE,
     )
     check_registry_name_source(name)
     principals = pull_principals(
@@ -227,20 +259,19 @@ def resolve(args: AcrRegistryArgs) -> RegistryOptions:
             "is required unless resource_group names an existing group: the Azure region, "
             "such as westeurope",
         )
-    return replace(
-        common,
+    return AcrOptions(
+        **common,
         repository_name=name,
-        azure=AzureOptions(
-            sku=sku,
-            resource_group=group,
-            location=location,
-            pull_principals=tuple(dict.fromkeys(entra_principal(p) for p in principals)),
-        ),
-        mirror=replace(
-            common.mirror,
-            acr_username_secret_uri=username,
-            acr_password_secret_uri=password,
-            acr_key_vault_id=vault_id,
+        sku=sku,
+        resource_group=group,
+        location=location,
+        pull_principals=tuple(dict.fromkeys(entra_principal(p) for p in principals)),
+        mirror=AcrMirrorOptions(
+            enabled=mirror_enabled(mirror),
+            repositories=repositories,
+            docker_hub_username_secret_uri=username,
+            docker_hub_password_secret_uri=password,
+            docker_hub_key_vault_id=vault_id,
         ),
         ci=ci,
     )

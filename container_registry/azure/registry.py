@@ -17,8 +17,12 @@ from container_registry.azure.access import registry_access, registry_scope
 from container_registry.azure.args import AcrRegistryArgs
 from container_registry.azure.mirror import acr_mirror
 from container_registry.azure.mode import arm_endpoint, checked_registry_name
-from container_registry.azure.options import NOT_ALPHANUMERIC, check_registry_name_source, resolve
-from container_registry.options import RegistryOptions
+from container_registry.azure.options import (
+    NOT_ALPHANUMERIC,
+    AcrOptions,
+    check_registry_name_source,
+    resolve,
+)
 from container_registry.provenance import SIGNATURE_TAG_PREFIX, signature_window
 from container_registry.service import Built, CloudRegistry, RegistryLogin
 
@@ -67,12 +71,10 @@ def acr_registry_name(
     return readable[: ACR_NAME_MAX - NAME_SUFFIX_LENGTH] + suffix
 
 
-def uses_retention_policy(options: RegistryOptions) -> bool:
+def uses_retention_policy(options: AcrOptions) -> bool:
     """Premium's server-side retention policy removes untagged manifests when it can hold the
     configured age; otherwise the purge task does it."""
-    return options.azure.sku == "Premium" and (
-        options.untagged_expiry_days <= RETENTION_POLICY_MAX_DAYS
-    )
+    return options.sku == "Premium" and (options.untagged_expiry_days <= RETENTION_POLICY_MAX_DAYS)
 
 
 # acr-cli compiles a tag filter with dlclark/regexp2 (BuildRegexFilter in
@@ -81,7 +83,7 @@ IMAGE_TAGS = f"^(?!{SIGNATURE_TAG_PREFIX})"
 SIGNATURE_TAGS = f"^{SIGNATURE_TAG_PREFIX}"
 
 
-def purge_commands(options: RegistryOptions) -> list[str]:
+def purge_commands(options: AcrOptions) -> list[str]:
     """The `acr purge` runs of the daily task, in order.
 
     1. Every image tag (any tag not starting `sha256-`, cosign's) but the newest
@@ -118,7 +120,7 @@ def purge_commands(options: RegistryOptions) -> list[str]:
     return commands
 
 
-def purge_task_yaml(options: RegistryOptions) -> str:
+def purge_task_yaml(options: AcrOptions) -> str:
     """The ACR Tasks YAML file (multi-step format) that runs the purge commands one by one."""
     document: dict[str, Any] = {
         "version": TASK_YAML_VERSION,
@@ -183,9 +185,7 @@ class AcrRegistry(CloudRegistry):
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
 
-    def _build(
-        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
-    ) -> None:
+    def _build(self, name: str, options: AcrOptions, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(TYPE, name, None, opts)
         built = self._children(name, options)
         self.registry_id = self.registry.id
@@ -193,11 +193,10 @@ class AcrRegistry(CloudRegistry):
         outputs = {"registryId": self.registry_id, "resourceGroupName": self.resource_group_name}
         self._finish_cloud(built, options.ci, outputs)
 
-    def _children(self, name: str, options: RegistryOptions) -> Built:
+    def _children(self, name: str, options: AcrOptions) -> Built:
         """The resource group (unless one is named), the registry, its purge task, the mirror,
         AcrPull and CI grants when asked, and the admin login; children of `parent`."""
         parent = self
-        azure = options.azure
         # Deleting the registry (or the group holding it) deletes every image in it.
         guarded = pulumi.ResourceOptions(parent=parent, protect=not options.force_delete)
         tags = options.tags
@@ -205,20 +204,20 @@ class AcrRegistry(CloudRegistry):
         location: pulumi.Input[str] | None
         group_name: pulumi.Input[str]
         self.resource_group: resources.ResourceGroup | None = None
-        if azure.resource_group is None:
+        if options.resource_group is None:
             self.resource_group = group = resources.ResourceGroup(
                 f"{name}-rg",
-                resources.ResourceGroupArgs(location=azure.location, tags=tags),
+                resources.ResourceGroupArgs(location=options.location, tags=tags),
                 opts=guarded,
             )
-            group_name, location = group.name, azure.location
+            group_name, location = group.name, options.location
         else:
             existing = resources.get_resource_group_output(
-                resource_group_name=azure.resource_group,
+                resource_group_name=options.resource_group,
                 opts=pulumi.InvokeOutputOptions(parent=parent),
             )
             group_name = existing.name
-            location = azure.location or existing.location
+            location = options.location or existing.location
 
         self._group_name = group_name
         client = authorization.get_client_config_output(
@@ -226,11 +225,15 @@ class AcrRegistry(CloudRegistry):
         )
         registry_name = pulumi.Output.all(client.subscription_id, group_name).apply(
             lambda ids: acr_registry_name(
-                options.repository_name, options.project, options.stack, ids[0], ids[1]
+                options.repository_name,
+                options.pulumi_project,
+                options.pulumi_stack,
+                ids[0],
+                ids[1],
             )
         )
 
-        premium = azure.sku == "Premium"
+        premium = options.sku == "Premium"
         # Classic RBAC is what AcrPush, AcrPull and the purge task need: in ACR's ABAC mode
         # (roleAssignmentMode AbacRepositoryPermissions, `rbac-abac`) none of them is honoured,
         # and Microsoft says ABAC will become the default for new registries (Microsoft Learn,
@@ -246,7 +249,7 @@ class AcrRegistry(CloudRegistry):
                 registry_name=registry_name,
                 resource_group_name=group_name,
                 location=location,
-                sku=containerregistry.SkuArgs(name=azure.sku),
+                sku=containerregistry.SkuArgs(name=options.sku),
                 # The stack exports admin credentials for `docker login`; nobody pulls anonymously.
                 admin_user_enabled=True,
                 anonymous_pull_enabled=False,

@@ -16,7 +16,8 @@ import pulumi_random as random
 
 from container_registry import github as ci
 from container_registry import github_pins as pins
-from container_registry.options import CiOptions, RegistryOptions
+from container_registry.gcp.options import ArtifactOptions
+from container_registry.options import CiOptions
 from container_registry.service import CiAccess
 
 WRITER_ROLE = "roles/artifactregistry.writer"
@@ -129,7 +130,7 @@ def login_steps(provider: str, project: str, registry_host: str) -> list[dict[st
 
 def repository_access(
     name: str,
-    options: RegistryOptions,
+    options: ArtifactOptions,
     *,
     parent: pulumi.Resource,
     project: str,
@@ -143,8 +144,7 @@ def repository_access(
     """Reader grants for pullPrincipals; the pool, provider and writer grant when ciRepository
     is set (and a reader grant on the mirror, which the CI build takes its base image from).
     Every grant is a RepositoryIamMember: additive, and on one repository only."""
-    assert options.gcp is not None
-    for member in options.gcp.pull_principals:
+    for member in options.pull_principals:
         _grant(name, parent, project, location, repository, READER_ROLE, member)
     if options.ci is None:
         return None
@@ -191,7 +191,7 @@ def _grant(
 
 def _ci_push(
     name: str,
-    options: RegistryOptions,
+    options: ArtifactOptions,
     ci_settings: CiOptions,
     *,
     parent: pulumi.Resource,
@@ -223,7 +223,7 @@ def _ci_push(
             project=project,
             workload_identity_pool_id=federation_id,
             display_name="GitHub Actions",
-            description=f"GitHub Actions runs that push to {options.project}/{options.stack}",
+            description=f"GitHub Actions runs that push to {options.stack_path}",
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=apis),
     )

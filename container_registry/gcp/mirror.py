@@ -10,13 +10,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from container_registry.errors import ArgumentError
+from container_registry.gcp.options import ArtifactOptions
 from container_registry.gcp.policies import (
     ARTIFACT_REGISTRY_API,
     cleanup_policies,
     inherited_scanning,
     mirror_repository_id,
 )
-from container_registry.options import RegistryOptions
 
 SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 _SECRET_VERSION_PARTS = re.compile(r"projects/([^/]+)/secrets/([^/]+)/versions/[^/]+")
@@ -62,7 +62,7 @@ def _secret_access(
 
 def gar_mirror(
     name: str,
-    options: RegistryOptions,
+    options: ArtifactOptions,
     *,
     project: str,
     location: str,
@@ -77,7 +77,7 @@ def gar_mirror(
     mirror = options.mirror
     credentials = None
     skip_validation: bool | None = None
-    if mirror.docker_hub_user and mirror.gcp_password_secret_version:
+    if mirror.docker_hub_user and mirror.docker_hub_password_secret_version:
         # Artifact Registry's service agent reads the secret version on each upstream pull. So
         # the agent is made to exist (it may not yet, in a project whose API this stack just
         # turned on) and granted read on that one secret before the repository is created.
@@ -101,12 +101,14 @@ def gar_mirror(
         skip_validation = True
         depends_on = [
             *depends_on,
-            _secret_access(name, mirror.gcp_password_secret_version, project, parent, depends_on),
+            _secret_access(
+                name, mirror.docker_hub_password_secret_version, project, parent, depends_on
+            ),
         ]
         credentials = gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsArgs(
             username_password_credentials=gcp.artifactregistry.RepositoryRemoteRepositoryConfigUpstreamCredentialsUsernamePasswordCredentialsArgs(  # noqa: E501
                 username=mirror.docker_hub_user,
-                password_secret_version=mirror.gcp_password_secret_version,
+                password_secret_version=mirror.docker_hub_password_secret_version,
             )
         )
     return gcp.artifactregistry.Repository(
@@ -117,7 +119,7 @@ def gar_mirror(
             repository_id=mirror_repository_id(options.repository_name),
             project=project,
             location=location,
-            description=f"Docker Hub pull-through cache of {options.project}/{options.stack}",
+            description=f"Docker Hub pull-through cache of {options.stack_path}",
             labels=labels,
             remote_repository_config=gcp.artifactregistry.RepositoryRemoteRepositoryConfigArgs(
                 description="Docker Hub",

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from container_registry.ci_input import resolve_ci
 from container_registry.errors import required
 from container_registry.gcp.args import ArtifactRegistryArgs
+from container_registry.mirror import docker_hub_user
+from container_registry.mirror import enabled as mirror_enabled
 from container_registry.naming import optional_text, repository_name
-from container_registry.options import GcpOptions, RegistryOptions
+from container_registry.options import MirrorOptions, ServiceOptions
 from container_registry.principals import pull_principals
 from container_registry.service import common_options
 
@@ -45,9 +47,28 @@ SECRET_VERSION = re.compile(
 )
 
 
-def resolve(args: ArtifactRegistryArgs) -> RegistryOptions:
+@dataclass(frozen=True, kw_only=True)
+class ArtifactMirrorOptions(MirrorOptions):
+    docker_hub_user: str | None = None
+    docker_hub_password_secret_version: str | None = None
+    """A Secret Manager secret version holding the Docker Hub token of docker_hub_user."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactOptions(ServiceOptions):
+    """ArtifactRegistryArgs as checked. `project` is the Google Cloud project."""
+
+    project: str
+    location: str
+    mirror: ArtifactMirrorOptions = field(default_factory=ArtifactMirrorOptions)
+    pull_principals: tuple[str, ...] = ()
+    """IAM members granted roles/artifactregistry.reader on the repository."""
+
+
+def resolve(args: ArtifactRegistryArgs) -> ArtifactOptions:
     """Every ArtifactRegistryArgs value checked, once, before anything is registered."""
-    common = common_options(args, "gcp", ArtifactRegistryArgs)
+    common = common_options(args, ArtifactRegistryArgs)
+    name = common.pop("repository_name")
     mirror: Mapping[str, Any] = args.get("mirror") or {}
     project = optional_text(args, "project", "project", PROJECT, PROJECT_RULE)
     location = optional_text(args, "location", "location", LOCATION, LOCATION_RULE)
@@ -59,12 +80,10 @@ def resolve(args: ArtifactRegistryArgs) -> RegistryOptions:
         "is not a Secret Manager secret version "
         "(projects/<project>/secrets/<secret>/versions/<number or latest>)",
     )
-    user = common.mirror.docker_hub_user
+    user = docker_hub_user(mirror)
     if version is not None and user is None:
         raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
-    name = repository_name(
-        common.repository_name, "repository_name", GAR_REPOSITORY, 1, 63, REPOSITORY_RULE
-    )
+    name = repository_name(name, "repository_name", GAR_REPOSITORY, 1, 63, REPOSITORY_RULE)
     principals = pull_principals(
         args.get("pull_principals"), IAM_MEMBER, "IAM members", PRINCIPAL_RULE
     )
@@ -72,10 +91,16 @@ def resolve(args: ArtifactRegistryArgs) -> RegistryOptions:
         raise required("project", "the Google Cloud project the repository lives in")
     if location is None:
         raise required("location", "the Artifact Registry location, such as us-central1")
-    return replace(
-        common,
+    return ArtifactOptions(
+        **common,
         repository_name=name,
-        gcp=GcpOptions(project=project, location=location, pull_principals=principals),
-        mirror=replace(common.mirror, gcp_password_secret_version=version),
+        project=project,
+        location=location,
+        pull_principals=principals,
+        mirror=ArtifactMirrorOptions(
+            enabled=mirror_enabled(mirror),
+            docker_hub_user=user,
+            docker_hub_password_secret_version=version,
+        ),
         ci=resolve_ci(args.get("ci"), "gcp"),
     )

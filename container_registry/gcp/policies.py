@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pulumi_gcp as gcp
 
-from container_registry.options import RegistryOptions
+from container_registry.options import ServiceOptions
 from container_registry.provenance import tagged_window
 
 ARTIFACT_REGISTRY_API = "artifactregistry.googleapis.com"
@@ -28,7 +28,7 @@ def inherited_scanning() -> gcp.artifactregistry.RepositoryVulnerabilityScanning
 
 
 def cleanup_policies(
-    options: RegistryOptions,
+    options: ServiceOptions,
 ) -> list[gcp.artifactregistry.RepositoryCleanupPolicyArgs]:
     """Delete untagged versions after N days; keep only the newest M versions once tagged.
 

@@ -11,13 +11,12 @@ from container_registry.args import RegistryCredentials
 from container_registry.gcp.access import repository_access
 from container_registry.gcp.args import ArtifactRegistryArgs
 from container_registry.gcp.mirror import gar_mirror
-from container_registry.gcp.options import resolve
+from container_registry.gcp.options import ArtifactOptions, resolve
 from container_registry.gcp.policies import (
     ARTIFACT_REGISTRY_API,
     cleanup_policies,
     inherited_scanning,
 )
-from container_registry.options import RegistryOptions
 from container_registry.service import Built, CloudRegistry, RegistryLogin
 
 # The user name Google's registries take with an OAuth 2.0 access token as the password.
@@ -78,7 +77,7 @@ class ArtifactRegistry(CloudRegistry):
         self._build(name, resolve(args), opts)
 
     def _build(
-        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
+        self, name: str, options: ArtifactOptions, opts: pulumi.ResourceOptions | None
     ) -> None:
         super().__init__(TYPE, name, None, opts)
         built = self._children(name, options)
@@ -86,13 +85,11 @@ class ArtifactRegistry(CloudRegistry):
         outputs = {"repositoryId": self.repository_id}
         self._finish_cloud(built, options.ci, outputs)
 
-    def _children(self, name: str, options: RegistryOptions) -> Built:
+    def _children(self, name: str, options: ArtifactOptions) -> Built:
         """The API switched on, the repository with its cleanup policies, the mirror, reader and CI
         grants when asked, and a fresh access token; children of `parent` named `<name>-...`."""
         parent = self
-        gcp_options = options.gcp
-        assert gcp_options is not None  # gcp/options.py requires it
-        project, location = gcp_options.project, gcp_options.location
+        project, location = options.project, options.location
 
         # Switched on, never off: other stacks in the project may use the API too.
         self.api = api = gcp.projects.Service(
@@ -103,7 +100,10 @@ class ArtifactRegistry(CloudRegistry):
             opts=pulumi.ResourceOptions(parent=parent),
         )
 
-        labels = {"project": label_value(options.project), "stack": label_value(options.stack)}
+        labels = {
+            "project": label_value(options.pulumi_project),
+            "stack": label_value(options.pulumi_stack),
+        }
         self.repository = repo = gcp.artifactregistry.Repository(
             f"{name}-repo",
             gcp.artifactregistry.RepositoryArgs(
@@ -111,7 +111,7 @@ class ArtifactRegistry(CloudRegistry):
                 repository_id=options.repository_name,
                 project=project,
                 location=location,
-                description=f"Images of {options.project}/{options.stack}, pushed by Pulumi",
+                description=f"Images of {options.stack_path}, pushed by Pulumi",
                 labels=labels,
                 docker_config=gcp.artifactregistry.RepositoryDockerConfigArgs(
                     immutable_tags=options.immutable_tags

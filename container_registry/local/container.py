@@ -13,7 +13,6 @@ import pulumi_docker
 # Defined with the SDK-free options (the policy pack reads it there); re-exported for
 # local/registry.py, benchmarks/auth.py and tests/engine, which take it from here.
 from container_registry.local.options import REGISTRY_IMAGE as REGISTRY_IMAGE
-from container_registry.options import RegistryOptions
 
 REGISTRY_PORT = 5000
 DATA_PATH = "/var/lib/registry"
@@ -150,15 +149,9 @@ def registry_container(
     )
 
 
-def engine_name(options: RegistryOptions, name: str) -> str:
-    """The container's name on the engine (its volume adds `-data`).
-
-    Docker names are global on an engine, so project and stack go in: two stacks never collide.
-    """
-    return f"{options.project}-{options.stack}-{name}"
-
-
-def mirror_engine_name(options: RegistryOptions, name: str) -> str:
-    """The mirror's container name on the engine, beside the registry's (its volume adds
-    `-data`)."""
-    return f"{engine_name(options, name)}-mirror"
+def engine_name(project: str, stack: str, name: str, *, mirror: bool = False) -> str:
+    """The name on the engine of the container of the local registry `name` (with `mirror`, of
+    its mirror, beside it) in Pulumi project `project` and stack `stack`; its volume adds
+    `-data`. Docker names are global on an engine, so project and stack go in: two stacks never
+    collide."""
+    return f"{project}-{stack}-{name}" + ("-mirror" if mirror else "")

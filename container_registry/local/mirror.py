@@ -6,8 +6,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker
 
-from container_registry.local.container import IMAGE_COMMAND, mirror_engine_name, registry_container
-from container_registry.options import RegistryOptions
+from container_registry.local.container import IMAGE_COMMAND, engine_name, registry_container
+from container_registry.local.options import LocalOptions
 
 # Docker Hub's registry API, the upstream of the mirror (Distribution's proxy mode).
 DOCKER_HUB_URL = "https://registry-1.docker.io"
@@ -83,14 +83,14 @@ MIRROR_START = "\n".join(
 )
 
 
-def mirror_path(options: RegistryOptions) -> str:
+def mirror_path(options: LocalOptions) -> str:
     """Docker official images in the mirror: `localhost:<localMirrorPort>/library`."""
-    return f"localhost:{options.mirror.local_port}/library"
+    return f"localhost:{options.mirror.port}/library"
 
 
 def local_mirror(
     name: str,
-    options: RegistryOptions,
+    options: LocalOptions,
     parent: pulumi.Resource,
     *,
     image_id: pulumi.Input[str],
@@ -106,7 +106,7 @@ def local_mirror(
     only. Its cache is on its own volume, not protected: it refills itself.
     """
     mirror = options.mirror
-    docker_name = mirror_engine_name(options, name)
+    docker_name = engine_name(options.pulumi_project, options.pulumi_stack, name, mirror=True)
     volume = pulumi_docker.Volume(
         f"{name}-mirror-data",
         pulumi_docker.VolumeArgs(
@@ -134,7 +134,7 @@ def local_mirror(
         parent=parent,
         docker_name=docker_name,
         image_id=image_id,
-        port=mirror.local_port,
+        port=mirror.port,
         envs=envs,
         start=MIRROR_START,
         volume_name=volume.name,

@@ -5,18 +5,24 @@ the mirror's port and its Docker Hub credentials. There is no `ci` (hosted runne
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
 
 from container_registry.args import DEFAULTS
 from container_registry.errors import ArgumentError, required
 from container_registry.local.args import LocalRegistryArgs
+from container_registry.mirror import docker_hub_user
+from container_registry.mirror import enabled as mirror_enabled
 from container_registry.naming import (
     DISTRIBUTION_REPO,
     optional_text,
     repository_name,
     whole_number,
 )
-from container_registry.options import LocalOptions, RegistryOptions
+from container_registry.options import MirrorOptions, ServiceOptions
 from container_registry.service import common_options
 
 # The image of every local registry: CNCF Distribution, pinned to a release tag
@@ -30,10 +36,30 @@ REPOSITORY_RULE = (
 HTPASSWD_USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def resolve(args: LocalRegistryArgs) -> RegistryOptions:
+@dataclass(frozen=True, kw_only=True)
+class LocalMirrorOptions(MirrorOptions):
+    port: int = int(str(DEFAULTS["local.port"])) + 1
+    """The port on 127.0.0.1 the mirror is published on."""
+    docker_hub_user: str | None = None
+    docker_hub_token: pulumi.Output[str] | None = field(default=None, compare=False, repr=False)
+    """The Docker Hub token, a Pulumi secret (never a plain string here)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalOptions(ServiceOptions):
+    """LocalRegistryArgs as checked."""
+
+    mirror: LocalMirrorOptions = field(default_factory=LocalMirrorOptions)
+    port: int = int(str(DEFAULTS["local.port"]))
+    user: str = str(DEFAULTS["local.user"])
+
+
+def resolve(args: LocalRegistryArgs) -> LocalOptions:
     """Every LocalRegistryArgs value checked, once, before anything is registered."""
-    common = common_options(args, "local", LocalRegistryArgs)
-    mirror = common.mirror
+    common = common_options(args, LocalRegistryArgs)
+    name = common.pop("repository_name")
+    mirror: Mapping[str, Any] = args.get("mirror") or {}
+    enabled = mirror_enabled(mirror)
     port = whole_number(args.get("port", DEFAULTS["local.port"]), "port", 1, 65535)
     user = optional_text(
         args,
@@ -43,26 +69,34 @@ def resolve(args: LocalRegistryArgs) -> RegistryOptions:
         "is not a valid registry user name: 1 to 64 letters, digits, '.', '_' or '-', "
         "starting with a letter or digit",
     ) or str(DEFAULTS["local.user"])
-    mirror_port = (args.get("mirror") or {}).get("port")
+    mirror_port = mirror.get("port")
     if mirror_port is None or mirror_port == 0:
         if port < 65535:
             mirror_port = port + 1
-        elif mirror.enabled:
+        elif enabled:
             raise required("mirror.port", "port + 1 is beyond 65535")
         else:
             mirror_port = port  # never published: nothing listens on it without the mirror
     else:
         mirror_port = whole_number(mirror_port, "mirror.port", 1, 65535)
-        if mirror_port == port and mirror.enabled:
+        if mirror_port == port and enabled:
             own = f"is the registry's own port (port {port})"
             raise ArgumentError("mirror.port", mirror_port, own)
-    if mirror.docker_hub_token is not None and mirror.docker_hub_user is None:
+    hub_user = docker_hub_user(mirror)
+    token = mirror.get("docker_hub_token")
+    if token is not None and hub_user is None:
         raise required("mirror.docker_hub_user", "Docker Hub credentials need the user name too")
-    return replace(
-        common,
+    return LocalOptions(
+        **common,
         repository_name=repository_name(
-            common.repository_name, "repository_name", DISTRIBUTION_REPO, 1, 255, REPOSITORY_RULE
+            name, "repository_name", DISTRIBUTION_REPO, 1, 255, REPOSITORY_RULE
         ),
-        local=LocalOptions(port=port, user=user),
-        mirror=replace(mirror, local_port=mirror_port),
+        port=port,
+        user=user,
+        mirror=LocalMirrorOptions(
+            enabled=enabled,
+            port=mirror_port,
+            docker_hub_user=hub_user,
+            docker_hub_token=None if token is None else pulumi.Output.secret(token),
+        ),
     )

@@ -19,8 +19,7 @@ from container_registry.local.container import (
     registry_container,
 )
 from container_registry.local.mirror import local_mirror, mirror_path
-from container_registry.local.options import resolve
-from container_registry.options import RegistryOptions
+from container_registry.local.options import LocalOptions, resolve
 from container_registry.service import Built, RegistryLogin, ServiceRegistry
 
 TYPE = "container-registry:index:LocalRegistry"
@@ -55,9 +54,7 @@ class LocalRegistry(ServiceRegistry):
         # Checked before anything is registered, so bad input creates nothing.
         self._build(name, resolve(args), opts)
 
-    def _build(
-        self, name: str, options: RegistryOptions, opts: pulumi.ResourceOptions | None
-    ) -> None:
+    def _build(self, name: str, options: LocalOptions, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(TYPE, name, None, opts)
         built = self._children(name, options)
         self.container_name = self.container.name
@@ -65,18 +62,18 @@ class LocalRegistry(ServiceRegistry):
         outputs = {"containerName": self.container_name, "volumeName": self.volume_name}
         self._finish(built, outputs)
 
-    def _children(self, name: str, options: RegistryOptions) -> Built:
+    def _children(self, name: str, options: LocalOptions) -> Built:
         """A `registry` container on the engine of the Docker provider in use, with a generated
         password, its data on a protected volume, and the mirror when asked; children of `parent`.
         Pass the stack's `pulumi_docker.Provider` in `providers` to choose the engine."""
         parent = self
         child = pulumi.ResourceOptions(parent=parent)
-        port = options.local.port
-        user = options.local.user
-        docker_name = engine_name(options, name)
+        port = options.port
+        user = options.user
+        docker_name = engine_name(options.pulumi_project, options.pulumi_stack, name)
         labels = {
-            "container-registry.project": options.project,
-            "container-registry.stack": options.stack,
+            "container-registry.project": options.pulumi_project,
+            "container-registry.stack": options.pulumi_stack,
         }
 
         self.password = password = random.RandomPassword(
@@ -122,7 +119,7 @@ class LocalRegistry(ServiceRegistry):
                 htpasswd.apply(
                     lambda line: [
                         "REGISTRY_AUTH=htpasswd",
-                        f"REGISTRY_AUTH_HTPASSWD_REALM={options.project} registry",
+                        f"REGISTRY_AUTH_HTPASSWD_REALM={options.pulumi_project} registry",
                         f"REGISTRY_AUTH_HTPASSWD_PATH={HTPASSWD_PATH}",
                         "REGISTRY_STORAGE_DELETE_ENABLED=true",
                         f"HTPASSWD={line}",

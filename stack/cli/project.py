@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from container_registry import local_container_name
+from container_registry import LocalOptions, local_container_name
 from stack.cli.local import Layout
 from stack.config import COMPONENT_NAME
 from stack.config.errors import SettingsError
@@ -72,11 +72,13 @@ def local_layout(config: Mapping[str, str | None], project: str, stack: str) -> 
     if settings is None:
         return None
     options = settings.options
-    ports = [("localPort", options.local.port)]
-    names = [local_container_name(options, COMPONENT_NAME)]
+    if not isinstance(options, LocalOptions):
+        return None
+    ports = [("localPort", options.port)]
+    names = [local_container_name(project, stack, COMPONENT_NAME)]
     if settings.mirror_enabled:
-        ports.append(("localMirrorPort", options.mirror.local_port))
-        names.append(local_container_name(options, COMPONENT_NAME, mirror=True))
+        ports.append(("localMirrorPort", options.mirror.port))
+        names.append(local_container_name(project, stack, COMPONENT_NAME, mirror=True))
     return Layout(tuple(ports), tuple(names))
 
 
@@ -90,6 +92,6 @@ def try_port_avoid(config: Mapping[str, str | None], project: str, stack: str) -
     """The registry's ports (the mirror's too, on or off), which the app tried out locally must
     stay away from."""
     settings = _settings(config, project, stack)
-    if settings is None:
+    if settings is None or not isinstance(settings.options, LocalOptions):
         return ()
-    return (settings.options.local.port, settings.options.mirror.local_port)
+    return (settings.options.port, settings.options.mirror.port)

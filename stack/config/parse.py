@@ -19,6 +19,7 @@ from typing import cast
 import pulumi
 
 from container_registry import (
+    AcrOptions,
     ArgumentError,
     RegistryArgs,
     check_image_tag,
@@ -192,7 +193,7 @@ def _parse(
             _provider_keys(raw, cloud, stack)  # the same, with the command that sets the key
         raise _hint(from_argument_error(error, raw), raw, stack) from error
     base = base_image().repository
-    names = options.mirror.repositories
+    names = options.mirror.repositories if isinstance(options, AcrOptions) else ("*",)
     if "*" not in names and base not in names:
         raise SettingsError(
             "mirrorRepositories",
@@ -201,8 +202,8 @@ def _parse(
             f'add {json.dumps(base)} (or use ["*"])',
         )
     return Settings(
-        cloud=options.cloud,
-        options=replace(options, project=project, stack=stack),
+        cloud=cloud,
+        options=replace(options, pulumi_project=project, pulumi_stack=stack),
         image_tag=image_tag,
         platform=platform,
         engine=_engine(raw),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from container_registry import RegistryArgs, RegistryOptions
+from container_registry import LocalOptions, RegistryArgs, ServiceOptions
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Settings:
     the app image's tag and platform, the engine, and the warnings to show."""
 
     cloud: str = "local"
-    options: RegistryOptions = field(default_factory=RegistryOptions)
+    options: ServiceOptions = field(default_factory=LocalOptions)
     image_tag: str | None = None
     platform: str | None = None
     """None: linux/amd64 on the clouds, the engine's own architecture on the local target."""
@@ -41,7 +41,8 @@ class Settings:
         return self.options.mirror.enabled
 
     # What the checked options say, read where the stack needs one value (and by its tests); the
-    # types are the package's (RegistryOptions' fields).
+    # types are the package's (ServiceOptions' fields; the chosen service's own, such as
+    # LocalOptions.port, are read from `options`).
     @property
     def repository_name(self) -> str:
         return self.options.repository_name
@@ -61,22 +62,6 @@ class Settings:
     @property
     def force_delete(self) -> bool:
         return self.options.force_delete
-
-    @property
-    def aws(self):
-        return self.options.aws
-
-    @property
-    def azure(self):
-        return self.options.azure
-
-    @property
-    def gcp(self):
-        return self.options.gcp
-
-    @property
-    def local(self):
-        return self.options.local
 
     @property
     def mirror(self):
