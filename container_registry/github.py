@@ -10,7 +10,6 @@ client ID or provider name is known. The workflow is built as Python data and du
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +22,6 @@ from container_registry.github_pins import (
     CHECKOUT,
     COSIGN_INSTALLER,
     COSIGN_TAG_FORM,
-    GITHUB_OIDC_ISSUER,
     NATIVE_PLATFORMS,
     SBOM_FILE,
     SBOM_FORMAT,
@@ -35,7 +33,7 @@ from container_registry.github_pins import (
     GoTool,
 )
 from container_registry.options import SUBJECT_CLAIM_KEYS, WORKFLOW_PATH, CiOptions
-from container_registry.signer import Signer
+from container_registry.verification import verification_values
 
 
 def oidc_subject(ci: CiOptions) -> str:
@@ -101,20 +99,6 @@ def run_step(name: str, script: str, env: Mapping[str, str] | None = None) -> di
         document["env"] = dict(env)
     document["run"] = script
     return document
-
-
-def trigger(ci: CiOptions) -> dict[str, Any]:
-    """Run on a push of the trusted ref, or by hand; with an environment too, so that a push to
-    any other branch never starts a job that asks for the environment's token."""
-    kind, _, name = ci.ref.removeprefix("refs/").partition("/")
-    return {"push": {"branches" if kind == "heads" else "tags": [name]}, "workflow_dispatch": None}
-
-
-def workflow_events(ci: CiOptions) -> tuple[str, ...]:
-    """The events that start the generated workflow, as its jobs' tokens name them in
-    `event_name` (GitHub docs, "Events that trigger workflows": the event's name is the `on` key).
-    """
-    return tuple(trigger(ci))
 
 
 def workflow(
@@ -188,7 +172,7 @@ def workflow(
     job["steps"] = steps
     return {
         "name": "Push image",
-        "on": trigger(ci),
+        "on": ci.workflow_on,
         # Nothing for the workflow as a whole: the job asks for what it needs.
         "permissions": {},
         "concurrency": {"group": "push-image-${{ github.ref }}", "cancel-in-progress": False},
@@ -197,73 +181,6 @@ def workflow(
 
 
 DIGEST = "${{ steps.build.outputs.digest }}"
-
-
-def certificate_identity(ci: CiOptions) -> str:
-    """The identity in the signing certificate of a run of the generated workflow: GitHub's
-    `job_workflow_ref` as a URI, `https://github.com/<owner>/<repo>/<workflow path>@<ref>`
-    (Sigstore's Fulcio, "OIDC usage in Fulcio", GitHub Actions: the SAN is the workflow ref)."""
-    return f"https://github.com/{ci.repository}/{WORKFLOW_PATH}@{ci.ref}"
-
-
-def workflow_triggers(ci: CiOptions) -> tuple[str, ...]:
-    """GitHub's `event_name` of the runs the generated workflow has: its own triggers."""
-    return tuple(trigger(ci))
-
-
-def signer(ci: CiOptions) -> Signer:
-    """Whose signature the verification accepts: the generated workflow at the trusted ref of
-    this repository (by its IDs, when ciRepository carries them), run by its own triggers."""
-    return Signer(
-        identity=certificate_identity(ci),
-        issuer=GITHUB_OIDC_ISSUER,
-        repository=ci.repository,
-        ref=ci.ref,
-        triggers=workflow_triggers(ci),
-        repository_id=ci.repository_id,
-        owner_id=ci.owner_id,
-    )
-
-
-def verify_commands(ci: CiOptions, repo_endpoint: str, digest: str) -> dict[str, str]:
-    """The exact commands that check a digest the workflow pushed: its signature and its SBOM
-    attestation, by this workflow on this ref and nothing else. cosign checks the signature,
-    the identity, the issuer and (by name) the repository and ref; container_registry.signer
-    then checks the certificate cosign verified for the repository and owner IDs, the workflow
-    file and the trigger, which cosign has no flag for."""
-    identity = [
-        "--certificate-identity",
-        certificate_identity(ci),
-        "--certificate-oidc-issuer",
-        GITHUB_OIDC_ISSUER,
-        "--certificate-github-workflow-repository",
-        ci.repository,
-        "--certificate-github-workflow-ref",
-        ci.ref,
-        "--output",
-        "json",
-    ]
-    image = f"{repo_endpoint}@{digest}"
-    check = shlex.join(["python3", "-m", "container_registry.signer", *signer(ci).arguments()])
-    return {
-        "verifySignature": shlex.join(["cosign", "verify", *identity, image]) + " | " + check,
-        "verifySbom": shlex.join(
-            ["cosign", "verify-attestation", "--type", SBOM_PREDICATE_TYPE, *identity, image]
-        )
-        + " | "
-        + check,
-    }
-
-
-def verification_values(ci: CiOptions, repo_endpoint: str) -> dict[str, str]:
-    """What the `ci` output says about signatures: the certificate identity and issuer, and the
-    commands that verify a digest the workflow pushed (`DIGEST` stands for the `sha256:...` it
-    printed; the run's summary prints them with the digest filled in)."""
-    return {
-        "certificateIdentity": certificate_identity(ci),
-        "certificateOidcIssuer": GITHUB_OIDC_ISSUER,
-        **verify_commands(ci, repo_endpoint, "DIGEST"),
-    }
 
 
 # Nothing in the environment may send the go command past the checksum database or to another

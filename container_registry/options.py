@@ -8,6 +8,7 @@ Here: what every service's record holds, and the GitHub Actions push (`ci`) thre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from container_registry.args import DEFAULTS
 
@@ -100,6 +101,24 @@ class CiOptions:
             self.job_workflow_ref,
             self.subject_includes_ref,
         )
+
+    @property
+    def workflow_on(self) -> dict[str, Any]:
+        """The generated workflow's `on:`: a push of the trusted ref, or a run by hand; with an
+        environment too, so that a push to any other branch never starts a job that asks for the
+        environment's token."""
+        kind, _, name = self.ref.removeprefix("refs/").partition("/")
+        return {
+            "push": {"branches" if kind == "heads" else "tags": [name]},
+            "workflow_dispatch": None,
+        }
+
+    @property
+    def workflow_events(self) -> tuple[str, ...]:
+        """The events that start the generated workflow, as its jobs' tokens name them in
+        `event_name` (GitHub docs, "Events that trigger workflows": the event's name is the `on`
+        key); the signature check accepts these triggers only."""
+        return tuple(self.workflow_on)
 
     @property
     def dockerfile_path(self) -> str:

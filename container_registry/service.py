@@ -12,10 +12,11 @@ from typing import Any, cast
 import pulumi
 from typing_extensions import Self
 
-from container_registry import github, lifecycle, naming
+from container_registry import lifecycle, naming
 from container_registry.args import DEFAULTS, RegistryCredentials
 from container_registry.errors import ArgumentError
 from container_registry.options import CiOptions
+from container_registry.verification import verification_values
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class CloudRegistry(ServiceRegistry):
         # With `ci`: how to verify what the workflow signs, for the repository it pushes to.
         self.ci = (
             pulumi.Output.all(built.ci.values, built.repository_url).apply(
-                lambda v: {**v[0], **github.verification_values(ci, v[1])}
+                lambda v: {**v[0], **verification_values(ci, v[1])}
             )
             if built.ci is not None and ci is not None
             else pulumi.Output.from_input(None)

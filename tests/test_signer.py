@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from container_registry import github
 from container_registry.options import CiOptions
 from container_registry.signer import main
+from container_registry.verification import verification_values
 
 ISSUER = "https://token.actions.githubusercontent.com"
 WORKFLOW = "https://github.com/octo/app/.github/workflows/push-image.yml@refs/heads/main"
@@ -136,7 +136,7 @@ def cosign_output(*pems: bytes) -> str:
 
 def printed_check(ci: CiOptions, key: str = "verifySignature") -> list[str]:
     """The arguments of the signer check in the command the `ci` output prints."""
-    command = github.verification_values(ci, ENDPOINT)[key]
+    command = verification_values(ci, ENDPOINT)[key]
     _, _, check = command.partition(" | ")
     argv = shlex.split(check)
     assert argv[:3] == ["python3", "-m", "container_registry.signer"]

@@ -22,6 +22,7 @@ import yaml
 
 from container_registry import github as ci
 from container_registry.options import CiOptions
+from container_registry.verification import verification_values
 
 # sigstore/cosign-installer: tag v4.1.2 is commit 6f9f177...; its action.yml installs cosign
 # v3.0.6 by default.
@@ -119,7 +120,7 @@ def test_the_verify_commands_name_exactly_this_workflow_ref_and_ids(
     "OIDC usage in Fulcio"); the environment changes nothing there. cosign's flags
     (cmd/cosign/cli/options/certificate.go, v3.0.6) check names; the IDs, the workflow and the
     trigger are checked by container_registry.signer (tests/test_signer.py)."""
-    values = ci.verification_values(options, ENDPOINT)
+    values = verification_values(options, ENDPOINT)
     assert values["certificateIdentity"] == identity
     assert values["certificateOidcIssuer"] == ISSUER
     flags = [
@@ -158,7 +159,7 @@ def test_the_run_summary_prints_the_exact_commands(tmp_path: Path) -> None:
         check=True,
     )
     printed = result.stdout.splitlines()
-    values = ci.verification_values(options, ENDPOINT)
+    values = verification_values(options, ENDPOINT)
     assert printed[1] == values["verifySignature"].replace("@DIGEST", f"@{digest}")
     assert printed[2] == values["verifySbom"].replace("@DIGEST", f"@{digest}")
     assert f"{ENDPOINT}@{digest} " in printed[1]

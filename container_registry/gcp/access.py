@@ -72,7 +72,7 @@ def attribute_condition(ci_settings: CiOptions) -> str:
         if ci_settings.immutable
         else [f"assertion.repository == {_cel_string(ci_settings.repository)}"]
     )
-    events = ", ".join(_cel_string(event) for event in ci.workflow_events(ci_settings))
+    events = ", ".join(_cel_string(event) for event in ci_settings.workflow_events)
     return " && ".join(
         [
             *repository,
@@ -274,7 +274,7 @@ def _ci_push(
             "registryHost": registry_host,
             **ci.subject_values(
                 ci_settings,
-                ci.trusted_runs(ci_settings, workflow=True, events=ci.workflow_events(ci_settings)),
+                ci.trusted_runs(ci_settings, workflow=True, events=ci_settings.workflow_events),
             ),
         }
     )
