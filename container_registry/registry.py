@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # each imports its cloud SDK: only the chosen one is imported
     from container_registry.local.registry import LocalRegistry
 
 TYPE = "container-registry:index:Registry"
-CLOUDS = switch.CLOUDS
 # The SDK each service imports, and the modules of its extra (pyproject.toml): one that is
 # missing is named with the command that installs the extra (tests/test_hostile_args.py).
 TARGET_SDKS: dict[str, str] = {
