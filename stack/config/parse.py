@@ -20,12 +20,13 @@ import pulumi
 
 from container_registry import (
     ArgumentError,
+    Cloud,
     RegistryArgs,
     check_image_tag,
     check_registry_args,
     normal_platform,
 )
-from stack.config.args import choice, flag, fold, registry_args, text
+from stack.config.args import cloud_of, flag, fold, registry_args, text
 from stack.config.base_image import base_image
 from stack.config.errors import SettingsError, from_argument_error
 from stack.config.hints import (
@@ -36,7 +37,6 @@ from stack.config.hints import (
     subject_template_command,
 )
 from stack.config.keys import (
-    CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
@@ -158,7 +158,7 @@ def _check_ci_alone(raw: Mapping[str, str | None]) -> None:
         stand_in = {"project": "stand-in-project", "location": "us-central1"}
         ci = {"repository": "stand-in/stand-in", **given}
         # As typed, for the Registry's own rules to refuse (registry_args does the same).
-        check_registry_args(cast(RegistryArgs, {"cloud": "gcp", "gcp": stand_in, "ci": ci}))
+        check_registry_args(cast(RegistryArgs, {"cloud": Cloud.GCP, "gcp": stand_in, "ci": ci}))
 
 
 def _again(error: SettingsError, message: str) -> SettingsError:
@@ -176,8 +176,7 @@ def _parse(
     secrets: Mapping[str, pulumi.Output[str]] | None = None,
 ) -> Settings:
     """parse_settings without the warnings."""
-    value = text(raw, "cloud")
-    cloud = (choice(value, CLOUDS) if value is not None else "local") or value or "local"
+    cloud = cloud_of(raw)
     try:
         tag, platform = text(raw, "imageTag"), text(raw, "platform")
         image_tag = check_image_tag(tag, "image.tag") if tag is not None else None
