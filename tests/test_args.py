@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, Harness, resolve
-from container_registry import Registry, RegistryImage
+from container_registry import Cloud, Registry, RegistryImage
 from container_registry.args import DEFAULTS
 from stack.config.errors import SettingsError
 from stack.config.keys import PATH_KEYS, PROJECT_KEYS, PROVIDER_KEYS
@@ -202,6 +202,18 @@ def test_a_misspelt_image_key_names_the_property_path(harness: Harness) -> None:
         )
     assert caught.value.property_path == "platfrom"
     assert harness.resources == []
+
+
+def test_the_stack_hands_the_registry_its_cloud_as_a_cloud() -> None:
+    """The config string becomes the enum once, in any case (stack/config/args.py); one that
+    names none is refused naming the key, in the Registry's words."""
+    gcp = {"gcp:project": "my-project-123", "gcp:region": "europe-west4"}
+    assert parse_settings({"cloud": "GCP", **gcp}).args["cloud"] is Cloud.GCP
+    assert parse_settings({}).args["cloud"] is Cloud.LOCAL
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"cloud": "mars"})
+    assert caught.value.key == "cloud"
+    assert "'mars' is not one of local, aws, azure, gcp" in str(caught.value)
 
 
 def test_the_stack_names_the_config_key_of_a_property_path() -> None:
