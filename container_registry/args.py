@@ -24,6 +24,7 @@ __all__ = [
     "AwsTarget",
     "AzureTarget",
     "CiPush",
+    "Cloud",
     "DEFAULTS",
     "GcpTarget",
     "Lifecycle",
@@ -103,6 +104,19 @@ class CiPush(TypedDict, total=False):
     mirror_build_args: dict[str, str]
     """Build arguments that name a Docker official image in the mirror: `{"BASE_IMAGE": "nginx"}`
     builds with `BASE_IMAGE=<mirror_endpoint>/nginx`. Used only with the mirror on."""
+
+
+class Cloud(str, enum.Enum):
+    """Where a `Registry` lives: the service it builds."""
+
+    LOCAL = "local"
+    """A registry container on your Docker engine (LocalRegistry)."""
+    AWS = "aws"
+    """Amazon ECR (EcrRegistry)."""
+    AZURE = "azure"
+    """Azure Container Registry (AcrRegistry)."""
+    GCP = "gcp"
+    """Google Artifact Registry (ArtifactRegistry)."""
 
 
 class AcrSku(str, enum.Enum):
@@ -188,9 +202,8 @@ class LocalTarget(TypedDict, total=False):
 class RegistryArgs(TypedDict, total=False):
     """The inputs of `Registry`: a private registry with one repository on one target."""
 
-    cloud: Required[str]
-    """Where the registry lives: local (a registry container on your Docker engine), aws (ECR),
-    azure (ACR) or gcp (Artifact Registry)."""
+    cloud: Required[Cloud]
+    """Where the registry lives: local, aws, azure or gcp."""
     repository_name: str
     """The repository images are pushed to, checked against the target's naming rules.
     Default app."""

@@ -104,10 +104,12 @@ class RegistryProvider(ComponentProvider):
     Bad input reaches the component as it was sent, to be refused there with its path
     (container_registry/shape.py), where the SDK's mapping would hide it: the SDK drops a key
     the schema does not have (refused here, in the program's spelling, naming the closest
-    property), maps an object property given as anything else to `{}`, and fails `int(...)` on
-    a list or names the parent property for text. An input that arrives as an Output already
-    holds its value, except in a preview: it is checked now, before anything is registered, and
-    handed over as an Output all the same, keeping its secrecy and dependencies.
+    property), maps an object property given as anything else to `{}`, fails `int(...)` on
+    a list or names the parent property for text, and refuses an enum's value in another case
+    (`AWS`, which the component takes) or outside it (in Python's words, not the allowed
+    values). An input that arrives as an Output already holds its value, except in a preview:
+    it is checked now, before anything is registered, and handed over as an Output all the
+    same, keeping its secrecy and dependencies.
     """
 
     def __init__(
@@ -273,7 +275,7 @@ class RegistryProvider(ComponentProvider):
             ComponentProvider.map_input_properties(
                 self,
                 {name: value for name, value in inputs.items() if name not in as_sent},
-                properties,
+                {name: prop for name, prop in properties.items() if name not in as_sent},
                 mapping,
                 component_name,
                 property_path,
@@ -296,7 +298,9 @@ class RegistryProvider(ComponentProvider):
         if prop.type == PropertyType.INTEGER:
             return isinstance(value, bool) or not isinstance(value, int | float)
         type_def = self.get_type_definition(prop) if prop.ref else None
-        return type_def is not None and not type_def.enum and not isinstance(value, dict)
+        if type_def is not None and type_def.enum:
+            return value not in [member.value for member in type_def.enum]
+        return type_def is not None and not isinstance(value, dict)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, cast
 import pulumi
 
 from container_registry import ci_input, naming, shape
-from container_registry.args import RegistryArgs
+from container_registry.args import Cloud, RegistryArgs
 from container_registry.aws.args import REGISTRY_PATHS as AWS_PATHS
 from container_registry.aws.args import EcrRegistryArgs
 from container_registry.azure.args import REGISTRY_PATHS as AZURE_PATHS
@@ -32,7 +32,7 @@ from container_registry.local.args import REGISTRY_PATHS as LOCAL_PATHS
 from container_registry.local.args import LocalRegistryArgs
 from container_registry.options import ServiceOptions
 
-CLOUDS: tuple[str, ...] = ("local", "aws", "azure", "gcp")
+CLOUDS: tuple[str, ...] = tuple(cloud.value for cloud in Cloud)
 # Per cloud: the service's Args type, and its paths that differ from RegistryArgs'.
 SERVICES: dict[str, tuple[type, dict[str, str]]] = {
     "local": (LocalRegistryArgs, LOCAL_PATHS),
@@ -43,7 +43,8 @@ SERVICES: dict[str, tuple[type, dict[str, str]]] = {
 
 
 def cloud_of(args: object) -> str:
-    """The target named by `cloud`, in any case; raises ArgumentError for anything else."""
+    """The target named by `cloud` (a Cloud, or its value as a string in any case, as other
+    languages and YAML send it), as a plain string; raises ArgumentError for anything else."""
     if not isinstance(args, Mapping):  # a component provider hands over a dict too
         raise ArgumentError("", args, "is not a mapping of Registry arguments")
     value = cast("Mapping[str, Any]", args).get("cloud")

@@ -41,7 +41,7 @@ from conftest import (
     service_component,
     settle_failed_registrations,
 )
-from container_registry import Registry
+from container_registry import Cloud, Registry
 from container_registry.azure import mode as acr_mode
 from container_registry.azure import registry as azure_registry
 from container_registry.azure.mode import get_registry as real_get_registry
@@ -586,7 +586,7 @@ def test_existing_resource_group_with_another_location(harness: Harness) -> None
 
 def test_missing_location_creates_nothing(harness: Harness) -> None:
     with pytest.raises(ArgumentError) as caught:
-        Registry("registry", {"cloud": "azure"})
+        Registry("registry", {"cloud": Cloud.AZURE})
     assert caught.value.property_path == "azure.location"
     assert caught.value.reason.startswith("is required unless resource_group names")
     assert "./up.sh" not in str(caught.value), "a component never prints a CLI command"
@@ -1129,7 +1129,7 @@ def test_an_arm_answer_that_is_no_registry_stops_the_run_and_creates_no_grant(
 def test_the_mode_is_read_by_every_acr_registry(harness: Harness) -> None:
     """The secure choice, with no way around it: a Registry and an AcrRegistry read the mode
     (under mocks through the getResource invoke, container_registry/azure/mode.py)."""
-    Registry("registry", {"cloud": "azure", "azure": {"location": "westeurope"}})
+    Registry("registry", {"cloud": Cloud.AZURE, "azure": {"location": "westeurope"}})
     assert harness.of_type(TASK) != []  # every registration, and so the check, has run
     asked = [t for t, _ in harness.monitor.registry_mocks.calls]
     assert asked.count(GET_RESOURCE) == 1

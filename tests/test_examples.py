@@ -92,11 +92,11 @@ def test_the_other_languages_add_the_provider_of_this_repository(example: str) -
     assert (EXAMPLES / example / packages[PACKAGE]).resolve() == ROOT / "provider"
 
 
-def unknown_properties(
+def refused_properties(
     values: dict[str, Any], properties: dict[str, Any], package: dict[str, Any], path: str
 ) -> list[str]:
-    """The keys of `values` (a YAML program's properties) that the schema does not have, nested
-    objects included."""
+    """The keys of `values` (a YAML program's properties) that the schema does not have, or
+    whose literal value is outside the schema's enum, nested objects included."""
     found: list[str] = []
     for key, value in values.items():
         spec = properties.get(key)
@@ -104,36 +104,46 @@ def unknown_properties(
             found.append(f"{path}{key}")
             continue
         ref = spec.get("$ref", "")
-        nested = package["types"].get(ref.removeprefix("#/types/"), {}).get("properties")
+        named = package["types"].get(ref.removeprefix("#/types/"), {})
+        allowed = [member["value"] for member in named.get("enum", [])]
+        literal = isinstance(value, str) and not value.startswith("${")
+        if allowed and literal and value not in allowed:
+            found.append(f"{path}{key}")
+        nested = named.get("properties")
         if isinstance(value, dict) and nested is not None:
-            found += unknown_properties(value, nested, package, f"{path}{key}.")
+            found += refused_properties(value, nested, package, f"{path}{key}.")
     return found
 
 
 def test_the_yaml_example_uses_the_schemas_types_and_properties() -> None:
-    """A type or property the provider does not have fails a YAML program only when it runs:
-    checked here against the schema."""
+    """A type, property or enum value the provider does not have fails a YAML program only when
+    it runs: checked here against the schema."""
     package = schema()
     for name, resource in project("yaml")["resources"].items():
         spec = package["resources"].get(resource["type"])
         assert spec is not None, f"{name}: {resource['type']} is not in the schema"
         properties = resource["properties"]
-        unknown = unknown_properties(properties, spec["inputProperties"], package, "")
-        assert not unknown, f"{name}: {unknown} are not inputs of {resource['type']}"
+        refused = refused_properties(properties, spec["inputProperties"], package, "")
+        assert not refused, f"{name}: {resource['type']} refuses {refused}"
         missing = set(spec["requiredInputs"]) - set(properties)
         assert not missing, f"{name}: misses the required {sorted(missing)}"
 
 
-def test_unknown_properties_looks_into_nested_types() -> None:
+def test_refused_properties_looks_into_nested_types_and_enums() -> None:
     package = schema()
     registry = package["resources"]["container-registry:index:Registry"]["inputProperties"]
-    assert unknown_properties({"cloud": "local", "local": {"port": 1}}, registry, package, "") == []
-    assert unknown_properties(
+    assert refused_properties({"cloud": "local", "local": {"port": 1}}, registry, package, "") == []
+    assert refused_properties(
         {"clowd": "local", "local": {"prot": 1}, "mirror": {"enabled": True}},
         registry,
         package,
         "",
     ) == ["clowd", "local.prot"]
+    # The schema's own enum: `cloud` is one of four (from the config, `${...}`, it is not seen).
+    assert refused_properties({"cloud": "mars"}, registry, package, "") == ["cloud"]
+    assert refused_properties({"cloud": "${where}"}, registry, package, "") == []
+    azure = {"cloud": "azure", "azure": {"sku": "Free"}}
+    assert refused_properties(azure, registry, package, "") == ["azure.sku"]
 
 
 def requirement_lines(path: Path) -> list[str]:

@@ -22,7 +22,7 @@ import tomllib
 from test_provider import construct
 
 from conftest import ROOT, Harness, settle_failed_registrations
-from container_registry import Registry, RegistryImage
+from container_registry import Cloud, Registry, RegistryImage
 
 APP = str(ROOT / "app")
 URL = "registry.example.com/team/app"
@@ -236,7 +236,7 @@ def test_the_control_cases_are_accepted(harness: Harness) -> None:
     Registry(
         "team",
         {
-            "cloud": "local",
+            "cloud": Cloud.LOCAL,
             "repository_name": "api",
             "lifecycle": {"keep_tagged_images": 5},
             "mirror": {"enabled": True, "docker_hub_user": "robot123", "docker_hub_token": token},

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ECR_PASSWORD, ROOT, Harness, is_secret, resolve
-from container_registry import Registry, RegistryCredentials, RegistryImage
+from container_registry import Cloud, Registry, RegistryCredentials, RegistryImage
 from container_registry.image import content_tag, context_files
 
 APP_DIR = ROOT / "app"
@@ -181,7 +181,7 @@ def test_app_dir_is_the_build_context() -> None:
 
 
 def test_push_is_given_context_platform_tag_and_secret_login(harness: Harness) -> None:
-    registry = Registry("registry", {"cloud": "aws"})
+    registry = Registry("registry", {"cloud": Cloud.AWS})
     image = RegistryImage(
         "registry",
         {

@@ -223,7 +223,7 @@ def test_the_documented_install_program_and_test_run_outside_the_checkout(
     assert installed_by_pip.returncode == 0, installed_by_pip.stderr[-3000:]
     blocks = python_blocks(page)
     # The first program (Registry, RegistryImage) and its test (container_registry.testing).
-    program = next(b for b in blocks if "from container_registry import Registry" in b)
+    program = next(b for b in blocks if "from container_registry import Cloud, Registry," in b)
     test = next(b for b in blocks if "container_registry.testing" in b)
     project = tmp_path / "program"
     (project / "api").mkdir(parents=True)

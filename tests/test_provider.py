@@ -46,6 +46,7 @@ from container_registry import (
     AcrRegistry,
     AcrSku,
     ArtifactRegistry,
+    Cloud,
     EcrRegistry,
     LocalRegistry,
     Registry,
@@ -200,6 +201,18 @@ def test_every_property_type_and_enum_member_is_described(
     assert registry["inputProperties"]["repositoryName"]["description"].startswith(
         "The repository images are pushed to"
     )
+
+
+def test_cloud_is_an_enum_of_the_four_targets(package_schema: dict[str, Any]) -> None:
+    """A closed set the schema checks: a YAML or TypeScript program is held to these values
+    (pulumi-language-yaml refuses `mars`: tests/engine/test_pulumi_engine.py)."""
+    registry = package_schema["resources"][token(Registry)]
+    assert registry["inputProperties"]["cloud"]["$ref"] == "#/types/container-registry:index:Cloud"
+    assert "cloud" in registry["requiredInputs"]
+    cloud = package_schema["types"]["container-registry:index:Cloud"]
+    assert cloud["type"] == "string"
+    assert [member["value"] for member in cloud["enum"]] == ["local", "aws", "azure", "gcp"]
+    assert all(member["description"] for member in cloud["enum"])
 
 
 def test_undescribed_finds_each_kind_of_gap() -> None:
@@ -426,9 +439,37 @@ def test_a_nested_error_names_the_path_the_program_wrote(harness: Harness) -> No
     assert raised.value.property_path == "lifecycle.keepTaggedImages"
     assert harness.resources == []
     with pytest.raises(pulumi.InputPropertyError) as direct:
-        Registry("team", {"cloud": "aws", "lifecycle": {"keep_tagged_images": 0}})
+        Registry("team", {"cloud": Cloud.AWS, "lifecycle": {"keep_tagged_images": 0}})
     assert direct.value.property_path == "lifecycle.keep_tagged_images"
     assert direct.value.reason == raised.value.reason
+
+
+def test_a_cloud_outside_the_enum_is_refused_in_the_components_words(harness: Harness) -> None:
+    """A value no schema check saw (a YAML program's config, a TypeScript `as any`): Pulumi's
+    ComponentProvider words the enum lookup in Python's terms; ours lets the Registry name
+    what is allowed, as it does for a Python program."""
+    with pytest.raises(pulumi.InputPropertyError) as sdk:
+        ComponentProvider(list(COMPONENTS), PACKAGE).construct(
+            "sdk", token(Registry), wire({"cloud": "mars"}), pulumi.ResourceOptions()
+        )
+    assert "for enum 'Cloud'" in sdk.value.reason
+    with pytest.raises(pulumi.InputPropertyError) as raised:
+        construct(Registry, "team", {"cloud": "mars"})
+    assert raised.value.property_path == "cloud"
+    assert raised.value.reason == "'mars' is not one of local, aws, azure, gcp"
+    assert harness.resources == []
+
+
+def test_a_cloud_in_another_case_is_taken_as_from_python(harness: Harness) -> None:
+    """The Registry takes `cloud` in any case; the SDK's enum lookup alone refuses `AWS`."""
+    with pytest.raises(pulumi.InputPropertyError):
+        ComponentProvider(list(COMPONENTS), PACKAGE).construct(
+            "sdk", token(Registry), wire({"cloud": "AWS"}), pulumi.ResourceOptions()
+        )
+    direct = run({}, lambda: Registry("team", {"cloud": Cloud.AWS}).urn)
+    through_provider = run({}, lambda: construct(Registry, "team", {"cloud": "AWS"}).urn)
+    assert (token(EcrRegistry), "team") in {(typ, name) for typ, name, *_ in direct}
+    assert through_provider == direct
 
 
 def test_integers_arrive_as_integers() -> None:

@@ -121,8 +121,8 @@ def test_run_program_returns_the_exports_resolved(tmp_path: Path, no_network: li
     program = tmp_path / "__main__.py"
     program.write_text(
         "import pulumi\n"
-        "from container_registry import Registry\n"
-        "registry = Registry('team', {'cloud': 'aws', 'repository_name': "
+        "from container_registry import Cloud, Registry\n"
+        "registry = Registry('team', {'cloud': Cloud.AWS, 'repository_name': "
         "pulumi.Config().require('name')})\n"
         "pulumi.export('url', registry.repository_url)\n",
         encoding="utf-8",

@@ -3,14 +3,14 @@ image built from the repository's app/ and pushed to it (docs/use-in-your-progra
 
 import pulumi
 
-from container_registry import Registry, RegistryImage
+from container_registry import Cloud, Registry, RegistryImage
 
 config = pulumi.Config()
 
 registry = Registry(
     "team",
     {
-        "cloud": "local",
+        "cloud": Cloud.LOCAL,
         "repository_name": "api",
         "local": {"port": config.require_int("localPort")},
     },

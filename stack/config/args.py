@@ -12,11 +12,11 @@ from typing import Any, cast
 
 import pulumi
 
-from container_registry import RegistryArgs
+from container_registry import Cloud, RegistryArgs
 from stack.config.base_image import IMAGE_ARG, base_image
 from stack.config.errors import SettingsError
 from stack.config.hints import config_command, set_secret_command
-from stack.config.keys import SECRET_SET
+from stack.config.keys import CLOUDS, SECRET_SET
 
 APP_CONTEXT = "app"
 _UINT = re.compile(r"[0-9]{1,10}")
@@ -31,6 +31,16 @@ def fold(value: str) -> str:
 def choice(value: str, allowed: tuple[str, ...]) -> str | None:
     """One of `allowed`, in any case, spelled as there; None when it is none of them."""
     return {fold(option): option for option in allowed}.get(fold(value))
+
+
+def cloud_of(raw: Mapping[str, str | None]) -> Cloud | str:
+    """The `cloud` key as the Cloud it names, in any case (local when unset). A value that names
+    none is kept as typed, for the Registry to refuse naming `cloud`, in its own words."""
+    value = text(raw, "cloud")
+    if value is None:
+        return Cloud.LOCAL
+    found = choice(value, CLOUDS)
+    return value if found is None else Cloud(found)
 
 
 def text(raw: Mapping[str, str | None], key: str) -> str | None:
@@ -112,7 +122,7 @@ def _secret(
 
 def registry_args(
     raw: Mapping[str, str | None],
-    cloud: str,
+    cloud: Cloud | str,
     secrets: Mapping[str, pulumi.Output[str]],
     stack: str,
     platform: str | None,
@@ -121,7 +131,7 @@ def registry_args(
     default applies (written once, in container_registry/args.py). Every target's options are
     given, whichever is chosen: the component checks them all, so a typo never waits for the
     day someone switches targets."""
-    args: dict[str, Any] = {"cloud": text(raw, "cloud") or cloud}
+    args: dict[str, Any] = {"cloud": cloud}
     _put(args, "repository_name", text(raw, "repositoryName"))
     _put(args, "immutable_tags", flag(raw, "immutableTags"))
     _put(args, "force_delete", flag(raw, "forceDelete"))

@@ -12,7 +12,9 @@ import os
 
 import pulumi
 
-CLOUDS: tuple[str, ...] = ("local", "aws", "azure", "gcp")
+from container_registry import Cloud
+
+CLOUDS: tuple[str, ...] = tuple(cloud.value for cloud in Cloud)
 # Keys that do something only with `mirror: true` (docs/mirror.md). unused_key_warnings warns
 # about one set without it, on a target it applies to; tests/test_key_targets.py checks that
 # each really changes nothing without the mirror.

@@ -21,12 +21,13 @@ import pulumi
 from container_registry import (
     AcrOptions,
     ArgumentError,
+    Cloud,
     RegistryArgs,
     check_image_tag,
     check_registry_args,
     normal_platform,
 )
-from stack.config.args import choice, flag, fold, registry_args, text
+from stack.config.args import cloud_of, flag, fold, registry_args, text
 from stack.config.base_image import base_image
 from stack.config.errors import SettingsError, from_argument_error
 from stack.config.hints import (
@@ -37,7 +38,6 @@ from stack.config.hints import (
     subject_template_command,
 )
 from stack.config.keys import (
-    CLOUDS,
     KEY_TARGETS,
     MIRROR_KEYS,
     PROJECT_KEYS,
@@ -159,7 +159,7 @@ def _check_ci_alone(raw: Mapping[str, str | None]) -> None:
         stand_in = {"project": "stand-in-project", "location": "us-central1"}
         ci = {"repository": "stand-in/stand-in", **given}
         # As typed, for the Registry's own rules to refuse (registry_args does the same).
-        check_registry_args(cast(RegistryArgs, {"cloud": "gcp", "gcp": stand_in, "ci": ci}))
+        check_registry_args(cast(RegistryArgs, {"cloud": Cloud.GCP, "gcp": stand_in, "ci": ci}))
 
 
 def _again(error: SettingsError, message: str) -> SettingsError:
@@ -177,8 +177,7 @@ def _parse(
     secrets: Mapping[str, pulumi.Output[str]] | None = None,
 ) -> Settings:
     """parse_settings without the warnings."""
-    value = text(raw, "cloud")
-    cloud = (choice(value, CLOUDS) if value is not None else "local") or value or "local"
+    cloud = cloud_of(raw)
     try:
         tag, platform = text(raw, "imageTag"), text(raw, "platform")
         image_tag = check_image_tag(tag, "image.tag") if tag is not None else None
@@ -202,7 +201,7 @@ def _parse(
             f'add {json.dumps(base)} (or use ["*"])',
         )
     return Settings(
-        cloud=cloud,
+        cloud=Cloud(cloud).value,  # a Cloud: check_registry_args refused any other value
         options=replace(options, pulumi_project=project, pulumi_stack=stack),
         image_tag=image_tag,
         platform=platform,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from container_registry import LocalOptions, RegistryArgs, ServiceOptions
+from container_registry import Cloud, LocalOptions, RegistryArgs, ServiceOptions
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     project: str = "container-registry"
     stack: str = "dev"
-    args: RegistryArgs = field(default_factory=lambda: {"cloud": "local"}, compare=False)
+    args: RegistryArgs = field(default_factory=lambda: {"cloud": Cloud.LOCAL}, compare=False)
     # Keys set for a target they have no effect on; load_settings logs them. Not a setting, so
     # two Settings that configure the same thing compare equal whatever was set beside them.
     warnings: tuple[str, ...] = field(default=(), compare=False)

@@ -8,7 +8,8 @@ What it proves, and what it cannot yet (docs/development.md, "The real Pulumi en
 - a secret set with the real CLI is encrypted in Pulumi.<stack>.yaml and in the state, and is
   printed nowhere;
 - a YAML program (the real pulumi-language-yaml) is checked against the schema our component
-  provider serves the engine, and the provider's own refusal reaches the user with its path.
+  provider serves the engine (its properties, the `cloud` enum), and the provider's own refusal
+  of what the schema cannot see (a value from the config) reaches the user with its path.
 The local target's `pulumi up` itself needs pulumi-resource-docker and pulumi-resource-random,
 and `pulumi up` of a Python project pulumi-language-python: the module proxy serves none of
 them here (their errors are in the toolchain's report, and the first test prints them).
@@ -124,6 +125,10 @@ def test_a_secret_is_nowhere_in_clear(pulumi: Pulumi, tmp_path: Path) -> None:
 YAML_PROGRAM = """\
 name: yaml-user
 runtime: yaml
+config:
+  where:
+    type: string
+    default: local
 resources:
   team:
     type: container-registry:index:Registry
@@ -142,10 +147,13 @@ def yaml_project(pulumi: Pulumi, tmp_path: Path) -> Iterator[Path]:
     yield project
 
 
-def yaml_up(pulumi: Pulumi, project: Path, properties: dict[str, str]):
+def yaml_up(pulumi: Pulumi, project: Path, properties: dict[str, str], where: str = "local"):
+    """`pulumi up` of a YAML program with these Registry properties; `${where}` in them is the
+    config value `where`, which no schema check sees."""
     body = "\n".join(f"      {key}: {value}" for key, value in properties.items())
     (project / "Pulumi.yaml").write_text(YAML_PROGRAM.format(properties=body))
     pulumi.run("stack", "select", "--create", STACK, cwd=project)
+    pulumi.run("config", "set", "where", where, "--stack", STACK, cwd=project)
     return pulumi.run("up", "--yes", "--stack", STACK, cwd=project, check=False)
 
 
@@ -162,10 +170,21 @@ def test_yaml_refuses_a_misspelt_property_from_the_provider_schema(
     assert pulumi.urns(yaml_project, STACK) == []
 
 
-def test_the_provider_refuses_a_bad_value_with_its_path(pulumi: Pulumi, yaml_project: Path) -> None:
-    """A value the schema lets through (`cloud` is a string) reaches the provider's Construct
-    over the real engine, which refuses it naming the property and what is allowed."""
+def test_yaml_refuses_a_cloud_outside_the_schemas_enum(pulumi: Pulumi, yaml_project: Path) -> None:
+    """`cloud` is an enum in the schema: pulumi-language-yaml refuses a literal outside it, with
+    the allowed values, before the provider is asked."""
     done = yaml_up(pulumi, yaml_project, {"cloud": "mars"})
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert 'Allowed values are LOCAL ("local"), AWS ("aws"), AZURE ("azure"), GCP ("gcp")' in output
+    assert "is not one of" not in output  # the provider's words: it was not asked
+    assert pulumi.urns(yaml_project, STACK) == []
+
+
+def test_the_provider_refuses_a_bad_value_with_its_path(pulumi: Pulumi, yaml_project: Path) -> None:
+    """A value no schema check sees (`cloud` from the config) reaches the provider's Construct
+    over the real engine, which refuses it naming the property and what is allowed."""
+    done = yaml_up(pulumi, yaml_project, {"cloud": "${where}"}, where="mars")
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "property cloud" in output and "'mars' is not one of local, aws, azure, gcp" in output
