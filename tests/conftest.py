@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -802,6 +803,29 @@ def deploy(
     return Deployed(registry, RegistryImage(name, image_args))  # type: ignore[arg-type]
 
 
+# Per service: RegistryArgs' block of the target -> the attribute of its options that gives it.
+ECR_FIELDS = {
+    "kms_key_arn": "kms_key_arn",
+    "oidc_provider_arn": "oidc_provider_arn",
+    "archive_unpulled_days": "archive_unpulled_days",
+    "docker_hub_secret_arn": "mirror.docker_hub_secret_arn",
+}
+ACR_FIELDS = {
+    "sku": "sku",
+    "resource_group": "resource_group",
+    "location": "location",
+    "docker_hub_username_secret_uri": "mirror.docker_hub_username_secret_uri",
+    "docker_hub_password_secret_uri": "mirror.docker_hub_password_secret_uri",
+    "docker_hub_key_vault_id": "mirror.docker_hub_key_vault_id",
+}
+ARTIFACT_FIELDS = {
+    "project": "project",
+    "location": "location",
+    "docker_hub_password_secret_version": "mirror.docker_hub_password_secret_version",
+}
+LOCAL_FIELDS = {"port": "port", "user": "user", "mirror_port": "mirror.port"}
+
+
 def args_of(options: Any) -> dict[str, Any]:
     """The Registry Args that give `options` (a service's checked record: EcrOptions,
     AcrOptions, ArtifactOptions or LocalOptions), for tests that state the options and also
@@ -822,50 +846,17 @@ def args_of(options: Any) -> dict[str, Any]:
     }
     if getattr(options, "pull_principals", ()):
         args["pull_principals"] = list(options.pull_principals)
-    if isinstance(options, EcrOptions):
-        args["cloud"] = "aws"
-        args["aws"] = drop_none(
-            {
-                "kms_key_arn": options.kms_key_arn,
-                "oidc_provider_arn": options.oidc_provider_arn,
-                "archive_unpulled_days": options.archive_unpulled_days,
-                "docker_hub_secret_arn": mirror.docker_hub_secret_arn,
-            }
-        )
-    elif isinstance(options, AcrOptions):
-        args["cloud"] = "azure"
-        args["azure"] = drop_none(
-            {
-                "sku": options.sku,
-                "resource_group": options.resource_group,
-                "location": options.location,
-                "docker_hub_username_secret_uri": mirror.docker_hub_username_secret_uri,
-                "docker_hub_password_secret_uri": mirror.docker_hub_password_secret_uri,
-                "docker_hub_key_vault_id": mirror.docker_hub_key_vault_id,
-            }
-        )
-        args["mirror"]["repositories"] = list(mirror.repositories)
-    elif isinstance(options, ArtifactOptions):
-        args["cloud"] = "gcp"
-        args["gcp"] = drop_none(
-            {
-                "project": options.project,
-                "location": options.location,
-                "docker_hub_password_secret_version": mirror.docker_hub_password_secret_version,
-            }
-        )
-        args["mirror"] = drop_none({**args["mirror"], "docker_hub_user": mirror.docker_hub_user})
-    else:
-        assert isinstance(options, LocalOptions), f"not a service's options: {options!r}"
-        args["cloud"] = "local"
-        args["local"] = {"port": options.port, "user": options.user, "mirror_port": mirror.port}
-        args["mirror"] = drop_none(
-            {
-                **args["mirror"],
-                "docker_hub_user": mirror.docker_hub_user,
-                "docker_hub_token": mirror.docker_hub_token,
-            }
-        )
+    cloud, block, fields, mirror_fields = {
+        EcrOptions: ("aws", "aws", ECR_FIELDS, ()),
+        AcrOptions: ("azure", "azure", ACR_FIELDS, ("repositories",)),
+        ArtifactOptions: ("gcp", "gcp", ARTIFACT_FIELDS, ("docker_hub_user",)),
+        LocalOptions: ("local", "local", LOCAL_FIELDS, ("docker_hub_user", "docker_hub_token")),
+    }[type(options)]
+    args["cloud"] = cloud
+    args[block] = drop_none({key: attrgetter(path)(options) for key, path in fields.items()})
+    args["mirror"].update(drop_none({key: getattr(mirror, key) for key in mirror_fields}))
+    if "repositories" in args["mirror"]:
+        args["mirror"]["repositories"] = list(args["mirror"]["repositories"])
     ci = options.ci
     if ci is not None:
         repository = ci.subject_repository if ci.immutable else ci.repository
