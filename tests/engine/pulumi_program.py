@@ -11,8 +11,10 @@ Everything after it is the real engine: the plan, the state, the secrets, the di
 
 A process of its own: the SDK keeps its settings in module globals, which the unit tests' mocks
 set in the test process. KEY=VALUE sets a stack config key first (`secret:KEY=VALUE` as a
-secret, through the CLI's `config set --secret`). Prints one JSON line: the outcome, the
-operation's stdout and stderr, and the resource changes the engine reported.
+secret, through the CLI's `config set --secret`; a JSON list as VALUE sets a list). Prints one
+JSON line: the outcome, the operation's stdout and stderr, the resource changes the engine
+reported and, for a preview, each step it planned (`steps`: op, urn, the old state's urn, the
+changed keys).
 """
 
 from __future__ import annotations
@@ -44,17 +46,27 @@ def main(argv: list[str]) -> int:
     for setting in settings:
         key, _, value = setting.partition("=")
         secret = key.startswith("secret:")
-        stack.set_config(key.removeprefix("secret:"), auto.ConfigValue(value, secret=secret))
+        key = key.removeprefix("secret:")
+        if value.startswith("["):  # a list key (`type: array` in Pulumi.yaml), item by item
+            for index, item in enumerate(json.loads(value)):
+                config = auto.ConfigValue(item, secret=secret)
+                stack.set_config(f"{key}[{index}]", config, path=True)
+            continue
+        stack.set_config(key, auto.ConfigValue(value, secret=secret))
     out: list[str] = []
     err: list[str] = []
+    steps: list[dict[str, object]] = []
     result: dict[str, object] = {"ok": True}
     try:
         if operation == "up":
             done = stack.up(on_output=out.append, on_error=err.append, show_secrets=False)
             result["changes"] = done.summary.resource_changes
         elif operation == "preview":
-            previewed = stack.preview(on_output=out.append, on_error=err.append)
+            previewed = stack.preview(
+                on_output=out.append, on_error=err.append, on_event=lambda e: step(e, steps)
+            )
             result["changes"] = previewed.change_summary
+            result["steps"] = steps
         else:
             done = stack.destroy(on_output=out.append, on_error=err.append, show_secrets=False)
             result["changes"] = done.summary.resource_changes
@@ -65,6 +77,23 @@ def main(argv: list[str]) -> int:
     result["stderr"] = "\n".join(err)
     print(json.dumps(result))
     return 0
+
+
+def step(event: auto.EngineEvent, steps: list[dict[str, object]]) -> None:
+    """A step the engine planned (its ResourcePreEvent), as plain data."""
+    if event.resource_pre_event is None:
+        return
+    meta = event.resource_pre_event.metadata
+    steps.append(
+        {
+            "op": meta.op.value,
+            "urn": meta.urn,
+            "type": meta.type,
+            "old": meta.old.urn if meta.old else None,
+            "keys": meta.keys or [],
+            "diffs": meta.diffs or [],
+        }
+    )
 
 
 if __name__ == "__main__":
