@@ -44,10 +44,12 @@ hypothesis.settings.load_profile("shared-machine")
 
 # Tests that share one costly thing run in one worker of a parallel run (pytest-xdist), by the
 # start of their node ID: the engine tests (session fixtures that build images, one Docker
-# engine), the package tests (one wheel build, a module fixture), and the tests that read the
-# fresh-interpreter runs (_fresh_program_runs, made once per worker). Not `xdist_group` marks:
-# with pytest 9.2, xdist 3.8's loadgroup drops them (it rewrites item._nodeid, which pytest no
-# longer reads; pytest-dev/pytest-xdist#1386), and the tests are spread as if unmarked.
+# engine), the package tests (one wheel build, a module fixture), the tests that read the
+# fresh-interpreter runs (_fresh_program_runs, made once per worker), and those that read the
+# check-jsonschema and zizmor verdicts on the CI workflows (tests/test_ci.py, one run of each
+# tool for all). Not `xdist_group` marks: with pytest 9.2, xdist 3.8's loadgroup drops them (it
+# rewrites item._nodeid, which pytest no longer reads; pytest-dev/pytest-xdist#1386), and the
+# tests are spread as if unmarked.
 WORKER_GROUPS = {
     "tests/engine/": "engine",
     "tests/test_package.py::": "package",
@@ -55,6 +57,9 @@ WORKER_GROUPS = {
     "tests/test_gcp.py::test_only_the_gcp_sdk_is_imported": "fresh-program-runs",
     "tests/test_local.py::test_no_cloud_sdk_is_loaded_for_the_local_target": "fresh-program-runs",
     "tests/test_program.py::test_a_stack_loads_only_its_own_cloud_sdk": "fresh-program-runs",
+    "tests/test_ci.py::test_workflow_validates_and_holds_what_a_push_needs": "workflow-checks",
+    "tests/test_ci.py::test_workflow_passes_zizmor": "workflow-checks",
+    "tests/test_ci.py::test_ci_build_takes_its_base_image_from_the_mirror": "workflow-checks",
 }
 
 
