@@ -614,24 +614,26 @@ def program_run(cloud: str, **config: str) -> ProgramRun:
 # __main__.py under the mocks in a fresh interpreter. The modules named in argv[3], if given,
 # cannot be imported there (None in sys.modules: Python's documented way to make an import fail
 # with ModuleNotFoundError). Prints what was registered, the modules loaded and the program's
-# error, if any, as JSON.
+# error, if any, as JSON. Under the package's own mocks (container_registry.testing), not this
+# file's: importing this conftest (pytest, hypothesis, bcrypt) costs each run half a second.
 _FRESH_PROGRAM_RUN = (
     """
 import json, runpy, sys
 root, config = sys.argv[1], json.loads(sys.argv[2])
 for name in json.loads(sys.argv[3]) if len(sys.argv) > 3 else []:
     sys.modules[name] = None
-sys.path[:0] = [root, root + "/tests"]
+sys.path[:0] = [root]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
-import conftest
+from container_registry import testing
 """
     + STUB_ENGINE_SOURCE
-    + """
-mocks = conftest.RegistryMocks()
+    + f"""
+mocks = testing.RegistryMocks()
 pulumi.runtime.set_all_config(config)
-pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-error = None
+pulumi.runtime.set_mocks(mocks, project={PROJECT!r}, stack={STACK!r}, preview=False)
+"""
+    + """error = None
 try:
     outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
     _sync_await(outputs["image"].repo_digest.future())
@@ -639,7 +641,7 @@ try:
 except Exception as err:
     error = f"{type(err).__name__}: {err}"
 modules = sorted(name for name, module in sys.modules.items() if module is not None)
-types = sorted({t for t, _ in mocks.inputs})
+types = sorted(set(mocks.types()))
 print(json.dumps({"types": types, "error": error, "modules": modules}))
 """
 )

@@ -1045,7 +1045,6 @@ def entra_admits(credential: Mapping[str, Any], claims: Mapping[str, str]) -> bo
     )
 
 
-_CEL = celpy.Environment()
 _PRINCIPAL_SET = re.compile(
     r"principalSet://iam\.googleapis\.com/projects/(?P<number>[0-9]+)/locations/global/"
     r"workloadIdentityPools/(?P<pool>[a-z0-9-]+)/attribute\.(?P<attribute>[a-z_]+)/(?P<value>.+)"
@@ -1053,11 +1052,17 @@ _PRINCIPAL_SET = re.compile(
 
 
 @functools.cache
+def _cel_environment() -> celpy.Environment:
+    """Made on first use, not on import: it builds CEL's parser, a quarter of a second."""
+    return celpy.Environment()
+
+
+@functools.cache
 def _cel_program(expression: str) -> celpy.Runner:
     """One parse per expression: a test evaluates the same few against dozens of tokens, and the
     parse (lark) costs more than the evaluation. The runner keeps only the syntax tree; each
     evaluation gets a fresh evaluator."""
-    return _CEL.program(_CEL.compile(expression))
+    return _cel_environment().program(_cel_environment().compile(expression))
 
 
 def _cel(expression: str, activation: Mapping[str, Any]) -> Any:
