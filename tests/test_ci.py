@@ -1069,6 +1069,19 @@ def _cel(expression: str, activation: Mapping[str, Any]) -> Any:
     return _cel_program(expression).evaluate(dict(activation))
 
 
+@functools.cache
+def _mapped(
+    mapping: tuple[tuple[str, str], ...], claims: tuple[tuple[str, str], ...]
+) -> dict[str, str] | None:
+    """The attribute mapping applied to a token's claims (None if it fails), once per mapping
+    and token: every mode's provider maps alike, and each test asks it of the same tokens."""
+    assertion = {"assertion": json_to_cel(dict(claims))}
+    try:
+        return {target: str(_cel(source, assertion)) for target, source in mapping}
+    except CELEvalError:
+        return None
+
+
 def google_admits(
     provider: Mapping[str, Any], pool_id: str, member: str, claims: Mapping[str, str]
 ) -> bool:
@@ -1078,12 +1091,10 @@ def google_admits(
     principal set names a mapped attribute's value (Google Cloud, "Workload Identity
     Federation": attribute mappings, attribute conditions, principal identifiers)."""
     assertion = {"assertion": json_to_cel(dict(claims))}
-    try:
-        mapped = {
-            target: str(_cel(source, assertion))
-            for target, source in provider["attributeMapping"].items()
-        }
-    except CELEvalError:
+    mapped = _mapped(
+        tuple(provider["attributeMapping"].items()), tuple(sorted(dict(claims).items()))
+    )
+    if mapped is None:
         return False
     if len(mapped["google.subject"].encode()) > 127:
         return False
