@@ -10,11 +10,14 @@ import asyncio
 import base64
 import copy
 import functools
+import gc
 import hashlib
 import json
 import runpy
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,10 +48,12 @@ hypothesis.settings.load_profile("shared-machine")
 
 # Tests that share one costly thing run in one worker of a parallel run (pytest-xdist), by the
 # start of their node ID: the engine tests (session fixtures that build images, one Docker
-# engine), the package tests (one wheel build, a module fixture), and the tests that read the
-# fresh-interpreter runs (_fresh_program_runs, made once per worker). Not `xdist_group` marks:
-# with pytest 9.2, xdist 3.8's loadgroup drops them (it rewrites item._nodeid, which pytest no
-# longer reads; pytest-dev/pytest-xdist#1386), and the tests are spread as if unmarked.
+# engine), the package tests (one wheel build, a module fixture), the tests that read the
+# fresh-interpreter runs (_fresh_program_runs, made once per worker), and those that read the
+# check-jsonschema and zizmor verdicts on the CI workflows (tests/test_ci.py, one run of each
+# tool for all). Not `xdist_group` marks: with pytest 9.2, xdist 3.8's loadgroup drops them (it
+# rewrites item._nodeid, which pytest no longer reads; pytest-dev/pytest-xdist#1386), and the
+# tests are spread as if unmarked.
 WORKER_GROUPS = {
     "tests/engine/": "engine",
     "tests/test_package.py::": "package",
@@ -56,6 +61,9 @@ WORKER_GROUPS = {
     "tests/test_gcp.py::test_only_the_gcp_sdk_is_imported": "fresh-program-runs",
     "tests/test_local.py::test_no_cloud_sdk_is_loaded_for_the_local_target": "fresh-program-runs",
     "tests/test_program.py::test_a_stack_loads_only_its_own_cloud_sdk": "fresh-program-runs",
+    "tests/test_ci.py::test_workflow_validates_and_holds_what_a_push_needs": "workflow-checks",
+    "tests/test_ci.py::test_workflow_passes_zizmor": "workflow-checks",
+    "tests/test_ci.py::test_ci_build_takes_its_base_image_from_the_mirror": "workflow-checks",
 }
 
 
@@ -83,6 +91,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """The engine tests' CI guard and count, in every run and every process, including the
     parallel run's controller, which never loads tests/engine/conftest.py."""
     config.pluginmanager.register(EngineTestGuard(), "engine-test-guard")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Python's cyclic garbage collector took a fifth of the suite's CPU: the cloud SDKs' modules
+    are hundreds of thousands of objects, which each full collection walks again, and the mock
+    program runs make young objects fast enough to start thousands of collections. The objects
+    alive once the tests are collected (modules, mostly) are moved out of its reach, and it runs
+    less often (the thresholds of gc.set_threshold; Python's default is 700, 10, 10). It still
+    collects everything a test leaves behind."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -479,7 +498,7 @@ def assert_only_credentials_secret(outputs: dict[str, Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness]:
+def harness(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Harness]:
     """Fresh mocks, config and root stack for every test; provider env vars cleared, and an empty
     Docker config folder, so the developer's own Docker contexts never decide a test."""
     for env_vars in PROVIDER_KEYS.values():
@@ -488,8 +507,10 @@ def harness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Harness
     for env_var in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"):
         monkeypatch.delenv(env_var, raising=False)
     # docker-py finds the context store beside config.json, and in the working folder without one.
-    docker_config = tmp_path / "docker-config"
-    docker_config.mkdir()
+    # The test's own folder from tempfile, removed after it; not tmp_path, which numbers its
+    # folders by listing every earlier one (a millisecond a test, over 2,000 tests).
+    docker_config = Path(tempfile.mkdtemp(prefix="docker-config-"))
+    request.addfinalizer(lambda: shutil.rmtree(docker_config, ignore_errors=True))
     (docker_config / "config.json").write_text("{}")
     monkeypatch.setenv("DOCKER_CONFIG", str(docker_config))
     monkeypatch.chdir(ROOT)
@@ -610,24 +631,26 @@ def program_run(cloud: str, **config: str) -> ProgramRun:
 # __main__.py under the mocks in a fresh interpreter. The modules named in argv[3], if given,
 # cannot be imported there (None in sys.modules: Python's documented way to make an import fail
 # with ModuleNotFoundError). Prints what was registered, the modules loaded and the program's
-# error, if any, as JSON.
+# error, if any, as JSON. Under the package's own mocks (container_registry.testing), not this
+# file's: importing this conftest (pytest, hypothesis, bcrypt) costs each run half a second.
 _FRESH_PROGRAM_RUN = (
     """
 import json, runpy, sys
 root, config = sys.argv[1], json.loads(sys.argv[2])
 for name in json.loads(sys.argv[3]) if len(sys.argv) > 3 else []:
     sys.modules[name] = None
-sys.path[:0] = [root, root + "/tests"]
+sys.path[:0] = [root]
 import pulumi
 from pulumi.runtime.sync_await import _sync_await
-import conftest
+from container_registry import testing
 """
     + STUB_ENGINE_SOURCE
-    + """
-mocks = conftest.RegistryMocks()
+    + f"""
+mocks = testing.RegistryMocks()
 pulumi.runtime.set_all_config(config)
-pulumi.runtime.set_mocks(mocks, project=conftest.PROJECT, stack=conftest.STACK, preview=False)
-error = None
+pulumi.runtime.set_mocks(mocks, project={PROJECT!r}, stack={STACK!r}, preview=False)
+"""
+    + """error = None
 try:
     outputs = runpy.run_path(root + "/__main__.py", run_name="__main__")
     _sync_await(outputs["image"].repo_digest.future())
@@ -635,7 +658,7 @@ try:
 except Exception as err:
     error = f"{type(err).__name__}: {err}"
 modules = sorted(name for name, module in sys.modules.items() if module is not None)
-types = sorted({t for t, _ in mocks.inputs})
+types = sorted(set(mocks.types()))
 print(json.dumps({"types": types, "error": error, "modules": modules}))
 """
 )

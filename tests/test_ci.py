@@ -6,12 +6,14 @@ by GitHub's workflow schema (check-jsonschema), zizmor and shellcheck."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,8 +37,10 @@ from conftest import (
     STACK,
     TARGET_CONFIG,
     Harness,
+    ProgramRun,
     Registered,
     assert_only_credentials_secret,
+    program_run,
     resolve,
     run_target,
     service_component,
@@ -522,33 +526,64 @@ def _workflow(harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, **c
     return text
 
 
-def schema_errors(text: str, tmp_path: Path) -> str:
-    """check-jsonschema's verdict against GitHub's workflow schema ('' when valid)."""
-    path = tmp_path / "push-image.yml"
-    path.write_text(text, encoding="utf-8")
+def schema_errors_of(texts: Mapping[str, str], folder: Path) -> dict[str, str]:
+    """check-jsonschema's verdict on each workflow ('' when valid), all in one run: a run costs a
+    third of a second of CPU, nearly all of it the tool's start."""
+    paths = {name: folder / f"workflow-{index}.yml" for index, name in enumerate(texts)}
+    for name, path in paths.items():
+        path.write_text(texts[name], encoding="utf-8")
     result = subprocess.run(
-        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows"]
+        + ["--output-format", "JSON", *map(str, paths.values())],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    return "" if result.returncode == 0 else result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    found: dict[str, list[str]] = {str(path): [] for path in paths.values()}
+    for error in [*report.get("errors", []), *report.get("parse_errors", [])]:
+        found[error["filename"]].append(json.dumps(error))
+    assert (result.returncode == 0) == (not any(found.values())), result.stdout + result.stderr
+    return {name: "\n".join(found[str(path)]) for name, path in paths.items()}
 
 
-def zizmor_findings(text: str, tmp_path: Path, *extra: str) -> list[dict[str, Any]]:
-    """zizmor's findings on the workflow, offline and with no configuration file."""
-    path = tmp_path / "push-image.yml"
-    path.write_text(text, encoding="utf-8")
+def schema_errors(text: str, tmp_path: Path) -> str:
+    """check-jsonschema's verdict against GitHub's workflow schema ('' when valid)."""
+    return schema_errors_of({"push-image": text}, tmp_path)["push-image"]
+
+
+def zizmor_findings_of(
+    texts: Mapping[str, str], folder: Path, *extra: str
+) -> dict[str, list[dict[str, Any]]]:
+    """zizmor's findings on each workflow, offline and with no configuration file, all in one
+    run; a finding belongs to the file of its primary location."""
+    paths = {name: folder / f"workflow-{index}.yml" for index, name in enumerate(texts)}
+    for name, path in paths.items():
+        path.write_text(texts[name], encoding="utf-8")
     result = subprocess.run(
-        [str(ZIZMOR), "--offline", "--no-config", "--format=json", *extra, str(path)],
+        [str(ZIZMOR), "--offline", "--no-config", "--format=json", *extra]
+        + [str(path) for path in paths.values()],
         capture_output=True,
         text=True,
         timeout=120,
     )
     # Exit codes: 0 clean, 1 error, 10 and up findings (zizmor docs, "Exit codes").
     assert result.returncode == 0 or result.returncode >= 10, result.stderr
-    findings: list[dict[str, Any]] = json.loads(result.stdout)
-    return findings
+    found: dict[str, list[dict[str, Any]]] = {str(path): [] for path in paths.values()}
+    for finding in json.loads(result.stdout):
+        (where,) = {
+            location["symbolic"]["key"]["Local"]["verbatim_path"]
+            for location in finding["locations"]
+            if location["symbolic"]["kind"] == "Primary"
+        }
+        found[where].append(finding)
+    assert (result.returncode == 0) == (not any(found.values())), result.stdout[-2000:]
+    return {name: found[str(path)] for name, path in paths.items()}
+
+
+def zizmor_findings(text: str, tmp_path: Path, *extra: str) -> list[dict[str, Any]]:
+    """zizmor's findings on the workflow, offline and with no configuration file."""
+    return zizmor_findings_of({"push-image": text}, tmp_path, *extra)["push-image"]
 
 
 WORKFLOW_CASES = [
@@ -567,18 +602,59 @@ ZIZMOR_CASES = [
     ("azure", {"mirror": "true", "ciRepository": IMMUTABLE}),
     ("gcp", {"mirror": "true", "ciEnvironment": "production"}),
 ]
+# The mirror's build step, on each cloud (test_ci_build_takes_its_base_image_from_the_mirror).
+MIRROR_CASES = [(cloud, {"mirror": "true"}) for cloud in CI_CLOUDS]
+
+
+def ci_run(cloud: str, config: Mapping[str, str]) -> ProgramRun:
+    """The stack with CI for `cloud` (ciRepository acme/app unless `config` names another), run
+    once per session and shared (conftest.program_run)."""
+    return program_run(cloud, **{"ciRepository": REPO, **config})
+
+
+def case_name(cloud: str, config: Mapping[str, str]) -> str:
+    return "-".join([cloud, *(f"{key}={value}" for key, value in sorted(config.items()))])
+
+
+@functools.cache
+def _schema_verdicts() -> dict[str, tuple[str, str]]:
+    """Each WORKFLOW_CASES and MIRROR_CASES workflow and check-jsonschema's verdict on it, from
+    one run of the tool for all of them, made once per session."""
+    texts = {
+        case_name(cloud, config): ci_run(cloud, config).outputs["ciWorkflow"]
+        for cloud, config in [*WORKFLOW_CASES, *MIRROR_CASES]
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        verdicts = schema_errors_of(texts, Path(folder))
+    return {name: (texts[name], verdicts[name]) for name in texts}
+
+
+def schema_verdict(cloud: str, config: Mapping[str, str], text: str) -> str:
+    """check-jsonschema's verdict on this case's workflow, which must be `text`."""
+    judged, verdict = _schema_verdicts()[case_name(cloud, config)]
+    assert judged == text, "the shared run judged another workflow"
+    return verdict
+
+
+@functools.cache
+def _zizmor_verdicts() -> dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Each ZIZMOR_CASES workflow with zizmor's findings on it under the default persona and
+    under the pedantic one: two runs of zizmor for all of them, made once per session."""
+    texts = {
+        case_name(cloud, config): ci_run(cloud, config).outputs["ciWorkflow"]
+        for cloud, config in ZIZMOR_CASES
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        default = zizmor_findings_of(texts, Path(folder))
+        pedantic = zizmor_findings_of(texts, Path(folder), "--persona=pedantic")
+    return {name: (texts[name], default[name], pedantic[name]) for name in texts}
 
 
 @pytest.mark.parametrize(("cloud", "config"), WORKFLOW_CASES)
-def test_workflow_validates_and_holds_what_a_push_needs(
-    harness: Harness,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    cloud: str,
-    config: dict[str, str],
-) -> None:
-    text = _workflow(harness, monkeypatch, cloud, **config)
-    assert schema_errors(text, tmp_path) == ""
+def test_workflow_validates_and_holds_what_a_push_needs(cloud: str, config: dict[str, str]) -> None:
+    run = ci_run(cloud, config)
+    text = run.outputs["ciWorkflow"]
+    assert schema_verdict(cloud, config, text) == ""
     document = yaml.safe_load(text)
     # Nothing at workflow level; the OIDC token and a read-only checkout for the job alone.
     assert document["permissions"] == {}
@@ -608,7 +684,8 @@ def test_workflow_validates_and_holds_what_a_push_needs(
             assert step["uses"] in pinned, step["uses"]
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
     build = next(s for s in steps if s.get("id") == "build")
-    endpoint = deploy_endpoint(harness)
+    (image,) = [r for r in run.resources if r.typ == "docker:index/image:Image"]
+    endpoint = image.inputs["imageName"].rsplit(":", 1)[0]
     platform = config.get("platform", "linux/amd64")
     assert build["with"] == {
         "context": "app",
@@ -632,11 +709,6 @@ def test_workflow_validates_and_holds_what_a_push_needs(
         assert job["environment"] == config["ciEnvironment"]
     else:
         assert "environment" not in job
-
-
-def deploy_endpoint(harness: Harness) -> str:
-    image = harness.one("docker:index/image:Image")
-    return image.inputs["imageName"].rsplit(":", 1)[0]
 
 
 @pytest.mark.parametrize(
@@ -672,7 +744,8 @@ def test_workflow_logs_in_with_the_clouds_own_action(
 
 
 def test_a_broken_workflow_fails_the_schema(tmp_path: Path) -> None:
-    """The schema check can fail: a bad permission value and a job without runs-on."""
+    """The schema check can fail: a bad permission value and a job without runs-on. Judged in
+    one run, as the shared verdicts are: a broken file's errors stay with it."""
     document = ci.workflow(
         CiSettings(REPO),
         cloud_name="x",
@@ -680,28 +753,34 @@ def test_a_broken_workflow_fails_the_schema(tmp_path: Path) -> None:
         repo_endpoint="r/app",
         platform="linux/amd64",
     )
-    assert schema_errors(ci.dump_workflow(document), tmp_path) == ""
     broken = {**document, "permissions": {"id-token": "everything"}}
-    assert schema_errors(ci.dump_workflow(broken), tmp_path) != ""
     job = {k: v for k, v in document["jobs"]["push"].items() if k != "runs-on"}
-    assert schema_errors(ci.dump_workflow({**document, "jobs": {"push": job}}), tmp_path) != ""
+    verdicts = schema_errors_of(
+        {
+            "valid": ci.dump_workflow(document),
+            "bad-permission": ci.dump_workflow(broken),
+            "no-runs-on": ci.dump_workflow({**document, "jobs": {"push": job}}),
+        },
+        tmp_path,
+    )
+    assert verdicts["valid"] == ""
+    assert "id-token" in verdicts["bad-permission"], verdicts
+    assert "runs-on" in verdicts["no-runs-on"], verdicts
+    # And one file alone, as schema_errors judges it.
+    assert schema_errors(ci.dump_workflow(broken), tmp_path) != ""
 
 
 @pytest.mark.parametrize(("cloud", "config"), ZIZMOR_CASES)
-def test_workflow_passes_zizmor(
-    harness: Harness,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    cloud: str,
-    config: dict[str, str],
-) -> None:
+def test_workflow_passes_zizmor(cloud: str, config: dict[str, str]) -> None:
     """No finding on zizmor's default persona; on the pedantic one, no excessive-permissions
     (undocumented-permissions asks for YAML comments, which a dumped document cannot carry)."""
-    text = _workflow(harness, monkeypatch, cloud, **config)
+    text = ci_run(cloud, config).outputs["ciWorkflow"]
     # The mirror's cases judge the build step with its build arguments, as the mirror writes it.
     assert ("build-args" in _build_step(text)["with"]) == ("mirror" in config)
-    assert zizmor_findings(text, tmp_path) == []
-    pedantic = {f["ident"] for f in zizmor_findings(text, tmp_path, "--persona=pedantic")}
+    judged, findings, pedantic_findings = _zizmor_verdicts()[case_name(cloud, config)]
+    assert judged == text, "the shared run judged another workflow"
+    assert findings == []
+    pedantic = {f["ident"] for f in pedantic_findings}
     assert "excessive-permissions" not in pedantic, pedantic
 
 
@@ -715,7 +794,6 @@ def test_zizmor_can_fail(tmp_path: Path) -> None:
         repo_endpoint="r/app",
         platform="linux/amd64",
     )
-    assert zizmor_findings(ci.dump_workflow(document), tmp_path) == []
     job = dict(document["jobs"]["push"])
     workflow_level = {**document, "permissions": job.pop("permissions"), "jobs": {"push": job}}
     pedantic = zizmor_findings(ci.dump_workflow(workflow_level), tmp_path, "--persona=pedantic")
@@ -723,7 +801,12 @@ def test_zizmor_can_fail(tmp_path: Path) -> None:
     steps = [dict(step) for step in document["jobs"]["push"]["steps"]]
     steps[0]["with"] = {}
     kept = {**document, "jobs": {"push": {**document["jobs"]["push"], "steps": steps}}}
-    assert "artipacked" in {f["ident"] for f in zizmor_findings(ci.dump_workflow(kept), tmp_path)}
+    # In one run, as the shared verdicts are: the clean file gets none of the other's findings.
+    findings = zizmor_findings_of(
+        {"clean": ci.dump_workflow(document), "kept": ci.dump_workflow(kept)}, tmp_path
+    )
+    assert findings["clean"] == []
+    assert "artipacked" in {f["ident"] for f in findings["kept"]}
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
@@ -755,16 +838,15 @@ def _build_step(workflow: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("cloud", CI_CLOUDS)
-def test_ci_build_takes_its_base_image_from_the_mirror(
-    harness: Harness, monkeypatch: pytest.MonkeyPatch, cloud: str, tmp_path: Path
-) -> None:
+def test_ci_build_takes_its_base_image_from_the_mirror(cloud: str) -> None:
     """With the mirror on, the CI build does what the stack's own build does: no Docker Hub."""
-    outputs = deploy(harness, monkeypatch, cloud, mirror="true")
+    run = ci_run(cloud, {"mirror": "true"})
+    outputs = run.outputs
     workflow = outputs["ciWorkflow"]
-    assert schema_errors(workflow, tmp_path) == ""
+    assert schema_verdict(cloud, {"mirror": "true"}, workflow) == ""
     build_args = _build_step(workflow)["with"].get("build-args")
     assert build_args == f"BASE_IMAGE={outputs['mirrorEndpoint']}/nginx", build_args
-    image = harness.one("docker:index/image:Image")
+    (image,) = [r for r in run.resources if r.typ == "docker:index/image:Image"]
     assert image.inputs["build"]["args"] == {"BASE_IMAGE": f"{outputs['mirrorEndpoint']}/nginx"}
 
 
@@ -963,15 +1045,41 @@ def entra_admits(credential: Mapping[str, Any], claims: Mapping[str, str]) -> bo
     )
 
 
-_CEL = celpy.Environment()
 _PRINCIPAL_SET = re.compile(
     r"principalSet://iam\.googleapis\.com/projects/(?P<number>[0-9]+)/locations/global/"
     r"workloadIdentityPools/(?P<pool>[a-z0-9-]+)/attribute\.(?P<attribute>[a-z_]+)/(?P<value>.+)"
 )
 
 
+@functools.cache
+def _cel_environment() -> celpy.Environment:
+    """Made on first use, not on import: it builds CEL's parser, a quarter of a second."""
+    return celpy.Environment()
+
+
+@functools.cache
+def _cel_program(expression: str) -> celpy.Runner:
+    """One parse per expression: a test evaluates the same few against dozens of tokens, and the
+    parse (lark) costs more than the evaluation. The runner keeps only the syntax tree; each
+    evaluation gets a fresh evaluator."""
+    return _cel_environment().program(_cel_environment().compile(expression))
+
+
 def _cel(expression: str, activation: Mapping[str, Any]) -> Any:
-    return _CEL.program(_CEL.compile(expression)).evaluate(dict(activation))
+    return _cel_program(expression).evaluate(dict(activation))
+
+
+@functools.cache
+def _mapped(
+    mapping: tuple[tuple[str, str], ...], claims: tuple[tuple[str, str], ...]
+) -> dict[str, str] | None:
+    """The attribute mapping applied to a token's claims (None if it fails), once per mapping
+    and token: every mode's provider maps alike, and each test asks it of the same tokens."""
+    assertion = {"assertion": json_to_cel(dict(claims))}
+    try:
+        return {target: str(_cel(source, assertion)) for target, source in mapping}
+    except CELEvalError:
+        return None
 
 
 def google_admits(
@@ -983,12 +1091,10 @@ def google_admits(
     principal set names a mapped attribute's value (Google Cloud, "Workload Identity
     Federation": attribute mappings, attribute conditions, principal identifiers)."""
     assertion = {"assertion": json_to_cel(dict(claims))}
-    try:
-        mapped = {
-            target: str(_cel(source, assertion))
-            for target, source in provider["attributeMapping"].items()
-        }
-    except CELEvalError:
+    mapped = _mapped(
+        tuple(provider["attributeMapping"].items()), tuple(sorted(dict(claims).items()))
+    )
+    if mapped is None:
         return False
     if len(mapped["google.subject"].encode()) > 127:
         return False

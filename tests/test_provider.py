@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import json
 import os
 import queue
@@ -55,6 +56,7 @@ from container_registry import (
 from container_registry.provider import (
     COMPONENTS,
     PACKAGE,
+    RegistryProvider,
     component_provider,
     schema,
     token,
@@ -332,13 +334,21 @@ def wire(
     return _sync_await(ProviderServicer._construct_inputs(struct, depends))  # noqa: SLF001
 
 
+@functools.cache
+def shared_provider() -> RegistryProvider:
+    """The package's component provider, built once per test session: building one infers the
+    schema from the Args (twice: the SDK's ComponentProvider, then its public Analyzer), a tenth
+    of a second. The tests only call it, and a ComponentProvider keeps no state between calls."""
+    return component_provider()
+
+
 def construct(
     component: type[pulumi.ComponentResource],
     name: str,
     inputs: dict[str, Any],
     provider: ComponentProvider | None = None,
 ) -> Any:
-    served = provider if provider is not None else component_provider()
+    served = provider if provider is not None else shared_provider()
     return served.construct(name, token(component), wire(inputs), pulumi.ResourceOptions())
 
 
@@ -485,7 +495,7 @@ def test_integers_arrive_as_integers() -> None:
         wire({"cloud": "local", "local": {"port": 5123}}), definition
     )
     assert repr(cast(dict[str, Any], sdk["local"])["port"]) == "5123.0"
-    ours = component_provider().map_inputs(wire(inputs), definition)
+    ours = shared_provider().map_inputs(wire(inputs), definition)
     assert repr(cast(dict[str, Any], ours["local"])["port"]) == "5123"
     assert repr(resolve(ours["lifecycle"])["keep_tagged_images"]) == "9"
 
@@ -508,7 +518,7 @@ def test_integers_arrive_as_integers() -> None:
     ],
 )
 def test_schema_paths(component: str, python_path: str, schema_path: str) -> None:
-    assert component_provider().schema_path(component, python_path) == schema_path
+    assert shared_provider().schema_path(component, python_path) == schema_path
 
 
 # Per target: the Registry's inputs as Python takes them and as they come over the wire, with the
@@ -631,9 +641,7 @@ def test_a_secret_docker_hub_token_reaches_the_local_mirror_through_the_provider
     }
     wired = wire({"cloud": "local", "mirror": mirror})
     assert isinstance(wired["mirror"], pulumi.Output), "the engine hands the mirror over as one"
-    result = component_provider().construct(
-        "team", token(Registry), wired, pulumi.ResourceOptions()
-    )
+    result = shared_provider().construct("team", token(Registry), wired, pulumi.ResourceOptions())
     resolve(result.urn)
     containers = harness.of_type("docker:index/container:Container")
     with_token = [c for c in containers if f"REGISTRY_PROXY_PASSWORD={pat}" in c.inputs["envs"]]
@@ -657,7 +665,7 @@ def test_an_input_unknown_in_a_preview_is_checked_when_it_is_known() -> None:
         {"login": ["urn:pulumi:s::p::container-registry:index:Registry::team"]},
     )
     assert isinstance(inputs["login"], pulumi.Output)
-    component_provider().construct("api", token(RegistryImage), inputs, pulumi.ResourceOptions())
+    shared_provider().construct("api", token(RegistryImage), inputs, pulumi.ResourceOptions())
     _sync_await(pulumi.runtime.stack.wait_for_rpcs())
     assert [r.typ for r in monitor.registered()] == [
         "container-registry:index:RegistryImage",
@@ -676,7 +684,7 @@ def test_a_secret_input_is_read_inside_the_servers_running_event_loop(harness: H
 
     async def as_the_server_calls_it() -> Any:
         assert asyncio.get_running_loop().is_running()
-        return component_provider().construct(
+        return shared_provider().construct(
             "api", token(RegistryImage), inputs, pulumi.ResourceOptions()
         )
 

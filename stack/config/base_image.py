@@ -10,6 +10,7 @@ build arguments (stack/config/__init__.py) both read it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,14 @@ class BaseImage:
 
 def build_arg_defaults(dockerfile: Path = DOCKERFILE) -> dict[str, str]:
     """The `ARG NAME=default` lines before the first FROM (the ones FROM can use)."""
+    found = dockerfile.stat()
+    return dict(_build_arg_defaults(dockerfile, found.st_mtime_ns, found.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _build_arg_defaults(dockerfile: Path, _mtime_ns: int, _size: int) -> dict[str, str]:
+    """build_arg_defaults, read once per version of the file (parse_settings asks for the base
+    image once per key it compares with its default)."""
     defaults: dict[str, str] = {}
     for line in dockerfile.read_text(encoding="utf-8").splitlines():
         if re.match(r"^\s*FROM\s", line, re.IGNORECASE):

@@ -49,7 +49,9 @@ def _named_by_key(rule: str, raw: Mapping[str, str | None]) -> str:
     """A rule that names other properties (`the registry's own port (local.port 5000)`), naming
     their config keys instead."""
     for path in sorted(PATH_KEYS, key=len, reverse=True):
-        if "." in path or "_" in path:
+        # Most rules name no property: `in` spares the regex for them (parse_settings maps
+        # every key's error, once per key and target in the warnings' comparisons).
+        if ("." in path or "_" in path) and path in rule:
             rule = re.sub(rf"(?<![\w.]){re.escape(path)}(?![\w])", config_key(path, raw), rule)
     return rule
 

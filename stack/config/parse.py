@@ -9,6 +9,7 @@ image, and the config key an error names, with the command that fixes it.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import shlex
@@ -249,15 +250,28 @@ _STAND_INS: dict[str, str | None] = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _stand_in(cloud: str) -> Settings | None:
+    """The settings of a stack on `cloud` with the stand-in provider values and nothing else
+    set (None if even that is refused)."""
+    try:
+        return _parse({**_STAND_INS, "cloud": cloud})
+    except SettingsError:
+        return None
+
+
+# Memoized: the answer depends on the key and the value alone (the stand-ins are constants), and
+# parse_settings asks it for every key a stack sets that does not apply to its target.
+@functools.lru_cache(maxsize=4096)
 def _differs_from_default(key: str, value: str) -> bool:
     """Whether `value` means something else than `key`'s default. Pulumi copies every default of
     Pulumi.yaml into the stack's config (mergeConfig in pkg/workspace/config.go of pulumi/pulumi),
     so a value equal to the default may be nobody's choice and is no reason to warn."""
     targets = KEY_TARGETS[key]
     cloud = "gcp" if "gcp" in targets else targets[0]
-    compare = {**_STAND_INS, "cloud": cloud}
+    default = _stand_in(cloud)
     try:
-        return _parse({**compare, key: value}) != _parse(compare)
+        return default is None or _parse({**_STAND_INS, "cloud": cloud, key: value}) != default
     except SettingsError:
         return True
 

@@ -14,6 +14,7 @@ outcomes itself.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,13 @@ def in_ci() -> bool:
 
 
 def is_engine_test(item: pytest.Item) -> bool:
-    return ENGINE_DIR in Path(str(item.path)).resolve().parents
+    return _in_engine_dir(str(item.path))
+
+
+@functools.cache
+def _in_engine_dir(path: str) -> bool:
+    """Once per test file, not per test: resolving a path asks the file system."""
+    return ENGINE_DIR in Path(path).resolve().parents
 
 
 class EngineTestGuard:
