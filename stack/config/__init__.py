@@ -40,9 +40,10 @@ __all__ = [
 # The name of the stack's Registry and of its app image: the containers' names on the engine
 # derive from it (container_registry/local/container.py), and ./up.sh checks those.
 COMPONENT_NAME = "registry"
-# The component types of the program before the package (registries/<target>.py). A stack made
-# then keeps every resource: the Registry aliases its target's old type (registry_options), and
-# the app image its old URN (image_options); tests/test_urns.py holds both to recorded stacks.
+# The component types of the program before the package, one class per target. A stack made then
+# keeps every resource: the Registry aliases its target's old type (registry_options), and the app
+# image its old URN (image_options); tests/test_urns.py and tests/engine/test_upgrade_engine.py
+# hold both to recorded stacks.
 LEGACY_TYPES: dict[str, str] = {
     "local": "container-registry:local:LocalRegistry",
     "aws": "container-registry:aws:EcrRegistry",
