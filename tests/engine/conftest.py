@@ -139,3 +139,18 @@ class _Deployments:
             except AssertionError as err:
                 errors.append(str(err))
         assert not errors, "; ".join(errors)
+
+
+@pytest.fixture(scope="module")
+def bin_dir() -> Path:
+    """The bin folder of the Pulumi toolchain built at the lock's release (the real-engine
+    tests); skipped without it, which fails a CI run (ci_guard.py)."""
+    from tests.engine.pulumi_cli import toolchain_bin
+
+    found = toolchain_bin()
+    if not (found / "pulumi").exists():
+        pytest.skip(
+            f"the Pulumi toolchain is not built at {found}: run scripts/pulumi_toolchain.py "
+            "(.ci/run does)"
+        )
+    return found

@@ -33,23 +33,11 @@ from tests.engine.pulumi_cli import (
     download_trap,
     locked_pulumi,
     provider_launcher,
-    toolchain_bin,
     toolchain_report,
 )
 
 STACK = "dev"
 STACK_URN = "urn:pulumi:dev::container-registry::pulumi:pulumi:Stack::container-registry-dev"
-
-
-@pytest.fixture(scope="module")
-def bin_dir() -> Path:
-    found = toolchain_bin()
-    if not (found / "pulumi").exists():
-        pytest.skip(
-            f"the Pulumi toolchain is not built at {found}: run scripts/pulumi_toolchain.py "
-            "(.ci/run does)"
-        )
-    return found
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.engine.provider_double import launchers, plugin_version
-from tests.engine.pulumi_cli import Pulumi, copy_project, download_trap, toolchain_bin
+from tests.engine.pulumi_cli import Pulumi, copy_project, download_trap
 
 URN_DIR = Path(__file__).resolve().parents[1] / "data" / "urns"
 STACK = "dev"
@@ -41,17 +41,6 @@ TARGET_CONFIG = {
 SECRET_KEYS = ("dockerHubToken",)  # set with `pulumi config set --secret` (README)
 # The operations an upgrade may plan for a resource of the program.
 KEEPS = ("same", "update")
-
-
-@pytest.fixture(scope="module")
-def bin_dir() -> Path:
-    found = toolchain_bin()
-    if not (found / "pulumi").exists():
-        pytest.skip(
-            f"the Pulumi toolchain is not built at {found}: run scripts/pulumi_toolchain.py "
-            "(.ci/run does)"
-        )
-    return found
 
 
 @pytest.fixture
