@@ -13,7 +13,7 @@ spelling (`aws.kms_key_arn`, not `kms_key_arn`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -21,24 +21,29 @@ import pulumi
 
 from container_registry import ci_input, naming, shape
 from container_registry.args import Cloud, RegistryArgs
+from container_registry.aws import options as ecr
 from container_registry.aws.args import REGISTRY_PATHS as AWS_PATHS
 from container_registry.aws.args import EcrRegistryArgs
+from container_registry.azure import options as acr
 from container_registry.azure.args import REGISTRY_PATHS as AZURE_PATHS
 from container_registry.azure.args import AcrRegistryArgs
 from container_registry.errors import ArgumentError
+from container_registry.gcp import options as artifact
 from container_registry.gcp.args import REGISTRY_PATHS as GCP_PATHS
 from container_registry.gcp.args import ArtifactRegistryArgs
+from container_registry.local import options as local
 from container_registry.local.args import REGISTRY_PATHS as LOCAL_PATHS
 from container_registry.local.args import LocalRegistryArgs
 from container_registry.options import ServiceOptions
 
 CLOUDS: tuple[str, ...] = tuple(cloud.value for cloud in Cloud)
-# Per cloud: the service's Args type, and its paths that differ from RegistryArgs'.
-SERVICES: dict[str, tuple[type, dict[str, str]]] = {
-    "local": (LocalRegistryArgs, LOCAL_PATHS),
-    "aws": (EcrRegistryArgs, AWS_PATHS),
-    "azure": (AcrRegistryArgs, AZURE_PATHS),
-    "gcp": (ArtifactRegistryArgs, GCP_PATHS),
+# Per cloud: the service's Args type, its paths that differ from RegistryArgs', and its check of
+# its Args (SDK-free, container_registry/<target>/options.py).
+SERVICES: dict[str, tuple[type, dict[str, str], Callable[[Any], ServiceOptions]]] = {
+    "local": (LocalRegistryArgs, LOCAL_PATHS, local.resolve),
+    "aws": (EcrRegistryArgs, AWS_PATHS, ecr.resolve),
+    "azure": (AcrRegistryArgs, AZURE_PATHS, acr.resolve),
+    "gcp": (ArtifactRegistryArgs, GCP_PATHS, artifact.resolve),
 }
 
 
@@ -60,7 +65,7 @@ def service_args(args: RegistryArgs) -> tuple[str, dict[str, Any]]:
     """(the cloud, the chosen service's Args): each value RegistryArgs holds for it, moved to
     its path there. Only the keys are looked at here; the service checks the values, once."""
     cloud = cloud_of(args)
-    service_type, paths = SERVICES[cloud]
+    service_type, paths, _ = SERVICES[cloud]
     to_service = {registry: own for own, registry in paths.items()}
     fields: dict[str, Any] = RegistryArgs.__annotations__
     out: dict[str, Any] = {}
@@ -139,21 +144,7 @@ def resolve(args: RegistryArgs) -> tuple[str, ServiceOptions]:
     errors naming RegistryArgs' paths. No cloud SDK is imported."""
     cloud, own = service_args(args)
     with registry_paths(cloud):
-        if cloud == "aws":
-            from container_registry.aws.options import resolve as aws
-
-            return cloud, aws(cast(EcrRegistryArgs, own))
-        if cloud == "azure":
-            from container_registry.azure.options import resolve as azure
-
-            return cloud, azure(cast(AcrRegistryArgs, own))
-        if cloud == "gcp":
-            from container_registry.gcp.options import resolve as gcp
-
-            return cloud, gcp(cast(ArtifactRegistryArgs, own))
-        from container_registry.local.options import resolve as local
-
-        return cloud, local(cast(LocalRegistryArgs, own))
+        return cloud, SERVICES[cloud][2](own)
 
 
 def component(cloud: str) -> Any:
