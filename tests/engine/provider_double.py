@@ -32,7 +32,6 @@ from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from container_registry.testing import INVOKES, RESOURCE_OUTPUTS
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Each provider the stack's SDKs use, by the Python package that declares its plugin.
 PACKAGES = {
     "docker": "pulumi_docker",
@@ -59,7 +58,7 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def _type_of(urn: str) -> str:
+def type_of(urn: str) -> str:
     """`aws:ecr/repository:Repository` of `urn:pulumi:stack::project::parent$type::name`."""
     return urn.split("::")[2].split("$")[-1]
 
@@ -106,7 +105,7 @@ class ProviderDouble(provider_pb2_grpc.ResourceProviderServicer):
         return provider_pb2.DiffResponse(changes=provider_pb2.DiffResponse.DIFF_NONE)
 
     def _outputs(self, urn: str, inputs: struct_pb2.Struct, preview: bool) -> struct_pb2.Struct:
-        computed = RESOURCE_OUTPUTS.get(_type_of(urn))
+        computed = RESOURCE_OUTPUTS.get(type_of(urn))
         if preview or computed is None:
             return inputs
         plain = _plain(inputs)
@@ -141,14 +140,10 @@ def launchers(into: Path) -> Path:
     sdk/go/common/workspace/plugins.go), whatever version it wants."""
     folder = into / "provider-doubles"
     folder.mkdir()
+    from tests.engine.pulumi_cli import write_launcher  # the test side only, not the double's
+
     for package in PACKAGES:
-        launcher = folder / f"pulumi-resource-{package}"
-        launcher.write_text(
-            "#!/bin/sh\n"
-            f'export PYTHONPATH="{PROJECT_DIR}"\n'
-            f'exec "{sys.executable}" "{Path(__file__).resolve()}" {package} "$@"\n'
-        )
-        launcher.chmod(0o755)
+        write_launcher(folder / f"pulumi-resource-{package}", Path(__file__).resolve(), package)
     return folder
 
 

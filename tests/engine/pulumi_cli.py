@@ -174,11 +174,13 @@ def provider_launcher(into: Path) -> Path:
     one (provider/__main__.py)."""
     folder = into / "plugins"
     folder.mkdir()
-    launcher = folder / "pulumi-resource-container-registry"
-    launcher.write_text(
-        "#!/bin/sh\n"
-        f'export PYTHONPATH="{PROJECT_DIR}"\n'
-        f'exec "{sys.executable}" "{PROJECT_DIR / "provider"}" "$@"\n'
-    )
-    launcher.chmod(0o755)
+    write_launcher(folder / "pulumi-resource-container-registry", PROJECT_DIR / "provider")
     return folder
+
+
+def write_launcher(launcher: Path, script: Path, *args: str) -> None:
+    """An executable `launcher` that runs `script` with this interpreter and this checkout on
+    PYTHONPATH, `args` first, then whatever the engine passes."""
+    words = " ".join(f'"{word}"' for word in (sys.executable, script, *args))
+    launcher.write_text(f'#!/bin/sh\nexport PYTHONPATH="{PROJECT_DIR}"\nexec {words} "$@"\n')
+    launcher.chmod(0o755)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.engine.provider_double import launchers, plugin_version
+from tests.engine.provider_double import launchers, plugin_version, type_of
 from tests.engine.pulumi_cli import Pulumi, copy_project, download_trap
 
 URN_DIR = Path(__file__).resolve().parents[1] / "data" / "urns"
@@ -52,10 +52,6 @@ def pulumi(bin_dir: Path, tmp_path: Path) -> Iterator[Pulumi]:
         assert trap.requests == [], f"the Pulumi CLI tried to reach out: {trap.requests}"
 
 
-def _type_of(urn: str) -> str:
-    return urn.split("::")[2].split("$")[-1]
-
-
 ROOT_TYPE = "pulumi:pulumi:Stack$"
 
 
@@ -71,10 +67,10 @@ def engine_urn(urn: str) -> str:
 def records_of_urns(urns: list[str]) -> list[dict[str, Any]]:
     """type, parent and custom of each URN of a program whose only component is the one the
     others name as parent (tests/data/urns/services/: the URNs alone)."""
-    components = [urn for urn in urns if _type_of(urn).startswith(f"{PROJECT}:")]
+    components = [urn for urn in urns if type_of(urn).startswith(f"{PROJECT}:")]
     records = []
     for urn in urns:
-        kind = _type_of(urn)
+        kind = type_of(urn)
         chain = urn.split("::")[2]
         parent = None if urn == STACK_URN else STACK_URN
         if urn != STACK_URN and "$" in chain and not chain.startswith("pulumi:pulumi:Stack$"):
