@@ -39,14 +39,12 @@ from container_registry.options import WORKFLOW_PATH as WORKFLOW_PATH
 from container_registry.options import ServiceOptions
 
 if TYPE_CHECKING:
-    import docker
-
     from container_registry.aws.registry import EcrRegistry
     from container_registry.azure.registry import AcrRegistry
     from container_registry.gcp.registry import ArtifactRegistry
     from container_registry.image import RegistryImage
     from container_registry.local.registry import LocalRegistry
-    from container_registry.local.retention import Report
+    from container_registry.local.retention import retain_local_images
     from container_registry.registry import Registry
 
 __all__ = [
@@ -92,7 +90,8 @@ __all__ = [
     "retain_local_images",
 ]
 
-# The components, imported on first use (PEP 562): each loads its cloud SDK.
+# The components and the local retention, imported on first use (PEP 562): each loads its
+# cloud SDK (the retention, the Docker SDK).
 _LAZY = {
     "Registry": "container_registry.registry",
     "RegistryImage": "container_registry.image",
@@ -100,6 +99,7 @@ _LAZY = {
     "AcrRegistry": "container_registry.azure.registry",
     "ArtifactRegistry": "container_registry.gcp.registry",
     "LocalRegistry": "container_registry.local.registry",
+    "retain_local_images": "container_registry.local.retention",  # with the Docker SDK
 }
 
 
@@ -170,30 +170,3 @@ def local_container_name(project: str, stack: str, name: str, *, mirror: bool = 
     from container_registry.local.container import engine_name
 
     return engine_name(project, stack, name, mirror=mirror)
-
-
-def retain_local_images(
-    client: docker.DockerClient,
-    container_name: str,
-    *,
-    username: str,
-    password: str,
-    port: int,
-    keep_tagged_images: int,
-    untagged_expiry_days: int,
-) -> Report:
-    """The local registry's retention: delete what `lifecycle` does not keep, then collect
-    garbage. The local registry (unlike the clouds) has no retention of its own and nothing
-    runs while `pulumi up` is idle, so the program that owns the stack runs this after each
-    update (container_registry/local/retention.py says how)."""
-    from container_registry.local.retention import retain
-
-    return retain(
-        client,
-        container_name,
-        username=username,
-        password=password,
-        port=port,
-        keep_tagged_images=keep_tagged_images,
-        untagged_expiry_days=untagged_expiry_days,
-    )

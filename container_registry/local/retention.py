@@ -276,7 +276,7 @@ def collect_garbage(client: docker.DockerClient, container: Container, base_url:
     return time.monotonic() - started
 
 
-def retain(
+def retain_local_images(
     client: docker.DockerClient,
     container_name: str,
     *,
@@ -287,7 +287,11 @@ def retain(
     untagged_expiry_days: int,
     now: float | None = None,
 ) -> Report:
-    """Delete what retention does not keep, then collect garbage (see the module docstring)."""
+    """The local registry's retention: delete what `lifecycle` does not keep, then collect
+    garbage. The local registry (unlike the clouds) has no retention of its own and nothing
+    runs while `pulumi up` is idle, so the program that owns the stack runs this after each
+    update; this module's docstring says what is kept. `now` (seconds since the epoch) stands
+    for the current time."""
     container = client.containers.get(container_name)
     base_url = f"http://127.0.0.1:{port}"
     api = RegistryApi(base_url, username, password)

@@ -36,7 +36,7 @@ import oras.client
 import oras.oci
 import pytest
 
-from container_registry.local.retention import retain
+from container_registry.local.retention import retain_local_images
 from tests.engine.checks import MANIFEST_TYPES, http
 from tests.engine.conftest import in_ci
 from tests.engine.replay import Replay
@@ -385,7 +385,7 @@ def test_retention_keeps_kept_images_verifiable_and_leaves_no_orphan(
     # The images of the other tests in this module (signed, unsigned, ...) are older: with
     # keepTaggedImages = KEEP only the newest KEEP releases stay.
     before = registry.tags()
-    report = retain(
+    report = retain_local_images(
         engine.client,
         registry.container_name,
         username=registry.auth[0],
